@@ -1,0 +1,10 @@
+// Original file: proto/rdmabroker/v1/broker.proto
+
+
+export interface DescribeDeviceRequest {
+  'device'?: (string);
+}
+
+export interface DescribeDeviceRequest__Output {
+  'device': (string);
+}

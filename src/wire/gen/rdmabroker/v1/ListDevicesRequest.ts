@@ -1,0 +1,8 @@
+// Original file: proto/rdmabroker/v1/broker.proto
+
+
+export interface ListDevicesRequest {
+}
+
+export interface ListDevicesRequest__Output {
+}

@@ -1,0 +1,51 @@
+// Original file: proto/rdmabroker/v1/broker.proto
+
+import type { MethodInfo as _rdmabroker_v1_MethodInfo, MethodInfo__Output as _rdmabroker_v1_MethodInfo__Output } from '../../rdmabroker/v1/MethodInfo';
+
+export interface ObjectTypeInfo {
+  'name'?: (string);
+  /**
+   * The numeric id; driver-specific types have the namespace bit (0x1000) set.
+   */
+  'id'?: (number);
+  /**
+   * Pre-existing objects (device, port) cannot be created or destroyed.
+   */
+  'read_only'?: (boolean);
+  /**
+   * The create method is among `methods` under the name "create", destroy
+   * under "destroy", query under "query", modify under "modify".
+   */
+  'methods'?: (_rdmabroker_v1_MethodInfo)[];
+  'driver_specific'?: (boolean);
+  'supported'?: (boolean);
+  'doc'?: (string);
+  /**
+   * Object types that may be this type's parents (by create attribute).
+   */
+  'parent_types'?: (string)[];
+}
+
+export interface ObjectTypeInfo__Output {
+  'name': (string);
+  /**
+   * The numeric id; driver-specific types have the namespace bit (0x1000) set.
+   */
+  'id': (number);
+  /**
+   * Pre-existing objects (device, port) cannot be created or destroyed.
+   */
+  'read_only': (boolean);
+  /**
+   * The create method is among `methods` under the name "create", destroy
+   * under "destroy", query under "query", modify under "modify".
+   */
+  'methods': (_rdmabroker_v1_MethodInfo__Output)[];
+  'driver_specific': (boolean);
+  'supported': (boolean);
+  'doc': (string);
+  /**
+   * Object types that may be this type's parents (by create attribute).
+   */
+  'parent_types': (string)[];
+}

@@ -1,0 +1,26 @@
+// Original file: proto/rdmabroker/v1/broker.proto
+
+
+export interface SessionOpened {
+  'session_id'?: (string);
+  /**
+   * Secret: goes in the `x-rdma-session` header and resumes the session.
+   */
+  'token'?: (string);
+  'lease_ms'?: (number);
+  'resume_grace_ms'?: (number);
+  'resumed'?: (boolean);
+  'tenant'?: (string);
+}
+
+export interface SessionOpened__Output {
+  'session_id': (string);
+  /**
+   * Secret: goes in the `x-rdma-session` header and resumes the session.
+   */
+  'token': (string);
+  'lease_ms': (number);
+  'resume_grace_ms': (number);
+  'resumed': (boolean);
+  'tenant': (string);
+}

@@ -1,0 +1,117 @@
+/**
+ * Plain JavaScript values <-> the wire's typed `Value`.
+ *
+ * JS side ("plain"): number | bigint | boolean | string | Buffer | PlainList |
+ * PlainMap, plus {@link HandleValue} and {@link RefValue} wrappers for object
+ * references. Integers that fit a double may be numbers; 64-bit values are
+ * bigints. The wire carries them as u64/s64 strings.
+ */
+import type { Value, Value__Output } from './gen/rdmabroker/v1/Value.js';
+
+export class HandleValue {
+  constructor(readonly handle: number) {}
+}
+export class RefValue {
+  constructor(readonly step: number) {}
+}
+
+export type Plain =
+  | number
+  | bigint
+  | boolean
+  | string
+  | Buffer
+  | HandleValue
+  | RefValue
+  | Plain[]
+  | { [key: string]: Plain };
+export type PlainMap = { [key: string]: Plain };
+
+/** Wraps a handle so it is sent as a handle, not as a number. */
+export const handle = (h: number | bigint | string): HandleValue => new HandleValue(Number(h));
+/** In a Batch: the handle created by step `n`. */
+export const ref = (n: number): RefValue => new RefValue(n);
+
+export function toWire(v: Plain): Value {
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isInteger(v)) throw new TypeError(`not an integer: ${v}`);
+      return v < 0 ? { s64: String(v) } : { u64: String(v) };
+    case 'bigint':
+      return v < 0n ? { s64: v.toString() } : { u64: v.toString() };
+    case 'boolean':
+      return { flag: v };
+    case 'string':
+      return { str: v };
+    default:
+      break;
+  }
+  if (v instanceof HandleValue) return { handle: String(v.handle) };
+  if (v instanceof RefValue) return { ref: v.step };
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return { raw: Buffer.from(v) };
+  if (Array.isArray(v)) return { list: { items: v.map(toWire) } };
+  return { map: { fields: toWireMap(v) } };
+}
+
+export function toWireMap(m: PlainMap | undefined): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  if (!m) return out;
+  for (const [k, v] of Object.entries(m)) {
+    if (v === undefined) continue;
+    out[k] = toWire(v);
+  }
+  return out;
+}
+
+/**
+ * Decodes a wire value. u64/s64 become numbers when they fit exactly, bigints
+ * otherwise (pass `bigints` to always get bigints).
+ */
+export function fromWire(v: Value__Output | Value, bigints = false): Plain {
+  switch (v.kind) {
+    case 'u64':
+    case 's64': {
+      const b = BigInt(String(v[v.kind]));
+      if (!bigints && b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(b);
+      return b;
+    }
+    case 'flag':
+      return Boolean(v.flag);
+    case 'str':
+      return v.str ?? '';
+    case 'raw':
+      return Buffer.from(v.raw as Buffer);
+    case 'handle':
+      return new HandleValue(Number(v.handle));
+    case 'ref':
+      return new RefValue(v.ref ?? 0);
+    case 'list':
+      return (v.list?.items ?? []).map((x: Value__Output | Value) => fromWire(x, bigints));
+    case 'map':
+      return fromWireMap(v.map?.fields, bigints);
+    default:
+      throw new TypeError('value without a kind');
+  }
+}
+
+export function fromWireMap(m: Record<string, Value__Output | Value> | undefined | null, bigints = false): PlainMap {
+  const out: PlainMap = {};
+  if (!m) return out;
+  for (const [k, v] of Object.entries(m)) out[k] = fromWire(v, bigints);
+  return out;
+}
+
+/** JSON-friendly rendering (bigints as strings, handles as numbers, bytes as hex). */
+export function toJson(v: Plain): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof HandleValue) return v.handle;
+  if (v instanceof RefValue) return { ref: v.step };
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  if (Array.isArray(v)) return v.map(toJson);
+  if (v !== null && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = toJson(x);
+    return o;
+  }
+  return v;
+}
