@@ -8,6 +8,11 @@ export interface InvokeRequest {
   'method'?: (string);
   'attrs'?: ({[key: string]: _rdmabroker_v1_Value});
   'device'?: (string);
+  /**
+   * In a Batch only: 1 + the index of an earlier create step whose object
+   * this verb acts on (0: use `handle`).
+   */
+  'handle_ref'?: (number);
 }
 
 export interface InvokeRequest__Output {
@@ -15,4 +20,9 @@ export interface InvokeRequest__Output {
   'method': (string);
   'attrs': ({[key: string]: _rdmabroker_v1_Value__Output});
   'device': (string);
+  /**
+   * In a Batch only: 1 + the index of an earlier create step whose object
+   * this verb acts on (0: use `handle`).
+   */
+  'handle_ref': (number);
 }

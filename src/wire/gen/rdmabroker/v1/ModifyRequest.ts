@@ -6,9 +6,19 @@ import type { Long } from '@grpc/proto-loader';
 export interface ModifyRequest {
   'handle'?: (number | string | Long);
   'attrs'?: ({[key: string]: _rdmabroker_v1_Value});
+  /**
+   * In a Batch only: 1 + the index of an earlier create step whose object
+   * this verb acts on (0: use `handle`).
+   */
+  'handle_ref'?: (number);
 }
 
 export interface ModifyRequest__Output {
   'handle': (string);
   'attrs': ({[key: string]: _rdmabroker_v1_Value__Output});
+  /**
+   * In a Batch only: 1 + the index of an earlier create step whose object
+   * this verb acts on (0: use `handle`).
+   */
+  'handle_ref': (number);
 }

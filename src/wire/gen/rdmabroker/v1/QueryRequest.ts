@@ -8,6 +8,11 @@ export interface QueryRequest {
    * Optional: which attributes to query (default: all).
    */
   'attrs'?: (string)[];
+  /**
+   * In a Batch only: 1 + the index of an earlier create step whose object
+   * this verb acts on (0: use `handle`).
+   */
+  'handle_ref'?: (number);
 }
 
 export interface QueryRequest__Output {
@@ -16,4 +21,9 @@ export interface QueryRequest__Output {
    * Optional: which attributes to query (default: all).
    */
   'attrs': (string)[];
+  /**
+   * In a Batch only: 1 + the index of an earlier create step whose object
+   * this verb acts on (0: use `handle`).
+   */
+  'handle_ref': (number);
 }

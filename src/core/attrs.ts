@@ -1,0 +1,220 @@
+/**
+ * Attribute specifications and the one generic validator, in the manner of
+ * the kernel's uverbs attribute tables: every method declares its attributes
+ * as data, and nothing reaches a handler before presence, kind, range and
+ * handle type have been checked.
+ */
+import { HandleValue, RefValue, type Plain, type PlainMap } from '../wire/values.js';
+import { BrokerError, err } from './errors.js';
+
+export type AttrKind =
+  | 'u32' | 'u64' | 's64' | 'bool' | 'str' | 'bytes' | 'handle' | 'enum' | 'flags' | 'gid' | 'list' | 'struct';
+
+/** How a method uses an object named by a handle attribute (the kernel's UVERBS_ACCESS_*). */
+export type Access = 'read' | 'write' | 'destroy';
+
+export interface AttrSpec {
+  readonly name: string;
+  readonly id: number;
+  readonly kind: AttrKind;
+  readonly dir?: 'in' | 'out';
+  readonly mandatory?: boolean;
+  /** handle: the object types accepted. */
+  readonly types?: readonly string[];
+  /** handle: the lock the method takes on it (default read). */
+  readonly access?: Access;
+  /** handle: this attribute names the new object's parent (tracked for cleanup order and EBUSY). */
+  readonly parent?: boolean;
+  /** enum / flags: name -> value. */
+  readonly names?: Readonly<Record<string, number>>;
+  readonly min?: number;
+  readonly max?: number;
+  /** struct: members; list: the members of each element when it is a struct. */
+  readonly members?: readonly AttrSpec[];
+  /** list: the element kind when elements are not structs. */
+  readonly element?: AttrKind;
+  readonly maxItems?: number;
+  readonly doc?: string;
+}
+
+/** A validated attribute map: handles already resolved by the caller's resolver. */
+export type Validated = { [name: string]: unknown };
+
+export interface ResolveCtx {
+  /** Resolves a handle attribute to the caller's object, checking type; throws NO_SUCH_HANDLE / WRONG_TYPE. */
+  resolve(handle: number, spec: AttrSpec, path: string): unknown;
+  /** In a Batch: the handle created by an earlier step; throws INVALID_ATTR otherwise. */
+  ref(step: number, path: string): number;
+}
+
+const U32_MAX = 0xffff_ffff;
+const U64_MAX = (1n << 64n) - 1n;
+
+function describe(v: Plain): string {
+  if (v instanceof HandleValue) return `handle ${v.handle}`;
+  if (Buffer.isBuffer(v)) return `${v.length} bytes`;
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return `${typeof v} ${String(v)}`;
+}
+
+function bad(path: string, want: string, got: Plain): BrokerError {
+  return err.invalid(`attribute ${path}: expected ${want}, got ${describe(got)}`);
+}
+
+function toBigInt(v: Plain): bigint | null {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  if (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v)) return BigInt(v);
+  return null;
+}
+
+/** Parses an IPv6-style GID (compressed or 8 groups) or 16 raw bytes into the 8-group form. */
+export function normalizeGid(v: Plain, path: string): string {
+  let bytes: Buffer | null = null;
+  if (Buffer.isBuffer(v) && v.length === 16) bytes = v;
+  else if (typeof v === 'string') bytes = parseIpv6(v);
+  if (!bytes) throw bad(path, 'a GID (IPv6 notation or 16 bytes)', v);
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16).padStart(4, '0'));
+  return groups.join(':');
+}
+
+function parseIpv6(s: string): Buffer | null {
+  if (!/^[0-9a-fA-F:]+$/.test(s)) return null;
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const parse = (h: string | undefined): number[] | null => {
+    if (!h) return [];
+    const out: number[] = [];
+    for (const g of h.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = parse(halves[0]);
+  const tail = parse(halves[1]);
+  if (!head || !tail) return null;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 1 ? fill !== 0 : fill < 1) return null;
+  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
+  const b = Buffer.alloc(16);
+  all.forEach((g, i) => b.writeUInt16BE(g, i * 2));
+  return b;
+}
+
+export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: ResolveCtx): unknown {
+  switch (spec.kind) {
+    case 'u32': {
+      const n = typeof v === 'bigint' && v <= BigInt(U32_MAX) && v >= 0n ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad(path, 'an unsigned integer', v);
+      const min = spec.min ?? 0;
+      const max = spec.max ?? U32_MAX;
+      if (n < min || n > max) throw err.invalid(`attribute ${path}: ${n} is out of range [${min}, ${max}]`);
+      return n;
+    }
+    case 'u64': {
+      const b = toBigInt(v);
+      if (b === null || b < 0n || b > U64_MAX) throw bad(path, 'an unsigned 64-bit integer', v);
+      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${path}: ${b} is below ${spec.min}`);
+      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${path}: ${b} is above ${spec.max}`);
+      return b;
+    }
+    case 's64': {
+      const b = toBigInt(v);
+      if (b === null) throw bad(path, 'a signed 64-bit integer', v);
+      return b;
+    }
+    case 'bool':
+      if (typeof v === 'boolean') return v;
+      if (v === 0 || v === 1) return v === 1;
+      throw bad(path, 'a boolean', v);
+    case 'str':
+      if (typeof v !== 'string') throw bad(path, 'a string', v);
+      return v;
+    case 'bytes':
+      if (!Buffer.isBuffer(v)) throw bad(path, 'bytes', v);
+      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${path}: ${v.length} bytes exceeds ${spec.max}`);
+      return v;
+    case 'handle': {
+      if (v instanceof RefValue) return ctx.resolve(ctx.ref(v.step, path), spec, path);
+      if (!(v instanceof HandleValue)) throw bad(path, 'a handle', v);
+      return ctx.resolve(v.handle, spec, path);
+    }
+    case 'enum': {
+      const names = spec.names ?? {};
+      if (typeof v === 'string') {
+        const key = v.toUpperCase();
+        if (key in names) return key;
+      } else if (typeof v === 'number') {
+        const hit = Object.entries(names).find(([, val]) => val === v);
+        if (hit) return hit[0];
+      }
+      throw err.invalid(`attribute ${path}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`);
+    }
+    case 'flags': {
+      const names = spec.names ?? {};
+      let all = 0;
+      for (const val of Object.values(names)) all |= val;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
+        if ((v & ~all) !== 0 || v > U32_MAX) {
+          throw err.invalid(`attribute ${path}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`);
+        }
+        return v;
+      }
+      if (Array.isArray(v)) {
+        let mask = 0;
+        for (const item of v) {
+          const key = typeof item === 'string' ? item.toUpperCase() : '';
+          const bit = names[key];
+          if (bit === undefined) throw err.invalid(`attribute ${path}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`);
+          mask |= bit;
+        }
+        return mask >>> 0;
+      }
+      throw bad(path, 'a flag mask or a list of flag names', v);
+    }
+    case 'gid':
+      return normalizeGid(v, path);
+    case 'struct': {
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof HandleValue) {
+        throw bad(path, 'a map', v);
+      }
+      return validateMap(spec.members ?? [], v as PlainMap, path, ctx);
+    }
+    case 'list': {
+      if (!Array.isArray(v)) throw bad(path, 'a list', v);
+      if (spec.maxItems !== undefined && v.length > spec.maxItems) {
+        throw err.invalid(`attribute ${path}: ${v.length} items exceeds ${spec.maxItems}`);
+      }
+      const elem: AttrSpec = spec.members
+        ? { name: spec.name, id: spec.id, kind: 'struct', members: spec.members }
+        : { name: spec.name, id: spec.id, kind: spec.element ?? 'u64' };
+      return v.map((item, i) => validateValue(elem, item, `${path}[${i}]`, ctx));
+    }
+  }
+}
+
+/** Validates an input map against specs: unknown names, missing mandatory attributes, kinds and ranges. */
+export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: string, ctx: ResolveCtx): Validated {
+  const out: Validated = {};
+  for (const key of Object.keys(input)) {
+    const spec = specs.find((s) => s.name === key && s.dir !== 'out');
+    if (!spec) {
+      const known = specs.filter((s) => s.dir !== 'out').map((s) => s.name);
+      throw err.invalid(`unknown attribute ${where}.${key} (known: ${known.join(', ') || 'none'})`);
+    }
+  }
+  for (const spec of specs) {
+    if (spec.dir === 'out') continue;
+    const v = input[spec.name];
+    if (v === undefined) {
+      if (spec.mandatory) throw err.missing(`${where}.${spec.name}`);
+      continue;
+    }
+    out[spec.name] = validateValue(spec, v, `${where}.${spec.name}`, ctx);
+  }
+  return out;
+}

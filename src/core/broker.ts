@@ -1,0 +1,551 @@
+/**
+ * The broker: the dispatcher of the generic verbs (create, query, modify,
+ * destroy, invoke, batch), session lifecycle and cleanup, device loss, and
+ * the inspection views. The gRPC layer calls only this class; it never sees
+ * gRPC types, and it sees the device only through the backend interface.
+ *
+ * Create follows the kernel's alloc-begin -> commit | abort: validate and
+ * resolve every handle, take the object locks, charge the tenant, call the
+ * device, and only then commit the object to the table. A failure anywhere
+ * leaves nothing behind.
+ */
+import type { Logger } from 'pino';
+import { ASYNC_EVENT_NAMES, VerbsError, type Backend, type BackendEvent, type DeviceContext } from '../verbs/backend.js';
+import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
+import { validateMap, type Access, type AttrSpec, type ResolveCtx } from './attrs.js';
+import { BrokerError, asBrokerError } from './errors.js';
+import { DeviceTable, type DeviceEntry } from './devices.js';
+import { Registry, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter } from './registry.js';
+import { DEFAULT_SESSION_LIMITS, SessionTable, type EndReason, type Session, type SessionLimits } from './sessions.js';
+import { TYPES_BY_NAME, OBJECT_TYPES } from './types/index.js';
+import { METHOD_IDS, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
+import { Accounting, type QuotaPolicy } from './accounting.js';
+
+void ASYNC_EVENT_NAMES;
+
+export interface BrokerOptions {
+  backend: Backend;
+  log: Logger;
+  sessions?: Partial<SessionLimits>;
+  quotas?: QuotaPolicy;
+}
+
+export interface CreateArgs {
+  type: string;
+  device: string;
+  attrs: PlainMap;
+  userHandle: string;
+}
+
+export type BatchStep =
+  | { verb: 'create'; args: CreateArgs }
+  | { verb: 'query'; handle: number | RefValue }
+  | { verb: 'modify'; handle: number | RefValue; attrs: PlainMap }
+  | { verb: 'destroy'; handle: number | RefValue }
+  | { verb: 'invoke'; handle: number | RefValue; device: string; method: string; attrs: PlainMap };
+
+export type StepResult =
+  | { verb: 'create' | 'query' | 'modify'; object: BrokerObject }
+  | { verb: 'destroy'; attrs: PlainMap }
+  | { verb: 'invoke'; attrs: PlainMap };
+
+export interface BatchOutcome {
+  results: StepResult[];
+  failed: { index: number; error: BrokerError } | null;
+}
+
+/** Why an object is being destroyed: only an explicit destroy may fail. */
+type RemoveReason = 'destroy' | 'session_end' | 'device_lost' | 'shutdown';
+
+interface Held {
+  obj: BrokerObject;
+  access: Access;
+}
+
+export class Broker {
+  readonly registry = new Registry();
+  readonly sessions: SessionTable;
+  readonly devices: DeviceTable;
+  readonly accounting: Accounting;
+  private readonly log: Logger;
+  private stopping = false;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.log = opts.log;
+    this.sessions = new SessionTable({ ...DEFAULT_SESSION_LIMITS, ...opts.sessions }, (s, r) => this.endSession(s, r));
+    this.devices = new DeviceTable(opts.backend, opts.log, (d, t, e) => this.onDeviceEvent(d, t, e));
+    this.accounting = new Accounting(opts.quotas);
+  }
+
+  get backendKind(): string {
+    return this.opts.backend.kind;
+  }
+
+  async start(): Promise<void> {
+    await this.devices.start();
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  openSession(o: { name: string; tenant: string; peer: string; leaseMs: number; resumeGraceMs: number }): Session {
+    if (this.stopping) throw new BrokerError('SHUTTING_DOWN', 'the daemon is shutting down');
+    this.accounting.checkSession(o.tenant);
+    const s = this.sessions.open(o);
+    this.accounting.sessionOpened(o.tenant);
+    this.log.info({ session: s.id, tenant: s.tenant, name: s.name, peer: o.peer, leaseMs: s.opts.leaseMs, resumeGraceMs: s.opts.resumeGraceMs }, 'session opened');
+    return s;
+  }
+
+  private endSession(s: Session, reason: EndReason): void {
+    const count = this.registry.countOwned(s.id);
+    this.log.info({ session: s.id, tenant: s.tenant, reason, objects: count }, 'session ending');
+    s.closed = this.releaseOwned(s, reason === 'shutdown' ? 'shutdown' : 'session_end').finally(() => {
+      this.sessions.forget(s);
+      this.accounting.sessionClosed(s.tenant);
+      this.registry.dropOwner(s.id);
+      this.log.info({ session: s.id, tenant: s.tenant, reason, destroyed: count }, 'session ended');
+    });
+  }
+
+  /** Ends a session at once (admin eviction). */
+  async evict(sessionId: string): Promise<void> {
+    const s = this.sessions.get(sessionId);
+    if (!s) throw new BrokerError('NO_SESSION', `no such session: ${sessionId}`);
+    this.sessions.end(s, 'evicted');
+    await s.closed;
+  }
+
+  /**
+   * Destroys a session's objects newest first, which is children first (a
+   * child is always created after what it holds). Like the kernel's
+   * uverbs_destroy_ufile_hw, an object still in use is retried in the next
+   * pass; a pass without progress ends with a forced pass.
+   */
+  private async releaseOwned(s: Session, reason: RemoveReason): Promise<void> {
+    let pending = this.registry.ownedNewestFirst(s.id);
+    while (pending.length > 0) {
+      const retry: BrokerObject[] = [];
+      for (const o of pending) {
+        if (o.dead) continue;
+        if (o.users > 0 || o.writer || o.readers > 0) {
+          retry.push(o);
+          continue;
+        }
+        await this.removeObject(o, reason);
+      }
+      if (retry.length === pending.length) {
+        // No progress: a verb still holds something. Wait a tick for in-flight verbs, then force.
+        await new Promise((r) => setTimeout(r, 10));
+        for (const o of retry) {
+          if (!o.dead && o.users === 0) await this.removeObject(o, reason);
+        }
+        const left = retry.filter((o) => !o.dead);
+        if (left.length === retry.length) {
+          for (const o of left) await this.removeObject(o, reason, true);
+          break;
+        }
+        pending = left;
+        continue;
+      }
+      pending = retry;
+    }
+  }
+
+  // ------------------------------------------------------------- dispatcher
+
+  private typeSpec(name: string): ObjectTypeSpec {
+    const t = TYPES_BY_NAME.get(name);
+    if (!t) throw new BrokerError('UNKNOWN_TYPE', `unknown object type ${JSON.stringify(name)} (known: ${[...TYPES_BY_NAME.keys()].join(', ')})`);
+    return t;
+  }
+
+  private checkSupported(d: DeviceEntry, type: string, method: string): void {
+    if (d.caps.unsupported.has(`${type}.${method}`)) {
+      throw new BrokerError('UNSUPPORTED', `${type}.${method} is not supported by device ${d.name} (${d.listing.provider})`);
+    }
+  }
+
+  /** Validates attributes, resolving handles to the session's objects and recording the locks to take. */
+  private resolveAttrs(s: Session, specs: readonly AttrSpec[], attrs: PlainMap, where: string, held: Held[], refs: readonly (number | null)[]): PlainMap & Record<string, unknown> {
+    const ctx: ResolveCtx = {
+      resolve: (handle, spec, path) => {
+        const o = this.registry.lookup(handle, s);
+        if (spec.types && !spec.types.includes(o.type)) {
+          throw new BrokerError('WRONG_TYPE', `attribute ${path}: handle ${handle} is a ${o.type}, expected ${spec.types.join(' or ')}`);
+        }
+        held.push({ obj: o, access: spec.access ?? 'read' });
+        return o;
+      },
+      ref: (step, path) => {
+        const h = refs[step];
+        if (h === undefined || h === null) throw new BrokerError('INVALID_ATTR', `attribute ${path}: batch step ${step} did not create an object`);
+        return h;
+      },
+    };
+    return validateMap(specs, attrs, where, ctx) as PlainMap & Record<string, unknown>;
+  }
+
+  private lockAll(held: Held[]): Held[] {
+    const taken: Held[] = [];
+    try {
+      for (const h of held) {
+        tryLock(h.obj, h.access);
+        taken.push(h);
+      }
+    } catch (e) {
+      for (const h of taken) unlock(h.obj, h.access);
+      throw e;
+    }
+    return taken;
+  }
+
+  private unlockAll(held: Held[]): void {
+    for (const h of held) unlock(h.obj, h.access);
+  }
+
+  private deviceOf(held: Held[], requested: string, where: string): string {
+    let device = '';
+    for (const h of held) {
+      if (!device) device = h.obj.device;
+      else if (h.obj.device !== device) throw new BrokerError('INVALID_ATTR', `${where}: handles on different devices (${device}, ${h.obj.device})`);
+    }
+    if (requested && device && requested !== device) {
+      throw new BrokerError('INVALID_ATTR', `${where}: device ${requested} does not match its parent's device ${device}`);
+    }
+    device ||= requested;
+    if (!device) {
+      const all = this.devices.list().filter((d) => d.state === 'live');
+      if (all.length === 1 && all[0]) return all[0].name;
+      throw new BrokerError('MISSING_ATTR', `${where}: name the device (the object has no parent handle)`);
+    }
+    return device;
+  }
+
+  async create(s: Session, a: CreateArgs, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
+    this.checkSession(s);
+    const spec = this.typeSpec(a.type);
+    if (spec.readOnly || !spec.create) throw new BrokerError('READ_ONLY', `${spec.name} objects are pre-existing and cannot be created`);
+    const where = `${spec.name}.create`;
+    const held: Held[] = [];
+    const attrs = this.resolveAttrs(s, spec.create.attrs, a.attrs, where, held, refs);
+    const deviceName = this.deviceOf(held, a.device, where);
+    const d = this.devices.live(deviceName);
+    this.checkSupported(d, spec.name, 'create');
+    const parentSet = new Set(spec.create.attrs.filter((x) => x.parent).map((x) => x.name));
+    const parents = held.filter((h) => parentSet.has(attrNameOf(attrs, h.obj))).map((h) => h.obj);
+    const bytes = spec.name === 'mr' ? Number(attrs.length as bigint) : 0;
+    this.accounting.charge(s.tenant, spec.name, bytes);
+    let taken: Held[] = [];
+    try {
+      taken = this.lockAll(held);
+      const dev = await this.devices.contextFor(deviceName, s.tenant);
+      const handle = this.registry.allocHandle();
+      const res = await spec.create.run({ dev, device: deviceName, attrs, tag: handle });
+      const obj: BrokerObject = {
+        handle, spec, type: spec.name, device: deviceName, dev, owner: s, userHandle: a.userHandle, parents,
+        created: Date.now(), ref: res.ref, attrs: res.attrs, bytes: res.bytes ?? 0, users: 0, readers: 0, writer: false, dead: false,
+      };
+      if (res.bytes !== undefined && res.bytes !== bytes) this.accounting.adjustBytes(s.tenant, res.bytes - bytes);
+      this.registry.commit(obj);
+      this.accounting.record(s.tenant, spec.name, 'create', 'ok');
+      this.log.debug({ session: s.id, tenant: s.tenant, verb: 'create', type: spec.name, handle, device: deviceName }, 'verb');
+      if (s.state === 'closing' || s.state === 'closed') {
+        // The session ended while the device call ran: its cleanup pass has
+        // already gone by, so this object is released here.
+        this.unlockAll(taken);
+        taken = [];
+        await this.removeObject(obj, 'session_end');
+        throw new BrokerError('NO_SESSION', 'the session ended');
+      }
+      return obj;
+    } catch (e) {
+      if (!(e instanceof BrokerError && e.code === 'NO_SESSION')) {
+        this.accounting.uncharge(s.tenant, spec.name, bytes);
+        this.accounting.record(s.tenant, spec.name, 'create', errorLabel(e));
+      }
+      throw e;
+    } finally {
+      this.unlockAll(taken);
+    }
+  }
+
+  private target(s: Session, handle: number): BrokerObject {
+    this.checkSession(s);
+    return this.registry.lookup(handle, s);
+  }
+
+  async query(s: Session, handle: number): Promise<BrokerObject> {
+    const o = this.target(s, handle);
+    if (!o.spec.query) return o;
+    const held = this.lockAll([{ obj: o, access: 'read' }]);
+    try {
+      this.devices.live(o.device);
+      const fresh = await o.spec.query.run({ dev: o.dev, device: o.device, attrs: {}, obj: o });
+      o.attrs = { ...o.attrs, ...fresh };
+      this.accounting.record(s.tenant, o.type, 'query', 'ok');
+      return o;
+    } catch (e) {
+      this.accounting.record(s.tenant, o.type, 'query', errorLabel(e));
+      throw e;
+    } finally {
+      this.unlockAll(held);
+    }
+  }
+
+  async modify(s: Session, handle: number, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
+    const o = this.target(s, handle);
+    if (!o.spec.modify) throw new BrokerError('UNKNOWN_METHOD', `${o.type} objects cannot be modified`);
+    const d = this.devices.live(o.device);
+    this.checkSupported(d, o.type, 'modify');
+    const held: Held[] = [{ obj: o, access: 'write' }];
+    const v = this.resolveAttrs(s, o.spec.modify.attrs, attrs, `${o.type}.modify`, held, refs);
+    const taken = this.lockAll(held);
+    try {
+      const outAttrs = await o.spec.modify.run({ dev: o.dev, device: o.device, attrs: v, obj: o });
+      o.attrs = { ...o.attrs, ...outAttrs };
+      this.registry.modified(o);
+      this.accounting.record(s.tenant, o.type, 'modify', 'ok');
+      this.log.debug({ session: s.id, verb: 'modify', type: o.type, handle }, 'verb');
+      return o;
+    } catch (e) {
+      this.accounting.record(s.tenant, o.type, 'modify', errorLabel(e));
+      throw e;
+    } finally {
+      this.unlockAll(taken);
+    }
+  }
+
+  async destroy(s: Session, handle: number): Promise<PlainMap> {
+    const o = this.target(s, handle);
+    if (o.users > 0) {
+      this.accounting.record(s.tenant, o.type, 'destroy', 'BUSY');
+      throw new BrokerError('BUSY', `${o.type} ${handle} is still used by ${o.users} object(s)`, 16, `destroy ${o.type}`);
+    }
+    tryLock(o, 'destroy');
+    try {
+      const out = await this.removeObject(o, 'destroy');
+      this.accounting.record(s.tenant, o.type, 'destroy', 'ok');
+      this.log.debug({ session: s.id, verb: 'destroy', type: o.type, handle }, 'verb');
+      return out;
+    } catch (e) {
+      this.accounting.record(s.tenant, o.type, 'destroy', errorLabel(e));
+      throw e;
+    } finally {
+      unlock(o, 'destroy');
+    }
+  }
+
+  /**
+   * Destroys one object on the device and drops it from the table. An
+   * explicit destroy may fail and changes nothing then; any other reason
+   * cannot fail: a device error is logged and the object is dropped (closing
+   * the tenant's context reclaims it in the kernel), as libibverbs treats EIO
+   * from a dead device as a successful destroy.
+   */
+  private async removeObject(o: BrokerObject, reason: RemoveReason, forced = false): Promise<PlainMap> {
+    if (o.dead) return {};
+    let out: PlainMap = {};
+    try {
+      if (o.spec.destroy) out = (await o.spec.destroy(o, o.dev)) ?? {};
+    } catch (e) {
+      const lost = this.devices.list().find((d) => d.name === o.device)?.state === 'lost';
+      const eio = e instanceof VerbsError && e.errno === 5;
+      if (reason === 'destroy' && !lost && !eio) throw e;
+      if (!lost && !eio) this.log.warn({ err: e, handle: o.handle, type: o.type, reason, forced }, 'destroy failed during cleanup; dropping the object');
+    }
+    this.registry.remove(o);
+    this.accounting.released(o.owner.tenant, o.type, o.bytes);
+    return out;
+  }
+
+  async invoke(s: Session, handle: number, device: string, method: string, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<PlainMap> {
+    this.checkSession(s);
+    let spec: ObjectTypeSpec;
+    let target: BrokerObject | null = null;
+    let d: DeviceEntry;
+    if (handle === 0) {
+      spec = this.typeSpec('device');
+      d = this.devices.live(device);
+    } else {
+      target = this.target(s, handle);
+      spec = target.spec;
+      d = this.devices.live(target.device);
+    }
+    const m: MethodSpec | undefined = Object.hasOwn(spec.methods, method) ? spec.methods[method] : undefined;
+    if (!m) {
+      throw new BrokerError('UNKNOWN_METHOD', `${spec.name} has no method ${JSON.stringify(method)} (methods: ${Object.keys(spec.methods).join(', ') || 'none'})`);
+    }
+    this.checkSupported(d, spec.name, method);
+    const held: Held[] = target ? [{ obj: target, access: m.lock }] : [];
+    const v = this.resolveAttrs(s, m.attrs, attrs, `${spec.name}.${method}`, held, refs);
+    for (const h of held) {
+      if (h.obj.device !== d.name) throw new BrokerError('INVALID_ATTR', `${spec.name}.${method}: handle ${h.obj.handle} is on another device`);
+    }
+    const taken = this.lockAll(held);
+    try {
+      const dev: DeviceContext = target ? target.dev : d.probe;
+      const out = await m.run({ dev, device: d.name, attrs: v, obj: target ?? { handle: 0, type: 'device', ref: { tag: 0 }, device: d.name } });
+      this.accounting.record(s.tenant, spec.name, method, 'ok');
+      return out;
+    } catch (e) {
+      this.accounting.record(s.tenant, spec.name, method, errorLabel(e));
+      throw e;
+    } finally {
+      this.unlockAll(taken);
+    }
+  }
+
+  /** Runs steps in order; a later step may name an object created earlier (RefValue). Stops at the first error. */
+  async batch(s: Session, steps: BatchStep[]): Promise<BatchOutcome> {
+    const refs: (number | null)[] = [];
+    const results: StepResult[] = [];
+    const handleOf = (h: number | RefValue, i: number): number => {
+      if (typeof h === 'number') return h;
+      const r = refs[h.step];
+      if (h.step >= i || r === undefined || r === null) throw new BrokerError('INVALID_ATTR', `step ${i}: step ${h.step} did not create an object before it`);
+      return r;
+    };
+    for (let i = 0; i < steps.length; i++) {
+      const st = steps[i]!;
+      try {
+        const visible = refs.slice(0, i);
+        switch (st.verb) {
+          case 'create': {
+            const o = await this.create(s, st.args, visible);
+            refs.push(o.handle);
+            results.push({ verb: 'create', object: o });
+            break;
+          }
+          case 'query':
+            refs.push(null);
+            results.push({ verb: 'query', object: await this.query(s, handleOf(st.handle, i)) });
+            break;
+          case 'modify':
+            refs.push(null);
+            results.push({ verb: 'modify', object: await this.modify(s, handleOf(st.handle, i), st.attrs, visible) });
+            break;
+          case 'destroy':
+            refs.push(null);
+            results.push({ verb: 'destroy', attrs: await this.destroy(s, handleOf(st.handle, i)) });
+            break;
+          case 'invoke':
+            refs.push(null);
+            results.push({ verb: 'invoke', attrs: await this.invoke(s, handleOf(st.handle, i), st.device, st.method, st.attrs, visible) });
+            break;
+        }
+      } catch (e) {
+        const be = asBrokerError(e);
+        if (!be) throw e;
+        return { results, failed: { index: i, error: be } };
+      }
+    }
+    return { results, failed: null };
+  }
+
+  private checkSession(s: Session): void {
+    if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
+    if (this.stopping) throw new BrokerError('SHUTTING_DOWN', 'the daemon is shutting down');
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private onDeviceEvent(device: string, tenant: string | null, e: BackendEvent): void {
+    if (e.kind === 'device_lost') {
+      void this.deviceLost(device);
+      return;
+    }
+    const now = Date.now();
+    if (e.kind === 'completion') {
+      const o = this.registry.get(e.cq);
+      if (!o) return;
+      this.sessions.get(o.owner.id)?.emit({
+        kind: 'completion', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: '', device, port: 0, time: now,
+      });
+      return;
+    }
+    if (e.tag !== null && e.tag !== 0) {
+      const o = this.registry.get(e.tag);
+      if (!o) return;
+      this.log.info({ device, handle: o.handle, type: o.type, event: e.type, session: o.owner.id }, 'async event');
+      this.sessions.get(o.owner.id)?.emit({
+        kind: 'async', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: e.type, device, port: e.port ?? 0, time: now,
+      });
+      return;
+    }
+    // Device and port events go to every session of the device's tenants,
+    // once: the probe context and the tenants' contexts all receive them.
+    if (tenant !== null) return;
+    this.log.info({ device, event: e.type, port: e.port }, 'device event');
+    for (const s of this.sessions.all()) {
+      s.emit({ kind: 'async', handle: 0, userHandle: '0', type: 'device', eventType: e.type, device, port: e.port ?? 0, time: now });
+    }
+    if (e.type === 'DEVICE_FATAL') void this.deviceLost(device);
+  }
+
+  private async deviceLost(device: string): Promise<void> {
+    const d = this.devices.list().find((x) => x.name === device);
+    if (!d || d.state === 'lost') return;
+    this.devices.markLost(device);
+    const objs = this.registry.onDeviceNewestFirst(device);
+    this.log.warn({ device, objects: objs.length }, 'device lost: releasing its objects');
+    const told = new Set<string>();
+    const now = Date.now();
+    for (const o of objs) {
+      const s = this.sessions.get(o.owner.id);
+      if (s && !told.has(s.id)) {
+        told.add(s.id);
+        s.emit({ kind: 'device_lost', handle: 0, userHandle: '0', type: 'device', eventType: 'DEVICE_FATAL', device, port: 0, time: now });
+      }
+    }
+    for (const o of objs) {
+      if (o.dead) continue;
+      await this.removeObject(o, 'device_lost');
+      this.sessions.get(o.owner.id)?.emit({
+        kind: 'object_released', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: '', device, port: 0, time: now,
+      });
+    }
+    await this.devices.closeContexts(d);
+  }
+
+  // -------------------------------------------------------------- inspection
+
+  list(filter: ListFilter, start: number, max: number): { objects: BrokerObject[]; end: boolean; next: number } {
+    return this.registry.list(filter, start, Math.min(Math.max(max || 100, 1), 10_000));
+  }
+
+  watch(filter: ListFilter, cb: (kind: ChangeKind, o: BrokerObject) => void): () => void {
+    return this.registry.onChange((k, o) => {
+      if (matches(o, filter)) cb(k, o);
+    });
+  }
+
+  describeTypes(): readonly ObjectTypeSpec[] {
+    return OBJECT_TYPES;
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /** Stops taking verbs, ends every session (destroying its objects) and closes the devices. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const all = [...this.sessions.all()];
+    for (const s of all) this.sessions.end(s, 'shutdown');
+    await Promise.all(all.map((s) => s.closed));
+    await this.devices.stop();
+  }
+}
+
+export { METHOD_IDS };
+
+function attrNameOf(attrs: Record<string, unknown>, o: BrokerObject): string {
+  for (const [k, v] of Object.entries(attrs)) if (v === o) return k;
+  return '';
+}
+
+function errorLabel(e: unknown): string {
+  const b = asBrokerError(e);
+  return b ? b.code : 'INTERNAL';
+}
+
+export { HandleValue };

@@ -1,0 +1,134 @@
+/**
+ * The devices the daemon serves. Each tenant gets its own device context
+ * (its own uverbs fd) per device: objects of one context are reachable by
+ * anyone holding that fd, so tenants never share one, and closing a context
+ * makes the kernel destroy whatever is left in it: the last line of defence.
+ */
+import type { Logger } from 'pino';
+import type { Backend, BackendEvent, DeviceAttr, DeviceCaps, DeviceContext, DeviceListing, GidEntry, PortAttr } from '../verbs/backend.js';
+import { BrokerError } from './errors.js';
+
+export interface DeviceEntry {
+  readonly name: string;
+  listing: DeviceListing;
+  state: 'live' | 'lost';
+  /** The context used for queries; tenants' contexts are opened on demand. */
+  probe: DeviceContext;
+  caps: DeviceCaps;
+  attr: DeviceAttr;
+  ports: { port: number; attr: PortAttr; gids: GidEntry[] }[];
+  contexts: Map<string, Promise<DeviceContext>>;
+}
+
+export type DeviceEventSink = (device: string, tenant: string | null, e: BackendEvent) => void;
+
+export class DeviceTable {
+  private readonly devices = new Map<string, DeviceEntry>();
+  private unwatch: (() => void) | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly log: Logger,
+    private readonly sink: DeviceEventSink,
+    private readonly onAdded: (name: string) => void = () => {},
+  ) {}
+
+  async start(): Promise<void> {
+    for (const l of await this.backend.listDevices()) await this.add(l);
+    this.unwatch = this.backend.watchDevices((c) => {
+      if (c.kind === 'added') {
+        void this.backend.listDevices().then(async (all) => {
+          const l = all.find((d) => d.name === c.name);
+          if (l) await this.add(l);
+        }).catch((e: unknown) => this.log.error({ err: e, device: c.name }, 'device add failed'));
+      } else {
+        const d = this.devices.get(c.name);
+        if (d && d.state === 'live') this.sink(c.name, null, { kind: 'device_lost' });
+      }
+    });
+  }
+
+  private async add(l: DeviceListing): Promise<void> {
+    const old = this.devices.get(l.name);
+    if (old && old.state === 'live') return;
+    try {
+      const probe = await this.backend.openDevice(l.name);
+      probe.setEventHandler((e) => this.sink(l.name, null, e));
+      const attr = await probe.queryDevice();
+      const ports: DeviceEntry['ports'] = [];
+      for (let p = 1; p <= attr.phys_port_cnt; p++) {
+        ports.push({ port: p, attr: await probe.queryPort(p), gids: await probe.queryGidTable(p) });
+      }
+      this.devices.set(l.name, {
+        name: l.name, listing: l, state: 'live', probe, caps: probe.capabilities(), attr, ports, contexts: new Map(),
+      });
+      this.log.info({ device: l.name, provider: l.provider, ports: ports.length }, old ? 'device back' : 'device added');
+      if (old) this.onAdded(l.name);
+    } catch (e) {
+      this.log.error({ err: e, device: l.name }, 'cannot open device; skipping it');
+    }
+  }
+
+  list(): DeviceEntry[] {
+    return [...this.devices.values()];
+  }
+
+  get(name: string): DeviceEntry {
+    const d = this.devices.get(name);
+    if (!d) throw new BrokerError('NO_SUCH_DEVICE', `no such device: ${JSON.stringify(name)}`);
+    return d;
+  }
+
+  live(name: string): DeviceEntry {
+    const d = this.get(name);
+    if (d.state !== 'live') throw new BrokerError('DEVICE_LOST', `device ${name} is gone`);
+    return d;
+  }
+
+  /** The tenant's own context on a device, opened on first use. */
+  async contextFor(name: string, tenant: string): Promise<DeviceContext> {
+    const d = this.live(name);
+    let p = d.contexts.get(tenant);
+    if (!p) {
+      p = this.backend.openDevice(name).then((ctx) => {
+        ctx.setEventHandler((e) => this.sink(name, tenant, e));
+        return ctx;
+      });
+      d.contexts.set(tenant, p);
+      p.catch(() => d.contexts.delete(tenant));
+    }
+    return p;
+  }
+
+  /** Marks a device lost (its objects are released by the broker). */
+  markLost(name: string): DeviceEntry | undefined {
+    const d = this.devices.get(name);
+    if (d) d.state = 'lost';
+    return d;
+  }
+
+  /** Closes every context of a device (after its objects are gone). */
+  async closeContexts(d: DeviceEntry): Promise<void> {
+    const all = [...d.contexts.values()];
+    d.contexts.clear();
+    for (const p of all) {
+      try {
+        await (await p).close();
+      } catch (e) {
+        this.log.warn({ err: e, device: d.name }, 'closing a device context failed');
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    for (const d of this.devices.values()) {
+      await this.closeContexts(d);
+      try {
+        await d.probe.close();
+      } catch {
+        // the device may be gone already
+      }
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Errors the core raises. Each has a stable code; exactly one module
+ * (src/rpc/status.ts) maps codes and errnos to gRPC status codes.
+ */
+import { VerbsError } from '../verbs/backend.js';
+
+export type ErrorCode =
+  /** The handle does not exist or belongs to another session (never tells which). */
+  | 'NO_SUCH_HANDLE'
+  | 'NO_SUCH_DEVICE'
+  | 'UNKNOWN_TYPE'
+  | 'UNKNOWN_METHOD'
+  /** A handle attribute names an object of the wrong type. */
+  | 'WRONG_TYPE'
+  | 'INVALID_ATTR'
+  | 'MISSING_ATTR'
+  /** device and port objects cannot be created, modified or destroyed. */
+  | 'READ_ONLY'
+  | 'QUOTA_EXCEEDED'
+  /** The object has children, or another verb holds it. */
+  | 'BUSY'
+  | 'NO_SESSION'
+  | 'PERMISSION_DENIED'
+  | 'UNAUTHENTICATED'
+  | 'DEVICE_LOST'
+  | 'UNSUPPORTED'
+  | 'SHUTTING_DOWN'
+  /** The device answered with an errno (see `errno`, `call`). */
+  | 'ERRNO';
+
+export class BrokerError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly errno: number = 0,
+    readonly call: string = '',
+  ) {
+    super(message);
+    this.name = 'BrokerError';
+  }
+
+  /** Wraps a backend error, keeping its errno and call name. */
+  static fromVerbs(e: VerbsError): BrokerError {
+    return new BrokerError('ERRNO', e.message, e.errno, e.call);
+  }
+}
+
+export const err = {
+  noHandle: (h: number | string) => new BrokerError('NO_SUCH_HANDLE', `no such object: handle ${h}`),
+  noDevice: (d: string) => new BrokerError('NO_SUCH_DEVICE', `no such device: ${JSON.stringify(d)}`),
+  invalid: (msg: string) => new BrokerError('INVALID_ATTR', msg),
+  missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`),
+  busy: (msg: string) => new BrokerError('BUSY', msg),
+};
+
+/** Normalises anything thrown below the core into a BrokerError (unknown errors are re-thrown). */
+export function asBrokerError(e: unknown): BrokerError | null {
+  if (e instanceof BrokerError) return e;
+  if (e instanceof VerbsError) return BrokerError.fromVerbs(e);
+  return null;
+}

@@ -1,0 +1,190 @@
+/**
+ * Sessions: every object belongs to one. A session is attached while its
+ * client's stream is open; when the stream ends it is detached for its resume
+ * grace period (0 by default: it ends at once), and it ends when its lease
+ * runs out without a keepalive. Ending a session destroys its objects
+ * children-first (the broker does that; this module only keeps the state and
+ * the timers).
+ */
+import { randomBytes } from 'node:crypto';
+import type { OwnerRef } from './registry.js';
+import { BrokerError } from './errors.js';
+
+export interface SessionEvent {
+  kind: 'async' | 'completion' | 'device_lost' | 'object_released';
+  handle: number;
+  userHandle: string;
+  type: string;
+  eventType: string;
+  device: string;
+  port: number;
+  time: number;
+}
+
+export type SessionState = 'attached' | 'detached' | 'closing' | 'closed';
+export type EndReason = 'stream_closed' | 'lease_expired' | 'grace_expired' | 'evicted' | 'shutdown';
+
+export interface SessionOptions {
+  name: string;
+  tenant: string;
+  peer: string;
+  leaseMs: number;
+  resumeGraceMs: number;
+}
+
+/** Events kept for a detached session until it resumes (the oldest are dropped past this). */
+const DETACHED_EVENT_BACKLOG = 1024;
+
+export class Session implements OwnerRef {
+  readonly id = `s-${randomBytes(6).toString('hex')}`;
+  readonly token = randomBytes(24).toString('base64url');
+  readonly created = Date.now();
+  state: SessionState = 'attached';
+  private seq = 0;
+  private listener: ((seq: number, e: SessionEvent) => void) | null = null;
+  private backlog: { seq: number; e: SessionEvent }[] = [];
+  leaseTimer: NodeJS.Timeout | null = null;
+  graceTimer: NodeJS.Timeout | null = null;
+  /** Resolves when the session's cleanup has finished. */
+  closed: Promise<void> | null = null;
+
+  constructor(readonly opts: SessionOptions) {}
+
+  get tenant(): string {
+    return this.opts.tenant;
+  }
+  get name(): string {
+    return this.opts.name;
+  }
+
+  /** Delivers an event to the attached stream, or keeps it for a resume. */
+  emit(e: SessionEvent): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    const seq = ++this.seq;
+    if (this.listener) {
+      this.listener(seq, e);
+      return;
+    }
+    this.backlog.push({ seq, e });
+    if (this.backlog.length > DETACHED_EVENT_BACKLOG) this.backlog.shift();
+  }
+
+  attach(listener: (seq: number, e: SessionEvent) => void): void {
+    this.listener = listener;
+    this.state = 'attached';
+    const pending = this.backlog;
+    this.backlog = [];
+    for (const { seq, e } of pending) listener(seq, e);
+  }
+
+  detach(): void {
+    this.listener = null;
+    if (this.state === 'attached') this.state = 'detached';
+  }
+
+  clearTimers(): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.leaseTimer = this.graceTimer = null;
+  }
+}
+
+export interface SessionLimits {
+  defaultLeaseMs: number;
+  maxLeaseMs: number;
+  minLeaseMs: number;
+  maxResumeGraceMs: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  defaultLeaseMs: 30_000,
+  minLeaseMs: 1_000,
+  maxLeaseMs: 600_000,
+  maxResumeGraceMs: 300_000,
+};
+
+export class SessionTable {
+  private readonly byId = new Map<string, Session>();
+  private readonly byToken = new Map<string, Session>();
+
+  constructor(
+    readonly limits: SessionLimits,
+    private readonly onEnd: (s: Session, reason: EndReason) => void,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  open(o: { name: string; tenant: string; peer: string; leaseMs: number; resumeGraceMs: number }): Session {
+    const l = this.limits;
+    const leaseMs = o.leaseMs ? Math.min(Math.max(o.leaseMs, l.minLeaseMs), l.maxLeaseMs) : l.defaultLeaseMs;
+    const resumeGraceMs = Math.min(o.resumeGraceMs, l.maxResumeGraceMs);
+    const s = new Session({ ...o, leaseMs, resumeGraceMs });
+    this.byId.set(s.id, s);
+    this.byToken.set(s.token, s);
+    this.touch(s);
+    return s;
+  }
+
+  /** The session a token names, if it is still alive. */
+  fromToken(token: string): Session {
+    const s = this.byToken.get(token);
+    if (!s || s.state === 'closing' || s.state === 'closed') {
+      throw new BrokerError('NO_SESSION', 'no such session (open one with SessionService.Connect and send its token in x-rdma-session)');
+    }
+    return s;
+  }
+
+  get(id: string): Session | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): IterableIterator<Session> {
+    return this.byId.values();
+  }
+
+  /** Renews the lease (any client message does). */
+  touch(s: Session): void {
+    if (s.leaseTimer) clearTimeout(s.leaseTimer);
+    s.leaseTimer = setTimeout(() => this.end(s, 'lease_expired'), s.opts.leaseMs);
+    s.leaseTimer.unref();
+  }
+
+  /** The stream ended: end now, or wait for a resume within the grace period. */
+  streamClosed(s: Session): void {
+    if (s.state !== 'attached') return;
+    s.detach();
+    if (s.opts.resumeGraceMs <= 0) {
+      this.end(s, 'stream_closed');
+      return;
+    }
+    s.graceTimer = setTimeout(() => this.end(s, 'grace_expired'), s.opts.resumeGraceMs);
+    s.graceTimer.unref();
+  }
+
+  /** Resumes a detached session with its token. */
+  resume(token: string): Session {
+    const s = this.fromToken(token);
+    if (s.state === 'attached') throw new BrokerError('BUSY', 'session is attached to another stream');
+    if (s.graceTimer) clearTimeout(s.graceTimer);
+    s.graceTimer = null;
+    this.touch(s);
+    return s;
+  }
+
+  end(s: Session, reason: EndReason): void {
+    if (s.state === 'closing' || s.state === 'closed') return;
+    s.clearTimers();
+    s.detach();
+    s.state = 'closing';
+    this.byToken.delete(s.token);
+    this.onEnd(s, reason);
+  }
+
+  /** Forgets a session whose cleanup finished. */
+  forget(s: Session): void {
+    s.state = 'closed';
+    this.byId.delete(s.id);
+  }
+}

@@ -1,0 +1,78 @@
+import { WC_OPCODE_VALUES, type ChannelRef, type CqRef, type Wc } from '../../verbs/backend.js';
+import type { PlainMap } from '../../wire/values.js';
+import type { ObjectTypeSpec } from './spec.js';
+import { attr, out } from './spec.js';
+
+void WC_OPCODE_VALUES;
+
+export function wcToPlain(w: Wc): PlainMap {
+  return {
+    wr_id: w.wr_id,
+    status: w.status,
+    opcode: w.opcode,
+    vendor_err: w.vendor_err,
+    byte_len: w.byte_len,
+    imm_data: w.imm_data,
+    qp_num: w.qp_num,
+    src_qp: w.src_qp,
+    wc_flags: w.wc_flags,
+    pkey_index: w.pkey_index,
+    slid: w.slid,
+    sl: w.sl,
+    dlid_path_bits: w.dlid_path_bits,
+  };
+}
+
+/** Completion queue (UVERBS_OBJECT_CQ). */
+export const cq: ObjectTypeSpec = {
+  name: 'cq',
+  id: 4,
+  doc: 'completion queue',
+  create: {
+    doc: 'ibv_create_cq',
+    attrs: [
+      attr('cqe', 1, 'u32', { mandatory: true, min: 1 }),
+      attr('channel', 2, 'handle', { types: ['comp_channel'], parent: true }),
+      attr('comp_vector', 3, 'u32'),
+    ],
+    out: [out('cqe', 10, 'u32')],
+    run: async (c) => {
+      const ch = c.attrs.channel as { ref: ChannelRef } | undefined;
+      const ref = await c.dev.createCq(c.attrs.cqe as number, ch?.ref ?? null, (c.attrs.comp_vector as number | undefined) ?? 0, c.tag);
+      return { ref, attrs: { cqe: ref.cqe } };
+    },
+  },
+  destroy: (o, dev) => dev.destroyCq(o.ref as CqRef),
+  query: { run: async (c) => ({ cqe: (c.obj.ref as CqRef).cqe }) },
+  methods: {
+    poll: {
+      id: 16,
+      doc: 'ibv_poll_cq: up to `max` work completions',
+      lock: 'read',
+      attrs: [attr('max', 1, 'u32', { min: 1, max: 4096 })],
+      out: [out('wcs', 2, 'list')],
+      run: async (c) => {
+        const wcs = await c.dev.pollCq(c.obj.ref as CqRef, (c.attrs.max as number | undefined) ?? 16);
+        return { wcs: wcs.map(wcToPlain) };
+      },
+    },
+    req_notify: {
+      id: 17,
+      doc: 'ibv_req_notify_cq: arm the CQ; the next completion raises a completion event on the session',
+      lock: 'read',
+      attrs: [attr('solicited_only', 1, 'bool')],
+      run: async (c) => {
+        await c.dev.reqNotifyCq(c.obj.ref as CqRef, (c.attrs.solicited_only as boolean | undefined) ?? false);
+        return {};
+      },
+    },
+    resize: {
+      id: 18,
+      doc: 'ibv_resize_cq',
+      lock: 'write',
+      attrs: [attr('cqe', 1, 'u32', { mandatory: true, min: 1 })],
+      out: [out('cqe', 2, 'u32')],
+      run: async (c) => ({ cqe: await c.dev.resizeCq(c.obj.ref as CqRef, c.attrs.cqe as number) }),
+    },
+  },
+};

@@ -1,0 +1,80 @@
+import type { MemorySource, MrRef } from '../../verbs/backend.js';
+import { err } from '../errors.js';
+import type { ObjectTypeSpec } from './spec.js';
+import { attr, out } from './spec.js';
+import { ACCESS_NAMES } from './common.js';
+
+/** Largest read/write through the control path; bulk data belongs on a mapped memfd. */
+export const MR_IO_MAX = 16 << 20;
+
+function range(mr: MrRef, offset: bigint, length: number): number {
+  if (offset + BigInt(length) > BigInt(mr.length)) {
+    throw err.invalid(`range [${offset}, ${offset + BigInt(length)}) is outside the MR (${mr.length} bytes)`);
+  }
+  return Number(offset);
+}
+
+/** Memory region (UVERBS_OBJECT_MR). */
+export const mr: ObjectTypeSpec = {
+  name: 'mr',
+  id: 7,
+  doc: 'memory region: daemon-allocated shared memory (or a client memfd) registered with the device',
+  create: {
+    doc: 'ibv_reg_mr over memory the daemon allocates (a memfd it maps)',
+    attrs: [
+      attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),
+      attr('length', 2, 'u64', { mandatory: true, min: 1 }),
+      attr('access', 3, 'flags', { names: ACCESS_NAMES, doc: 'ibv_access_flags' }),
+    ],
+    out: [out('addr', 10, 'u64'), out('length', 11, 'u64'), out('lkey', 12, 'u32'), out('rkey', 13, 'u32')],
+    run: async (c) => {
+      const length = c.attrs.length as bigint;
+      if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw err.invalid('mr.length is too large');
+      const source: MemorySource = { kind: 'alloc', length: Number(length) };
+      const pd = c.attrs.pd as { ref: import('../../verbs/backend.js').PdRef };
+      const ref = await c.dev.regMr(pd.ref, source, (c.attrs.access as number | undefined) ?? 0, c.tag);
+      return {
+        ref,
+        attrs: { addr: ref.addr, length: ref.length, lkey: ref.lkey, rkey: ref.rkey },
+        bytes: ref.length,
+      };
+    },
+  },
+  destroy: (o, dev) => dev.deregMr(o.ref as MrRef),
+  query: {
+    run: async (c) => {
+      const r = c.obj.ref as MrRef;
+      return { addr: r.addr, length: r.length, lkey: r.lkey, rkey: r.rkey };
+    },
+  },
+  methods: {
+    read: {
+      id: 16,
+      doc: 'read bytes of the MR memory (control path; up to 16 MiB)',
+      lock: 'read',
+      attrs: [attr('offset', 1, 'u64'), attr('length', 2, 'u32', { mandatory: true, max: MR_IO_MAX })],
+      out: [out('data', 3, 'bytes')],
+      run: async (c) => {
+        const r = c.obj.ref as MrRef;
+        if (!r.memory) throw err.invalid('this MR has no memory the daemon can read');
+        const length = c.attrs.length as number;
+        const off = range(r, (c.attrs.offset as bigint | undefined) ?? 0n, length);
+        return { data: r.memory.read(off, length) };
+      },
+    },
+    write: {
+      id: 17,
+      doc: 'write bytes into the MR memory (control path; up to 16 MiB)',
+      lock: 'read',
+      attrs: [attr('offset', 1, 'u64'), attr('data', 2, 'bytes', { mandatory: true, max: MR_IO_MAX })],
+      run: async (c) => {
+        const r = c.obj.ref as MrRef;
+        if (!r.memory) throw err.invalid('this MR has no memory the daemon can write');
+        const data = c.attrs.data as Buffer;
+        const off = range(r, (c.attrs.offset as bigint | undefined) ?? 0n, data.length);
+        r.memory.write(off, data);
+        return {};
+      },
+    },
+  },
+};

@@ -1,0 +1,26 @@
+import type { MwRef, PdRef } from '../../verbs/backend.js';
+import type { ObjectTypeSpec } from './spec.js';
+import { attr, out } from './spec.js';
+
+/** Memory window (UVERBS_OBJECT_MW); type 1 windows are bound with qp.bind_mw. */
+export const mw: ObjectTypeSpec = {
+  name: 'mw',
+  id: 6,
+  doc: 'memory window: remote access to a part of an MR, bound and re-bound at run time',
+  create: {
+    doc: 'ibv_alloc_mw',
+    attrs: [
+      attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),
+      attr('mw_type', 2, 'u32', { min: 1, max: 2, doc: '1 or 2 (IBV_MW_TYPE_1/2); default 1' }),
+    ],
+    out: [out('rkey', 10, 'u32'), out('mw_type', 11, 'u32')],
+    run: async (c) => {
+      const type = ((c.attrs.mw_type as number | undefined) ?? 1) as 1 | 2;
+      const ref = await c.dev.allocMw((c.attrs.pd as { ref: PdRef }).ref, type, c.tag);
+      return { ref, attrs: { rkey: ref.rkey, mw_type: ref.type } };
+    },
+  },
+  destroy: (o, dev) => dev.deallocMw(o.ref as MwRef),
+  query: { run: async (c) => ({ rkey: (c.obj.ref as MwRef).rkey, mw_type: (c.obj.ref as MwRef).type }) },
+  methods: {},
+};

@@ -1,0 +1,16 @@
+import type { PdRef } from '../../verbs/backend.js';
+import type { ObjectTypeSpec } from './spec.js';
+
+/** Protection domain (UVERBS_OBJECT_PD). */
+export const pd: ObjectTypeSpec = {
+  name: 'pd',
+  id: 3,
+  doc: 'protection domain: the scope of MRs, MWs, QPs, SRQs and AHs',
+  create: {
+    doc: 'ibv_alloc_pd',
+    attrs: [],
+    run: async (c) => ({ ref: await c.dev.allocPd(c.tag), attrs: {} }),
+  },
+  destroy: (o, dev) => dev.deallocPd(o.ref as PdRef),
+  methods: {},
+};

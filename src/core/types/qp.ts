@@ -1,0 +1,253 @@
+import {
+  QpAttrMask,
+  type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType, type SendWr, type SrqRef,
+} from '../../verbs/backend.js';
+import type { Validated } from '../attrs.js';
+import type { ObjectTypeSpec } from './spec.js';
+import { attr, out } from './spec.js';
+import {
+  ACCESS_NAMES, MIG_STATE_NAMES, MTU_NAMES, QP_STATE_NAMES, QP_TYPE_NAMES, SEND_FLAG_NAMES, WR_OPCODE_NAMES,
+  ahAttrMembers, capMembers, fromAhAttr, recvWrsSpec, sgeSpec, toAhAttr, toRecvWrs, toSges,
+} from './common.js';
+
+const mtuName = (v: number): string => Object.keys(MTU_NAMES).find((k) => MTU_NAMES[k] === v) ?? String(v);
+
+/**
+ * qp.modify attributes and their ibv_qp_attr_mask bits: the mask is derived
+ * from which attributes are present, so clients never build masks by hand.
+ * The backend (the kernel, or the simulated device) checks them against the
+ * state machine, exactly as ib_modify_qp_is_ok does.
+ */
+const MODIFY_ATTRS = [
+  { spec: attr('qp_state', 1, 'enum', { names: QP_STATE_NAMES }), bit: QpAttrMask.STATE },
+  { spec: attr('cur_qp_state', 2, 'enum', { names: QP_STATE_NAMES }), bit: QpAttrMask.CUR_STATE },
+  { spec: attr('en_sqd_async_notify', 3, 'u32', { max: 1 }), bit: QpAttrMask.EN_SQD_ASYNC_NOTIFY },
+  { spec: attr('qp_access_flags', 4, 'flags', { names: ACCESS_NAMES }), bit: QpAttrMask.ACCESS_FLAGS },
+  { spec: attr('pkey_index', 5, 'u32', { max: 0xffff }), bit: QpAttrMask.PKEY_INDEX },
+  { spec: attr('port_num', 6, 'u32', { min: 1, max: 255 }), bit: QpAttrMask.PORT },
+  { spec: attr('qkey', 7, 'u32'), bit: QpAttrMask.QKEY },
+  { spec: attr('ah_attr', 8, 'struct', { members: ahAttrMembers }), bit: QpAttrMask.AV },
+  { spec: attr('path_mtu', 9, 'enum', { names: MTU_NAMES }), bit: QpAttrMask.PATH_MTU },
+  { spec: attr('timeout', 10, 'u32', { max: 31 }), bit: QpAttrMask.TIMEOUT },
+  { spec: attr('retry_cnt', 11, 'u32', { max: 7 }), bit: QpAttrMask.RETRY_CNT },
+  { spec: attr('rnr_retry', 12, 'u32', { max: 7 }), bit: QpAttrMask.RNR_RETRY },
+  { spec: attr('rq_psn', 13, 'u32', { max: 0xffffff }), bit: QpAttrMask.RQ_PSN },
+  { spec: attr('max_rd_atomic', 14, 'u32', { max: 255 }), bit: QpAttrMask.MAX_QP_RD_ATOMIC },
+  { spec: attr('alt_ah_attr', 15, 'struct', { members: ahAttrMembers }), bit: QpAttrMask.ALT_PATH },
+  { spec: attr('min_rnr_timer', 16, 'u32', { max: 31 }), bit: QpAttrMask.MIN_RNR_TIMER },
+  { spec: attr('sq_psn', 17, 'u32', { max: 0xffffff }), bit: QpAttrMask.SQ_PSN },
+  { spec: attr('max_dest_rd_atomic', 18, 'u32', { max: 255 }), bit: QpAttrMask.MAX_DEST_RD_ATOMIC },
+  { spec: attr('path_mig_state', 19, 'enum', { names: MIG_STATE_NAMES }), bit: QpAttrMask.PATH_MIG_STATE },
+  { spec: attr('cap', 20, 'struct', { members: capMembers }), bit: QpAttrMask.CAP },
+  { spec: attr('dest_qp_num', 21, 'u32', { max: 0xffffff }), bit: QpAttrMask.DEST_QPN },
+  { spec: attr('rate_limit', 22, 'u32'), bit: QpAttrMask.RATE_LIMIT },
+] as const;
+
+function toQpAttr(v: Validated): { attr: Partial<QpAttr>; mask: number } {
+  const a: Record<string, unknown> = {};
+  let mask = 0;
+  for (const { spec, bit } of MODIFY_ATTRS) {
+    const x = v[spec.name];
+    if (x === undefined) continue;
+    mask |= bit;
+    if (spec.name === 'ah_attr' || spec.name === 'alt_ah_attr') a[spec.name] = toAhAttr(x as Validated);
+    else if (spec.name === 'path_mtu') a.path_mtu = MTU_NAMES[x as string];
+    else if (spec.name === 'path_mig_state') a.path_mig_state = MIG_STATE_NAMES[x as string];
+    else if (spec.name === 'cap') a.cap = { max_send_wr: 0, max_recv_wr: 0, max_send_sge: 0, max_recv_sge: 0, max_inline_data: 0, ...(x as object) };
+    else a[spec.name] = x;
+  }
+  // The alternate path's port and pkey travel inside alt_ah_attr on the wire.
+  if (a.alt_ah_attr) {
+    a.alt_port_num = (a.alt_ah_attr as { port_num: number }).port_num;
+  }
+  return { attr: a as Partial<QpAttr>, mask };
+}
+
+function qpAttrToPlain(a: QpAttr): Record<string, unknown> {
+  return {
+    qp_state: a.qp_state,
+    cur_qp_state: a.cur_qp_state,
+    path_mtu: mtuName(a.path_mtu),
+    qkey: a.qkey,
+    rq_psn: a.rq_psn,
+    sq_psn: a.sq_psn,
+    dest_qp_num: a.dest_qp_num,
+    qp_access_flags: a.qp_access_flags,
+    pkey_index: a.pkey_index,
+    port_num: a.port_num,
+    ah_attr: fromAhAttr(a.ah_attr),
+    max_rd_atomic: a.max_rd_atomic,
+    max_dest_rd_atomic: a.max_dest_rd_atomic,
+    min_rnr_timer: a.min_rnr_timer,
+    timeout: a.timeout,
+    retry_cnt: a.retry_cnt,
+    rnr_retry: a.rnr_retry,
+    sq_draining: a.sq_draining,
+    cap: { ...a.cap },
+  };
+}
+
+const sendWrSpec = attr('wrs', 1, 'list', {
+  mandatory: true,
+  maxItems: 4096,
+  members: [
+    attr('wr_id', 1, 'u64'),
+    attr('opcode', 2, 'enum', { mandatory: true, names: WR_OPCODE_NAMES }),
+    sgeSpec,
+    attr('send_flags', 4, 'flags', { names: SEND_FLAG_NAMES }),
+    attr('imm_data', 5, 'u32'),
+    attr('remote_addr', 6, 'u64'),
+    attr('rkey', 7, 'u32'),
+    attr('compare_add', 8, 'u64'),
+    attr('swap', 9, 'u64'),
+    attr('ah', 10, 'handle', { types: ['ah'] }),
+    attr('remote_qpn', 11, 'u32', { max: 0xffffff }),
+    attr('remote_qkey', 12, 'u32'),
+    attr('invalidate_rkey', 13, 'u32'),
+  ],
+});
+
+function toSendWrs(v: unknown): SendWr[] {
+  return (v as Validated[]).map((w) => {
+    const wr: SendWr = {
+      wr_id: (w.wr_id as bigint | undefined) ?? 0n,
+      opcode: w.opcode as SendWr['opcode'],
+      send_flags: (w.send_flags as number | undefined) ?? 0,
+      sg_list: toSges(w.sg_list),
+    };
+    if (w.imm_data !== undefined) wr.imm_data = w.imm_data as number;
+    if (w.remote_addr !== undefined) wr.remote_addr = w.remote_addr as bigint;
+    if (w.rkey !== undefined) wr.rkey = w.rkey as number;
+    if (w.compare_add !== undefined) wr.compare_add = w.compare_add as bigint;
+    if (w.swap !== undefined) wr.swap = w.swap as bigint;
+    if (w.ah !== undefined) wr.ah = (w.ah as { ref: AhRef }).ref;
+    if (w.remote_qpn !== undefined) wr.remote_qpn = w.remote_qpn as number;
+    if (w.remote_qkey !== undefined) wr.remote_qkey = w.remote_qkey as number;
+    if (w.invalidate_rkey !== undefined) wr.invalidate_rkey = w.invalidate_rkey as number;
+    return wr;
+  });
+}
+
+/** Queue pair (UVERBS_OBJECT_QP). */
+export const qp: ObjectTypeSpec = {
+  name: 'qp',
+  id: 8,
+  doc: 'queue pair (RC, UC, UD): move it through RESET -> INIT -> RTR -> RTS with modify',
+  create: {
+    doc: 'ibv_create_qp',
+    attrs: [
+      attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),
+      attr('send_cq', 2, 'handle', { mandatory: true, types: ['cq'], parent: true }),
+      attr('recv_cq', 3, 'handle', { mandatory: true, types: ['cq'], parent: true }),
+      attr('srq', 4, 'handle', { types: ['srq'], parent: true }),
+      attr('qp_type', 5, 'enum', { mandatory: true, names: QP_TYPE_NAMES }),
+      attr('cap', 6, 'struct', { members: capMembers }),
+      attr('sq_sig_all', 7, 'bool'),
+    ],
+    out: [out('qp_num', 10, 'u32'), out('qp_state', 11, 'enum'), out('cap', 12, 'struct')],
+    run: async (c) => {
+      const cap = (c.attrs.cap as Validated | undefined) ?? {};
+      const ref = await c.dev.createQp((c.attrs.pd as { ref: PdRef }).ref, {
+        qp_type: c.attrs.qp_type as QpType,
+        send_cq: (c.attrs.send_cq as { ref: CqRef }).ref,
+        recv_cq: (c.attrs.recv_cq as { ref: CqRef }).ref,
+        srq: (c.attrs.srq as { ref: SrqRef } | undefined)?.ref ?? null,
+        cap: {
+          max_send_wr: (cap.max_send_wr as number | undefined) ?? 16,
+          max_recv_wr: (cap.max_recv_wr as number | undefined) ?? 16,
+          max_send_sge: (cap.max_send_sge as number | undefined) ?? 1,
+          max_recv_sge: (cap.max_recv_sge as number | undefined) ?? 1,
+          max_inline_data: (cap.max_inline_data as number | undefined) ?? 0,
+        },
+        sq_sig_all: (c.attrs.sq_sig_all as boolean | undefined) ?? false,
+      }, c.tag);
+      return { ref, attrs: { qp_num: ref.qp_num, qp_type: ref.qp_type, qp_state: 'RESET' } };
+    },
+  },
+  destroy: (o, dev) => dev.destroyQp(o.ref as QpRef),
+  query: {
+    run: async (c) => {
+      const ref = c.obj.ref as QpRef;
+      const q = await c.dev.queryQp(ref);
+      return { qp_num: ref.qp_num, qp_type: q.init.qp_type, sq_sig_all: q.init.sq_sig_all, ...qpAttrToPlain(q.attr) } as never;
+    },
+  },
+  modify: {
+    attrs: MODIFY_ATTRS.map((m) => m.spec),
+    run: async (c) => {
+      const { attr: a, mask } = toQpAttr(c.attrs);
+      await c.dev.modifyQp(c.obj.ref as QpRef, a, mask);
+      const ref = c.obj.ref as QpRef;
+      const q = await c.dev.queryQp(ref);
+      return { qp_num: ref.qp_num, qp_type: ref.qp_type, qp_state: q.attr.qp_state };
+    },
+  },
+  methods: {
+    post_send: {
+      id: 16,
+      doc: 'ibv_post_send: work requests in order; stops at the first bad one',
+      lock: 'read',
+      attrs: [sendWrSpec],
+      run: async (c) => {
+        await c.dev.postSend(c.obj.ref as QpRef, toSendWrs(c.attrs.wrs));
+        return {};
+      },
+    },
+    post_recv: {
+      id: 17,
+      doc: 'ibv_post_recv',
+      lock: 'read',
+      attrs: [recvWrsSpec],
+      run: async (c) => {
+        await c.dev.postRecv(c.obj.ref as QpRef, toRecvWrs(c.attrs.wrs));
+        return {};
+      },
+    },
+    attach_mcast: {
+      id: 18,
+      doc: 'ibv_attach_mcast (UD QPs)',
+      lock: 'write',
+      attrs: [attr('gid', 1, 'gid', { mandatory: true }), attr('lid', 2, 'u32', { max: 0xffff })],
+      run: async (c) => {
+        await c.dev.attachMcast(c.obj.ref as QpRef, c.attrs.gid as string, (c.attrs.lid as number | undefined) ?? 0);
+        return {};
+      },
+    },
+    detach_mcast: {
+      id: 19,
+      doc: 'ibv_detach_mcast',
+      lock: 'write',
+      attrs: [attr('gid', 1, 'gid', { mandatory: true }), attr('lid', 2, 'u32', { max: 0xffff })],
+      run: async (c) => {
+        await c.dev.detachMcast(c.obj.ref as QpRef, c.attrs.gid as string, (c.attrs.lid as number | undefined) ?? 0);
+        return {};
+      },
+    },
+    bind_mw: {
+      id: 20,
+      doc: 'ibv_bind_mw: bind a type 1 MW to a range of an MR through this QP; returns the new rkey',
+      lock: 'read',
+      attrs: [
+        attr('mw', 1, 'handle', { mandatory: true, types: ['mw'], access: 'write' }),
+        attr('mr', 2, 'handle', { mandatory: true, types: ['mr'] }),
+        attr('addr', 3, 'u64', { mandatory: true }),
+        attr('length', 4, 'u64', { mandatory: true }),
+        attr('mw_access_flags', 5, 'flags', { names: ACCESS_NAMES }),
+        attr('wr_id', 6, 'u64'),
+        attr('send_flags', 7, 'flags', { names: SEND_FLAG_NAMES }),
+      ],
+      out: [out('rkey', 8, 'u32')],
+      run: async (c) => {
+        const rkey = await c.dev.bindMw(c.obj.ref as QpRef, (c.attrs.mw as { ref: MwRef }).ref, {
+          wr_id: (c.attrs.wr_id as bigint | undefined) ?? 0n,
+          send_flags: (c.attrs.send_flags as number | undefined) ?? 2,
+          mr: (c.attrs.mr as { ref: MrRef }).ref,
+          addr: c.attrs.addr as bigint,
+          length: Number(c.attrs.length as bigint),
+          mw_access_flags: (c.attrs.mw_access_flags as number | undefined) ?? 0,
+        });
+        return { rkey };
+      },
+    },
+  },
+};

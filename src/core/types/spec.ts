@@ -1,0 +1,92 @@
+/**
+ * The shape of an object type declaration. Each object type is one file in
+ * this folder that exports one {@link ObjectTypeSpec}: its wire id, its
+ * methods and their attributes as data, and thin handlers that only convert
+ * validated attributes, call the backend and return output attributes. The
+ * dispatcher (../dispatcher.ts) does everything else: lookup, session checks,
+ * locks, validation, quotas, registry commit/abort, events.
+ */
+import type { PlainMap } from '../../wire/values.js';
+import type { DeviceContext, ObjectRef } from '../../verbs/backend.js';
+import type { Access, AttrSpec, Validated } from '../attrs.js';
+
+/** A live object as handlers see it. */
+export interface ObjectHandle<R extends ObjectRef = ObjectRef> {
+  readonly handle: number;
+  readonly type: string;
+  readonly ref: R;
+  readonly device: string;
+}
+
+export interface CallCtx {
+  readonly dev: DeviceContext;
+  readonly device: string;
+  readonly attrs: Validated;
+}
+
+export interface CreateCtx extends CallCtx {
+  /** The handle the new object will have; pass it to the backend as its tag. */
+  readonly tag: number;
+}
+
+export interface TargetCtx<R extends ObjectRef = ObjectRef> extends CallCtx {
+  readonly obj: ObjectHandle<R>;
+}
+
+export interface CreateResult {
+  ref: ObjectRef;
+  /** Output attributes, kept as the object's key attributes in listings. */
+  attrs: PlainMap;
+  /** Bytes of registered memory to account (MRs). */
+  bytes?: number;
+}
+
+export interface MethodSpec {
+  readonly id: number;
+  readonly doc: string;
+  readonly attrs: readonly AttrSpec[];
+  readonly out?: readonly AttrSpec[];
+  /** The lock taken on the target object (the kernel's access of the method's handle). */
+  readonly lock: Access;
+  readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+}
+
+export interface ObjectTypeSpec {
+  readonly name: string;
+  /** Wire id: append, never renumber. Driver-specific types set DRIVER_NAMESPACE. */
+  readonly id: number;
+  readonly doc: string;
+  readonly readOnly?: boolean;
+  readonly driver?: boolean;
+  readonly create?: {
+    readonly doc: string;
+    readonly attrs: readonly AttrSpec[];
+    readonly out?: readonly AttrSpec[];
+    readonly run: (c: CreateCtx) => Promise<CreateResult>;
+  };
+  /** Destroy cannot take attributes; it may fail (EBUSY) only when the reason is an explicit destroy. */
+  readonly destroy?: (obj: ObjectHandle<any>, dev: DeviceContext) => Promise<PlainMap | void>;
+  readonly query?: {
+    readonly out?: readonly AttrSpec[];
+    readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+  };
+  readonly modify?: {
+    readonly attrs: readonly AttrSpec[];
+    readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+  };
+  readonly methods: Readonly<Record<string, MethodSpec>>;
+}
+
+/** The namespace bit for driver-specific object and method ids (as UVERBS_API_NS_FLAG). */
+export const DRIVER_NAMESPACE = 0x1000;
+
+/** Method ids of the generic verbs; type-specific methods start at 16. */
+export const METHOD_IDS = { create: 0, destroy: 1, query: 2, modify: 3 } as const;
+
+/** Helper for declaring attribute specs tersely. */
+export function attr(name: string, id: number, kind: AttrSpec['kind'], more: Omit<AttrSpec, 'name' | 'id' | 'kind'> = {}): AttrSpec {
+  return { name, id, kind, ...more };
+}
+export function out(name: string, id: number, kind: AttrSpec['kind'], more: Omit<AttrSpec, 'name' | 'id' | 'kind' | 'dir'> = {}): AttrSpec {
+  return { name, id, kind, dir: 'out', ...more };
+}

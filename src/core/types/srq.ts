@@ -1,0 +1,56 @@
+import { SrqAttrMask, type PdRef, type SrqAttr, type SrqRef } from '../../verbs/backend.js';
+import type { ObjectTypeSpec } from './spec.js';
+import { attr, out } from './spec.js';
+import { recvWrsSpec, toRecvWrs } from './common.js';
+
+/** Shared receive queue (UVERBS_OBJECT_SRQ). */
+export const srq: ObjectTypeSpec = {
+  name: 'srq',
+  id: 10,
+  doc: 'shared receive queue',
+  create: {
+    doc: 'ibv_create_srq',
+    attrs: [
+      attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),
+      attr('max_wr', 2, 'u32', { mandatory: true, min: 1 }),
+      attr('max_sge', 3, 'u32', { min: 1 }),
+      attr('srq_limit', 4, 'u32'),
+    ],
+    out: [out('max_wr', 10, 'u32'), out('max_sge', 11, 'u32'), out('srq_limit', 12, 'u32')],
+    run: async (c) => {
+      const init = {
+        max_wr: c.attrs.max_wr as number,
+        max_sge: (c.attrs.max_sge as number | undefined) ?? 1,
+        srq_limit: (c.attrs.srq_limit as number | undefined) ?? 0,
+      };
+      const ref = await c.dev.createSrq((c.attrs.pd as { ref: PdRef }).ref, init, c.tag);
+      const q = await c.dev.querySrq(ref).catch(() => init);
+      return { ref, attrs: { ...q } };
+    },
+  },
+  destroy: (o, dev) => dev.destroySrq(o.ref as SrqRef),
+  query: { run: async (c) => ({ ...(await c.dev.querySrq(c.obj.ref as SrqRef)) }) },
+  modify: {
+    attrs: [attr('max_wr', 1, 'u32', { min: 1 }), attr('srq_limit', 2, 'u32')],
+    run: async (c) => {
+      const a: Partial<SrqAttr> = {};
+      let mask = 0;
+      if (c.attrs.max_wr !== undefined) { a.max_wr = c.attrs.max_wr as number; mask |= SrqAttrMask.MAX_WR; }
+      if (c.attrs.srq_limit !== undefined) { a.srq_limit = c.attrs.srq_limit as number; mask |= SrqAttrMask.LIMIT; }
+      await c.dev.modifySrq(c.obj.ref as SrqRef, a, mask);
+      return { ...(await c.dev.querySrq(c.obj.ref as SrqRef)) };
+    },
+  },
+  methods: {
+    post_recv: {
+      id: 16,
+      doc: 'ibv_post_srq_recv',
+      lock: 'read',
+      attrs: [recvWrsSpec],
+      run: async (c) => {
+        await c.dev.postSrqRecv(c.obj.ref as SrqRef, toRecvWrs(c.attrs.wrs));
+        return {};
+      },
+    },
+  },
+};

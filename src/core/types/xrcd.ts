@@ -1,0 +1,16 @@
+import type { XrcdRef } from '../../verbs/backend.js';
+import type { ObjectTypeSpec } from './spec.js';
+
+/** XRC domain (UVERBS_OBJECT_XRCD). */
+export const xrcd: ObjectTypeSpec = {
+  name: 'xrcd',
+  id: 12,
+  doc: 'XRC domain (ibv_open_xrcd without a file: a private domain)',
+  create: {
+    doc: 'ibv_open_xrcd',
+    attrs: [],
+    run: async (c) => ({ ref: await c.dev.openXrcd(c.tag), attrs: {} }),
+  },
+  destroy: (o, dev) => dev.closeXrcd(o.ref as XrcdRef),
+  methods: {},
+};

@@ -1,0 +1,30 @@
+/** Picks the verbs backend: the kernel's devices, or the simulated device. */
+import type { Logger } from 'pino';
+import type { Backend } from '../verbs/backend.js';
+
+// The backends are loaded on demand: the libibverbs one needs libibverbs.so.1.
+const SIM_MODULE: string = '../verbs/sim/index.js';
+const IBVERBS_MODULE: string = '../verbs/ibverbs/index.js';
+type SimModule = { createSimBackend(): Backend };
+type IbverbsModule = { createIbverbsBackend(o: { log: Logger }): Backend };
+
+export async function selectBackend(mode: 'auto' | 'sim' | 'ibverbs', log: Logger): Promise<Backend> {
+  if (mode === 'sim') {
+    const { createSimBackend } = (await import(SIM_MODULE)) as SimModule;
+    return createSimBackend();
+  }
+  let reason: string;
+  try {
+    const { createIbverbsBackend } = (await import(IBVERBS_MODULE)) as IbverbsModule;
+    const b = createIbverbsBackend({ log });
+    const devs = await b.listDevices();
+    if (devs.length > 0 || mode === 'ibverbs') return b;
+    reason = 'the host has no RDMA devices';
+  } catch (e) {
+    if (mode === 'ibverbs') throw e;
+    reason = (e as Error).message;
+  }
+  log.warn({ reason }, 'using the simulated device sim0');
+  const { createSimBackend } = (await import(SIM_MODULE)) as SimModule;
+  return createSimBackend();
+}

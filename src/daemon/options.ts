@@ -1,0 +1,94 @@
+/** Command-line options of rdma-brokerd. */
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface DaemonOptions {
+  socket: string;
+  listen: string | null;
+  device: 'auto' | 'sim' | 'ibverbs';
+  logLevel: string;
+  leaseMs: number;
+  maxResumeGraceMs: number;
+  config: string | null;
+  metricsListen: string | null;
+}
+
+export const USAGE = `Usage: rdma-brokerd [options]
+
+Owns the host's RDMA (uverbs) devices and brokers their objects over gRPC.
+
+Options:
+  --socket PATH            gRPC unix socket (default: ${defaultSocket()})
+  --listen HOST:PORT       also serve gRPC over TCP
+  --device auto|sim|ibverbs
+                           auto: the kernel's devices through libibverbs, or the
+                           simulated device sim0 when the host has none (default);
+                           sim: force the simulated device; ibverbs: require real devices
+  --lease-ms N             default session lease (default 30000)
+  --max-resume-grace-ms N  longest resume grace a session may ask for (default 300000)
+  --config FILE            tenants, identities and quotas (JSON)
+  --metrics-listen HOST:PORT
+                           serve Prometheus metrics on /metrics
+  --log-level LEVEL        trace|debug|info|warn|error (default info; RDMA_BROKER_LOG_LEVEL)
+  -h, --help               this text
+  --version                print the version
+`;
+
+/** /run/rdma-broker when root, else a per-user directory. */
+export function defaultSocket(): string {
+  if (process.getuid?.() === 0) return '/run/rdma-broker/broker.sock';
+  const base = process.env.XDG_RUNTIME_DIR || os.tmpdir();
+  return path.join(base, `rdma-broker-${process.getuid?.() ?? 'user'}`, 'broker.sock');
+}
+
+export class UsageError extends Error {}
+
+function num(v: string | undefined, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version' {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string' },
+        listen: { type: 'string' },
+        device: { type: 'string' },
+        'lease-ms': { type: 'string' },
+        'max-resume-grace-ms': { type: 'string' },
+        config: { type: 'string' },
+        'metrics-listen': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (v.help) return 'help';
+  if (v.version) return 'version';
+  const device = v.device ?? 'auto';
+  if (device !== 'auto' && device !== 'sim' && device !== 'ibverbs') {
+    throw new UsageError(`--device: expected auto, sim or ibverbs, got ${JSON.stringify(device)}`);
+  }
+  if (v.listen !== undefined && !/^.+:\d+$/.test(v.listen)) throw new UsageError(`--listen: expected HOST:PORT, got ${JSON.stringify(v.listen)}`);
+  return {
+    socket: v.socket ?? defaultSocket(),
+    listen: v.listen ?? null,
+    device,
+    logLevel: v['log-level'] ?? process.env.RDMA_BROKER_LOG_LEVEL ?? 'info',
+    leaseMs: num(v['lease-ms'], 'lease-ms', 30_000),
+    maxResumeGraceMs: num(v['max-resume-grace-ms'], 'max-resume-grace-ms', 300_000),
+    config: v.config ?? null,
+    metricsListen: v['metrics-listen'] ?? null,
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * Thin gRPC adapters over the broker core: resolve the session from the
+ * `x-rdma-session` header, decode, call the core, encode. Every error goes
+ * through status.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Broker, BatchStep } from '../core/broker.js';
+import { BrokerError } from '../core/errors.js';
+import type { Session } from '../core/sessions.js';
+import { api, SESSION_HEADER } from '../wire/proto.js';
+import { RefValue, toWireMap } from '../wire/values.js';
+import { attrsIn, eventOut, handleIn, objectInfo, sessionInfo, typeInfo } from './convert.js';
+import { errorInfo, toServiceError } from './status.js';
+import type { DeviceServiceHandlers } from '../wire/gen/rdmabroker/v1/DeviceService.js';
+import type { ObjectServiceHandlers } from '../wire/gen/rdmabroker/v1/ObjectService.js';
+import type { SessionServiceHandlers } from '../wire/gen/rdmabroker/v1/SessionService.js';
+import type { InspectionServiceHandlers } from '../wire/gen/rdmabroker/v1/InspectionService.js';
+import type { DeviceSummary } from '../wire/gen/rdmabroker/v1/DeviceSummary.js';
+import type { StepResult } from '../wire/gen/rdmabroker/v1/StepResult.js';
+import type { BatchStep__Output } from '../wire/gen/rdmabroker/v1/BatchStep.js';
+import type { DeviceEntry } from '../core/devices.js';
+import type { ListFilter } from '../core/registry.js';
+import type { ObjectFilter__Output } from '../wire/gen/rdmabroker/v1/ObjectFilter.js';
+
+/** How a caller was identified (by the transport it came in on). */
+export interface CallerIdentity {
+  tenant: string;
+  role: 'tenant' | 'viewer' | 'admin';
+}
+
+export interface ServerDeps {
+  broker: Broker;
+  log: Logger;
+  /** Resolves the caller's identity; the default is one tenant, "default", with admin rights. */
+  identify?: (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => CallerIdentity;
+}
+
+/** Upper bound of one message: MR reads/writes carry up to 16 MiB. */
+export const MAX_MESSAGE_BYTES = 64 << 20;
+
+function unary<Req, Res>(log: Logger, name: string, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, cb) => {
+    let p: Promise<Res>;
+    try {
+      p = Promise.resolve(fn(call));
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then((r) => cb(null, r), (e: unknown) => cb(toServiceError(e, log, name)));
+  };
+}
+
+function deviceSummary(d: DeviceEntry): DeviceSummary {
+  return {
+    name: d.name,
+    backend: d.probe.backend,
+    node_guid: d.listing.node_guid,
+    port_count: d.ports.length,
+    state: d.state,
+    transport: d.listing.transport,
+    provider: d.listing.provider,
+  };
+}
+
+function filterIn(f: ObjectFilter__Output | null | undefined, caller: CallerIdentity): ListFilter {
+  const out: ListFilter = {};
+  if (f?.device) out.device = f.device;
+  if (f?.session) out.session = f.session;
+  if (f?.type) out.type = f.type;
+  if (f?.tenant) out.tenant = f.tenant;
+  // Tenants only ever see their own objects.
+  if (caller.role === 'tenant') out.tenant = caller.tenant;
+  return out;
+}
+
+export function createServer(deps: ServerDeps): grpc.Server {
+  const { broker, log } = deps;
+  const identify = deps.identify ?? ((): CallerIdentity => ({ tenant: 'default', role: 'admin' }));
+  const pkg = api().rdmabroker.v1;
+
+  const sessionOf = (call: { metadata: grpc.Metadata }): Session => {
+    const token = call.metadata.get(SESSION_HEADER)[0];
+    if (typeof token !== 'string' || !token) {
+      throw new BrokerError('NO_SESSION', `missing ${SESSION_HEADER} header: open a session with SessionService.Connect first`);
+    }
+    const s = broker.sessions.fromToken(token);
+    const who = identify(call as never);
+    if (s.tenant !== who.tenant) throw new BrokerError('NO_SESSION', 'no such session');
+    broker.sessions.touch(s);
+    return s;
+  };
+
+  const devices: DeviceServiceHandlers = {
+    List: unary(log, 'DeviceService.List', () => ({ devices: broker.devices.list().map(deviceSummary) })),
+    Query: unary(log, 'DeviceService.Query', (call) => {
+      const d = broker.devices.get(call.request.device);
+      return {
+        device: deviceSummary(d),
+        attrs: toWireMap({ ...d.attr } as never),
+        ports: d.ports.map((p) => ({ port: p.port, attrs: toWireMap({ ...p.attr } as never), gids: p.gids.map((g) => ({ ...g })) })),
+      };
+    }),
+    Describe: unary(log, 'DeviceService.Describe', (call) => {
+      const d = broker.devices.get(call.request.device);
+      const caps: string[] = [];
+      if (d.caps.supportsImport) caps.push('import_device');
+      return {
+        device: d.name,
+        types: broker.describeTypes().map((t) => typeInfo(t, d.caps.unsupported)),
+        supports_import: d.caps.supportsImport,
+        capabilities: caps,
+      };
+    }),
+  };
+
+  const objects: ObjectServiceHandlers = {
+    Create: unary(log, 'ObjectService.Create', async (call) => {
+      const s = sessionOf(call);
+      const r = call.request;
+      const o = await broker.create(s, { type: r.type, device: r.device, attrs: attrsIn(r.attrs), userHandle: r.user_handle || '0' });
+      return { object: objectInfo(o) };
+    }),
+    Query: unary(log, 'ObjectService.Query', async (call) => {
+      const s = sessionOf(call);
+      return { object: objectInfo(await broker.query(s, handleIn(call.request.handle))) };
+    }),
+    Modify: unary(log, 'ObjectService.Modify', async (call) => {
+      const s = sessionOf(call);
+      return { object: objectInfo(await broker.modify(s, handleIn(call.request.handle), attrsIn(call.request.attrs))) };
+    }),
+    Destroy: unary(log, 'ObjectService.Destroy', async (call) => {
+      const s = sessionOf(call);
+      return { attrs: toWireMap(await broker.destroy(s, handleIn(call.request.handle))) };
+    }),
+    Invoke: unary(log, 'ObjectService.Invoke', async (call) => {
+      const s = sessionOf(call);
+      const r = call.request;
+      return { attrs: toWireMap(await broker.invoke(s, handleIn(r.handle), r.device, r.method, attrsIn(r.attrs))) };
+    }),
+    Batch: unary(log, 'ObjectService.Batch', async (call) => {
+      const s = sessionOf(call);
+      let steps: BatchStep[];
+      try {
+        steps = call.request.steps.map(stepIn);
+      } catch (e) {
+        throw e instanceof BrokerError ? e : new BrokerError('INVALID_ATTR', String(e));
+      }
+      const out = await broker.batch(s, steps);
+      const results: StepResult[] = out.results.map((r) => {
+        switch (r.verb) {
+          case 'destroy':
+            return { destroyed: { attrs: toWireMap(r.attrs) } };
+          case 'invoke':
+            return { invoked: { attrs: toWireMap(r.attrs) } };
+          default:
+            return { object: { object: objectInfo(r.object) } };
+        }
+      });
+      return out.failed
+        ? { results, failed: true, failed_index: out.failed.index, error: errorInfo(out.failed.error) }
+        : { results, failed: false, failed_index: 0 };
+    }),
+  };
+
+  const sessions: SessionServiceHandlers = {
+    Connect: (call) => {
+      let session: Session | null = null;
+      const peer = call.getPeer();
+      const fail = (e: unknown): void => {
+        const se = toServiceError(e, log, 'SessionService.Connect');
+        call.emit('error', { code: se.code, details: se.details, metadata: se.metadata });
+      };
+      call.on('data', (m: import('../wire/gen/rdmabroker/v1/SessionClientMessage.js').SessionClientMessage__Output) => {
+        try {
+          if (m.open) {
+            if (session) throw new BrokerError('INVALID_ATTR', 'session already open on this stream');
+            const who = identify(call as never);
+            const o = m.open;
+            let resumed = false;
+            if (o.resume_token) {
+              const s = broker.sessions.resume(o.resume_token);
+              if (s.tenant !== who.tenant) throw new BrokerError('NO_SESSION', 'no such session');
+              session = s;
+              resumed = true;
+              log.info({ session: s.id, tenant: s.tenant, peer }, 'session resumed');
+            } else {
+              session = broker.openSession({ name: o.name, tenant: who.tenant, peer, leaseMs: o.lease_ms, resumeGraceMs: o.resume_grace_ms });
+            }
+            const s = session;
+            call.write({
+              opened: {
+                session_id: s.id, token: s.token, lease_ms: s.opts.leaseMs, resume_grace_ms: s.opts.resumeGraceMs, resumed, tenant: s.tenant,
+              },
+            });
+            s.attach((seq, e) => call.write({ event: eventOut(seq, e) }));
+            return;
+          }
+          if (!session) throw new BrokerError('NO_SESSION', 'the first message must be open');
+          broker.sessions.touch(session);
+          if (m.keepalive) call.write({ keepalive: { nonce: m.keepalive.nonce } });
+        } catch (e) {
+          fail(e);
+        }
+      });
+      const closed = (): void => {
+        if (!session) return;
+        const s = session;
+        session = null;
+        broker.sessions.streamClosed(s);
+      };
+      call.on('end', () => {
+        closed();
+        call.end();
+      });
+      call.on('cancelled', closed);
+      call.on('error', closed);
+      call.on('close', closed);
+    },
+  };
+
+  const inspection: InspectionServiceHandlers = {
+    ListObjects: unary(log, 'InspectionService.ListObjects', (call) => {
+      const who = identify(call as never);
+      const r = call.request;
+      const page = broker.list(filterIn(r.filter, who), Number(r.start_handle || 0), r.max_results);
+      return { objects: page.objects.map(objectInfo), end: page.end, next_start_handle: String(page.next) };
+    }),
+    WatchObjects: (call) => {
+      let who;
+      try {
+        who = identify(call as never);
+      } catch (e) {
+        call.emit('error', toServiceError(e, log, 'InspectionService.WatchObjects'));
+        return;
+      }
+      const filter = filterIn(call.request.filter, who);
+      const stop = broker.watch(filter, (kind, o) => call.write({ kind, object: objectInfo(o) }));
+      if (call.request.initial) {
+        let start = 0;
+        for (;;) {
+          const page = broker.list(filter, start, 1000);
+          for (const o of page.objects) call.write({ kind: 'CREATED', object: objectInfo(o) });
+          if (page.end) break;
+          start = page.next;
+        }
+        call.write({ kind: 'SYNCED', object: null });
+      }
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+    },
+    ListSessions: unary(log, 'InspectionService.ListSessions', (call) => {
+      const who = identify(call as never);
+      const tenant = who.role === 'tenant' ? who.tenant : call.request.tenant;
+      const out = [];
+      for (const s of broker.sessions.all()) {
+        if (tenant && s.tenant !== tenant) continue;
+        out.push(sessionInfo(s, broker.registry.countOwned(s.id)));
+      }
+      return { sessions: out };
+    }),
+  };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+  });
+  server.addService(pkg.DeviceService.service, devices);
+  server.addService(pkg.ObjectService.service, objects);
+  server.addService(pkg.SessionService.service, sessions);
+  server.addService(pkg.InspectionService.service, inspection);
+  return server;
+}
+
+function refOr(handle: string, ref: number): number | RefValue {
+  return ref > 0 ? new RefValue(ref - 1) : handleIn(handle);
+}
+
+function stepIn(st: BatchStep__Output, i: number): BatchStep {
+  if (st.create) {
+    const r = st.create;
+    return { verb: 'create', args: { type: r.type, device: r.device, attrs: attrsIn(r.attrs), userHandle: r.user_handle || '0' } };
+  }
+  if (st.query) return { verb: 'query', handle: refOr(st.query.handle, st.query.handle_ref) };
+  if (st.modify) return { verb: 'modify', handle: refOr(st.modify.handle, st.modify.handle_ref), attrs: attrsIn(st.modify.attrs) };
+  if (st.destroy) return { verb: 'destroy', handle: refOr(st.destroy.handle, st.destroy.handle_ref) };
+  if (st.invoke) {
+    const r = st.invoke;
+    return { verb: 'invoke', handle: refOr(r.handle, r.handle_ref), device: r.device, method: r.method, attrs: attrsIn(r.attrs) };
+  }
+  throw new BrokerError('INVALID_ATTR', `batch step ${i} has no verb`);
+}
