@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeGid, validateMap, type AttrSpec, type ResolveCtx } from '../../../src/core/attrs.js';
+import { BrokerError } from '../../../src/core/errors.js';
+import { HandleValue, RefValue } from '../../../src/wire/values.js';
+import { attr } from '../../../src/core/types/spec.js';
+
+const objects = new Map<number, { type: string }>([[7, { type: 'pd' }], [8, { type: 'cq' }]]);
+const ctx: ResolveCtx = {
+  resolve: (h, spec, path) => {
+    const o = objects.get(h);
+    if (!o) throw new BrokerError('NO_SUCH_HANDLE', `no ${h}`);
+    if (spec.types && !spec.types.includes(o.type)) throw new BrokerError('WRONG_TYPE', `${path}`);
+    return o;
+  },
+  ref: (step) => {
+    if (step === 0) return 7;
+    throw new BrokerError('INVALID_ATTR', 'bad ref');
+  },
+};
+
+const specs: AttrSpec[] = [
+  attr('pd', 1, 'handle', { mandatory: true, types: ['pd'] }),
+  attr('cqe', 2, 'u32', { min: 1, max: 100 }),
+  attr('len', 3, 'u64'),
+  attr('state', 4, 'enum', { names: { RESET: 0, INIT: 1 } }),
+  attr('access', 5, 'flags', { names: { A: 1, B: 2 } }),
+  attr('gid', 6, 'gid'),
+  attr('list', 7, 'list', { maxItems: 2, members: [attr('x', 1, 'u32', { mandatory: true })] }),
+  attr('out', 8, 'u32', { dir: 'out' }),
+];
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return (e as BrokerError).code;
+  }
+  return 'ok';
+}
+
+describe('validateMap', () => {
+  it('converts kinds and resolves handles', () => {
+    const v = validateMap(specs, {
+      pd: new HandleValue(7), cqe: 5, len: 2n ** 60n, state: 'init', access: ['A', 'B'], gid: 'fe80::1', list: [{ x: 1 }],
+    }, 't', ctx);
+    expect(v.pd).toBe(objects.get(7));
+    expect(v.cqe).toBe(5);
+    expect(v.len).toBe(2n ** 60n);
+    expect(v.state).toBe('INIT');
+    expect(v.access).toBe(3);
+    expect(v.gid).toBe('fe80:0000:0000:0000:0000:0000:0000:0001');
+    expect(v.list).toEqual([{ x: 1 }]);
+  });
+
+  it('resolves batch refs', () => {
+    expect(validateMap(specs, { pd: new RefValue(0) }, 't', ctx).pd).toBe(objects.get(7));
+    expect(code(() => validateMap(specs, { pd: new RefValue(3) }, 't', ctx))).toBe('INVALID_ATTR');
+  });
+
+  it.each([
+    ['missing mandatory', {}, 'MISSING_ATTR'],
+    ['unknown attribute', { pd: new HandleValue(7), nope: 1 }, 'INVALID_ATTR'],
+    ['output attribute as input', { pd: new HandleValue(7), out: 1 }, 'INVALID_ATTR'],
+    ['below min', { pd: new HandleValue(7), cqe: 0 }, 'INVALID_ATTR'],
+    ['above max', { pd: new HandleValue(7), cqe: 101 }, 'INVALID_ATTR'],
+    ['not an integer', { pd: new HandleValue(7), cqe: 'x' }, 'INVALID_ATTR'],
+    ['negative u64', { pd: new HandleValue(7), len: -1 }, 'INVALID_ATTR'],
+    ['unknown enum', { pd: new HandleValue(7), state: 'RTS' }, 'INVALID_ATTR'],
+    ['unknown flag bit', { pd: new HandleValue(7), access: 4 }, 'INVALID_ATTR'],
+    ['unknown flag name', { pd: new HandleValue(7), access: ['C'] }, 'INVALID_ATTR'],
+    ['bad gid', { pd: new HandleValue(7), gid: 'fe80:::1' }, 'INVALID_ATTR'],
+    ['too many items', { pd: new HandleValue(7), list: [{ x: 1 }, { x: 2 }, { x: 3 }] }, 'INVALID_ATTR'],
+    ['missing member', { pd: new HandleValue(7), list: [{}] }, 'MISSING_ATTR'],
+    ['number as handle', { pd: 7 }, 'INVALID_ATTR'],
+    ['wrong handle type', { pd: new HandleValue(8) }, 'WRONG_TYPE'],
+    ['foreign handle', { pd: new HandleValue(99) }, 'NO_SUCH_HANDLE'],
+  ])('rejects %s', (_n, input, want) => {
+    expect(code(() => validateMap(specs, input as never, 't', ctx))).toBe(want);
+  });
+});
+
+describe('normalizeGid', () => {
+  it('accepts compressed, full and raw forms', () => {
+    expect(normalizeGid('::', 'g')).toBe('0000:0000:0000:0000:0000:0000:0000:0000');
+    expect(normalizeGid('fe80:0000:0000:0000:0211:22ff:fe33:4455', 'g')).toBe('fe80:0000:0000:0000:0211:22ff:fe33:4455');
+    const raw = Buffer.alloc(16);
+    raw[0] = 0xfe;
+    raw[15] = 1;
+    expect(normalizeGid(raw, 'g')).toBe('fe00:0000:0000:0000:0000:0000:0000:0001');
+    expect(() => normalizeGid('1:2:3', 'g')).toThrow(BrokerError);
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Registry, tryLock, unlock, type BrokerObject } from '../../../src/core/registry.js';
+import { TYPES_BY_NAME } from '../../../src/core/types/index.js';
+
+function make(r: Registry, type: string, owner: string, parents: BrokerObject[] = []): BrokerObject {
+  const spec = TYPES_BY_NAME.get(type)!;
+  const o: BrokerObject = {
+    handle: r.allocHandle(), spec, type, device: 'sim0', dev: {} as never, owner: { id: owner, tenant: 't' }, userHandle: '0',
+    parents, created: Date.now(), ref: { tag: 0 }, attrs: {}, bytes: 0, users: 0, readers: 0, writer: false, dead: false,
+  };
+  r.commit(o);
+  return o;
+}
+
+describe('Registry', () => {
+  it('gives growing, never reused handles that hide other owners', () => {
+    const r = new Registry();
+    const a = make(r, 'pd', 's1');
+    const b = make(r, 'pd', 's2');
+    expect(b.handle).toBeGreaterThan(a.handle);
+    expect(r.lookup(a.handle, { id: 's1', tenant: 't' })).toBe(a);
+    expect(() => r.lookup(a.handle, { id: 's2', tenant: 't' })).toThrow(/no such object/);
+    r.remove(a);
+    const c = make(r, 'pd', 's1');
+    expect(c.handle).not.toBe(a.handle);
+    expect(() => r.lookup(a.handle, { id: 's1', tenant: 't' })).toThrow(/no such object/);
+  });
+
+  it('counts users of parents and orders cleanup children first', () => {
+    const r = new Registry();
+    const pd = make(r, 'pd', 's');
+    const cq = make(r, 'cq', 's');
+    const qp = make(r, 'qp', 's', [pd, cq, cq]);
+    expect(pd.users).toBe(1);
+    expect(cq.users).toBe(2);
+    expect(r.ownedNewestFirst('s').map((o) => o.handle)).toEqual([qp.handle, cq.handle, pd.handle]);
+    r.remove(qp);
+    expect(pd.users).toBe(0);
+    expect(cq.users).toBe(0);
+  });
+
+  it('pages in handle order', () => {
+    const r = new Registry();
+    const all = Array.from({ length: 25 }, (_, i) => make(r, i % 2 ? 'pd' : 'cq', 's'));
+    const seen: number[] = [];
+    let start = 0;
+    for (;;) {
+      const p = r.list({}, start, 10);
+      seen.push(...p.objects.map((o) => o.handle));
+      if (p.end) break;
+      start = p.next;
+    }
+    expect(seen).toEqual(all.map((o) => o.handle));
+    expect(r.list({ type: 'pd' }, 0, 100).objects).toHaveLength(12);
+  });
+
+  it('notifies listeners of changes', () => {
+    const r = new Registry();
+    const seen: string[] = [];
+    const stop = r.onChange((k, o) => seen.push(`${k}:${o.type}`));
+    const pd = make(r, 'pd', 's');
+    r.modified(pd);
+    r.remove(pd);
+    stop();
+    make(r, 'pd', 's');
+    expect(seen).toEqual(['CREATED:pd', 'MODIFIED:pd', 'DESTROYED:pd']);
+  });
+});
+
+describe('object locks', () => {
+  it('share reads, exclude writers, never wait', () => {
+    const r = new Registry();
+    const o = make(r, 'qp', 's');
+    tryLock(o, 'read');
+    tryLock(o, 'read');
+    expect(() => tryLock(o, 'write')).toThrow(/in use/);
+    unlock(o, 'read');
+    unlock(o, 'read');
+    tryLock(o, 'destroy');
+    expect(() => tryLock(o, 'read')).toThrow(/being modified or destroyed/);
+    unlock(o, 'destroy');
+    tryLock(o, 'read');
+  });
+});
