@@ -386,6 +386,7 @@ export class Broker {
       const dev: DeviceContext = target ? target.dev : d.probe;
       const out = await m.run({ dev, device: d.name, attrs: v, obj: target ?? { handle: 0, type: 'device', ref: { tag: 0 }, device: d.name } });
       this.accounting.record(s.tenant, spec.name, method, 'ok');
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ session: s.id, verb: 'invoke', type: spec.name, method, handle }, 'verb');
       return out;
     } catch (e) {
       this.accounting.record(s.tenant, spec.name, method, errorLabel(e));
@@ -504,7 +505,7 @@ export class Broker {
         kind: 'object_released', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: '', device, port: 0, time: now,
       });
     }
-    await this.devices.closeContexts(d);
+    await this.devices.closeContexts(d, true);
   }
 
   // -------------------------------------------------------------- inspection

@@ -107,9 +107,15 @@ export class DeviceTable {
     return d;
   }
 
-  /** Closes every context of a device (after its objects are gone). */
-  async closeContexts(d: DeviceEntry): Promise<void> {
+  /**
+   * Closes every context of a device, the probe included (after its objects
+   * are gone). On a lost device this matters: drivers without
+   * disassociate_ucontext (rxe) make the kernel's device removal wait until
+   * every uverbs fd of the device is closed.
+   */
+  async closeContexts(d: DeviceEntry, probeToo = false): Promise<void> {
     const all = [...d.contexts.values()];
+    if (probeToo) all.push(Promise.resolve(d.probe));
     d.contexts.clear();
     for (const p of all) {
       try {
@@ -123,12 +129,7 @@ export class DeviceTable {
   async stop(): Promise<void> {
     this.unwatch?.();
     for (const d of this.devices.values()) {
-      await this.closeContexts(d);
-      try {
-        await d.probe.close();
-      } catch {
-        // the device may be gone already
-      }
+      if (d.state === 'live') await this.closeContexts(d, true);
     }
   }
 }
