@@ -1,0 +1,178 @@
+/**
+ * The one koffi binding of the C library. Everything the daemon calls in libc
+ * is declared here, typed, so no other module loads libc or spells a C
+ * signature. Later work adds sendmsg/recvmsg/getsockopt (fd passing) here.
+ *
+ * Conventions:
+ * - Functions return what libc returns (-1 on failure); read {@link errno}
+ *   right after the call, before anything else can run on this thread.
+ * - Pointers are koffi externals ({@link Pointer}); {@link addressOf} turns
+ *   one into the numeric virtual address (a bigint).
+ * - koffi has no `ssize_t`/`off_t` type names: `intptr_t` and `int64_t`
+ *   stand in for them (x86_64 and aarch64 Linux, LP64).
+ */
+import koffi from 'koffi';
+
+/** An opaque native pointer (a koffi external). */
+export type Pointer = object;
+
+const lib = koffi.load('libc.so.6');
+
+// ---------------------------------------------------------------- constants
+
+/** memfd_create flags */
+export const MFD_CLOEXEC = 0x0001;
+export const MFD_ALLOW_SEALING = 0x0002;
+
+/** mmap prot / flags */
+export const PROT_NONE = 0x0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+
+/** fcntl commands */
+export const F_DUPFD_CLOEXEC = 1030;
+export const F_GETFD = 1;
+export const F_GET_SEALS = 1034;
+export const F_ADD_SEALS = 1033;
+export const F_SEAL_SEAL = 0x0001;
+export const F_SEAL_SHRINK = 0x0002;
+export const F_SEAL_GROW = 0x0004;
+export const F_SEAL_WRITE = 0x0008;
+
+/** lseek whence */
+export const SEEK_SET = 0;
+export const SEEK_END = 2;
+
+/** st_mode file type bits */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+
+/** The errno values this module's callers look at. */
+export const E = {
+  EPERM: 1,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+} as const;
+
+/** The kernel page size (sysconf(_SC_PAGESIZE)); 4096 on every target we run. */
+const sysconf = lib.func('long sysconf(int name)') as (name: number) => number;
+const SC_PAGESIZE = 30;
+export const PAGE_SIZE: number = Number(sysconf(SC_PAGESIZE)) > 0 ? Number(sysconf(SC_PAGESIZE)) : 4096;
+
+// ---------------------------------------------------------------- functions
+
+/** int memfd_create(const char *name, unsigned int flags) */
+export const memfd_create = lib.func('int memfd_create(const char *name, unsigned int flags)') as (
+  name: string,
+  flags: number,
+) => number;
+
+/** int ftruncate(int fd, off_t length) */
+export const ftruncate = lib.func('int ftruncate(int fd, int64_t length)') as (fd: number, length: number | bigint) => number;
+
+/**
+ * void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+ * Failure is MAP_FAILED ((void *)-1): test it with {@link isMapFailed}.
+ */
+export const mmap = lib.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)') as (
+  addr: Pointer | null,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number | bigint,
+) => Pointer | null;
+
+/** int munmap(void *addr, size_t length) */
+export const munmap = lib.func('int munmap(void *addr, size_t length)') as (addr: Pointer, length: number) => number;
+
+/** off_t lseek(int fd, off_t offset, int whence) */
+export const lseek = lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as (
+  fd: number,
+  offset: number | bigint,
+  whence: number,
+) => bigint | number;
+
+/** int fcntl(int fd, int cmd, int arg): the int-argument form only. */
+export const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: number, cmd: number, arg: number) => number;
+
+/** int close(int fd) */
+export const close = lib.func('int close(int fd)') as (fd: number) => number;
+
+/** int dup(int fd) */
+export const dup = lib.func('int dup(int fd)') as (fd: number) => number;
+
+// glibc >= 2.33 exports fstat itself (older ones only had __fxstat); the
+// struct is read by offset below, so only the buffer size matters here.
+const fstatRaw = lib.func('int fstat(int fd, _Out_ uint8_t *buf)') as (fd: number, buf: Buffer) => number;
+
+/** ssize_t pread(int fd, void *buf, size_t count, off_t offset): used by tests to read a memfd back. */
+export const pread = lib.func('intptr_t pread(int fd, _Out_ uint8_t *buf, size_t count, int64_t offset)') as (
+  fd: number,
+  buf: Buffer,
+  count: number,
+  offset: number | bigint,
+) => number | bigint;
+
+/** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset) */
+export const pwrite = lib.func('intptr_t pwrite(int fd, const uint8_t *buf, size_t count, int64_t offset)') as (
+  fd: number,
+  buf: Uint8Array,
+  count: number,
+  offset: number | bigint,
+) => number | bigint;
+
+// ------------------------------------------------------------------ helpers
+
+/** The errno of the last failed libc call on this thread. */
+export function errno(): number {
+  return koffi.errno();
+}
+
+/** The virtual address a native pointer holds. */
+export function addressOf(p: Pointer): bigint {
+  return koffi.address(p);
+}
+
+/** True when mmap returned MAP_FAILED (or NULL, which we never ask for). */
+export function isMapFailed(p: Pointer | null): boolean {
+  if (p === null) return true;
+  const a = koffi.address(p);
+  return a === 0n || a === 0xffff_ffff_ffff_ffffn;
+}
+
+/**
+ * An ArrayBuffer over native memory. It does NOT keep the memory alive: after
+ * munmap any access through it faults, so callers must fence it themselves.
+ */
+export function viewOf(p: Pointer, length: number): ArrayBuffer {
+  return koffi.view(p, length);
+}
+
+/** The fields of struct stat the daemon reads. */
+export interface Stat {
+  mode: number;
+  size: bigint;
+}
+
+// struct stat offsets per architecture (glibc, LP64): st_mode, st_size.
+const STAT_LAYOUT: Record<string, { size: number; mode: number; stSize: number }> = {
+  x64: { size: 144, mode: 24, stSize: 48 },
+  arm64: { size: 128, mode: 16, stSize: 48 },
+};
+
+/** fstat(2); returns null on failure (errno() tells why). */
+export function fstat(fd: number): Stat | null {
+  const layout = STAT_LAYOUT[process.arch];
+  if (!layout) throw new Error(`fstat: struct stat layout unknown on ${process.arch}`);
+  const buf = Buffer.alloc(layout.size);
+  if (fstatRaw(fd, buf) !== 0) return null;
+  return { mode: buf.readUInt32LE(layout.mode), size: buf.readBigInt64LE(layout.stSize) };
+}
