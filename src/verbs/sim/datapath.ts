@@ -1,0 +1,558 @@
+/**
+ * The sim's data path: the requester and responder of RC, UC and UD QPs,
+ * moving real bytes between MR memory, with the completions and errors
+ * soft-RoCE produces.
+ *
+ * Processing runs synchronously inside postSend/postRecv/modifyQp and never
+ * blocks: a send that cannot complete yet (RNR NAK, unreachable peer) parks
+ * the send queue and is retried from a timer or when the peer posts a
+ * receive. Status codes follow rxe (rxe_req.c / rxe_resp.c / rxe_comp.c):
+ * - a bad local key or range: LOC_PROT_ERR, the QP goes to ERR;
+ * - a bad rkey, range or MR access at the responder: REM_ACCESS_ERR on the
+ *   requester; both QPs go to ERR and the responder gets QP_ACCESS_ERR;
+ * - an operation the responder QP's access flags forbid, a misaligned atomic,
+ *   a receive buffer too small: REM_INV_REQ_ERR (the responder: QP_REQ_ERR);
+ * - no receive posted: RNR; RNR_RETRY_EXC_ERR after rnr_retry retries (7: forever);
+ * - any error moves the QP to ERR, which flushes every outstanding WR with WR_FLUSH_ERR.
+ */
+import { Access, SendFlags, mtuBytes, type AsyncEventType, type MwBind, type RecvWr, type SendWr, type Sge, type Wc, type WcOpcode, type WcStatus } from '../backend.js';
+import type { SharedMemory } from '../../sys/memory.js';
+import type { SimDevice } from './device.js';
+import { SimMr, SimMw, type SimCq, type SimPd, type SimQp, type SimSrq, type SimAh } from './objects.js';
+
+/** Finds the device that owns a GID (QPs of different sim devices talk through it). */
+export interface Fabric {
+  deviceByGid(gid: string): SimDevice | undefined;
+}
+
+/** A byte range of MR memory. */
+interface Seg {
+  mem: SharedMemory;
+  off: number;
+  len: number;
+}
+
+const WC_GRH = 1;
+const WC_WITH_IMM = 2;
+const WC_WITH_INV = 4;
+/** RoCE UD receives start with the 40-byte GRH. */
+const GRH_BYTES = 40;
+const MAX_MSG = 0x8000_0000;
+const SEND_WC: Record<SendWr['opcode'], WcOpcode> = {
+  RDMA_WRITE: 'RDMA_WRITE', RDMA_WRITE_WITH_IMM: 'RDMA_WRITE', SEND: 'SEND', SEND_WITH_IMM: 'SEND',
+  RDMA_READ: 'RDMA_READ', ATOMIC_CMP_AND_SWP: 'COMP_SWAP', ATOMIC_FETCH_AND_ADD: 'FETCH_ADD',
+  LOCAL_INV: 'LOCAL_INV', BIND_MW: 'BIND_MW', SEND_WITH_INV: 'SEND',
+};
+const RECEIVING = new Set(['RTR', 'RTS', 'SQD', 'SQE']);
+
+/** IBA's RNR timer encoding (min_rnr_timer 0..31) in milliseconds. */
+const RNR_MS = [
+  655.36, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08, 0.12, 0.16, 0.24, 0.32, 0.48, 0.64, 0.96, 1.28, 1.92, 2.56, 3.84,
+  5.12, 7.68, 10.24, 15.36, 20.48, 30.72, 40.96, 61.44, 81.92, 122.88, 163.84, 245.76, 327.68, 491.52,
+];
+
+function mkWc(wr_id: bigint, status: WcStatus, opcode: WcOpcode, qp_num: number, byte_len = 0, src_qp = 0, wc_flags = 0, imm_data = 0): Wc {
+  return { wr_id, status, opcode, vendor_err: 0, byte_len, imm_data, qp_num, src_qp, wc_flags, pkey_index: 0, slid: 0, sl: 0, dlid_path_bits: 0 };
+}
+
+function emitObj(o: { ctx: { emit: SimQp['ctx']['emit'] }; tag: number }, type: AsyncEventType): void {
+  o.ctx.emit({ kind: 'async', type, tag: o.tag, port: null });
+}
+
+/** Queues a completion; a full CQ drops it and reports CQ_ERR (rxe_cq_post). */
+export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): void {
+  if (cq.dead) return;
+  if (cq.wcs.size >= cq.cqe) {
+    emitObj(cq, 'CQ_ERR');
+    return;
+  }
+  cq.wcs.push(wc);
+  // Error completions wake a solicited-only arm too (IBA 11.4.2.2).
+  if (cq.arm !== 0 && (cq.arm === 1 || solicited || wc.status !== 'SUCCESS')) {
+    cq.arm = 0;
+    if (cq.channel) cq.ctx.emit({ kind: 'completion', cq: cq.tag, channel: cq.channel.tag });
+  }
+}
+
+function completeSend(qp: SimQp, wr: SendWr, status: WcStatus, byteLen = 0): void {
+  if (status !== 'SUCCESS' || qp.sqSigAll || wr.send_flags & SendFlags.SIGNALED) {
+    pushWc(qp.sendCq, mkWc(wr.wr_id, status, SEND_WC[wr.opcode], qp.qp_num, status === 'SUCCESS' ? byteLen : 0), false);
+  }
+}
+
+/** A UC message the responder dropped: without ACKs the requester still completes it. */
+function dropped(qp: SimQp, wr: SendWr, len: number): true {
+  completeSend(qp, wr, 'SUCCESS', len);
+  return true;
+}
+
+/** Completes a WR with an error and moves its QP to ERR. */
+function fail(qp: SimQp, wr: SendWr, status: WcStatus): true {
+  completeSend(qp, wr, status);
+  enterError(qp, true);
+  return true;
+}
+
+// -------------------------------------------------------------- memory
+
+function sumLen(sges: readonly Sge[]): number {
+  let n = 0;
+  for (const s of sges) n += s.length;
+  return n;
+}
+
+function segOfMr(mr: SimMr, addr: bigint, len: number): Seg | null {
+  if (addr < mr.addr || addr + BigInt(len) > mr.addr + BigInt(mr.length)) return null;
+  return { mem: mr.memory, off: Number(addr - mr.addr), len };
+}
+
+/** Resolves SGEs by lkey in `pd`; null on any bad key, range or missing LOCAL_WRITE. */
+function localSegs(qp: SimQp, pd: SimPd, sges: readonly Sge[], needWrite: boolean, inline: boolean): Seg[] | null {
+  const keys = qp.ctx.device.keys;
+  const out: Seg[] = [];
+  for (const s of sges) {
+    if (s.length === 0) continue; // a zero-length SGE touches nothing, so its key is never checked
+    if (!Number.isInteger(s.length) || s.length < 0) return null;
+    const o = keys.get(s.lkey);
+    let seg: Seg | null = null;
+    if (o instanceof SimMr && !o.dead && o.lkey === s.lkey && o.pd === pd && (!needWrite || o.access & Access.LOCAL_WRITE)) {
+      seg = segOfMr(o, s.addr, s.length);
+    }
+    // Inline data is copied by the CPU from the address, ignoring lkey: find the MR by address.
+    if (!seg && inline) {
+      const mr = qp.ctx.findMrByAddr(s.addr, s.length);
+      if (mr) seg = segOfMr(mr, s.addr, s.length);
+    }
+    if (!seg) return null;
+    out.push(seg);
+  }
+  return out;
+}
+
+function capacity(segs: readonly Seg[]): number {
+  let n = 0;
+  for (const s of segs) n += s.len;
+  return n;
+}
+
+/** Drops the first `n` bytes of a scatter list (the GRH room of a UD receive). */
+function skip(segs: Seg[], n: number): Seg[] {
+  const out: Seg[] = [];
+  for (const s of segs) {
+    if (n >= s.len) {
+      n -= s.len;
+      continue;
+    }
+    out.push({ mem: s.mem, off: s.off + n, len: s.len - n });
+    n = 0;
+  }
+  return out;
+}
+
+/** Copies the whole of `src` into the start of `dst` (the caller checked capacity). */
+function copySegs(src: readonly Seg[], dst: readonly Seg[]): void {
+  let di = 0;
+  let doff = 0;
+  for (const s of src) {
+    let soff = 0;
+    while (soff < s.len) {
+      const d = dst[di] as Seg;
+      const n = Math.min(s.len - soff, d.len - doff);
+      d.mem.copyFrom(d.off + doff, s.mem, s.off + soff, n);
+      soff += n;
+      doff += n;
+      if (doff === d.len) {
+        di++;
+        doff = 0;
+      }
+    }
+  }
+}
+
+/** The responder's rkey check (rxe check_rkey): an MR or a bound MW of the responder QP. */
+function remoteSeg(dest: SimQp, rkey: number | undefined, addr: bigint | undefined, len: number, need: number): Seg | null {
+  if (rkey === undefined || addr === undefined) return null;
+  const o = dest.ctx.device.keys.get(rkey);
+  if (!o || o.dead) return null;
+  if (o instanceof SimMr) {
+    if (o.rkey !== rkey || o.pd !== dest.pd || !(o.access & need)) return null;
+    return segOfMr(o, addr, len);
+  }
+  const b = o.binding;
+  if (!b || (o.type === 1 ? o.pd !== dest.pd : o.qp !== dest) || !(b.access & need)) return null;
+  if (addr < b.addr || addr + BigInt(len) > b.addr + BigInt(b.length)) return null;
+  return segOfMr(b.mr, addr, len);
+}
+
+// ---------------------------------------------------------- queues
+
+function peekRecv(d: SimQp): RecvWr | undefined {
+  return d.srq ? d.srq.rq.peek() : d.rq.peek();
+}
+
+function takeRecv(d: SimQp): RecvWr | undefined {
+  if (!d.srq) return d.rq.shift();
+  const srq: SimSrq = d.srq;
+  const wr = srq.rq.shift();
+  // The SRQ limit event fires once when the queue drops below the armed limit, then disarms.
+  if (wr && srq.limit > 0 && srq.rq.size < srq.limit) {
+    srq.limit = 0;
+    emitObj(srq, 'SRQ_LIMIT_REACHED');
+  }
+  return wr;
+}
+
+function recvSegs(d: SimQp, wr: RecvWr): Seg[] | null {
+  return localSegs(d, d.srq ? d.srq.pd : d.pd, wr.sg_list, true, false);
+}
+
+function clearWait(qp: SimQp): void {
+  const w = qp.wait;
+  if (!w) return;
+  if (w.timer) clearTimeout(w.timer);
+  if (w.on) {
+    w.on.rnrWaiters.delete(qp);
+    w.on.srq?.rnrWaiters.delete(qp);
+  }
+  qp.wait = null;
+}
+
+/** Flushes every outstanding receive and send WR with WR_FLUSH_ERR (the QP is in ERR). */
+export function flushQp(qp: SimQp): void {
+  for (let wr = qp.rq.shift(); wr; wr = qp.rq.shift()) {
+    pushWc(qp.recvCq, mkWc(wr.wr_id, 'WR_FLUSH_ERR', 'RECV', qp.qp_num), false);
+  }
+  if (qp.busy) return; // the send loop flushes the SQ once the WR in hand is completed
+  for (let wr = qp.sq.shift(); wr; wr = qp.sq.shift()) {
+    pushWc(qp.sendCq, mkWc(wr.wr_id, 'WR_FLUSH_ERR', SEND_WC[wr.opcode], qp.qp_num), false);
+  }
+}
+
+/** Moves a QP to ERR: stalls are cancelled and outstanding WRs flushed. */
+export function enterError(qp: SimQp, _fromDatapath: boolean): void {
+  qp.state = 'ERR';
+  qp.attr.qp_state = 'ERR';
+  qp.attr.cur_qp_state = 'ERR';
+  clearWait(qp);
+  qp.retriesLeft = null;
+  flushQp(qp);
+}
+
+/** RESET: everything outstanding is dropped without completions. */
+export function resetQp(qp: SimQp): void {
+  clearWait(qp);
+  for (const w of qp.rnrWaiters) kickOne(w);
+  qp.rnrWaiters.clear();
+  qp.sq.clear();
+  qp.rq.clear();
+  qp.retriesLeft = null;
+  qp.commEst = false;
+}
+
+function kickOne(w: SimQp): void {
+  clearWait(w);
+  if (!w.dead) progressSq(w);
+}
+
+/** A receive was posted: retry the senders parked on an RNR NAK now rather than at their timer. */
+export function kickWaiters(set: Set<SimQp>): void {
+  if (set.size === 0) return;
+  for (const w of [...set]) kickOne(w);
+}
+
+function park(qp: SimQp, kind: 'rnr' | 'retry' | 'rd_atomic', ms: number | null, on: SimQp | null): false {
+  const timer = ms === null ? null : setTimeout(() => onTimer(qp), Math.max(1, ms));
+  timer?.unref();
+  qp.wait = { kind, timer, on };
+  if (on) (on.srq ? on.srq.rnrWaiters : on.rnrWaiters).add(qp);
+  return false;
+}
+
+function onTimer(qp: SimQp): void {
+  const w = qp.wait;
+  if (!w || qp.dead) return;
+  clearWait(qp);
+  // rnr_retry 7 means "retry forever"; retry_cnt has no such value.
+  if (qp.retriesLeft !== null && !(w.kind === 'rnr' && qp.retriesLeft === 7)) qp.retriesLeft--;
+  progressSq(qp);
+}
+
+function rnr(qp: SimQp, wr: SendWr, d: SimQp): boolean {
+  if (qp.retriesLeft === null) qp.retriesLeft = qp.attr.rnr_retry;
+  if (qp.retriesLeft === 0) return fail(qp, wr, 'RNR_RETRY_EXC_ERR');
+  return park(qp, 'rnr', RNR_MS[d.attr.min_rnr_timer] ?? 1, d);
+}
+
+/** No answer from the peer: retransmit after the local ACK timeout, retry_cnt times. */
+function retry(qp: SimQp, wr: SendWr): boolean {
+  // timeout 0 disables the retransmit timer (rxe): the WR waits forever, as on the wire.
+  if (qp.attr.timeout === 0) return park(qp, 'retry', null, null);
+  if (qp.retriesLeft === null) qp.retriesLeft = qp.attr.retry_cnt;
+  if (qp.retriesLeft === 0) return fail(qp, wr, 'RETRY_EXC_ERR');
+  const ms = Math.min(2000, (4.096 * 2 ** qp.attr.timeout) / 1000);
+  return park(qp, 'retry', ms, null);
+}
+
+// ---------------------------------------------------------- requester
+
+/** Runs the send queue until it is empty, stalled, or the QP leaves RTS. */
+export function progressSq(qp: SimQp): void {
+  if (qp.busy || qp.dead) return;
+  if (qp.wait?.kind === 'rd_atomic' && qp.attr.max_rd_atomic > 0) clearWait(qp);
+  qp.busy = true;
+  try {
+    while (qp.sq.size > 0) {
+      if (qp.state === 'ERR' || qp.state === 'SQE') {
+        qp.busy = false;
+        flushQp(qp);
+        return;
+      }
+      if (qp.state !== 'RTS' || qp.wait) break;
+      const wr = qp.sq.peek() as SendWr;
+      if (!execute(qp, wr)) break;
+      qp.sq.shift();
+      qp.retriesLeft = null;
+    }
+  } finally {
+    qp.busy = false;
+  }
+  if (qp.state === 'ERR' && qp.sq.size > 0) flushQp(qp);
+}
+
+/** The connected peer of an RC/UC QP, if a packet from `qp` would reach it. */
+function peer(qp: SimQp): SimQp | null {
+  const grh = qp.attr.ah_attr.grh;
+  if (!grh) return null;
+  const dev = qp.ctx.fabric.deviceByGid(grh.dgid);
+  if (!dev || dev.lost) return null;
+  const d = dev.qps.get(qp.attr.dest_qp_num);
+  if (!d || d.dead || d.qp_type !== qp.qp_type || !RECEIVING.has(d.state)) return null;
+  // The responder only accepts packets from the QP and GID it was connected to (rxe check_addr).
+  if (d.attr.dest_qp_num !== qp.qp_num || d.attr.ah_attr.grh?.dgid !== qp.ctx.device.gid) return null;
+  if (d.state === 'RTR' && !d.commEst) {
+    d.commEst = true;
+    emitObj(d, 'COMM_EST');
+  }
+  return d;
+}
+
+/** A request the responder refused: the requester completes with `status`, both QPs go to ERR. */
+function remoteError(qp: SimQp, wr: SendWr, d: SimQp, status: 'REM_ACCESS_ERR' | 'REM_INV_REQ_ERR' | 'REM_OP_ERR'): true {
+  emitObj(d, status === 'REM_ACCESS_ERR' ? 'QP_ACCESS_ERR' : 'QP_REQ_ERR');
+  if (d !== qp) enterError(d, true);
+  return fail(qp, wr, status);
+}
+
+/** Executes the WR at the head of the SQ; false when it has to wait. */
+function execute(qp: SimQp, wr: SendWr): boolean {
+  const op = wr.opcode;
+  const isRead = op === 'RDMA_READ';
+  const isAtomic = op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD';
+  const len = sumLen(wr.sg_list);
+  if (len > MAX_MSG) return fail(qp, wr, 'LOC_LEN_ERR');
+  const inline = (wr.send_flags & SendFlags.INLINE) !== 0 && !isRead && !isAtomic;
+  const local = localSegs(qp, qp.pd, wr.sg_list, isRead || isAtomic, inline);
+  if (!local) return fail(qp, wr, 'LOC_PROT_ERR');
+
+  if (op === 'LOCAL_INV') return localInvalidate(qp, wr);
+  if (qp.qp_type === 'UD') return sendUd(qp, wr, local, len);
+  // Reads and atomics need an initiator credit: with max_rd_atomic 0 they never leave (as rxe).
+  if ((isRead || isAtomic) && qp.attr.max_rd_atomic === 0) return park(qp, 'rd_atomic', null, null);
+  const d = peer(qp);
+  const rc = qp.qp_type === 'RC';
+  if (!d) {
+    if (!rc) return dropped(qp, wr, len);
+    return retry(qp, wr);
+  }
+  const flags = d.attr.qp_access_flags;
+
+  switch (op) {
+    case 'SEND':
+    case 'SEND_WITH_IMM':
+    case 'SEND_WITH_INV': {
+      const rwqe = peekRecv(d);
+      if (!rwqe) {
+        if (!rc) return dropped(qp, wr, len); // UC drops it
+        return rnr(qp, wr, d);
+      }
+      let wcFlags = 0;
+      if (op === 'SEND_WITH_INV') {
+        const mw = d.ctx.device.keys.get(wr.invalidate_rkey ?? -1);
+        if (!(mw instanceof SimMw) || mw.type !== 2 || mw.pd !== d.pd) return remoteError(qp, wr, d, 'REM_OP_ERR');
+        unbind(mw);
+        wcFlags |= WC_WITH_INV;
+      }
+      takeRecv(d);
+      const dst = recvSegs(d, rwqe);
+      if (!dst) {
+        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_PROT_ERR', 'RECV', d.qp_num), false);
+        if (!rc) return dropped(qp, wr, len);
+        return remoteError(qp, wr, d, 'REM_OP_ERR');
+      }
+      if (capacity(dst) < len) {
+        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_LEN_ERR', 'RECV', d.qp_num), false);
+        if (!rc) return dropped(qp, wr, len);
+        return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      }
+      copySegs(local, dst);
+      if (op === 'SEND_WITH_IMM') wcFlags |= WC_WITH_IMM;
+      pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, wr.imm_data ?? 0), (wr.send_flags & SendFlags.SOLICITED) !== 0);
+      completeSend(qp, wr, 'SUCCESS', len);
+      return true;
+    }
+    case 'RDMA_WRITE':
+    case 'RDMA_WRITE_WITH_IMM': {
+      const imm = op === 'RDMA_WRITE_WITH_IMM';
+      if (!(flags & Access.REMOTE_WRITE)) {
+        if (!rc) return dropped(qp, wr, len);
+        return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      }
+      // A zero-length write carries no valid rkey/address to check (C9-88).
+      const seg = len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_WRITE);
+      if (len > 0 && !seg) {
+        if (!rc) return dropped(qp, wr, len);
+        return remoteError(qp, wr, d, 'REM_ACCESS_ERR');
+      }
+      let rwqe: RecvWr | undefined;
+      if (imm) {
+        rwqe = peekRecv(d);
+        if (!rwqe) {
+          if (!rc) return dropped(qp, wr, len);
+          return rnr(qp, wr, d);
+        }
+        takeRecv(d);
+      }
+      if (seg) copySegs(local, [seg]);
+      if (rwqe) {
+        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV_RDMA_WITH_IMM', d.qp_num, len, qp.qp_num, WC_WITH_IMM, wr.imm_data ?? 0), (wr.send_flags & SendFlags.SOLICITED) !== 0);
+      }
+      completeSend(qp, wr, 'SUCCESS', len);
+      return true;
+    }
+    case 'RDMA_READ': {
+      if (!(flags & Access.REMOTE_READ)) return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      const seg = len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_READ);
+      if (len > 0 && !seg) return remoteError(qp, wr, d, 'REM_ACCESS_ERR');
+      if (seg) copySegs([seg], local);
+      completeSend(qp, wr, 'SUCCESS', len);
+      return true;
+    }
+    case 'ATOMIC_CMP_AND_SWP':
+    case 'ATOMIC_FETCH_AND_ADD': {
+      if (!(flags & Access.REMOTE_ATOMIC)) return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      if (wr.remote_addr === undefined || wr.remote_addr % 8n !== 0n) return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      const seg = remoteSeg(d, wr.rkey, wr.remote_addr, 8, Access.REMOTE_ATOMIC);
+      if (!seg) return remoteError(qp, wr, d, 'REM_ACCESS_ERR');
+      const old = seg.mem.read(seg.off, 8);
+      const v = old.readBigUInt64LE(0);
+      const arg = BigInt.asUintN(64, wr.compare_add ?? 0n);
+      let next = v;
+      if (op === 'ATOMIC_FETCH_AND_ADD') next = BigInt.asUintN(64, v + arg);
+      else if (v === arg) next = BigInt.asUintN(64, wr.swap ?? 0n);
+      if (next !== v) {
+        const b = Buffer.allocUnsafe(8);
+        b.writeBigUInt64LE(next, 0);
+        seg.mem.write(seg.off, b);
+      }
+      const l = local[0] as Seg;
+      l.mem.write(l.off, old);
+      completeSend(qp, wr, 'SUCCESS', 8);
+      return true;
+    }
+    default:
+      return fail(qp, wr, 'LOC_QP_OP_ERR');
+  }
+}
+
+function sendUd(qp: SimQp, wr: SendWr, local: Seg[], len: number): boolean {
+  const ah = wr.ah as SimAh;
+  const dev = qp.ctx.fabric.deviceByGid(ah.dgid);
+  // A UD message is one packet: it must fit the port MTU.
+  if (len > mtuBytes(qp.ctx.device.limits.active_mtu)) return fail(qp, wr, 'LOC_LEN_ERR');
+  // A qkey with the high bit set means "use the QP's own qkey" (IBA 10.2.5).
+  const rq = wr.remote_qkey ?? 0;
+  const qkey = rq & 0x8000_0000 ? qp.attr.qkey : rq;
+  if (dev && !dev.lost) {
+    if (ah.dgid.startsWith('ff')) {
+      const group = dev.mcast.get(ah.dgid);
+      if (group) for (const d of [...group]) if (d !== qp) deliverUd(qp, wr, d, local, len, qkey);
+    } else {
+      const d = dev.qps.get(wr.remote_qpn ?? -1);
+      if (d) deliverUd(qp, wr, d, local, len, qkey);
+    }
+  }
+  completeSend(qp, wr, 'SUCCESS', len);
+  return true;
+}
+
+function deliverUd(qp: SimQp, wr: SendWr, d: SimQp, local: Seg[], len: number, qkey: number): void {
+  // Unreliable: a wrong qkey, a QP not receiving or no receive posted silently drops the datagram.
+  if (d.dead || d.qp_type !== 'UD' || !RECEIVING.has(d.state) || d.attr.qkey !== qkey) return;
+  const rwqe = takeRecv(d);
+  if (!rwqe) return;
+  const dst = recvSegs(d, rwqe);
+  if (!dst) {
+    pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_PROT_ERR', 'RECV', d.qp_num), false);
+    return;
+  }
+  if (capacity(dst) < len + GRH_BYTES) {
+    pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_LEN_ERR', 'RECV', d.qp_num), false);
+    return;
+  }
+  copySegs(local, skip(dst, GRH_BYTES));
+  const imm = wr.opcode === 'SEND_WITH_IMM';
+  pushWc(
+    d.recvCq,
+    mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len + GRH_BYTES, qp.qp_num, WC_GRH | (imm ? WC_WITH_IMM : 0), imm ? wr.imm_data ?? 0 : 0),
+    (wr.send_flags & SendFlags.SOLICITED) !== 0,
+  );
+}
+
+// ------------------------------------------------------------ windows
+
+function unbind(mw: SimMw): void {
+  if (mw.binding) mw.binding.mr.numMw--;
+  mw.binding = null;
+  mw.qp = null;
+}
+
+function localInvalidate(qp: SimQp, wr: SendWr): boolean {
+  const o = qp.ctx.device.keys.get(wr.invalidate_rkey ?? -1);
+  // Only type 2 windows of this PD can be invalidated by a user WR (user MRs are not fast-reg MRs).
+  if (!(o instanceof SimMw) || o.type !== 2 || o.pd !== qp.pd) return fail(qp, wr, 'LOC_QP_OP_ERR');
+  unbind(o);
+  completeSend(qp, wr, 'SUCCESS');
+  return true;
+}
+
+/**
+ * Binds a type 1 window (ibv_bind_mw). Like libibverbs, the new rkey is
+ * computed up front and returned; a bind the device refuses completes with
+ * MW_BIND_ERR and moves the QP to ERR (rxe_check_bind_mw), the window unchanged.
+ */
+export function bindMw(qp: SimQp, mw: SimMw, mr: SimMr | null, bind: MwBind, dev: SimDevice): number {
+  const newRkey = ((mw.rkey & ~0xff) | ((mw.rkey + 1) & 0xff)) >>> 0;
+  const acc = bind.mw_access_flags;
+  let ok = mw.pd === qp.pd;
+  if (mr) {
+    if (!(mr.access & Access.MW_BIND)) ok = false;
+    if (acc & ~(Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC)) ok = false;
+    if (acc & (Access.REMOTE_WRITE | Access.REMOTE_ATOMIC) && !(mr.access & Access.LOCAL_WRITE)) ok = false;
+    if (bind.addr < mr.addr || bind.addr + BigInt(bind.length) > mr.addr + BigInt(mr.length)) ok = false;
+  }
+  if (!ok) {
+    pushWc(qp.sendCq, mkWc(bind.wr_id, 'MW_BIND_ERR', 'BIND_MW', qp.qp_num), false);
+    enterError(qp, false);
+    return newRkey;
+  }
+  dev.keys.delete(mw.rkey);
+  mw.rkey = newRkey;
+  dev.keys.set(newRkey, mw);
+  unbind(mw);
+  if (mr && bind.length > 0) {
+    mw.binding = { mr, addr: bind.addr, length: bind.length, access: acc };
+    mr.numMw++;
+  }
+  if (qp.sqSigAll || bind.send_flags & SendFlags.SIGNALED) pushWc(qp.sendCq, mkWc(bind.wr_id, 'SUCCESS', 'BIND_MW', qp.qp_num), false);
+  return newRkey;
+}
