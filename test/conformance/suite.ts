@@ -1,0 +1,416 @@
+/**
+ * The backend conformance suite: cases written only against the `Backend` /
+ * `DeviceContext` interface, so the same file runs on the simulated device
+ * (sim.test.ts) and on the real libibverbs backend over soft-RoCE in a VM.
+ *
+ * Every case must hold on rxe: no sim-only hooks, no exact limit values (they
+ * come from queryDevice), completions polled with a bounded retry loop since
+ * real hardware completes asynchronously.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  Access, QpAttrMask as M, SendFlags, VerbsError,
+  type AhAttr, type Backend, type BackendEvent, type CqRef, type DeviceContext, type GidEntry, type MrRef,
+  type PdRef, type PortAttr, type QpAttr, type QpRef, type QpState, type QpType, type Wc,
+} from '../../src/verbs/backend.js';
+
+export interface ConformanceOptions {
+  /** Device to open; default: the first of listDevices(). */
+  device?: string;
+  /** How long to wait for a completion or event (ms); default 5000. */
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function errnoOf(p: Promise<unknown>): Promise<number | string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof VerbsError) return e.errno;
+    throw e;
+  }
+  return 'no error';
+}
+
+const EINVAL = 22;
+const EBUSY = 16;
+
+export function defineConformance(name: string, makeBackend: () => Promise<Backend>, opts: ConformanceOptions = {}): void {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+
+  describe(`verbs conformance: ${name}`, () => {
+    let backend: Backend;
+    let ctx: DeviceContext;
+    let port: PortAttr;
+    let gid: GidEntry;
+    const events: BackendEvent[] = [];
+
+    beforeEach(async () => {
+      backend = await makeBackend();
+      const devName = opts.device ?? (await backend.listDevices())[0]?.name;
+      if (!devName) throw new Error('the backend lists no device');
+      ctx = await backend.openDevice(devName);
+      events.length = 0;
+      ctx.setEventHandler((e) => events.push(e));
+      port = await ctx.queryPort(1);
+      const table = await ctx.queryGidTable(1);
+      const g = table.find((e) => e.index === 0) ?? table[0];
+      if (!g) throw new Error('port 1 has no GID');
+      gid = g;
+    });
+
+    afterEach(async () => {
+      await ctx.close();
+    });
+
+    // ------------------------------------------------------------ helpers
+
+    async function poll(cq: CqRef, n: number): Promise<Wc[]> {
+      const out: Wc[] = [];
+      const end = Date.now() + timeoutMs;
+      while (out.length < n) {
+        out.push(...(await ctx.pollCq(cq, n - out.length)));
+        if (out.length >= n) break;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${n} completions (got ${out.length}: ${JSON.stringify(out.map((w) => w.status))})`);
+        await sleep(2);
+      }
+      return out;
+    }
+
+    async function waitFor(pred: () => boolean, what: string): Promise<void> {
+      const end = Date.now() + timeoutMs;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await sleep(2);
+      }
+    }
+
+    function av(): AhAttr {
+      return {
+        grh: { dgid: gid.gid, flow_label: 0, sgid_index: gid.index, hop_limit: 1, traffic_class: 0 },
+        dlid: 0, sl: 0, src_path_bits: 0, static_rate: 0, port_num: 1,
+      };
+    }
+
+    const ALL_REMOTE = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC;
+
+    async function mkQp(pd: PdRef, cq: CqRef, type: QpType = 'RC', tag = 1): Promise<QpRef> {
+      return ctx.createQp(pd, {
+        qp_type: type, send_cq: cq, recv_cq: cq, srq: null, sq_sig_all: false,
+        cap: { max_send_wr: 16, max_recv_wr: 16, max_send_sge: 1, max_recv_sge: 1, max_inline_data: 0 },
+      }, tag);
+    }
+
+    async function toInit(qp: QpRef, type: QpType): Promise<void> {
+      if (type === 'UD') {
+        await ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qkey: 0x11111111 }, M.STATE | M.PKEY_INDEX | M.PORT | M.QKEY);
+      } else {
+        await ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: ALL_REMOTE }, M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS);
+      }
+    }
+
+    const RTR_MASK = M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER;
+    const RTS_MASK = M.STATE | M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC;
+
+    async function toRtr(qp: QpRef, dest: number): Promise<void> {
+      await ctx.modifyQp(qp, {
+        qp_state: 'RTR', ah_attr: av(), path_mtu: port.active_mtu, dest_qp_num: dest, rq_psn: 0,
+        max_dest_rd_atomic: 1, min_rnr_timer: 12,
+      }, RTR_MASK);
+    }
+
+    async function toRts(qp: QpRef): Promise<void> {
+      await ctx.modifyQp(qp, { qp_state: 'RTS', timeout: 14, retry_cnt: 7, rnr_retry: 7, sq_psn: 0, max_rd_atomic: 1 }, RTS_MASK);
+    }
+
+    async function rcPair(): Promise<{ pd: PdRef; cq: CqRef; a: QpRef; b: QpRef }> {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(64, null, 0, 2);
+      const a = await mkQp(pd, cq, 'RC', 3);
+      const b = await mkQp(pd, cq, 'RC', 4);
+      await toInit(a, 'RC');
+      await toInit(b, 'RC');
+      await toRtr(a, b.qp_num);
+      await toRtr(b, a.qp_num);
+      await toRts(a);
+      await toRts(b);
+      return { pd, cq, a, b };
+    }
+
+    function mem(mr: MrRef): NonNullable<MrRef['memory']> {
+      if (!mr.memory) throw new Error('the MR has no daemon-visible memory');
+      return mr.memory;
+    }
+
+    // -------------------------------------------------------------- device
+
+    it('device, port and GID queries are sane', async () => {
+      const list = await backend.listDevices();
+      expect(list.length).toBeGreaterThan(0);
+      expect(list.map((d) => d.name)).toContain(ctx.name);
+      const attr = await ctx.queryDevice();
+      expect(attr.phys_port_cnt).toBeGreaterThanOrEqual(1);
+      for (const k of ['max_qp', 'max_qp_wr', 'max_sge', 'max_cq', 'max_cqe', 'max_mr', 'max_pd'] as const) {
+        expect(attr[k], k).toBeGreaterThan(0);
+      }
+      expect(attr.max_mr_size).toBeGreaterThan(0n);
+      expect(port.state).toBe('ACTIVE');
+      expect(port.active_mtu).toBeGreaterThanOrEqual(1);
+      expect(port.active_mtu).toBeLessThanOrEqual(port.max_mtu);
+      expect(port.gid_tbl_len).toBeGreaterThan(0);
+      if (port.link_layer === 'Ethernet') expect(port.lid).toBe(0);
+      expect(gid.gid).toMatch(/^([0-9a-f]{4}:){7}[0-9a-f]{4}$/);
+      expect(await errnoOf(ctx.queryPort(attr.phys_port_cnt + 1))).toBe(EINVAL);
+    });
+
+    // ----------------------------------------------------- create/destroy
+
+    it('creates and destroys pd, mr, cq and qp', async () => {
+      const pd = await ctx.allocPd(1);
+      const mr = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE | Access.REMOTE_READ, 2);
+      expect(mr.length).toBe(4096);
+      expect(mr.lkey).not.toBe(0);
+      const cq = await ctx.createCq(16, null, 0, 3);
+      expect(cq.cqe).toBeGreaterThanOrEqual(16);
+      const qp = await mkQp(pd, cq);
+      expect(qp.qp_num).toBeGreaterThan(1);
+      const q = await ctx.queryQp(qp);
+      expect(q.attr.qp_state).toBe('RESET');
+      expect(q.init.cap.max_send_wr).toBeGreaterThanOrEqual(16);
+      await ctx.destroyQp(qp);
+      await ctx.destroyCq(cq);
+      await ctx.deregMr(mr);
+      await ctx.deallocPd(pd);
+    });
+
+    it('refuses bad MR access flags with EINVAL', async () => {
+      const pd = await ctx.allocPd(1);
+      const src = { kind: 'alloc' as const, length: 4096 };
+      expect(await errnoOf(ctx.regMr(pd, src, Access.REMOTE_WRITE, 2))).toBe(EINVAL);
+      expect(await errnoOf(ctx.regMr(pd, src, Access.REMOTE_ATOMIC | Access.REMOTE_READ, 2))).toBe(EINVAL);
+      const ok = await ctx.regMr(pd, src, Access.LOCAL_WRITE | Access.REMOTE_WRITE, 3);
+      await ctx.deregMr(ok);
+    });
+
+    it('refuses a CQ above max_cqe and a QP above max_qp_wr with EINVAL', async () => {
+      const attr = await ctx.queryDevice();
+      expect(await errnoOf(ctx.createCq(attr.max_cqe + 1, null, 0, 1))).toBe(EINVAL);
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(4, null, 0, 2);
+      const cap = { max_send_wr: attr.max_qp_wr + 1, max_recv_wr: 1, max_send_sge: 1, max_recv_sge: 1, max_inline_data: 0 };
+      expect(await errnoOf(ctx.createQp(pd, { qp_type: 'RC', send_cq: cq, recv_cq: cq, srq: null, sq_sig_all: false, cap }, 3))).toBe(EINVAL);
+      const cap2 = { ...cap, max_send_wr: 1, max_send_sge: attr.max_sge + 1 };
+      expect(await errnoOf(ctx.createQp(pd, { qp_type: 'RC', send_cq: cq, recv_cq: cq, srq: null, sq_sig_all: false, cap: cap2 }, 3))).toBe(EINVAL);
+    });
+
+    it('answers EBUSY when a PD with a live MR is deallocated, and the MR keeps working', async () => {
+      const pd = await ctx.allocPd(1);
+      const mr = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 2);
+      expect(await errnoOf(ctx.deallocPd(pd))).toBe(EBUSY);
+      mem(mr).write(100, Buffer.from('still here'));
+      expect(mem(mr).read(100, 10).toString()).toBe('still here');
+      const cq = await ctx.createCq(4, null, 0, 3);
+      expect(await errnoOf(ctx.destroyCq(cq)), 'an unused CQ goes').toBe('no error');
+      await ctx.deregMr(mr);
+      await ctx.deallocPd(pd);
+    });
+
+    it('answers EBUSY when a CQ used by a QP is destroyed', async () => {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(4, null, 0, 2);
+      const qp = await mkQp(pd, cq);
+      expect(await errnoOf(ctx.destroyCq(cq))).toBe(EBUSY);
+      await ctx.destroyQp(qp);
+      await ctx.destroyCq(cq);
+    });
+
+    // ------------------------------------------------------ state machine
+
+    it('walks RESET -> INIT -> RTR -> RTS and reports each state', async () => {
+      const { a } = await rcPair();
+      expect((await ctx.queryQp(a)).attr.qp_state).toBe('RTS');
+      await ctx.modifyQp(a, { qp_state: 'ERR' }, M.STATE);
+      expect((await ctx.queryQp(a)).attr.qp_state).toBe('ERR');
+      await ctx.modifyQp(a, { qp_state: 'RESET' }, M.STATE);
+      expect((await ctx.queryQp(a)).attr.qp_state).toBe('RESET');
+    });
+
+    interface Illegal {
+      what: string;
+      from: QpState;
+      attr: () => Partial<QpAttr>;
+      mask: number;
+    }
+    const initAttr = (): Partial<QpAttr> => ({ qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: Access.LOCAL_WRITE });
+    const ILLEGAL: Illegal[] = [
+      { what: 'RESET -> RTR', from: 'RESET', attr: () => ({ qp_state: 'RTR' }), mask: M.STATE },
+      { what: 'RESET -> RTS', from: 'RESET', attr: () => ({ qp_state: 'RTS' }), mask: M.STATE },
+      { what: 'RESET -> INIT without PORT', from: 'RESET', attr: initAttr, mask: M.STATE | M.PKEY_INDEX | M.ACCESS_FLAGS },
+      { what: 'RESET -> INIT without ACCESS_FLAGS', from: 'RESET', attr: initAttr, mask: M.STATE | M.PKEY_INDEX | M.PORT },
+      { what: 'RESET -> INIT with an extra QKEY (RC)', from: 'RESET', attr: () => ({ ...initAttr(), qkey: 1 }), mask: M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS | M.QKEY },
+      { what: 'RESET -> INIT with a bad port', from: 'RESET', attr: () => ({ ...initAttr(), port_num: 9 }), mask: M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS },
+      { what: 'INIT -> RTS', from: 'INIT', attr: () => ({ qp_state: 'RTS', sq_psn: 0 }), mask: M.STATE | M.SQ_PSN },
+      { what: 'INIT -> RTR without DEST_QPN', from: 'INIT', attr: () => ({ qp_state: 'RTR', path_mtu: 1, rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12 }), mask: (M.STATE | M.AV | M.PATH_MTU | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER) },
+      { what: 'INIT -> RTR with SQ_PSN (not allowed there)', from: 'INIT', attr: () => ({ qp_state: 'RTR', path_mtu: 1, dest_qp_num: 1, rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12, sq_psn: 0 }), mask: -1 },
+      { what: 'RTR -> RTS without RETRY_CNT', from: 'RTR', attr: () => ({ qp_state: 'RTS', timeout: 14, rnr_retry: 7, sq_psn: 0, max_rd_atomic: 1 }), mask: M.STATE | M.TIMEOUT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC },
+      { what: 'RTS -> RTR', from: 'RTS', attr: () => ({ qp_state: 'RTR' }), mask: M.STATE },
+      { what: 'RTS -> INIT', from: 'RTS', attr: () => ({ qp_state: 'INIT' }), mask: M.STATE },
+      { what: 'ERR -> RTS', from: 'ERR', attr: () => ({ qp_state: 'RTS' }), mask: M.STATE },
+    ];
+
+    it.each(ILLEGAL)('refuses $what with EINVAL and keeps the state', async (c) => {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(8, null, 0, 2);
+      const qp = await mkQp(pd, cq);
+      if (c.from !== 'RESET') await toInit(qp, 'RC');
+      if (c.from === 'RTR' || c.from === 'RTS') await toRtr(qp, qp.qp_num);
+      if (c.from === 'RTS') await toRts(qp);
+      if (c.from === 'ERR') await ctx.modifyQp(qp, { qp_state: 'ERR' }, M.STATE);
+      let mask = c.mask;
+      const attr = c.attr();
+      if (mask === -1) {
+        attr.ah_attr = av();
+        mask = RTR_MASK | M.SQ_PSN;
+      } else if (mask & M.AV) {
+        attr.ah_attr = av();
+      }
+      expect(await errnoOf(ctx.modifyQp(qp, attr, mask))).toBe(EINVAL);
+      expect((await ctx.queryQp(qp)).attr.qp_state).toBe(c.from);
+    });
+
+    // ---------------------------------------------------------- data path
+
+    it('moves bytes with RC RDMA WRITE and RDMA READ', async () => {
+      const { pd, cq, a, b } = await rcPair();
+      const local = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, ALL_REMOTE, 10);
+      const remote = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, ALL_REMOTE, 11);
+      mem(local).write(0, Buffer.from('written by RDMA WRITE'));
+      await ctx.postSend(a, [{
+        wr_id: 7n, opcode: 'RDMA_WRITE', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: local.addr, length: 21, lkey: local.lkey }], remote_addr: remote.addr + 64n, rkey: remote.rkey,
+      }]);
+      const [w] = await poll(cq, 1);
+      expect(w?.status).toBe('SUCCESS');
+      expect(w?.wr_id).toBe(7n);
+      expect(w?.opcode).toBe('RDMA_WRITE');
+      expect(mem(remote).read(64, 21).toString()).toBe('written by RDMA WRITE');
+
+      mem(remote).write(1000, Buffer.from('read me back'));
+      await ctx.postSend(b, [{
+        wr_id: 8n, opcode: 'RDMA_READ', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: local.addr + 2000n, length: 12, lkey: local.lkey }], remote_addr: remote.addr + 1000n, rkey: remote.rkey,
+      }]);
+      const [r] = await poll(cq, 1);
+      expect(r?.status).toBe('SUCCESS');
+      expect(r?.opcode).toBe('RDMA_READ');
+      expect(mem(local).read(2000, 12).toString()).toBe('read me back');
+    });
+
+    it('moves bytes with RC SEND/RECV (with immediate)', async () => {
+      const { pd, cq, a, b } = await rcPair();
+      const sbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 10);
+      const rbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 11);
+      await ctx.postRecv(b, [{ wr_id: 100n, sg_list: [{ addr: rbuf.addr, length: 4096, lkey: rbuf.lkey }] }]);
+      mem(sbuf).write(0, Buffer.from('hello over RC'));
+      await ctx.postSend(a, [{
+        wr_id: 1n, opcode: 'SEND_WITH_IMM', send_flags: SendFlags.SIGNALED, imm_data: 0x1234,
+        sg_list: [{ addr: sbuf.addr, length: 13, lkey: sbuf.lkey }],
+      }]);
+      const wcs = await poll(cq, 2);
+      const recv = wcs.find((w) => w.wr_id === 100n);
+      const send = wcs.find((w) => w.wr_id === 1n);
+      expect(send?.status).toBe('SUCCESS');
+      expect(send?.opcode).toBe('SEND');
+      expect(recv?.status).toBe('SUCCESS');
+      expect(recv?.opcode).toBe('RECV');
+      expect(recv?.byte_len).toBe(13);
+      expect(recv?.qp_num).toBe(b.qp_num);
+      expect(recv?.imm_data).toBe(0x1234);
+      expect((recv?.wc_flags ?? 0) & 2).toBe(2); // IBV_WC_WITH_IMM
+      expect(mem(rbuf).read(0, 13).toString()).toBe('hello over RC');
+    });
+
+    it('sends a UD datagram through an AH', async () => {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(16, null, 0, 2);
+      const a = await mkQp(pd, cq, 'UD', 3);
+      const b = await mkQp(pd, cq, 'UD', 4);
+      for (const q of [a, b]) {
+        await toInit(q, 'UD');
+        await ctx.modifyQp(q, { qp_state: 'RTR' }, M.STATE);
+        await ctx.modifyQp(q, { qp_state: 'RTS', sq_psn: 0 }, M.STATE | M.SQ_PSN);
+      }
+      const ah = await ctx.createAh(pd, av(), 5);
+      const sbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 10);
+      const rbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 11);
+      await ctx.postRecv(b, [{ wr_id: 200n, sg_list: [{ addr: rbuf.addr, length: 40 + 256, lkey: rbuf.lkey }] }]);
+      mem(sbuf).write(0, Buffer.from('datagram'));
+      await ctx.postSend(a, [{
+        wr_id: 2n, opcode: 'SEND', send_flags: SendFlags.SIGNALED, ah, remote_qpn: b.qp_num, remote_qkey: 0x11111111,
+        sg_list: [{ addr: sbuf.addr, length: 8, lkey: sbuf.lkey }],
+      }]);
+      const wcs = await poll(cq, 2);
+      const recv = wcs.find((w) => w.wr_id === 200n);
+      expect(wcs.find((w) => w.wr_id === 2n)?.status).toBe('SUCCESS');
+      expect(recv?.status).toBe('SUCCESS');
+      expect(recv?.byte_len).toBe(8 + 40); // the GRH comes first
+      expect(recv?.src_qp).toBe(a.qp_num);
+      expect(mem(rbuf).read(40, 8).toString()).toBe('datagram');
+      await ctx.destroyQp(a);
+      await ctx.destroyQp(b);
+      await ctx.destroyAh(ah);
+    });
+
+    it('notifies a completion through the CQ channel once armed', async () => {
+      const pd = await ctx.allocPd(1);
+      const ch = await ctx.createCompChannel(50);
+      const cq = await ctx.createCq(16, ch, 0, 51);
+      const a = await mkQp(pd, cq, 'RC', 3);
+      const b = await mkQp(pd, cq, 'RC', 4);
+      await toInit(a, 'RC');
+      await toInit(b, 'RC');
+      await toRtr(a, b.qp_num);
+      await toRtr(b, a.qp_num);
+      await toRts(a);
+      await toRts(b);
+      expect(await errnoOf(ctx.destroyCompChannel(ch))).toBe(EBUSY);
+      const buf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, ALL_REMOTE, 10);
+      await ctx.reqNotifyCq(cq, false);
+      await ctx.postSend(a, [{
+        wr_id: 9n, opcode: 'RDMA_WRITE', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: buf.addr, length: 8, lkey: buf.lkey }], remote_addr: buf.addr + 512n, rkey: buf.rkey,
+      }]);
+      await waitFor(() => events.some((e) => e.kind === 'completion'), 'a completion event');
+      const ev = events.find((e) => e.kind === 'completion');
+      expect(ev).toEqual({ kind: 'completion', cq: 51, channel: 50 });
+      expect((await poll(cq, 1))[0]?.status).toBe('SUCCESS');
+      await ctx.destroyQp(a);
+      await ctx.destroyQp(b);
+      await ctx.destroyCq(cq);
+      await ctx.destroyCompChannel(ch);
+    });
+
+    it('flushes posted receives when the QP moves to ERR', async () => {
+      const { pd, cq, b } = await rcPair();
+      const rbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 10);
+      await ctx.postRecv(b, [1n, 2n, 3n].map((id) => ({ wr_id: id, sg_list: [{ addr: rbuf.addr, length: 64, lkey: rbuf.lkey }] })));
+      await ctx.modifyQp(b, { qp_state: 'ERR' }, M.STATE);
+      const wcs = await poll(cq, 3);
+      expect(wcs.map((w) => w.status)).toEqual(['WR_FLUSH_ERR', 'WR_FLUSH_ERR', 'WR_FLUSH_ERR']);
+      expect(wcs.map((w) => w.wr_id)).toEqual([1n, 2n, 3n]);
+    });
+
+    it('refuses post_send before RTS', async () => {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(8, null, 0, 2);
+      const qp = await mkQp(pd, cq);
+      const buf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 10);
+      const wr = { wr_id: 1n, opcode: 'SEND' as const, send_flags: SendFlags.SIGNALED, sg_list: [{ addr: buf.addr, length: 8, lkey: buf.lkey }] };
+      await toInit(qp, 'RC');
+      expect(await errnoOf(ctx.postSend(qp, [wr]))).toBe(EINVAL);
+      await toRtr(qp, qp.qp_num);
+      expect(await errnoOf(ctx.postSend(qp, [wr]))).toBe(EINVAL);
+    });
+  });
+}
