@@ -466,7 +466,8 @@ function execute(qp: SimQp, wr: SendWr): boolean {
 
 function sendUd(qp: SimQp, wr: SendWr, local: Seg[], len: number): boolean {
   const ah = wr.ah as SimAh;
-  const dev = qp.ctx.fabric.deviceByGid(ah.dgid);
+  // Multicast is delivered on the sender's own device (rxe loops group traffic back locally).
+  const dev = ah.dgid.startsWith('ff') ? qp.ctx.device : qp.ctx.fabric.deviceByGid(ah.dgid);
   // A UD message is one packet: it must fit the port MTU.
   if (len > mtuBytes(qp.ctx.device.limits.active_mtu)) return fail(qp, wr, 'LOC_LEN_ERR');
   // A qkey with the high bit set means "use the QP's own qkey" (IBA 10.2.5).
