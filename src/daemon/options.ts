@@ -1,7 +1,8 @@
 /** Command-line options of rdma-brokerd. */
 import { parseArgs } from 'node:util';
-import os from 'node:os';
-import path from 'node:path';
+import { defaultSocket } from '../wire/defaults.js';
+
+export { defaultSocket };
 
 export interface DaemonOptions {
   socket: string;
@@ -34,13 +35,6 @@ Options:
   -h, --help               this text
   --version                print the version
 `;
-
-/** /run/rdma-broker when root, else a per-user directory. */
-export function defaultSocket(): string {
-  if (process.getuid?.() === 0) return '/run/rdma-broker/broker.sock';
-  const base = process.env.XDG_RUNTIME_DIR || os.tmpdir();
-  return path.join(base, `rdma-broker-${process.getuid?.() ?? 'user'}`, 'broker.sock');
-}
 
 export class UsageError extends Error {}
 

@@ -1,0 +1,13 @@
+/**
+ * Defaults shared by the daemon and its clients (the CLI, the client
+ * library), so they agree on where the daemon listens.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+/** /run/rdma-broker when root, else a per-user directory. */
+export function defaultSocket(): string {
+  if (process.getuid?.() === 0) return '/run/rdma-broker/broker.sock';
+  const base = process.env.XDG_RUNTIME_DIR || os.tmpdir();
+  return path.join(base, `rdma-broker-${process.getuid?.() ?? 'user'}`, 'broker.sock');
+}
