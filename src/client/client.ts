@@ -1,0 +1,357 @@
+/**
+ * The client's connection to the daemon: one gRPC channel shared by the four
+ * services, device and inspection calls, and sessions (./session.ts).
+ */
+import fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { api } from '../wire/proto.js';
+import { defaultSocket } from '../wire/defaults.js';
+import { decodeAttrs, type PlainMap } from './values.js';
+import { RdmaError } from './errors.js';
+import { Session, type OpenSessionOptions } from './session.js';
+import type { DeviceServiceClient } from '../wire/gen/rdmabroker/v1/DeviceService.js';
+import type { ObjectServiceClient } from '../wire/gen/rdmabroker/v1/ObjectService.js';
+import type { SessionServiceClient } from '../wire/gen/rdmabroker/v1/SessionService.js';
+import type { InspectionServiceClient } from '../wire/gen/rdmabroker/v1/InspectionService.js';
+import type { DeviceSummary__Output } from '../wire/gen/rdmabroker/v1/DeviceSummary.js';
+import type { DescribeDeviceResponse__Output } from '../wire/gen/rdmabroker/v1/DescribeDeviceResponse.js';
+import type { ObjectInfo__Output } from '../wire/gen/rdmabroker/v1/ObjectInfo.js';
+import type { ObjectChange__Output } from '../wire/gen/rdmabroker/v1/ObjectChange.js';
+import type { SessionInfo__Output } from '../wire/gen/rdmabroker/v1/SessionInfo.js';
+import type { Gid__Output } from '../wire/gen/rdmabroker/v1/Gid.js';
+
+/** Must match the daemon's limit: MR reads and writes carry up to 16 MiB. */
+const MAX_MESSAGE_BYTES = 64 << 20;
+
+export interface ConnectOptions {
+  /** The daemon's unix socket (default: the daemon's default socket). */
+  socket?: string;
+  /** HOST:PORT of a daemon serving TCP (`--listen`). */
+  addr?: string;
+  /** Channel credentials (default insecure: unix sockets are protected by file permissions). */
+  credentials?: grpc.ChannelCredentials;
+  /** Metadata sent on every call (for example an identity token). */
+  metadata?: Record<string, string>;
+  /** How long to wait for the daemon to answer (default 5000 ms). */
+  connectTimeoutMs?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+export type DeviceSummary = DeviceSummary__Output;
+export type DescribeResult = DescribeDeviceResponse__Output;
+export type SessionInfo = SessionInfo__Output;
+export type Gid = Gid__Output;
+
+export interface PortInfo {
+  port: number;
+  /** struct ibv_port_attr: state, active_mtu, lid, link_layer, gid_tbl_len, ... */
+  attrs: PlainMap;
+  gids: Gid[];
+}
+
+export interface DeviceInfo {
+  device: DeviceSummary;
+  /** struct ibv_device_attr: max_qp, max_cqe, max_mr_size, ... */
+  attrs: PlainMap;
+  ports: PortInfo[];
+}
+
+/** An object as listings show it. */
+export interface ObjectRecord {
+  handle: number;
+  type: string;
+  device: string;
+  session: string;
+  tenant: string;
+  userHandle: string;
+  parents: number[];
+  createdUnixMs: number;
+  attrs: PlainMap;
+}
+
+export interface ObjectFilter {
+  device?: string;
+  session?: string;
+  type?: string;
+  tenant?: string;
+}
+
+export interface ObjectChange {
+  kind: 'CREATED' | 'MODIFIED' | 'DESTROYED' | 'SYNCED';
+  /** null for SYNCED. */
+  object: ObjectRecord | null;
+}
+
+export function objectRecord(o: ObjectInfo__Output): ObjectRecord {
+  return {
+    handle: Number(o.handle),
+    type: o.type,
+    device: o.device,
+    session: o.session,
+    tenant: o.tenant,
+    userHandle: o.user_handle,
+    parents: o.parents.map(Number),
+    createdUnixMs: Number(o.created_unix_ms),
+    attrs: decodeAttrs(o.attrs),
+  };
+}
+
+type Callback<R> = (e: grpc.ServiceError | null, r?: R) => void;
+
+/**
+ * A connection to rdma-brokerd. Open it with {@link connect}; close it with
+ * {@link Client.close} (which also ends its sessions' streams).
+ */
+export class Client {
+  /** The gRPC target, e.g. "unix:/run/rdma-broker/broker.sock". */
+  readonly target: string;
+  /** The unix socket path, or null over TCP (fd-passing needs a local socket). */
+  readonly socketPath: string | null;
+  /** @internal */
+  readonly objectService: ObjectServiceClient;
+  /** @internal */
+  readonly sessionService: SessionServiceClient;
+  private readonly deviceService: DeviceServiceClient;
+  private readonly inspectionService: InspectionServiceClient;
+  private readonly baseMetadata: Record<string, string>;
+  private readonly sessions = new Set<Session>();
+  private closed = false;
+
+  /** @internal use {@link connect} */
+  constructor(o: { target: string; socketPath: string | null; credentials: grpc.ChannelCredentials; metadata?: Record<string, string>; channelOptions?: grpc.ChannelOptions }) {
+    this.target = o.target;
+    this.socketPath = o.socketPath;
+    this.baseMetadata = { ...o.metadata };
+    const pkg = api().rdmabroker.v1;
+    const options: grpc.ChannelOptions = {
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      ...o.channelOptions,
+    };
+    this.deviceService = new pkg.DeviceService(o.target, o.credentials, options);
+    const shared = { ...options, channelOverride: this.deviceService.getChannel() };
+    this.objectService = new pkg.ObjectService(o.target, o.credentials, shared);
+    this.sessionService = new pkg.SessionService(o.target, o.credentials, shared);
+    this.inspectionService = new pkg.InspectionService(o.target, o.credentials, shared);
+  }
+
+  /** Metadata for a call: the connection's own, plus `extra` (a session token). */
+  metadata(extra?: Record<string, string>): grpc.Metadata {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries({ ...this.baseMetadata, ...extra })) md.set(k, v);
+    return md;
+  }
+
+  /** @internal Runs one unary call and turns its error into an {@link RdmaError}. */
+  unary<Req, Res>(what: string, fn: (req: Req, md: grpc.Metadata, cb: Callback<Res>) => unknown, req: Req, md?: grpc.Metadata): Promise<Res> {
+    if (this.closed) return Promise.reject(new RdmaError({ code: grpc.status.CANCELLED, details: 'the client is closed', what }));
+    return new Promise((resolve, reject) => {
+      fn(req, md ?? this.metadata(), (e, r) => (e ? reject(RdmaError.fromServiceError(e, what)) : resolve(r as Res)));
+    });
+  }
+
+  /** Waits until the daemon answers (the channel is ready). */
+  waitReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.deviceService.waitForReady(Date.now() + timeoutMs, (e) => {
+        if (!e) {
+          resolve();
+          return;
+        }
+        reject(new RdmaError({
+          code: grpc.status.UNAVAILABLE,
+          details: `cannot reach rdma-brokerd at ${this.socketPath ?? this.target} within ${timeoutMs} ms (is it running?)`,
+        }));
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  /** The devices the daemon serves. */
+  async devices(): Promise<DeviceSummary[]> {
+    const s = this.deviceService;
+    const r = await this.unary('DeviceService.List', s.List.bind(s) as never, {});
+    return (r as { devices: DeviceSummary[] }).devices;
+  }
+
+  /** A device's attributes and limits, and its ports with their GID tables. */
+  async queryDevice(device: string): Promise<DeviceInfo> {
+    const s = this.deviceService;
+    const r = await this.unary<object, import('../wire/gen/rdmabroker/v1/QueryDeviceResponse.js').QueryDeviceResponse__Output>(
+      'DeviceService.Query', s.Query.bind(s) as never, { device });
+    return {
+      device: r.device as DeviceSummary,
+      attrs: decodeAttrs(r.attrs),
+      ports: r.ports.map((p) => ({ port: p.port, attrs: decodeAttrs(p.attrs), gids: p.gids })),
+    };
+  }
+
+  /** Discovery: the object types, methods and attributes the device supports. */
+  describe(device: string): Promise<DescribeResult> {
+    const s = this.deviceService;
+    return this.unary('DeviceService.Describe', s.Describe.bind(s) as never, { device });
+  }
+
+  // ------------------------------------------------------------- inspection
+
+  /** One page of objects, in handle order. */
+  async listObjectsPage(filter: ObjectFilter = {}, startHandle = 0, maxResults = 1000): Promise<{ objects: ObjectRecord[]; end: boolean; nextStartHandle: number }> {
+    const s = this.inspectionService;
+    const r = await this.unary<object, import('../wire/gen/rdmabroker/v1/ListObjectsResponse.js').ListObjectsResponse__Output>(
+      'InspectionService.ListObjects', s.ListObjects.bind(s) as never,
+      { filter, start_handle: String(startHandle), max_results: maxResults });
+    return { objects: r.objects.map(objectRecord), end: r.end, nextStartHandle: Number(r.next_start_handle) };
+  }
+
+  /** Every object that matches the filter (pages through the listing). */
+  async listObjects(filter: ObjectFilter = {}): Promise<ObjectRecord[]> {
+    const all: ObjectRecord[] = [];
+    let start = 0;
+    for (;;) {
+      const page = await this.listObjectsPage(filter, start, 1000);
+      all.push(...page.objects);
+      if (page.end || page.nextStartHandle <= start) return all;
+      start = page.nextStartHandle;
+    }
+  }
+
+  /** Live sessions (with their object counts). */
+  async listSessions(tenant = ''): Promise<SessionInfo[]> {
+    const s = this.inspectionService;
+    const r = await this.unary<object, { sessions: SessionInfo[] }>('InspectionService.ListSessions', s.ListSessions.bind(s) as never, { tenant });
+    return r.sessions;
+  }
+
+  /**
+   * Streams object changes. With `initial`, first every matching object as
+   * CREATED, then one SYNCED. Iterate it; `return()` (or `break`) cancels.
+   */
+  watchObjects(filter: ObjectFilter = {}, o: { initial?: boolean } = {}): AsyncIterableIterator<ObjectChange> & { cancel(): void } {
+    const call = this.inspectionService.WatchObjects({ filter, initial: o.initial ?? false }, this.metadata());
+    const q = new AsyncQueue<ObjectChange>(() => call.cancel());
+    call.on('data', (c: ObjectChange__Output) => q.push({ kind: c.kind as ObjectChange['kind'], object: c.object ? objectRecord(c.object) : null }));
+    call.on('error', (e: grpc.ServiceError) => {
+      if (e.code === grpc.status.CANCELLED) q.end();
+      else q.fail(RdmaError.fromServiceError(e, 'InspectionService.WatchObjects'));
+    });
+    call.on('end', () => q.end());
+    return q;
+  }
+
+  // --------------------------------------------------------------- sessions
+
+  /**
+   * Opens a session (or resumes one with `resumeToken`). Its objects live
+   * until the session ends: `session.close()`, the stream breaking, or the
+   * lease running out (the library sends keepalives).
+   */
+  async openSession(o: OpenSessionOptions = {}): Promise<Session> {
+    const s = new Session(this, o);
+    await s.open();
+    this.sessions.add(s);
+    s.once('close', () => this.sessions.delete(s));
+    return s;
+  }
+
+  /** Ends every session's stream and closes the channel. */
+  close(): void {
+    if (this.closed) return;
+    for (const s of [...this.sessions]) s.close();
+    this.closed = true;
+    this.objectService.close();
+    this.sessionService.close();
+    this.inspectionService.close();
+    this.deviceService.close();
+  }
+}
+
+/** A minimal push/pull queue behind an async iterator. */
+export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+  private items: T[] = [];
+  private waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }[] = [];
+  private done = false;
+  private error: unknown = null;
+
+  constructor(private readonly onCancel: () => void = () => {}) {}
+
+  push(v: T): void {
+    if (this.done) return;
+    const w = this.waiters.shift();
+    if (w) w.resolve({ value: v, done: false });
+    else this.items.push(v);
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const w of this.waiters.splice(0)) w.resolve({ value: undefined, done: true });
+  }
+
+  fail(e: unknown): void {
+    if (this.done) return;
+    this.error = e;
+    this.done = true;
+    for (const w of this.waiters.splice(0)) w.reject(e);
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const v = this.items.shift();
+    if (v !== undefined) return Promise.resolve({ value: v, done: false });
+    if (this.done) {
+      if (this.error) {
+        const e = this.error;
+        this.error = null;
+        return Promise.reject(e);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  cancel(): void {
+    if (!this.done) this.onCancel();
+    this.items = [];
+    this.end();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}
+
+/**
+ * Connects to rdma-brokerd and waits until it answers. With neither `socket`
+ * nor `addr`, the daemon's default socket.
+ */
+export async function connect(o: ConnectOptions = {}): Promise<Client> {
+  if (o.socket && o.addr) throw new TypeError('connect: give socket or addr, not both');
+  let target: string;
+  let socketPath: string | null = null;
+  if (o.addr) {
+    target = o.addr.startsWith('dns:') || o.addr.startsWith('ipv4:') || o.addr.startsWith('ipv6:') ? o.addr : `dns:${o.addr}`;
+  } else {
+    socketPath = o.socket ?? defaultSocket();
+    // Fail fast with a clear message instead of retrying a path nobody serves.
+    if (!fs.existsSync(socketPath)) {
+      throw new RdmaError({ code: grpc.status.UNAVAILABLE, details: `no daemon socket at ${socketPath} (is rdma-brokerd running?)` });
+    }
+    target = `unix:${socketPath}`;
+  }
+  const c = new Client({
+    target, socketPath, credentials: o.credentials ?? grpc.credentials.createInsecure(), metadata: o.metadata, channelOptions: o.channelOptions,
+  });
+  try {
+    await c.waitReady(o.connectTimeoutMs ?? 5000);
+  } catch (e) {
+    c.close();
+    throw e;
+  }
+  return c;
+}

@@ -1,0 +1,27 @@
+/**
+ * The TypeScript client of rdma-brokerd.
+ *
+ * ```ts
+ * import { connect } from 'rdma-broker';
+ * const client = await connect({ socket: '/run/rdma-broker/broker.sock' });
+ * const s = await client.openSession({ name: 'demo' });
+ * const pd = await s.allocPd('sim0');
+ * const mr = await s.regMr(pd, 4096, ['LOCAL_WRITE']);
+ * await s.close();   // the daemon destroys pd and mr
+ * client.close();
+ * ```
+ */
+export { connect, Client, AsyncQueue } from './client.js';
+export type {
+  ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, ObjectFilter, ObjectChange, SessionInfo,
+} from './client.js';
+export { Session, RdmaObject } from './session.js';
+export type {
+  OpenSessionOptions, SessionEvent, Target, CreateOptions, BatchStepInput, BatchStepResult, BatchResult, WorkCompletion,
+} from './session.js';
+export { RdmaError, statusName } from './errors.js';
+export { handle, ref, HandleValue, RefValue, encodeAttrs, decodeAttrs, toPlain } from './values.js';
+export type { AttrValue, AttrMap, ObjectLike, Plain, PlainMap } from './values.js';
+export { toJson } from '../wire/values.js';
+export { defaultSocket } from '../wire/defaults.js';
+export { status } from '@grpc/grpc-js';

@@ -1,0 +1,118 @@
+/**
+ * Attribute values as a client writes them: plain JavaScript, converted to
+ * the wire's typed `Value`.
+ *
+ * - numbers and bigints: integers (u64, or s64 when negative)
+ * - strings: strings, enum names ("RTS", "RC"), GIDs
+ * - arrays: lists, e.g. flag names `['LOCAL_WRITE', 'REMOTE_WRITE']` or work requests
+ * - plain objects: structs (`ah_attr: { dlid: 1, grh: { dgid } }`)
+ * - Buffer / Uint8Array: bytes
+ * - an object this library returned ({@link ObjectLike}) or `handle(n)`: a handle
+ * - `{ ref: N }` or `ref(N)`: in a Batch, the object created by step N
+ * - `undefined` / `null`: left out
+ */
+import { HandleValue, RefValue, fromWireMap, toWire, type Plain, type PlainMap } from '../wire/values.js';
+import type { Value } from '../wire/gen/rdmabroker/v1/Value.js';
+import type { Value__Output } from '../wire/gen/rdmabroker/v1/Value.js';
+
+export { HandleValue, RefValue };
+export type { Plain, PlainMap };
+
+/** Anything that names an object: its handle, or an object the library returned. */
+export interface ObjectLike {
+  readonly handle: number;
+}
+
+export type AttrValue =
+  | number
+  | bigint
+  | boolean
+  | string
+  | Buffer
+  | Uint8Array
+  | HandleValue
+  | RefValue
+  | ObjectLike
+  | { ref: number }
+  | null
+  | undefined
+  | readonly AttrValue[]
+  | { readonly [key: string]: AttrValue };
+
+export type AttrMap = { readonly [key: string]: AttrValue };
+
+/** Sends `h` as an object handle (not as a number). */
+export function handle(h: number | bigint | string | ObjectLike): HandleValue {
+  return new HandleValue(typeof h === 'object' ? h.handle : Number(h));
+}
+
+/** In a Batch: the object created by step `n` (0-based). */
+export function ref(n: number): RefValue {
+  return new RefValue(n);
+}
+
+function isRefLiteral(v: object): v is { ref: number } {
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === 'ref' && typeof (v as { ref: unknown }).ref === 'number';
+}
+
+/** Recognises handles: objects with a numeric `handle` and a `type` (what the library returns). */
+function isObjectLike(v: object): v is ObjectLike {
+  return typeof (v as { handle?: unknown }).handle === 'number' && typeof (v as { type?: unknown }).type === 'string';
+}
+
+/** Converts a client attribute value to the codec's plain form. */
+export function toPlain(v: AttrValue, path = 'value'): Plain | undefined {
+  if (v === undefined || v === null) return undefined;
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isInteger(v)) throw new TypeError(`${path}: ${v} is not an integer`);
+      return v;
+    case 'bigint':
+    case 'boolean':
+    case 'string':
+      return v;
+    default:
+      break;
+  }
+  if (v instanceof HandleValue || v instanceof RefValue) return v;
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (Array.isArray(v)) {
+    const out: Plain[] = [];
+    (v as readonly AttrValue[]).forEach((x, i) => {
+      const p = toPlain(x, `${path}[${i}]`);
+      if (p === undefined) throw new TypeError(`${path}[${i}]: lists cannot hold null or undefined`);
+      out.push(p);
+    });
+    return out;
+  }
+  if (typeof v === 'object') {
+    if (isObjectLike(v)) return new HandleValue(v.handle);
+    if (isRefLiteral(v)) return new RefValue(v.ref);
+    return toPlainMap(v as AttrMap, path);
+  }
+  throw new TypeError(`${path}: cannot send a ${typeof v}`);
+}
+
+export function toPlainMap(m: AttrMap | undefined, path = 'attrs'): PlainMap {
+  const out: PlainMap = {};
+  if (!m) return out;
+  for (const [k, v] of Object.entries(m)) {
+    const p = toPlain(v, `${path}.${k}`);
+    if (p !== undefined) out[k] = p;
+  }
+  return out;
+}
+
+/** Encodes an attribute map for a request. */
+export function encodeAttrs(m: AttrMap | undefined): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const [k, v] of Object.entries(toPlainMap(m))) out[k] = toWire(v);
+  return out;
+}
+
+/** Decodes reply attributes: integers as numbers when they fit exactly, bigints otherwise. */
+export function decodeAttrs(m: Record<string, Value__Output> | undefined | null): PlainMap {
+  return fromWireMap(m ?? {});
+}
