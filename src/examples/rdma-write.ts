@@ -1,0 +1,148 @@
+/**
+ * The whole flow through the broker: open a session; create a PD, a source
+ * and a target MR, a CQ and two RC QPs; move both QPs RESET -> INIT -> RTR ->
+ * RTS connected to each other; RDMA WRITE the source into the target; poll
+ * the completion; check the target's bytes.
+ *
+ *   npm run example:write -- --socket PATH --bytes N [--device D] [--hold]
+ *
+ * Works on any device the daemon serves: the address comes from the port's
+ * LID and GID 0 (a GRH is added on RoCE, where the link layer is Ethernet).
+ * With --hold it prints `holding` once its objects exist and waits to be
+ * killed (tests use that to check cleanup after SIGKILL).
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { randomFillSync } from 'node:crypto';
+import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type RdmaObject, type Session } from '../client/index.js';
+
+const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT] [--bytes N] [--device D] [--hold]
+  --bytes N     bytes to write (default 4096)
+  --device D    the device (default: the first live device)
+  --hold        print "holding" after creating the objects, then wait until killed
+`;
+
+export interface WriteOptions {
+  bytes: number;
+  device?: string;
+  /** Called once every object exists, before the write. */
+  onObjects?: (objects: RdmaObject[]) => Promise<void> | void;
+}
+
+/** An ah_attr that reaches `port` of this device (its own LID; GID 0 in a GRH on RoCE). */
+function selfAddress(p: PortInfo): AttrMap {
+  const ah: Record<string, AttrMap[string]> = { port_num: p.port, dlid: Number(p.attrs.lid ?? 0), sl: 0 };
+  const gid0 = p.gids.find((g) => g.index === 0);
+  if (p.attrs.link_layer === 'Ethernet') {
+    if (!gid0) throw new Error(`port ${p.port} is on Ethernet but has no GID 0`);
+    ah.grh = { dgid: gid0.gid, sgid_index: 0, hop_limit: 1 };
+  }
+  return ah;
+}
+
+/** Runs the flow on an open session; returns the number of bytes verified. */
+export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Promise<number> {
+  const devices = (await client.devices()).filter((d) => d.state === 'live');
+  const device = o.device ?? devices[0]?.name;
+  if (!device) throw new Error('the daemon serves no live device');
+  const info = await client.queryDevice(device);
+  const port = info.ports.find((p) => p.attrs.state === 'ACTIVE') ?? info.ports[0];
+  if (!port) throw new Error(`${device} has no ports`);
+  const ah = selfAddress(port);
+  // The path MTU: the port's active MTU (an enum value, 1..5).
+  const pathMtu = Number(port.attrs.active_mtu ?? 3);
+
+  const pd = await s.allocPd(device);
+  const access = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
+  const src = await s.regMr(pd, o.bytes, access);
+  const dst = await s.regMr(pd, o.bytes, access);
+  const cq = await s.createCq(device, 16);
+  const qpAttrs = { pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } };
+  const a = await s.createQp(qpAttrs);
+  const b = await s.createQp(qpAttrs);
+  await o.onObjects?.([pd, src, dst, cq, a, b]);
+
+  const connectQp = async (qp: RdmaObject, peer: RdmaObject): Promise<void> => {
+    await qp.modify({ qp_state: 'INIT', pkey_index: 0, port_num: port.port, qp_access_flags: access });
+    await qp.modify({
+      qp_state: 'RTR', path_mtu: pathMtu, dest_qp_num: peer.num('qp_num'), rq_psn: 0,
+      max_dest_rd_atomic: 1, min_rnr_timer: 12, ah_attr: ah,
+    });
+    await qp.modify({ qp_state: 'RTS', sq_psn: 0, timeout: 14, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+  };
+  await connectQp(a, b);
+  await connectQp(b, a);
+
+  const data = randomFillSync(Buffer.alloc(o.bytes));
+  await s.writeMr(src, 0, data);
+  await s.postSend(a, [{
+    wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
+    sg_list: [{ addr: src.big('addr'), length: o.bytes, lkey: src.num('lkey') }],
+    remote_addr: dst.big('addr'), rkey: dst.num('rkey'),
+  }]);
+  const [wc] = await s.waitCq(cq, 1, 30_000);
+  if (!wc || wc.status !== 'SUCCESS') throw new Error(`RDMA WRITE completed with status ${wc?.status}`);
+  if (wc.opcode !== 'RDMA_WRITE') throw new Error(`unexpected completion opcode ${wc.opcode}`);
+  const got = await s.readMr(dst, 0, o.bytes);
+  if (!got.equals(data)) {
+    let i = 0;
+    while (i < got.length && got[i] === data[i]) i++;
+    throw new Error(`target differs from source at byte ${i}`);
+  }
+  return o.bytes;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string' }, addr: { type: 'string' }, bytes: { type: 'string' }, device: { type: 'string' },
+        hold: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`rdma-write: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const bytes = Number(v.bytes ?? 4096);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 0x7fffffff) {
+    process.stderr.write(`rdma-write: --bytes: expected 1..2147483647, got ${v.bytes}\n`);
+    return 2;
+  }
+  let client: Client | null = null;
+  try {
+    client = await connect(v.addr ? { addr: v.addr } : { socket: v.socket });
+    const s = await client.openSession({ name: `rdma-write[${process.pid}]` });
+    const n = await rdmaWrite(client, s, {
+      bytes,
+      device: v.device,
+      onObjects: v.hold
+        ? (objs) => {
+            process.stdout.write('holding\n');
+            // Wait until killed; the session (and its objects) live as long as this process.
+            return new Promise<void>(() => setInterval(() => {}, 1 << 30));
+          }
+        : undefined,
+    });
+    process.stdout.write(`rdma-write ok ${n} bytes\n`);
+    await s.close();
+    return 0;
+  } catch (e) {
+    const msg = e instanceof RdmaError ? e.message + (e.errno ? ` (errno ${e.errno} in ${e.call})` : '') : (e as Error).message;
+    process.stderr.write(`rdma-write: ${msg}\n`);
+    return 1;
+  } finally {
+    client?.close();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
