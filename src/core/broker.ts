@@ -355,6 +355,9 @@ export class Broker {
     }
     this.registry.remove(o);
     this.accounting.released(o.owner.tenant, o.type, o.bytes);
+    if (reason !== 'destroy') {
+      this.log.debug({ session: o.owner.id, tenant: o.owner.tenant, handle: o.handle, type: o.type, device: o.device, reason, forced }, 'object released');
+    }
     return out;
   }
 

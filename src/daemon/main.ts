@@ -69,7 +69,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       } catch {
         // already gone
       }
-      log.info('stopped: every object destroyed');
+      const left = broker.registry.size;
+      log.info({ objects: left, sessions: broker.sessions.size }, left === 0 ? 'stopped: every object destroyed' : 'stopped with objects left');
       log.flush?.();
       process.exit(0);
     }, (e: unknown) => {
