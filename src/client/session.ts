@@ -430,7 +430,7 @@ export class Session extends EventEmitter {
     return got;
   }
 
-  /** ibv_req_notify_cq: the next completion raises a `completion` event. */
+  /** ibv_req_notify_cq: the next completion raises a `completion` event (on a CQ created with a completion channel). */
   async reqNotifyCq(cq: ObjectLike, solicitedOnly = false): Promise<void> {
     await this.invoke(cq, 'req_notify', { solicited_only: solicitedOnly });
   }

@@ -1,0 +1,153 @@
+/** Integration helpers: a broker served over real grpc-js on a temp unix socket, in process or as a child. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import { Broker } from '../../src/core/broker.js';
+import { createServer } from '../../src/rpc/server.js';
+import { SimBackend } from '../../src/verbs/sim/index.js';
+import type { PoolCounts } from '../../src/verbs/sim/device.js';
+import { connect, RdmaError, type Client } from '../../src/client/index.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DAEMON_BIN = path.join(ROOT, 'bin/rdma-brokerd.js');
+export const CTL_BIN = path.join(ROOT, 'bin/rdmactl.js');
+export const EXAMPLE = path.join(ROOT, 'dist/examples/rdma-write.js');
+
+export function tempSocket(tag: string): { dir: string; socket: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rb-${tag}-`));
+  return { dir, socket: path.join(dir, 'broker.sock') };
+}
+
+export interface InProcess {
+  broker: Broker;
+  server: grpc.Server;
+  socket: string;
+  client: Client;
+  backend: SimBackend;
+  /** The device's own object pools (what `rdma resource show` would count), summed. */
+  deviceObjects(device?: string): number;
+  stop(): Promise<void>;
+}
+
+/** A broker on the sim backend, served in this process on a temp unix socket, and a client connected to it. */
+export async function startInProcess(tag: string, o: { limits?: Record<string, number> } = {}): Promise<InProcess> {
+  const { dir, socket } = tempSocket(tag);
+  const log = pino({ level: 'silent' });
+  const backend = new SimBackend({ limits: o.limits });
+  const broker = new Broker({ backend, log });
+  await broker.start();
+  const server = createServer({ broker, log });
+  await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const client = await connect({ socket });
+  return {
+    broker, server, socket, client, backend,
+    deviceObjects(device = 'sim0') {
+      const d = broker.devices.get(device);
+      const gid = d.ports[0]?.gids[0]?.gid ?? '';
+      const dev = backend.deviceByGid(gid);
+      if (!dev) throw new Error(`no sim device with GID ${gid}`);
+      const c: PoolCounts = dev.counts;
+      return Object.values(c).reduce((a, b) => a + b, 0);
+    },
+    async stop() {
+      client.close();
+      await broker.shutdown();
+      server.forceShutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Daemon {
+  proc: ChildProcessWithoutNullStreams;
+  socket: string;
+  /** Parsed pino lines so far. */
+  logs: Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+/** Waits for `cond` (polled every 20 ms) or throws after `ms`. */
+export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Spawns rdma-brokerd --device sim on a temp socket and waits until it serves. */
+export async function spawnDaemon(tag: string, extra: string[] = []): Promise<Daemon> {
+  const { dir, socket } = tempSocket(tag);
+  const proc = spawn(process.execPath, [DAEMON_BIN, '--device', 'sim', '--socket', socket, '--log-level', 'debug', ...extra], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let buf = '';
+  proc.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  await waitFor(() => dead || logs.some((l) => l.msg === 'rdma-brokerd serving'), 15_000, 'the daemon to serve')
+    .catch((e: Error) => {
+      proc.kill('SIGKILL');
+      throw new Error(`${e.message}; stderr: ${stderr}`);
+    });
+  if (dead) throw new Error(`the daemon exited early: ${stderr}`);
+  return {
+    proc, socket, logs, exited,
+    async stop() {
+      if (!dead) proc.kill('SIGKILL');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs a node script to completion; returns its exit code and output. */
+export function runNode(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} did not finish in ${timeoutMs} ms; stdout: ${stdout} stderr: ${stderr}`));
+    }, timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The RdmaError a call fails with (fails the test when it succeeds or throws something else). */
+export async function failure(p: Promise<unknown>): Promise<RdmaError> {
+  const e = await p.then(() => null, (x: unknown) => x);
+  if (!(e instanceof RdmaError)) throw new Error(`expected the call to fail with an RdmaError, got ${e === null ? 'success' : String(e)}`);
+  return e;
+}
