@@ -11,6 +11,7 @@
  * methods that check the mapping is still there: after {@link SharedMemory.close}
  * (munmap + close) every access throws, instead of faulting on unmapped memory.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import * as libc from './libc.js';
 
 /** A failed system call, with the C name and errno (callers map it to their own error class). */
@@ -32,6 +33,8 @@ export function pageRound(n: number): number {
 
 // Lengths are JS numbers; beyond 2^53 they stop being exact, and nobody maps that much.
 const MAX_LENGTH = Number.MAX_SAFE_INTEGER - libc.PAGE_SIZE;
+/** The largest mapping the daemon can view as one Buffer. */
+const MAX_VIEW = bufferConstants.MAX_LENGTH - (bufferConstants.MAX_LENGTH % libc.PAGE_SIZE);
 
 /** A memfd (or file) region mapped MAP_SHARED into the daemon. */
 export class SharedMemory {
@@ -82,6 +85,9 @@ export class SharedMemory {
   }
 
   private static map(fd: number, offset: number, length: number, size: number, ownsFd: boolean): SharedMemory {
+    // The mapping is viewed as one Buffer: past Node's Buffer limit the view
+    // would abort the process (koffi), so a region that large is refused.
+    if (size > MAX_VIEW) throw new SysError('mmap', libc.E.ENOMEM, `cannot map ${length} bytes (at most ${MAX_VIEW - libc.PAGE_SIZE} in one region)`);
     const p = libc.mmap(null, size, libc.PROT_READ | libc.PROT_WRITE, libc.MAP_SHARED, fd, offset);
     if (p === null || libc.isMapFailed(p)) throw new SysError('mmap', libc.errno());
     return new SharedMemory(fd, p, libc.addressOf(p), length, size, offset, ownsFd);

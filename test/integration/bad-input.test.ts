@@ -75,6 +75,9 @@ describe('bad input', () => {
     expect(e.errno).toBe(22);
     await expectRefused(s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 1 << 30 } }), status.INVALID_ARGUMENT, 'ERRNO');
     await expectRefused(s.regMr(pd, 4096, ['REMOTE_WRITE']), status.INVALID_ARGUMENT, 'ERRNO');
+    // More memory than the daemon can map as one region: refused, and the daemon lives on.
+    const big = await expectRefused(s.regMr(pd, 2 ** 40), status.RESOURCE_EXHAUSTED, 'ERRNO');
+    expect(big.errno).toBe(12);
   });
 
   it('malformed values: wrong kinds, unknown names, unknown attributes', async () => {

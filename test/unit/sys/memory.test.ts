@@ -46,6 +46,8 @@ describe('SharedMemory.create', () => {
     m.close();
     expect(errnoOf(() => SharedMemory.create(0))).toBe(libc.E.EINVAL);
     expect(errnoOf(() => SharedMemory.create(1.5))).toBe(libc.E.EINVAL);
+    // Larger than one Buffer can view: refused (it used to abort the process).
+    expect(errnoOf(() => SharedMemory.create(2 ** 40))).toBe(libc.E.ENOMEM);
   });
 
   it('throws instead of touching memory after close, and close is idempotent', () => {
