@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the broker uses at run time and in its tests:
 # rdma-core's user space (libibverbs and its providers, headers for the
-# struct-layout test, the ibv_* and rdma tools) and gcc. Needs root.
+# struct-layout test, the ibv_* and rdma tools), gcc, and openssl (the TLS tests
+# make their certificates with it). Needs root.
 set -euo pipefail
-pkgs=(libibverbs1 ibverbs-providers libibverbs-dev ibverbs-utils rdma-core iproute2 gcc libc6-dev)
+pkgs=(libibverbs1 ibverbs-providers libibverbs-dev ibverbs-utils rdma-core iproute2 gcc libc6-dev openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

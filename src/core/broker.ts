@@ -68,10 +68,12 @@ export class Broker {
   readonly devices: DeviceTable;
   readonly accounting: Accounting;
   private readonly log: Logger;
+  private readonly auditLog: Logger;
   private stopping = false;
 
   constructor(private readonly opts: BrokerOptions) {
     this.log = opts.log;
+    this.auditLog = opts.log.child({ audit: true });
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_LIMITS, ...opts.sessions }, (s, r) => this.endSession(s, r));
     this.devices = new DeviceTable(opts.backend, opts.log, (d, t, e) => this.onDeviceEvent(d, t, e));
     this.accounting = new Accounting(opts.quotas);
@@ -110,7 +112,7 @@ export class Broker {
   /** Ends a session at once (admin eviction). */
   async evict(sessionId: string): Promise<void> {
     const s = this.sessions.get(sessionId);
-    if (!s) throw new BrokerError('NO_SESSION', `no such session: ${sessionId}`);
+    if (!s || s.state === 'closed') throw new BrokerError('NO_SUCH_SESSION', `no such session: ${sessionId}`);
     this.sessions.end(s, 'evicted');
     await s.closed;
   }
@@ -221,7 +223,75 @@ export class Broker {
     return device;
   }
 
+  // ------------------------------------------------------------------ audit
+
+  /**
+   * The audit trail: every mutating verb (create, modify, destroy, and the
+   * methods that take a write lock: resize, attach/detach multicast) is
+   * logged once, with its result, whether it succeeded or not. Data-path
+   * methods (post, poll, notify, MR reads and writes) and queries are not.
+   */
+  private audit(s: Session, verb: string, type: string, handle: number, device: string, result: string, method = ''): void {
+    this.auditLog.info({ tenant: s.tenant, session: s.id, verb, type, method: method || undefined, handle, device: device || undefined, result }, 'audit');
+  }
+
   async create(s: Session, a: CreateArgs, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
+    try {
+      const o = await this.doCreate(s, a, refs);
+      this.audit(s, 'create', o.type, o.handle, o.device, 'ok');
+      return o;
+    } catch (e) {
+      this.audit(s, 'create', a.type, 0, a.device, errorLabel(e));
+      throw e;
+    }
+  }
+
+  async modify(s: Session, handle: number, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
+    try {
+      const o = await this.doModify(s, handle, attrs, refs);
+      this.audit(s, 'modify', o.type, handle, o.device, 'ok');
+      return o;
+    } catch (e) {
+      const o = this.ownedOrNull(s, handle);
+      this.audit(s, 'modify', o?.type ?? '', handle, o?.device ?? '', errorLabel(e));
+      throw e;
+    }
+  }
+
+  async destroy(s: Session, handle: number): Promise<PlainMap> {
+    const o = this.ownedOrNull(s, handle);
+    try {
+      const out = await this.doDestroy(s, handle);
+      this.audit(s, 'destroy', o?.type ?? '', handle, o?.device ?? '', 'ok');
+      return out;
+    } catch (e) {
+      this.audit(s, 'destroy', o?.type ?? '', handle, o?.device ?? '', errorLabel(e));
+      throw e;
+    }
+  }
+
+  async invoke(s: Session, handle: number, device: string, method: string, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<PlainMap> {
+    const o = handle === 0 ? null : this.ownedOrNull(s, handle);
+    const m = o && Object.hasOwn(o.spec.methods, method) ? o.spec.methods[method] : undefined;
+    // A method on a handle the caller does not own is audited too: it is an
+    // attempt on someone else's object (or a stale handle).
+    const audited = handle !== 0 && (!o || (m !== undefined && m.lock !== 'read'));
+    try {
+      const out = await this.doInvoke(s, handle, device, method, attrs, refs);
+      if (audited) this.audit(s, 'invoke', o?.type ?? '', handle, o?.device ?? device, 'ok', method);
+      return out;
+    } catch (e) {
+      if (audited) this.audit(s, 'invoke', o?.type ?? '', handle, o?.device ?? device, errorLabel(e), method);
+      throw e;
+    }
+  }
+
+  private ownedOrNull(s: Session, handle: number): BrokerObject | null {
+    const o = this.registry.get(handle);
+    return o && o.owner.id === s.id ? o : null;
+  }
+
+  private async doCreate(s: Session, a: CreateArgs, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
     this.checkSession(s);
     const spec = this.typeSpec(a.type);
     if (spec.readOnly || !spec.create) throw new BrokerError('READ_ONLY', `${spec.name} objects are pre-existing and cannot be created`);
@@ -292,7 +362,7 @@ export class Broker {
     }
   }
 
-  async modify(s: Session, handle: number, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
+  private async doModify(s: Session, handle: number, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
     const o = this.target(s, handle);
     if (!o.spec.modify) throw new BrokerError('UNKNOWN_METHOD', `${o.type} objects cannot be modified`);
     const d = this.devices.live(o.device);
@@ -315,7 +385,7 @@ export class Broker {
     }
   }
 
-  async destroy(s: Session, handle: number): Promise<PlainMap> {
+  private async doDestroy(s: Session, handle: number): Promise<PlainMap> {
     const o = this.target(s, handle);
     if (o.users > 0) {
       this.accounting.record(s.tenant, o.type, 'destroy', 'BUSY');
@@ -361,7 +431,7 @@ export class Broker {
     return out;
   }
 
-  async invoke(s: Session, handle: number, device: string, method: string, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<PlainMap> {
+  private async doInvoke(s: Session, handle: number, device: string, method: string, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<PlainMap> {
     this.checkSession(s);
     let spec: ObjectTypeSpec;
     let target: BrokerObject | null = null;

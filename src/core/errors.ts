@@ -20,6 +20,9 @@ export type ErrorCode =
   /** The object has children, or another verb holds it. */
   | 'BUSY'
   | 'NO_SESSION'
+  | 'NO_SUCH_TENANT'
+  /** An admin named a session that does not exist. */
+  | 'NO_SUCH_SESSION'
   | 'PERMISSION_DENIED'
   | 'UNAUTHENTICATED'
   | 'DEVICE_LOST'

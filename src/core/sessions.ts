@@ -103,6 +103,11 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxResumeGraceMs: 300_000,
 };
 
+/** The one answer for a token that names no session the caller may use (unknown, ended, or another tenant's). */
+export function noSuchSession(): BrokerError {
+  return new BrokerError('NO_SESSION', 'no such session (open one with SessionService.Connect and send its token in x-rdma-session)');
+}
+
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
   private readonly byToken = new Map<string, Session>();
@@ -130,9 +135,7 @@ export class SessionTable {
   /** The session a token names, if it is still alive. */
   fromToken(token: string): Session {
     const s = this.byToken.get(token);
-    if (!s || s.state === 'closing' || s.state === 'closed') {
-      throw new BrokerError('NO_SESSION', 'no such session (open one with SessionService.Connect and send its token in x-rdma-session)');
-    }
+    if (!s || s.state === 'closing' || s.state === 'closed') throw noSuchSession();
     return s;
   }
 

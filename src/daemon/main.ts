@@ -1,76 +1,125 @@
 /**
- * rdma-brokerd: serves the broker over a unix socket (and optionally TCP).
- * SIGTERM/SIGINT: stop accepting, destroy every object children-first, exit 0.
+ * rdma-brokerd: serves the broker over a unix socket, per-tenant sockets and
+ * optionally TCP. SIGTERM/SIGINT: stop accepting, destroy every object
+ * children-first, exit 0. SIGHUP: reload --config (a broken file is reported
+ * and the running config kept; sessions are never dropped by a reload).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
+import type http from 'node:http';
+import pino, { type Logger } from 'pino';
 import { Broker } from '../core/broker.js';
-import { createServer } from '../rpc/server.js';
+import { TenantDirectory, type TenantsConfig } from '../core/tenants.js';
+import { loadConfig } from './config.js';
+import { Listeners } from './listeners.js';
+import { brokerMetrics, serveMetrics } from './metrics.js';
 import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.js';
 import { selectBackend } from './backend.js';
 
 const VERSION = '0.1.0';
 
-function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))));
+/** A running daemon (what main() drives with signals; tests drive it directly). */
+export interface Daemon {
+  broker: Broker;
+  tenants: TenantDirectory;
+  listeners: Listeners;
+  tcpPort: number | null;
+  metricsPort: number | null;
+  /** Re-reads --config; a broken file keeps the current table (and says why). */
+  reload(): { ok: true } | { ok: false; error: string };
+  /** Stops accepting, destroys every object children-first, closes the listeners. */
+  stop(): Promise<void>;
 }
 
-function prepareSocket(p: string): void {
-  fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
-  try {
-    const st = fs.lstatSync(p);
-    if (!st.isSocket()) throw new Error(`${p} exists and is not a socket`);
-    // A stale socket from an earlier run: nobody can be listening on it if
-    // connect fails, but probing is racy; the daemon owns this path.
-    fs.unlinkSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
-
-export async function runDaemon(opts: DaemonOptions): Promise<void> {
-  const log = pino({ level: opts.logLevel, base: { pid: process.pid } });
+export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ level: opts.logLevel, base: { pid: process.pid } })): Promise<Daemon> {
+  // A broken config at start is fatal (ConfigError names the field).
+  const tenants = new TenantDirectory(opts.config ? loadConfig(opts.config) : undefined);
   const backend = await selectBackend(opts.device, log);
   const broker = new Broker({
     backend,
     log,
     sessions: { defaultLeaseMs: opts.leaseMs, maxResumeGraceMs: opts.maxResumeGraceMs },
+    quotas: tenants,
   });
   await broker.start();
-  const server = createServer({ broker, log });
-  prepareSocket(opts.socket);
-  await bind(server, `unix:${opts.socket}`, grpc.ServerCredentials.createInsecure());
-  fs.chmodSync(opts.socket, 0o660);
-  let tcpPort: number | null = null;
-  if (opts.listen) tcpPort = await bind(server, opts.listen, grpc.ServerCredentials.createInsecure());
+  const listeners = new Listeners(broker, tenants, log, {
+    socket: opts.socket,
+    listen: opts.listen,
+    tls: opts.tlsCert && opts.tlsKey ? { cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa } : null,
+    insecureTcp: opts.insecureTcp,
+  });
+  let metrics: http.Server | null = null;
+  try {
+    await listeners.start();
+    if (opts.metricsListen) metrics = await serveMetrics(brokerMetrics(broker, tenants), opts.metricsListen, log);
+  } catch (e) {
+    listeners.close();
+    await broker.shutdown();
+    throw e;
+  }
   log.info({
-    socket: opts.socket, listen: opts.listen, tcpPort, backend: backend.kind,
+    socket: opts.socket, listen: opts.listen, tcpPort: listeners.tcpPort, backend: backend.kind, config: opts.config,
+    tenants: tenants.list().map((t) => t.name), tenantSockets: listeners.tenantSockets(),
     devices: broker.devices.list().map((d) => d.name),
   }, 'rdma-brokerd serving');
 
+  let reloading = Promise.resolve();
+  const reload = (): { ok: true } | { ok: false; error: string } => {
+    if (!opts.config) {
+      log.info('reload: no --config; nothing to reload');
+      return { ok: true };
+    }
+    let cfg: TenantsConfig;
+    try {
+      cfg = loadConfig(opts.config);
+    } catch (e) {
+      const error = (e as Error).message;
+      log.error({ config: opts.config, error }, 'config reload failed; keeping the current config');
+      return { ok: false, error };
+    }
+    tenants.replace(cfg);
+    log.info({ config: opts.config, tenants: cfg.tenants.map((t) => t.name) }, 'config reloaded');
+    reloading = reloading.then(() => listeners.reconcile()).catch((e: unknown) => {
+      log.error({ err: e }, 'reload: tenant sockets could not all be served');
+    });
+    return { ok: true };
+  };
+
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      log.info({ sessions: broker.sessions.size, objects: broker.registry.size }, 'shutting down');
+      // Stop accepting first, then release everything, then drop the streams.
+      listeners.stopAccepting();
+      await reloading;
+      await broker.shutdown();
+      listeners.close();
+      if (metrics) await new Promise((r) => metrics!.close(r));
+      const left = broker.registry.size;
+      log.info({ objects: left, sessions: broker.sessions.size }, left === 0 ? 'stopped: every object destroyed' : 'stopped with objects left');
+    })();
+    return stopped;
+  };
+  const mp = metrics?.address();
+  return {
+    broker, tenants, listeners, tcpPort: listeners.tcpPort,
+    metricsPort: mp && typeof mp === 'object' ? mp.port : null,
+    reload, stop,
+  };
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const log = pino({ level: opts.logLevel, base: { pid: process.pid } });
+  const d = await startDaemon(opts, log);
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal: sig, sessions: broker.sessions.size, objects: broker.registry.size }, 'shutting down');
-    // Stop accepting first, then release everything, then drop the streams.
+    log.info({ signal: sig }, 'signal');
     const timer = setTimeout(() => {
       log.error('shutdown took over 20 s; exiting');
       process.exit(1);
     }, 20_000);
     timer.unref();
-    server.unbind(`unix:${opts.socket}`);
-    broker.shutdown().then(() => {
-      server.forceShutdown();
-      try {
-        fs.unlinkSync(opts.socket);
-      } catch {
-        // already gone
-      }
-      const left = broker.registry.size;
-      log.info({ objects: left, sessions: broker.sessions.size }, left === 0 ? 'stopped: every object destroyed' : 'stopped with objects left');
+    d.stop().then(() => {
       log.flush?.();
       process.exit(0);
     }, (e: unknown) => {
@@ -80,6 +129,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (!stopping) d.reload();
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

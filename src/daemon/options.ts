@@ -13,6 +13,10 @@ export interface DaemonOptions {
   maxResumeGraceMs: number;
   config: string | null;
   metricsListen: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsCa: string | null;
+  insecureTcp: boolean;
 }
 
 export const USAGE = `Usage: rdma-brokerd [options]
@@ -28,7 +32,15 @@ Options:
                            sim: force the simulated device; ibverbs: require real devices
   --lease-ms N             default session lease (default 30000)
   --max-resume-grace-ms N  longest resume grace a session may ask for (default 300000)
-  --config FILE            tenants, identities and quotas (JSON)
+  --config FILE            tenants, identities, roles and quotas (JSON or YAML;
+                           SIGHUP reloads it); see docs/tenants.md
+  --tls-cert FILE          serve TCP with TLS: the server certificate (PEM)
+  --tls-key FILE           ... and its private key (PEM)
+  --tls-ca FILE            ask TCP clients for certificates signed by this CA
+                           (mapped to tenants in the config)
+  --insecure-tcp           TCP callers without credentials act as the main
+                           socket's tenant (trusted networks and tests only);
+                           otherwise they get UNAUTHENTICATED
   --metrics-listen HOST:PORT
                            serve Prometheus metrics on /metrics
   --log-level LEVEL        trace|debug|info|warn|error (default info; RDMA_BROKER_LOG_LEVEL)
@@ -58,6 +70,10 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
         'max-resume-grace-ms': { type: 'string' },
         config: { type: 'string' },
         'metrics-listen': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'insecure-tcp': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -75,6 +91,11 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     throw new UsageError(`--device: expected auto, sim or ibverbs, got ${JSON.stringify(device)}`);
   }
   if (v.listen !== undefined && !/^.+:\d+$/.test(v.listen)) throw new UsageError(`--listen: expected HOST:PORT, got ${JSON.stringify(v.listen)}`);
+  const ml = v['metrics-listen'];
+  if (ml !== undefined && !/^.*:\d+$/.test(ml)) throw new UsageError(`--metrics-listen: expected HOST:PORT, got ${JSON.stringify(ml)}`);
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (v['tls-ca'] !== undefined && v['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+  if ((v['tls-cert'] !== undefined || v['insecure-tcp']) && v.listen === undefined) throw new UsageError('--tls-cert and --insecure-tcp apply to TCP: give --listen HOST:PORT');
   return {
     socket: v.socket ?? defaultSocket(),
     listen: v.listen ?? null,
@@ -84,5 +105,9 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     maxResumeGraceMs: num(v['max-resume-grace-ms'], 'max-resume-grace-ms', 300_000),
     config: v.config ?? null,
     metricsListen: v['metrics-listen'] ?? null,
+    tlsCert: v['tls-cert'] ?? null,
+    tlsKey: v['tls-key'] ?? null,
+    tlsCa: v['tls-ca'] ?? null,
+    insecureTcp: v['insecure-tcp'] ?? false,
   };
 }

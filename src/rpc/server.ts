@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Broker, BatchStep } from '../core/broker.js';
 import { BrokerError } from '../core/errors.js';
-import type { Session } from '../core/sessions.js';
+import { noSuchSession, type Session } from '../core/sessions.js';
 import { api, SESSION_HEADER } from '../wire/proto.js';
 import { RefValue, toWireMap } from '../wire/values.js';
 import { attrsIn, eventOut, handleIn, objectInfo, sessionInfo, typeInfo } from './convert.js';
@@ -22,19 +22,28 @@ import type { BatchStep__Output } from '../wire/gen/rdmabroker/v1/BatchStep.js';
 import type { DeviceEntry } from '../core/devices.js';
 import type { ListFilter } from '../core/registry.js';
 import type { ObjectFilter__Output } from '../wire/gen/rdmabroker/v1/ObjectFilter.js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import { TenantDirectory } from '../core/tenants.js';
+import { callerOf, fixedTenant, guardService, type Authenticator, type CallerIdentity } from './auth.js';
+import { adminHandlers } from './admin.js';
+import { packageDefinition } from '../wire/proto.js';
 
-/** How a caller was identified (by the transport it came in on). */
-export interface CallerIdentity {
-  tenant: string;
-  role: 'tenant' | 'viewer' | 'admin';
-}
+export type { CallerIdentity } from './auth.js';
 
 export interface ServerDeps {
   broker: Broker;
   log: Logger;
-  /** Resolves the caller's identity; the default is one tenant, "default", with admin rights. */
-  identify?: (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>) => CallerIdentity;
+  /** The tenant table (roles, quotas); default: one tenant, "default", with admin rights. */
+  tenants?: TenantDirectory;
+  /** Identifies the callers of this listener (see auth.ts); default: the directory's socket tenant. */
+  auth?: Authenticator;
+  /** @deprecated use `auth`: resolves the caller's identity from the call. */
+  identify?: Authenticator;
 }
+
+/** The services a listener serves, for health checking. */
+export const SERVICE_NAMES = ['DeviceService', 'ObjectService', 'SessionService', 'InspectionService', 'AdminService'].map((s) => `rdmabroker.v1.${s}`);
 
 /** Upper bound of one message: MR reads/writes carry up to 16 MiB. */
 export const MAX_MESSAGE_BYTES = 64 << 20;
@@ -76,7 +85,8 @@ function filterIn(f: ObjectFilter__Output | null | undefined, caller: CallerIden
 
 export function createServer(deps: ServerDeps): grpc.Server {
   const { broker, log } = deps;
-  const identify = deps.identify ?? ((): CallerIdentity => ({ tenant: 'default', role: 'admin' }));
+  const tenants = deps.tenants ?? new TenantDirectory();
+  const auth = deps.auth ?? deps.identify ?? fixedTenant(tenants, () => tenants.config.socketTenant, 'socket');
   const pkg = api().rdmabroker.v1;
 
   const sessionOf = (call: { metadata: grpc.Metadata }): Session => {
@@ -85,8 +95,8 @@ export function createServer(deps: ServerDeps): grpc.Server {
       throw new BrokerError('NO_SESSION', `missing ${SESSION_HEADER} header: open a session with SessionService.Connect first`);
     }
     const s = broker.sessions.fromToken(token);
-    const who = identify(call as never);
-    if (s.tenant !== who.tenant) throw new BrokerError('NO_SESSION', 'no such session');
+    // Another tenant's token is answered exactly like an unknown one.
+    if (s.tenant !== callerOf(call).tenant) throw noSuchSession();
     broker.sessions.touch(s);
     return s;
   };
@@ -175,12 +185,13 @@ export function createServer(deps: ServerDeps): grpc.Server {
         try {
           if (m.open) {
             if (session) throw new BrokerError('INVALID_ATTR', 'session already open on this stream');
-            const who = identify(call as never);
+            const who = callerOf(call);
             const o = m.open;
             let resumed = false;
             if (o.resume_token) {
+              // Check the tenant before resuming: another tenant's token is an unknown one and changes nothing.
+              if (broker.sessions.fromToken(o.resume_token).tenant !== who.tenant) throw noSuchSession();
               const s = broker.sessions.resume(o.resume_token);
-              if (s.tenant !== who.tenant) throw new BrokerError('NO_SESSION', 'no such session');
               session = s;
               resumed = true;
               log.info({ session: s.id, tenant: s.tenant, peer }, 'session resumed');
@@ -221,19 +232,13 @@ export function createServer(deps: ServerDeps): grpc.Server {
 
   const inspection: InspectionServiceHandlers = {
     ListObjects: unary(log, 'InspectionService.ListObjects', (call) => {
-      const who = identify(call as never);
+      const who = callerOf(call);
       const r = call.request;
       const page = broker.list(filterIn(r.filter, who), Number(r.start_handle || 0), r.max_results);
       return { objects: page.objects.map(objectInfo), end: page.end, next_start_handle: String(page.next) };
     }),
     WatchObjects: (call) => {
-      let who;
-      try {
-        who = identify(call as never);
-      } catch (e) {
-        call.emit('error', toServiceError(e, log, 'InspectionService.WatchObjects'));
-        return;
-      }
+      const who = callerOf(call);
       const filter = filterIn(call.request.filter, who);
       const stop = broker.watch(filter, (kind, o) => call.write({ kind, object: objectInfo(o) }));
       if (call.request.initial) {
@@ -251,7 +256,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
       call.on('error', stop);
     },
     ListSessions: unary(log, 'InspectionService.ListSessions', (call) => {
-      const who = identify(call as never);
+      const who = callerOf(call);
       const tenant = who.role === 'tenant' ? who.tenant : call.request.tenant;
       const out = [];
       for (const s of broker.sessions.all()) {
@@ -266,11 +271,28 @@ export function createServer(deps: ServerDeps): grpc.Server {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  server.addService(pkg.DeviceService.service, devices);
-  server.addService(pkg.ObjectService.service, objects);
-  server.addService(pkg.SessionService.service, sessions);
-  server.addService(pkg.InspectionService.service, inspection);
+  const admin = adminHandlers(broker, tenants, log, (name, fn) => unary(log, name, fn));
+  server.addService(pkg.DeviceService.service, guardService('DeviceService', devices, auth, log));
+  server.addService(pkg.ObjectService.service, guardService('ObjectService', objects, auth, log));
+  server.addService(pkg.SessionService.service, guardService('SessionService', sessions, auth, log));
+  server.addService(pkg.InspectionService.service, guardService('InspectionService', inspection, auth, log));
+  server.addService(pkg.AdminService.service, guardService('AdminService', admin, auth, log));
+  // Health and reflection answer anyone, so probes and grpcurl need no credentials.
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(SERVICE_NAMES.map((n) => [n, 'SERVING'])) });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition()).addToServer(server);
+  healthOf.set(server, health);
   return server;
+}
+
+const healthOf = new WeakMap<grpc.Server, HealthImplementation>();
+
+/** Marks every service of a server NOT_SERVING (on shutdown, so probes see it before the socket goes). */
+export function setNotServing(server: grpc.Server): void {
+  const h = healthOf.get(server);
+  if (!h) return;
+  h.setStatus('', 'NOT_SERVING');
+  for (const n of SERVICE_NAMES) h.setStatus(n, 'NOT_SERVING');
 }
 
 function refOr(handle: string, ref: number): number | RefValue {

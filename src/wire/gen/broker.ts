@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AdminServiceClient as _rdmabroker_v1_AdminServiceClient, AdminServiceDefinition as _rdmabroker_v1_AdminServiceDefinition } from './rdmabroker/v1/AdminService';
 import type { AttrInfo as _rdmabroker_v1_AttrInfo, AttrInfo__Output as _rdmabroker_v1_AttrInfo__Output } from './rdmabroker/v1/AttrInfo';
 import type { Attrs as _rdmabroker_v1_Attrs, Attrs__Output as _rdmabroker_v1_Attrs__Output } from './rdmabroker/v1/Attrs';
 import type { BatchReply as _rdmabroker_v1_BatchReply, BatchReply__Output as _rdmabroker_v1_BatchReply__Output } from './rdmabroker/v1/BatchReply';
@@ -15,6 +16,12 @@ import type { DeviceServiceClient as _rdmabroker_v1_DeviceServiceClient, DeviceS
 import type { DeviceSummary as _rdmabroker_v1_DeviceSummary, DeviceSummary__Output as _rdmabroker_v1_DeviceSummary__Output } from './rdmabroker/v1/DeviceSummary';
 import type { ErrorInfo as _rdmabroker_v1_ErrorInfo, ErrorInfo__Output as _rdmabroker_v1_ErrorInfo__Output } from './rdmabroker/v1/ErrorInfo';
 import type { Event as _rdmabroker_v1_Event, Event__Output as _rdmabroker_v1_Event__Output } from './rdmabroker/v1/Event';
+import type { EvictSessionRequest as _rdmabroker_v1_EvictSessionRequest, EvictSessionRequest__Output as _rdmabroker_v1_EvictSessionRequest__Output } from './rdmabroker/v1/EvictSessionRequest';
+import type { EvictSessionResponse as _rdmabroker_v1_EvictSessionResponse, EvictSessionResponse__Output as _rdmabroker_v1_EvictSessionResponse__Output } from './rdmabroker/v1/EvictSessionResponse';
+import type { GetAccountingRequest as _rdmabroker_v1_GetAccountingRequest, GetAccountingRequest__Output as _rdmabroker_v1_GetAccountingRequest__Output } from './rdmabroker/v1/GetAccountingRequest';
+import type { GetAccountingResponse as _rdmabroker_v1_GetAccountingResponse, GetAccountingResponse__Output as _rdmabroker_v1_GetAccountingResponse__Output } from './rdmabroker/v1/GetAccountingResponse';
+import type { GetQuotasRequest as _rdmabroker_v1_GetQuotasRequest, GetQuotasRequest__Output as _rdmabroker_v1_GetQuotasRequest__Output } from './rdmabroker/v1/GetQuotasRequest';
+import type { GetQuotasResponse as _rdmabroker_v1_GetQuotasResponse, GetQuotasResponse__Output as _rdmabroker_v1_GetQuotasResponse__Output } from './rdmabroker/v1/GetQuotasResponse';
 import type { Gid as _rdmabroker_v1_Gid, Gid__Output as _rdmabroker_v1_Gid__Output } from './rdmabroker/v1/Gid';
 import type { InspectionServiceClient as _rdmabroker_v1_InspectionServiceClient, InspectionServiceDefinition as _rdmabroker_v1_InspectionServiceDefinition } from './rdmabroker/v1/InspectionService';
 import type { InvokeReply as _rdmabroker_v1_InvokeReply, InvokeReply__Output as _rdmabroker_v1_InvokeReply__Output } from './rdmabroker/v1/InvokeReply';
@@ -44,10 +51,18 @@ import type { SessionInfo as _rdmabroker_v1_SessionInfo, SessionInfo__Output as 
 import type { SessionOpened as _rdmabroker_v1_SessionOpened, SessionOpened__Output as _rdmabroker_v1_SessionOpened__Output } from './rdmabroker/v1/SessionOpened';
 import type { SessionServerMessage as _rdmabroker_v1_SessionServerMessage, SessionServerMessage__Output as _rdmabroker_v1_SessionServerMessage__Output } from './rdmabroker/v1/SessionServerMessage';
 import type { SessionServiceClient as _rdmabroker_v1_SessionServiceClient, SessionServiceDefinition as _rdmabroker_v1_SessionServiceDefinition } from './rdmabroker/v1/SessionService';
+import type { SetQuotaRequest as _rdmabroker_v1_SetQuotaRequest, SetQuotaRequest__Output as _rdmabroker_v1_SetQuotaRequest__Output } from './rdmabroker/v1/SetQuotaRequest';
+import type { SetQuotaResponse as _rdmabroker_v1_SetQuotaResponse, SetQuotaResponse__Output as _rdmabroker_v1_SetQuotaResponse__Output } from './rdmabroker/v1/SetQuotaResponse';
 import type { StepResult as _rdmabroker_v1_StepResult, StepResult__Output as _rdmabroker_v1_StepResult__Output } from './rdmabroker/v1/StepResult';
+import type { TenantQuota as _rdmabroker_v1_TenantQuota, TenantQuota__Output as _rdmabroker_v1_TenantQuota__Output } from './rdmabroker/v1/TenantQuota';
+import type { TenantUsage as _rdmabroker_v1_TenantUsage, TenantUsage__Output as _rdmabroker_v1_TenantUsage__Output } from './rdmabroker/v1/TenantUsage';
+import type { TypeUsage as _rdmabroker_v1_TypeUsage, TypeUsage__Output as _rdmabroker_v1_TypeUsage__Output } from './rdmabroker/v1/TypeUsage';
 import type { Value as _rdmabroker_v1_Value, Value__Output as _rdmabroker_v1_Value__Output } from './rdmabroker/v1/Value';
 import type { ValueList as _rdmabroker_v1_ValueList, ValueList__Output as _rdmabroker_v1_ValueList__Output } from './rdmabroker/v1/ValueList';
+import type { VerbCount as _rdmabroker_v1_VerbCount, VerbCount__Output as _rdmabroker_v1_VerbCount__Output } from './rdmabroker/v1/VerbCount';
 import type { WatchObjectsRequest as _rdmabroker_v1_WatchObjectsRequest, WatchObjectsRequest__Output as _rdmabroker_v1_WatchObjectsRequest__Output } from './rdmabroker/v1/WatchObjectsRequest';
+import type { WhoAmIRequest as _rdmabroker_v1_WhoAmIRequest, WhoAmIRequest__Output as _rdmabroker_v1_WhoAmIRequest__Output } from './rdmabroker/v1/WhoAmIRequest';
+import type { WhoAmIResponse as _rdmabroker_v1_WhoAmIResponse, WhoAmIResponse__Output as _rdmabroker_v1_WhoAmIResponse__Output } from './rdmabroker/v1/WhoAmIResponse';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -56,6 +71,11 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   rdmabroker: {
     v1: {
+      /**
+       * Tenants, quotas and accounting. Viewers and admins read every tenant,
+       * a tenant only itself; SetQuota and EvictSession are for admins only.
+       */
+      AdminService: SubtypeConstructor<typeof grpc.Client, _rdmabroker_v1_AdminServiceClient> & { service: _rdmabroker_v1_AdminServiceDefinition }
       AttrInfo: MessageTypeDefinition<_rdmabroker_v1_AttrInfo, _rdmabroker_v1_AttrInfo__Output>
       Attrs: MessageTypeDefinition<_rdmabroker_v1_Attrs, _rdmabroker_v1_Attrs__Output>
       BatchReply: MessageTypeDefinition<_rdmabroker_v1_BatchReply, _rdmabroker_v1_BatchReply__Output>
@@ -70,6 +90,12 @@ export interface ProtoGrpcType {
       DeviceSummary: MessageTypeDefinition<_rdmabroker_v1_DeviceSummary, _rdmabroker_v1_DeviceSummary__Output>
       ErrorInfo: MessageTypeDefinition<_rdmabroker_v1_ErrorInfo, _rdmabroker_v1_ErrorInfo__Output>
       Event: MessageTypeDefinition<_rdmabroker_v1_Event, _rdmabroker_v1_Event__Output>
+      EvictSessionRequest: MessageTypeDefinition<_rdmabroker_v1_EvictSessionRequest, _rdmabroker_v1_EvictSessionRequest__Output>
+      EvictSessionResponse: MessageTypeDefinition<_rdmabroker_v1_EvictSessionResponse, _rdmabroker_v1_EvictSessionResponse__Output>
+      GetAccountingRequest: MessageTypeDefinition<_rdmabroker_v1_GetAccountingRequest, _rdmabroker_v1_GetAccountingRequest__Output>
+      GetAccountingResponse: MessageTypeDefinition<_rdmabroker_v1_GetAccountingResponse, _rdmabroker_v1_GetAccountingResponse__Output>
+      GetQuotasRequest: MessageTypeDefinition<_rdmabroker_v1_GetQuotasRequest, _rdmabroker_v1_GetQuotasRequest__Output>
+      GetQuotasResponse: MessageTypeDefinition<_rdmabroker_v1_GetQuotasResponse, _rdmabroker_v1_GetQuotasResponse__Output>
       Gid: MessageTypeDefinition<_rdmabroker_v1_Gid, _rdmabroker_v1_Gid__Output>
       InspectionService: SubtypeConstructor<typeof grpc.Client, _rdmabroker_v1_InspectionServiceClient> & { service: _rdmabroker_v1_InspectionServiceDefinition }
       InvokeReply: MessageTypeDefinition<_rdmabroker_v1_InvokeReply, _rdmabroker_v1_InvokeReply__Output>
@@ -99,10 +125,18 @@ export interface ProtoGrpcType {
       SessionOpened: MessageTypeDefinition<_rdmabroker_v1_SessionOpened, _rdmabroker_v1_SessionOpened__Output>
       SessionServerMessage: MessageTypeDefinition<_rdmabroker_v1_SessionServerMessage, _rdmabroker_v1_SessionServerMessage__Output>
       SessionService: SubtypeConstructor<typeof grpc.Client, _rdmabroker_v1_SessionServiceClient> & { service: _rdmabroker_v1_SessionServiceDefinition }
+      SetQuotaRequest: MessageTypeDefinition<_rdmabroker_v1_SetQuotaRequest, _rdmabroker_v1_SetQuotaRequest__Output>
+      SetQuotaResponse: MessageTypeDefinition<_rdmabroker_v1_SetQuotaResponse, _rdmabroker_v1_SetQuotaResponse__Output>
       StepResult: MessageTypeDefinition<_rdmabroker_v1_StepResult, _rdmabroker_v1_StepResult__Output>
+      TenantQuota: MessageTypeDefinition<_rdmabroker_v1_TenantQuota, _rdmabroker_v1_TenantQuota__Output>
+      TenantUsage: MessageTypeDefinition<_rdmabroker_v1_TenantUsage, _rdmabroker_v1_TenantUsage__Output>
+      TypeUsage: MessageTypeDefinition<_rdmabroker_v1_TypeUsage, _rdmabroker_v1_TypeUsage__Output>
       Value: MessageTypeDefinition<_rdmabroker_v1_Value, _rdmabroker_v1_Value__Output>
       ValueList: MessageTypeDefinition<_rdmabroker_v1_ValueList, _rdmabroker_v1_ValueList__Output>
+      VerbCount: MessageTypeDefinition<_rdmabroker_v1_VerbCount, _rdmabroker_v1_VerbCount__Output>
       WatchObjectsRequest: MessageTypeDefinition<_rdmabroker_v1_WatchObjectsRequest, _rdmabroker_v1_WatchObjectsRequest__Output>
+      WhoAmIRequest: MessageTypeDefinition<_rdmabroker_v1_WhoAmIRequest, _rdmabroker_v1_WhoAmIRequest__Output>
+      WhoAmIResponse: MessageTypeDefinition<_rdmabroker_v1_WhoAmIResponse, _rdmabroker_v1_WhoAmIResponse__Output>
     }
   }
 }

@@ -1,0 +1,190 @@
+/**
+ * The daemon's gRPC listeners. Each is its own grpc.Server over the one
+ * broker, because the listener is part of the caller's identity: the main
+ * socket (--socket) is the config's socket_tenant, a tenant's own socket is
+ * that tenant, and TCP (--listen) asks for a certificate or a token. On a
+ * config reload, tenant sockets are added, re-moded or closed; the others
+ * stay up, so no session is dropped.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Broker } from '../core/broker.js';
+import type { TenantDirectory, TenantSocket } from '../core/tenants.js';
+import { fixedTenant, tcpAuthenticator, type Authenticator } from '../rpc/auth.js';
+import { createServer, setNotServing } from '../rpc/server.js';
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  /** CA that client certificates must chain to; without it, no client certificates are asked for. */
+  ca: string | null;
+}
+
+export interface ListenerOptions {
+  socket: string;
+  listen: string | null;
+  tls: TlsFiles | null;
+  /** TCP callers without credentials act as the main socket's tenant (trusted networks, tests). */
+  insecureTcp: boolean;
+}
+
+function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))));
+}
+
+/** Removes a stale socket from an earlier run (the daemon owns the path) and makes its directory. */
+function prepareSocket(p: string, dirMode: number, uid: number | null, gid: number | null): void {
+  const dir = path.dirname(p);
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true, mode: dirMode });
+    // The directory is what a tenant can reach or mount: give it to the socket's owner.
+    if (uid !== null || gid !== null) fs.chownSync(dir, uid ?? -1, gid ?? -1);
+  }
+  try {
+    const st = fs.lstatSync(p);
+    if (!st.isSocket()) throw new Error(`${p} exists and is not a socket`);
+    fs.unlinkSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+function applyMode(s: TenantSocket): void {
+  fs.chmodSync(s.path, s.mode);
+  if (s.uid !== null || s.gid !== null) fs.chownSync(s.path, s.uid ?? -1, s.gid ?? -1);
+}
+
+function unlinkQuiet(p: string): void {
+  try {
+    fs.unlinkSync(p);
+  } catch {
+    // already gone
+  }
+}
+
+interface TenantListener {
+  tenant: string;
+  socket: TenantSocket;
+  server: grpc.Server;
+}
+
+export class Listeners {
+  private main: grpc.Server | null = null;
+  private tcp: grpc.Server | null = null;
+  private readonly perTenant = new Map<string, TenantListener>();
+  /** The bound TCP port (useful with --listen HOST:0). */
+  tcpPort: number | null = null;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly tenants: TenantDirectory,
+    private readonly log: Logger,
+    private readonly opts: ListenerOptions,
+  ) {}
+
+  private server(auth: Authenticator): grpc.Server {
+    return createServer({ broker: this.broker, log: this.log, tenants: this.tenants, auth });
+  }
+
+  async start(): Promise<void> {
+    const { opts, tenants } = this;
+    this.main = this.server(fixedTenant(tenants, () => tenants.config.socketTenant, 'socket'));
+    prepareSocket(opts.socket, 0o755, null, null);
+    await bind(this.main, `unix:${opts.socket}`, grpc.ServerCredentials.createInsecure());
+    fs.chmodSync(opts.socket, 0o660);
+    if (opts.listen) {
+      this.tcp = this.server(tcpAuthenticator(tenants, opts.insecureTcp ? () => tenants.config.socketTenant : null));
+      this.tcpPort = await bind(this.tcp, opts.listen, this.tcpCredentials());
+      if (!opts.tls) this.log.warn({ listen: opts.listen }, 'TCP without TLS: bearer tokens travel in clear text (use --tls-cert/--tls-key)');
+      if (opts.insecureTcp) this.log.warn({ listen: opts.listen }, `--insecure-tcp: TCP callers without credentials act as tenant ${tenants.config.socketTenant}`);
+    }
+    await this.reconcile();
+  }
+
+  private tcpCredentials(): grpc.ServerCredentials {
+    const tls = this.opts.tls;
+    if (!tls) return grpc.ServerCredentials.createInsecure();
+    const cert = fs.readFileSync(tls.cert);
+    const key = fs.readFileSync(tls.key);
+    if (!tls.ca) return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
+    // Client certificates are asked for and verified against the CA, but not
+    // required: a caller may use a bearer token instead. grpc-js hands the
+    // handler the peer certificate only when it verified.
+    const ca = fs.readFileSync(tls.ca);
+    const provider: grpc.experimental.CertificateProvider = {
+      addCaCertificateListener: (l) => l({ caCertificate: ca }),
+      removeCaCertificateListener: () => {},
+      addIdentityCertificateListener: (l) => l({ certificate: cert, privateKey: key }),
+      removeIdentityCertificateListener: () => {},
+    };
+    return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
+  }
+
+  /** Opens, re-modes or closes tenant sockets to match the tenant table. */
+  async reconcile(): Promise<void> {
+    const want = new Map<string, { tenant: string; socket: TenantSocket }>();
+    for (const t of this.tenants.list()) for (const s of t.sockets) want.set(s.path, { tenant: t.name, socket: s });
+    for (const [p, l] of [...this.perTenant]) {
+      const w = want.get(p);
+      if (w && w.tenant === l.tenant) continue;
+      // A socket that went away or changed hands: its callers are cut off.
+      this.perTenant.delete(p);
+      l.server.forceShutdown();
+      unlinkQuiet(p);
+      this.log.info({ socket: p, tenant: l.tenant }, 'tenant socket closed');
+    }
+    for (const [p, w] of want) {
+      const have = this.perTenant.get(p);
+      if (have) {
+        if (have.socket.mode !== w.socket.mode || have.socket.uid !== w.socket.uid || have.socket.gid !== w.socket.gid) {
+          applyMode(w.socket);
+          have.socket = w.socket;
+        }
+        continue;
+      }
+      const tenant = w.tenant;
+      const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'));
+      prepareSocket(p, 0o750, w.socket.uid, w.socket.gid);
+      try {
+        await bind(server, `unix:${p}`, grpc.ServerCredentials.createInsecure());
+        applyMode(w.socket);
+      } catch (e) {
+        server.forceShutdown();
+        unlinkQuiet(p);
+        throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
+      }
+      this.perTenant.set(p, { tenant, socket: w.socket, server });
+      this.log.info({ socket: p, tenant, mode: w.socket.mode.toString(8) }, 'tenant socket serving');
+    }
+  }
+
+  private all(): grpc.Server[] {
+    return [this.main, this.tcp, ...[...this.perTenant.values()].map((l) => l.server)].filter((s): s is grpc.Server => s !== null);
+  }
+
+  /** Stops taking new connections (health says NOT_SERVING); streams stay until {@link close}. */
+  stopAccepting(): void {
+    for (const s of this.all()) setNotServing(s);
+    this.main?.unbind(`unix:${this.opts.socket}`);
+    if (this.opts.listen && this.tcp) {
+      // grpc-js unbinds by the bound address: HOST:0 became HOST:PORT.
+      this.tcp.unbind(this.opts.listen.replace(/:0$/, `:${this.tcpPort}`));
+    }
+    for (const [p, l] of this.perTenant) l.server.unbind(`unix:${p}`);
+  }
+
+  close(): void {
+    for (const s of this.all()) s.forceShutdown();
+    unlinkQuiet(this.opts.socket);
+    for (const p of this.perTenant.keys()) unlinkQuiet(p);
+    this.perTenant.clear();
+    this.main = this.tcp = null;
+  }
+
+  /** Tenant socket paths being served (for tests and logs). */
+  tenantSockets(): string[] {
+    return [...this.perTenant.keys()];
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * AdminService: who am I, accounting, quotas and eviction. Roles are checked
+ * by auth.ts before these run; here a tenant caller is only narrowed to its
+ * own tenant (another tenant is NOT_FOUND for it, never "not yours").
+ */
+import type { Logger } from 'pino';
+import type { Broker } from '../core/broker.js';
+import { BrokerError } from '../core/errors.js';
+import { patchQuota, quotaToMap, type TenantDirectory } from '../core/tenants.js';
+import type { TenantUsage as CoreUsage } from '../core/accounting.js';
+import { OBJECT_TYPES } from '../core/types/index.js';
+import type { AdminServiceHandlers } from '../wire/gen/rdmabroker/v1/AdminService.js';
+import type { TenantUsage } from '../wire/gen/rdmabroker/v1/TenantUsage.js';
+import { callerOf, type CallerIdentity } from './auth.js';
+
+type Unary = <Req, Res>(name: string, fn: (call: import('@grpc/grpc-js').ServerUnaryCall<Req, Res>) => Promise<Res> | Res) => import('@grpc/grpc-js').handleUnaryCall<Req, Res>;
+
+const CREATABLE = new Set(OBJECT_TYPES.filter((t) => !t.readOnly && t.create).map((t) => t.name));
+
+function toStrings(m: Record<string, number>): Record<string, string> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
+}
+
+/** The tenants a caller may read: a tenant sees itself only. */
+function visibleTenants(who: CallerIdentity, requested: string, all: Iterable<string>): string[] {
+  if (who.role === 'tenant') {
+    if (requested && requested !== who.tenant) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(requested)}`);
+    return [who.tenant];
+  }
+  const names = [...new Set(all)].sort();
+  if (requested) {
+    if (!names.includes(requested)) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(requested)}`);
+    return [requested];
+  }
+  return names;
+}
+
+export function usageOut(tenant: string, role: string, u: CoreUsage, quota: Record<string, number>): TenantUsage {
+  const verbs: NonNullable<TenantUsage['verbs']> = [];
+  for (const [key, results] of u.verbs) {
+    const dot = key.indexOf('.');
+    for (const [result, count] of results) verbs.push({ type: key.slice(0, dot), method: key.slice(dot + 1), result, count: String(count) });
+  }
+  return {
+    tenant,
+    role,
+    objects: String(u.objects),
+    objects_high_water: String(u.objectsHigh),
+    sessions: String(u.sessions),
+    sessions_high_water: String(u.sessionsHigh),
+    registered_bytes: String(u.bytes),
+    registered_bytes_high_water: String(u.bytesHigh),
+    types: [...u.types].sort(([a], [b]) => a.localeCompare(b)).map(([type, t]) => ({ type, current: String(t.current), high_water: String(t.high) })),
+    verbs,
+    quota: toStrings(quota),
+  };
+}
+
+export function adminHandlers(broker: Broker, tenants: TenantDirectory, log: Logger, unary: Unary): AdminServiceHandlers {
+  const known = (): string[] => [...tenants.list().map((t) => t.name), ...[...broker.accounting.tenants()].map(([n]) => n)];
+  return {
+    WhoAmI: unary('AdminService.WhoAmI', (call) => {
+      const who = callerOf(call);
+      return { tenant: who.tenant, role: who.role, via: who.via ?? '' };
+    }),
+    GetAccounting: unary('AdminService.GetAccounting', (call) => {
+      const who = callerOf(call);
+      const out = visibleTenants(who, call.request.tenant, known()).map((name) => usageOut(
+        name, tenants.get(name)?.role ?? '', broker.accounting.of(name), quotaToMap(tenants.quotaFor(name) ?? {}),
+      ));
+      return { tenants: out };
+    }),
+    GetQuotas: unary('AdminService.GetQuotas', (call) => {
+      const who = callerOf(call);
+      const names = visibleTenants(who, call.request.tenant, tenants.list().map((t) => t.name));
+      return { quotas: names.map((tenant) => ({ tenant, limits: toStrings(quotaToMap(tenants.quotaFor(tenant) ?? {})) })) };
+    }),
+    SetQuota: unary('AdminService.SetQuota', (call) => {
+      const who = callerOf(call);
+      const r = call.request;
+      const t = tenants.get(r.tenant);
+      if (!t) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(r.tenant)}`);
+      const set: Record<string, number> = {};
+      for (const [k, v] of Object.entries(r.set)) {
+        const n = Number(v);
+        if (!Number.isSafeInteger(n)) throw new BrokerError('INVALID_ATTR', `quota ${k}: too large`);
+        set[k] = n;
+      }
+      const next = patchQuota(t.quota, set, r.clear, CREATABLE);
+      tenants.setQuota(t.name, next);
+      log.info({ audit: true, by: who.tenant, tenant: t.name, quota: quotaToMap(next) }, 'quota changed');
+      return { quota: { tenant: t.name, limits: toStrings(quotaToMap(next)) } };
+    }),
+    EvictSession: unary('AdminService.EvictSession', async (call) => {
+      const who = callerOf(call);
+      const s = broker.sessions.get(call.request.session_id);
+      if (!s) throw new BrokerError('NO_SUCH_SESSION', `no such session: ${JSON.stringify(call.request.session_id)}`);
+      const objects = broker.registry.countOwned(s.id);
+      log.info({ audit: true, by: who.tenant, session: s.id, tenant: s.tenant, objects }, 'session evicted');
+      await broker.evict(s.id);
+      return { tenant: s.tenant, objects_destroyed: objects };
+    }),
+  };
+}

@@ -1,0 +1,11 @@
+// Original file: proto/rdmabroker/v1/broker.proto
+
+import type { TenantQuota as _rdmabroker_v1_TenantQuota, TenantQuota__Output as _rdmabroker_v1_TenantQuota__Output } from '../../rdmabroker/v1/TenantQuota';
+
+export interface GetQuotasResponse {
+  'quotas'?: (_rdmabroker_v1_TenantQuota)[];
+}
+
+export interface GetQuotasResponse__Output {
+  'quotas': (_rdmabroker_v1_TenantQuota__Output)[];
+}
