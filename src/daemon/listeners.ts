@@ -113,10 +113,12 @@ export class Listeners {
     // required: a caller may use a bearer token instead. grpc-js hands the
     // handler the peer certificate only when it verified.
     const ca = fs.readFileSync(tls.ca);
+    // grpc-js registers its watcher only after asking the provider, so the
+    // certificates must arrive asynchronously (as a file watcher's would).
     const provider: grpc.experimental.CertificateProvider = {
-      addCaCertificateListener: (l) => l({ caCertificate: ca }),
+      addCaCertificateListener: (l) => queueMicrotask(() => l({ caCertificate: ca })),
       removeCaCertificateListener: () => {},
-      addIdentityCertificateListener: (l) => l({ certificate: cert, privateKey: key }),
+      addIdentityCertificateListener: (l) => queueMicrotask(() => l({ certificate: cert, privateKey: key })),
       removeIdentityCertificateListener: () => {},
     };
     return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);

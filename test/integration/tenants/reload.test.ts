@@ -1,0 +1,107 @@
+/**
+ * The real daemon in a child process: SIGHUP with a changed quota applies it
+ * without dropping sessions (and opens a new tenant's socket); a broken config
+ * on SIGHUP keeps the old one and logs why.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Caller, unix, type Json } from './harness.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const S = grpc.status;
+
+let dir: string;
+let cfg: string;
+let child: ChildProcess;
+const lines: Json[] = [];
+
+function writeConfig(pd: number | string, extra = ''): void {
+  fs.writeFileSync(cfg, `tenants:\n  - name: t\n    socket: t/broker.sock\n    quotas:\n      pd: ${pd}\n${extra}`);
+}
+
+async function waitLog(pred: (l: Json) => boolean, from: number, what: string): Promise<Json> {
+  for (let i = 0; i < 500; i++) {
+    const l = lines.slice(from).find(pred);
+    if (l) return l;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}; log: ${JSON.stringify(lines.slice(from))}`);
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-reload-'));
+  cfg = path.join(dir, 'config.yaml');
+  writeConfig(2);
+  child = spawn(process.execPath, [path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', 'sim', '--socket', path.join(dir, 'main.sock'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(line) as Json);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+  await waitLog((l) => l.msg === 'rdma-brokerd serving', 0, 'the daemon to start');
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SIGHUP', () => {
+  it('applies a changed quota without dropping sessions, and keeps the old config when the new one is broken', async () => {
+    const c = new Caller(unix(path.join(dir, 't', 'broker.sock')));
+    try {
+      const opened = await c.open();
+      const pds = [await c.create('pd'), await c.create('pd')];
+      expect(await c.code('ObjectService', 'Create', { type: 'pd', device: 'sim0' })).toBe(S.RESOURCE_EXHAUSTED);
+
+      let from = lines.length;
+      writeConfig(4, `  - name: u\n    socket: u/broker.sock\n`);
+      child.kill('SIGHUP');
+      await waitLog((l) => l.msg === 'config reloaded', from, 'the reload');
+      await waitLog((l) => l.msg === 'tenant socket serving' && l.tenant === 'u', from, "u's socket");
+      // Same session, same stream: the new quota applies.
+      pds.push(await c.create('pd'), await c.create('pd'));
+      expect(await c.code('ObjectService', 'Create', { type: 'pd', device: 'sim0' })).toBe(S.RESOURCE_EXHAUSTED);
+      const u = new Caller(unix(path.join(dir, 'u', 'broker.sock')));
+      expect(await u.call('AdminService', 'WhoAmI')).toMatchObject({ tenant: 'u', role: 'tenant' });
+      u.close();
+
+      from = lines.length;
+      writeConfig(-1);
+      child.kill('SIGHUP');
+      const bad = await waitLog((l) => l.msg === 'config reload failed; keeping the current config', from, 'the failed reload');
+      expect(bad.error).toContain('tenants[0].quotas.pd: expected a non-negative integer');
+      // The old config (pd: 4, tenant u) is still in force; the session is still there.
+      expect(await c.code('ObjectService', 'Create', { type: 'pd', device: 'sim0' })).toBe(S.RESOURCE_EXHAUSTED);
+      expect(fs.existsSync(path.join(dir, 'u', 'broker.sock'))).toBe(true);
+      for (const p of pds) expect(await c.code('ObjectService', 'Query', { handle: p.handle })).toBe(S.OK);
+      const who = await c.call<Json>('AdminService', 'WhoAmI');
+      expect(who.tenant).toBe('t');
+      const sessions = lines.filter((l) => l.msg === 'session ended');
+      expect(sessions).toEqual([]);
+      expect(opened.session_id).toBe(c.sessionId);
+    } finally {
+      c.close();
+    }
+  });
+});
