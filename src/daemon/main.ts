@@ -26,7 +26,7 @@ export interface Daemon {
   /** Re-reads --config; a broken file keeps the current table (and says why). */
   reload(): { ok: true } | { ok: false; error: string };
   /** Stops accepting, destroys every object children-first, closes the listeners. */
-  stop(): Promise<void>;
+  stop(signal?: string): Promise<void>;
 }
 
 export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ level: opts.logLevel, base: { pid: process.pid } })): Promise<Daemon> {
@@ -84,9 +84,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   };
 
   let stopped: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
+  const stop = (signal?: string): Promise<void> => {
     stopped ??= (async () => {
-      log.info({ sessions: broker.sessions.size, objects: broker.registry.size }, 'shutting down');
+      log.info({ signal, sessions: broker.sessions.size, objects: broker.registry.size }, 'shutting down');
       // Stop accepting first, then release everything, then drop the streams.
       listeners.stopAccepting();
       await reloading;
@@ -113,13 +113,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const stop = (sig: string): void => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal: sig }, 'signal');
     const timer = setTimeout(() => {
       log.error('shutdown took over 20 s; exiting');
       process.exit(1);
     }, 20_000);
     timer.unref();
-    d.stop().then(() => {
+    d.stop(sig).then(() => {
       log.flush?.();
       process.exit(0);
     }, (e: unknown) => {
