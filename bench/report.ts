@@ -1,0 +1,254 @@
+/** The printed report: tables, ratios and goals (PASS/MISS with the factor). */
+import type { Summary } from './lib/stats.js';
+import { fmtBytes, fmtNum, fmtUs } from './lib/stats.js';
+import { BATCH_GROUPS, VERB_ROWS, type BatchResult } from './verbs.js';
+
+export interface ScalingRow {
+  sessions: number;
+  connections: number;
+  summary: Summary;
+  errors: number;
+}
+
+export interface CleanupRow {
+  objects: number;
+  /** Via the daemon: stream end -> session gone from ListSessions. */
+  daemonMs: number | null;
+  /** In-process: Broker.evict() on the sim. */
+  coreMs: number | null;
+  mix: string;
+}
+
+export interface HeapRow {
+  what: string;
+  objects: number;
+  bytesPerObject: number;
+  where: string;
+}
+
+export interface Results {
+  mode: string;
+  started: string;
+  seconds?: number;
+  host: Record<string, unknown>;
+  setup: Record<string, string>;
+  verbs: {
+    grpc: Record<string, Summary>;
+    core: Record<string, Summary>;
+    sim: Record<string, Summary>;
+    floor: Record<string, Summary & { rpcs: { req: number; rep: number }[] }>;
+  } | null;
+  batch: BatchResult[] | null;
+  scaling: ScalingRow[] | null;
+  sessions1k: { sessions: number; opened: number; served: number; listed: number; openMs: number; verbMs: number; closeMs: number; connections: number; errors: string[] } | null;
+  cleanup: CleanupRow[] | null;
+  heap: HeapRow[] | null;
+  fds: { status: string; summary?: Summary } | null;
+  vm: Record<string, unknown> | null;
+  goals?: Goal[];
+  notes: string[];
+}
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  verdict: 'PASS' | 'MISS' | 'n/a';
+  factor: string;
+}
+
+function table(head: string[], rows: string[][], right: boolean[] = []): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ') + ' |';
+  const sep = '|' + widths.map((w, i) => (right[i] ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|') + '|';
+  return [line(head), sep, ...rows.map(line)].join('\n') + '\n';
+}
+
+const x = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '-');
+
+/** The average of the labels' p50s: the typical per-verb cost of a group. */
+function p50Of(s: Record<string, Summary>, labels: string[]): number {
+  let t = 0;
+  for (const l of labels) {
+    const v = s[l];
+    if (!v) return NaN;
+    t += v.p50Us;
+  }
+  return t / labels.length;
+}
+
+export function computeGoals(r: Results): Goal[] {
+  const goals: Goal[] = [];
+  if (r.verbs) {
+    const ratios: { key: string; ratio: number }[] = [];
+    for (const row of VERB_ROWS) {
+      const g = r.verbs.grpc[row.key];
+      const f = r.verbs.floor[row.key];
+      if (g && f) ratios.push({ key: row.key, ratio: g.p50Us / f.p50Us });
+    }
+    const sorted = [...ratios].sort((a, b) => a.ratio - b.ratio);
+    const worst = sorted[sorted.length - 1];
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    const pass = ratios.filter((q) => q.ratio <= 1.5).length;
+    if (worst && median) {
+      goals.push({
+        goal: 'broker unary p50 within 1.5x of bare grpc-js echo (same payload)',
+        measured: `${pass}/${ratios.length} verbs within; median ${x(median.ratio)}, worst ${x(worst.ratio)} (${worst.key})`,
+        verdict: pass === ratios.length ? 'PASS' : 'MISS',
+        factor: pass === ratios.length ? `worst ${x(worst.ratio)} of 1.5x` : `worst ${(worst.ratio / 1.5).toFixed(2)}x over the goal`,
+      });
+    }
+  }
+  if (r.batch) {
+    const at256 = r.batch.filter((b) => b.size === 256);
+    const min = at256.reduce((a, b) => (b.verbsPerSec < a.verbsPerSec ? b : a), at256[0] as BatchResult);
+    const max = at256.reduce((a, b) => (b.verbsPerSec > a.verbsPerSec ? b : a), at256[0] as BatchResult);
+    const pass = at256.filter((b) => b.verbsPerSec > 100_000).length;
+    if (min && max) {
+      goals.push({
+        goal: 'Batch > 100,000 verbs/s on the sim (2 cores), batch size 256',
+        measured: `${pass}/${at256.length} verb kinds above; ${fmtNum(min.verbsPerSec)}/s (${min.group}) .. ${fmtNum(max.verbsPerSec)}/s (${max.group})`,
+        verdict: pass === at256.length ? 'PASS' : 'MISS',
+        factor: pass === at256.length ? `slowest ${(min.verbsPerSec / 100_000).toFixed(2)}x of goal` : `slowest at ${(min.verbsPerSec / 100_000).toFixed(2)}x of the goal (needs ${(100_000 / min.verbsPerSec).toFixed(2)}x)`,
+      });
+    }
+  }
+  if (r.cleanup) {
+    const big = r.cleanup.find((c) => c.objects === 100_000);
+    const ms = big?.daemonMs ?? big?.coreMs ?? null;
+    if (big && ms !== null) {
+      goals.push({
+        goal: '100k-object session cleaned up in < 1 s',
+        measured: `${fmtUs(ms * 1000)} (daemon${big.coreMs !== null ? `; in-process core ${fmtUs(big.coreMs * 1000)}` : ''})`,
+        verdict: ms < 1000 ? 'PASS' : 'MISS',
+        factor: `${(ms / 1000).toFixed(2)}x of the 1 s budget`,
+      });
+    }
+  }
+  if (r.heap) {
+    const d = r.heap.filter((h) => h.where === 'daemon');
+    const worst = d.reduce<HeapRow | null>((a, b) => (a === null || b.bytesPerObject > a.bytesPerObject ? b : a), null);
+    if (worst) {
+      goals.push({
+        goal: '< 2 KiB daemon heap per tracked object',
+        measured: d.map((h) => `${h.what}: ${fmtBytes(h.bytesPerObject)}`).join('; '),
+        verdict: worst.bytesPerObject < 2048 ? 'PASS' : 'MISS',
+        factor: `worst ${(worst.bytesPerObject / 2048).toFixed(2)}x of 2 KiB (${worst.what})`,
+      });
+    }
+  }
+  if (r.sessions1k) {
+    const s = r.sessions1k;
+    const ok = s.served === s.sessions && s.listed >= s.sessions;
+    goals.push({
+      goal: '1,000 concurrent sessions served',
+      measured: `${s.opened} opened, ${s.served} ran a verb, ${s.listed} listed at once (${s.connections} connections)`,
+      verdict: ok ? 'PASS' : 'MISS',
+      factor: `${s.served}/${s.sessions}`,
+    });
+  }
+  return goals;
+}
+
+export function report(r: Results): string {
+  let out = `\nrdma-broker benchmark (${r.mode}) — ${r.started}, ${String(r.host.cpus)} CPUs (${String(r.host.cpuModel)}), node ${String(r.host.node)}\n`;
+  for (const [k, v] of Object.entries(r.setup)) out += `  ${k}: ${v}\n`;
+
+  if (r.verbs) {
+    const v = r.verbs;
+    out += '\n## Unary verbs: broker over gRPC vs the transport floor vs in-process (concurrency 1)\n\n';
+    const rows = VERB_ROWS.map((row) => {
+      const g = v.grpc[row.key];
+      const f = v.floor[row.key];
+      const c = v.core[row.key];
+      const s = v.sim[row.key];
+      const ratio = g && f ? g.p50Us / f.p50Us : NaN;
+      return [
+        row.label,
+        g ? fmtNum(g.opsPerSec) : '-', g ? fmtUs(g.p50Us) : '-', g ? fmtUs(g.p99Us) : '-',
+        f ? fmtUs(f.p50Us) : '-', f ? fmtUs(f.p99Us) : '-', f ? f.rpcs.map((q) => `${q.req}/${q.rep}`).join('+') : '-',
+        x(ratio), Number.isFinite(ratio) ? (ratio <= 1.5 ? 'PASS' : 'MISS') : '-',
+        c ? fmtUs(c.p50Us) : '-', s ? fmtUs(s.p50Us) : '-',
+        c && s ? fmtNum(s.opsPerSec) : '-',
+      ];
+    });
+    out += table(
+      ['verb', 'broker ops/s', 'p50', 'p99', 'echo p50', 'echo p99', 'bytes req/rep', 'broker/echo', 'goal 1.5x', 'core p50', 'sim p50', 'sim ops/s'],
+      rows, [false, true, true, true, true, true, true, true, false, true, true, true],
+    );
+    out += '(post send + poll is two RPCs, post_send then cq.poll, against two echo calls; ops/s at concurrency 1 = 1/mean latency)\n';
+  }
+
+  if (r.batch && r.verbs) {
+    const v = r.verbs;
+    out += '\n## Batch: per-verb cost at batch sizes 16 and 256 vs the same verbs called directly\n\n';
+    out += '(per verb = Batch call p50 / verbs; verbs/s = closed-loop throughput; unary/core/sim = average p50 of the same verbs one at a time)\n\n';
+    const rows = r.batch.map((b) => {
+      const g = BATCH_GROUPS.find((q) => q.key === b.group);
+      const labels = g?.labels ?? [];
+      const sim = p50Of(v.sim, labels);
+      const core = p50Of(v.core, labels);
+      const unary = p50Of(v.grpc, labels);
+      return [
+        g?.label ?? b.group, String(b.size), fmtUs(b.call.p50Us), fmtUs(b.call.p99Us), fmtUs(b.perVerbUs), fmtNum(b.verbsPerSec),
+        b.size === 256 ? (b.verbsPerSec > 100_000 ? 'PASS' : 'MISS') : '',
+        fmtUs(unary), x(unary / b.perVerbUs), fmtUs(core), x(b.perVerbUs / core), fmtUs(sim), x(b.perVerbUs / sim),
+      ];
+    });
+    out += table(
+      ['verbs', 'batch', 'call p50', 'call p99', 'per verb', 'verbs/s', '>100k/s', 'unary p50', 'unary/batch', 'core p50', 'batch/core', 'sim p50', 'batch/sim'],
+      rows, [false, true, true, true, true, true, false, true, true, true, true, true, true],
+    );
+  } else if (r.batch) {
+    out += '\n## Batch\n\n';
+    out += table(['group', 'batch', 'call p50', 'per verb', 'verbs/s'], r.batch.map((b) => [b.group, String(b.size), fmtUs(b.call.p50Us), fmtUs(b.perVerbUs), fmtNum(b.verbsPerSec)]));
+  }
+
+  if (r.scaling) {
+    out += '\n## Scaling: concurrent sessions, each a closed loop of alloc PD / dealloc PD\n\n';
+    out += table(
+      ['sessions', 'connections', 'verbs/s', 'p50', 'p99', 'errors'],
+      r.scaling.map((s) => [String(s.sessions), String(s.connections), fmtNum(s.summary.opsPerSec), fmtUs(s.summary.p50Us), fmtUs(s.summary.p99Us), String(s.errors)]),
+      [true, true, true, true, true, true],
+    );
+  }
+  if (r.sessions1k) {
+    const s = r.sessions1k;
+    out += `\n1,000 sessions at once: ${s.opened}/${s.sessions} opened in ${fmtUs(s.openMs * 1000)}, ${s.served} ran alloc PD concurrently in ${fmtUs(s.verbMs * 1000)}, ${s.listed} listed by ListSessions, all gone ${fmtUs(s.closeMs * 1000)} after their streams ended (${s.connections} connections)${s.errors.length ? `; errors: ${s.errors.slice(0, 3).join('; ')}` : ''}\n`;
+  }
+  if (r.cleanup) {
+    out += '\n## Cleanup: time to destroy a session\'s objects when it ends\n\n';
+    out += table(
+      ['objects', 'mix', 'daemon (stream end -> session gone)', 'in-process core (evict)', 'goal <1 s (100k)'],
+      r.cleanup.map((c) => [
+        String(c.objects), c.mix, c.daemonMs === null ? '-' : fmtUs(c.daemonMs * 1000), c.coreMs === null ? '-' : fmtUs(c.coreMs * 1000),
+        c.objects === 100_000 ? ((c.daemonMs ?? c.coreMs ?? Infinity) < 1000 ? 'PASS' : 'MISS') : '',
+      ]),
+      [true, false, true, true, false],
+    );
+  }
+  if (r.heap) {
+    out += '\n## Heap per tracked object (after full GC, --expose-gc)\n\n';
+    out += table(
+      ['objects', 'count', 'where', 'heap bytes/object', 'goal <2 KiB'],
+      r.heap.map((h) => [h.what, String(h.objects), h.where, fmtBytes(h.bytesPerObject), h.where === 'daemon' ? (h.bytesPerObject < 2048 ? 'PASS' : 'MISS') : '']),
+      [false, true, false, true, false],
+    );
+  }
+  if (r.fds) {
+    out += '\n## fd passing round trip\n\n';
+    out += r.fds.summary ? `p50 ${fmtUs(r.fds.summary.p50Us)}, p99 ${fmtUs(r.fds.summary.p99Us)}, ${fmtNum(r.fds.summary.opsPerSec)}/s — ${r.fds.status}\n` : `${r.fds.status}\n`;
+  }
+  if (r.vm) {
+    out += '\n## VM (soft-RoCE rxe0)\n\n';
+    out += `${JSON.stringify(r.vm, null, 2)}\n`;
+  }
+  const goals = computeGoals(r);
+  r.goals = goals;
+  if (goals.length) {
+    out += '\n## Goals (reported, not asserted)\n\n';
+    out += table(['goal', 'measured', 'verdict', 'factor'], goals.map((g) => [g.goal, g.measured, g.verdict, g.factor]));
+  }
+  if (r.notes.length) out += '\nNotes:\n' + r.notes.map((n) => `- ${n}\n`).join('');
+  if (r.seconds !== undefined) out += `\n(run took ${r.seconds.toFixed(1)} s)\n`;
+  return out;
+}

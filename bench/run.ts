@@ -1,0 +1,195 @@
+/**
+ * npm run bench [-- --quick | --full] [--vm] [--only PARTS] [--profile]
+ *
+ * What the broker costs, side by side in one run. Prints a table and writes
+ * JSON to bench/results/. See README.md, "Benchmarks".
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Conn } from './lib/client.js';
+import { EchoClient } from './lib/echo.js';
+import { CoreDriver, GrpcDriver, SimDriver } from './lib/drivers.js';
+import { ROOT, startDaemon, startEcho, type Child } from './lib/procs.js';
+import type { LoopBudget } from './lib/stats.js';
+import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, runBatch, runDriver, runFloor } from './verbs.js';
+import { SESSION_HEADER } from '../src/wire/proto.js';
+import { report, type Results } from './report.js';
+import { runCleanup, runHeap, runScaling, runSessions1k } from './load.js';
+import { runInprocChild } from './inproc.js';
+import { fdsStatus } from './fds.js';
+import { runVm } from './vm.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    full: { type: 'boolean' },
+    vm: { type: 'boolean' },
+    only: { type: 'string' },
+    profile: { type: 'boolean' },
+    out: { type: 'string' },
+  },
+  strict: true,
+});
+
+// `npm run bench --full` (without --) reaches us as npm_config_full.
+const envFlag = (k: string): boolean => process.env[`npm_config_${k}`] === 'true';
+const mode: 'quick' | 'full' = args.full || envFlag('full') ? 'full' : 'quick';
+const vmMode = Boolean(args.vm) || envFlag('vm');
+const only = args.only ? new Set(args.only.split(',')) : null;
+const want = (part: string): boolean => !only || only.has(part);
+
+const BUDGETS: Record<typeof mode, {
+  verbs: LoopBudget; direct: LoopBudget; floor: LoopBudget; batch: LoopBudget;
+  scalingMs: number; cleanup: number[]; heapN: number; inprocHeapN: number;
+}> = {
+  quick: {
+    scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
+    verbs: { maxIters: 5000, maxMs: 2500, minIters: 200, warmup: 50 },
+    direct: { maxIters: 20000, maxMs: 1500, minIters: 500, warmup: 200 },
+    floor: { maxIters: 5000, maxMs: 350, minIters: 200, warmup: 50 },
+    batch: { maxIters: 2000, maxMs: 500, minIters: 20, warmup: 5 },
+  },
+  full: {
+    scalingMs: 5000, cleanup: [1000, 10_000, 100_000], heapN: 100_000, inprocHeapN: 100_000,
+    verbs: { maxIters: 50000, maxMs: 15000, minIters: 2000, warmup: 300 },
+    direct: { maxIters: 200000, maxMs: 6000, minIters: 5000, warmup: 1000 },
+    floor: { maxIters: 50000, maxMs: 2000, minIters: 2000, warmup: 300 },
+    batch: { maxIters: 20000, maxMs: 3000, minIters: 200, warmup: 20 },
+  },
+};
+
+const children: Child[] = [];
+const killAll = (): void => {
+  for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+const log = (msg: string): void => {
+  process.stderr.write(`[bench ${((performance.now()) / 1000).toFixed(1)}s] ${msg}\n`);
+};
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const budget = BUDGETS[mode];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rdma-bench-'));
+  const cacheDir = path.join(ROOT, '.cache/bench');
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const profDir = args.profile ? path.join(cacheDir, `prof-${Date.now()}`) : null;
+  const results: Results = {
+    mode,
+    started: new Date(t0).toISOString(),
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg: os.loadavg() },
+    setup: {
+      daemon: 'bin/rdma-brokerd.js --device sim in a child process, gRPC on a unix socket; client (this process) uses the raw generated stubs',
+      floor: 'bare grpc-js unary service in a child process on a unix socket, raw-bytes payloads sized like each broker request and reply, same metadata header',
+      direct: 'in this process: the Broker core (dispatcher, registry, accounting) over the sim backend, and the sim backend alone',
+    },
+    verbs: null, batch: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, vm: null,
+    notes: [],
+  };
+
+  const socket = path.join(tmp, 'broker.sock');
+  const daemon = await startDaemon({ socket, logFile: path.join(cacheDir, 'daemon.log'), cpuProfDir: profDir, logLevel: 'info' });
+  children.push(daemon);
+  log(`daemon pid ${daemon.pid} on ${socket}`);
+  const conn = new Conn(socket);
+  await conn.ready();
+  const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device: 'sim0' }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
+
+  if (want('verbs') || want('batch')) {
+    const s = await conn.openSession('bench-verbs');
+    const g = new GrpcDriver(s, gid);
+    const labels = [...new Set([...VERB_ROWS.map((r) => r.key), ...BATCH_GROUPS.flatMap((x) => x.labels)])];
+    if (want('verbs')) {
+      log('verbs over gRPC (unary)');
+      const grpcRes = await runDriver(g, budget.verbs);
+      log('verbs in-process: Broker core over sim');
+      const core = await CoreDriver.start();
+      const coreRes = await runDriver(core, budget.direct);
+      await core.close();
+      log('verbs in-process: sim backend');
+      const sim = await SimDriver.start();
+      const simRes = await runDriver(sim, budget.direct);
+      await sim.close();
+      log('transport floor: bare grpc-js echo');
+      const f = await fixture(g);
+      const sizes = await captureSizes(g, s, f);
+      const echoSock = path.join(tmp, 'echo.sock');
+      const echoProc = await startEcho(echoSock);
+      children.push(echoProc);
+      const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
+      await echo.ready();
+      const floor = await runFloor(echo, sizes, labels, budget.floor);
+      echo.close();
+      await echoProc.stop();
+      results.verbs = { grpc: grpcRes, core: coreRes, sim: simRes, floor };
+    }
+    if (want('batch')) {
+      log('Batch (16, 256)');
+      const f = await fixture(g);
+      results.batch = await runBatch(s, f, gid, [16, 256], budget.batch);
+    }
+    s.end();
+  }
+
+  if (want('scaling')) {
+    log('scaling: 1, 8, 64, 512 concurrent sessions');
+    results.scaling = await runScaling(socket, [1, 8, 64, 512], budget.scalingMs);
+    log('1,000 concurrent sessions');
+    results.sessions1k = await runSessions1k(socket, 1000, 100);
+  }
+  if (want('cleanup')) {
+    log(`cleanup of sessions holding ${budget.cleanup.join(', ')} objects`);
+    results.cleanup = await runCleanup(socket, budget.cleanup);
+  }
+  if (want('heap')) {
+    log('daemon heap per tracked object');
+    results.heap = await runHeap(daemon, socket, [{ mix: 'pd', n: budget.heapN }, { mix: 'mix', n: budget.heapN }]);
+  }
+  if (want('cleanup') || want('heap')) {
+    log('in-process cleanup and heap (child with --expose-gc)');
+    const r = await runInprocChild(budget.cleanup, budget.inprocHeapN);
+    if (results.cleanup) {
+      for (const c of results.cleanup) c.coreMs = r.cleanup.find((x) => x.objects === c.objects)?.ms ?? null;
+    } else {
+      results.cleanup = r.cleanup.map((c) => ({ objects: c.objects, daemonMs: null, coreMs: c.ms, mix: '25% PD, 25% CQ, 50% RC QP' }));
+    }
+    results.heap = [...(results.heap ?? []), ...r.heap];
+  }
+  if (want('fds')) results.fds = await fdsStatus(socket);
+
+  conn.close();
+  const code = await daemon.stop();
+  if (code !== 0) results.notes.push(`the daemon exited with ${code} on SIGTERM`);
+  if (profDir) results.notes.push(`daemon CPU profile: ${path.relative(ROOT, profDir)}`);
+  if (vmMode) {
+    log('VM mode: broker on the kernel device vs a C program calling libibverbs');
+    results.vm = await runVm({ tmp, cacheDir, budget: budget.verbs });
+  }
+  results.seconds = (Date.now() - t0) / 1000;
+  results.host.loadavgEnd = os.loadavg();
+  fs.rmSync(tmp, { recursive: true, force: true });
+
+  const text = report(results);
+  process.stdout.write(text);
+  const outDir = args.out ?? path.join(ROOT, 'bench/results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `bench-${mode}-${results.started.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify(results, null, 2));
+  fs.writeFileSync(path.join(outDir, `latest-${mode}.json`), JSON.stringify(results, null, 2));
+  process.stdout.write(`\nJSON: ${path.relative(process.cwd(), file)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+  killAll();
+  process.exit(1);
+});
