@@ -34,6 +34,9 @@ export const MAP_PRIVATE = 0x02;
 /** fcntl commands */
 export const F_DUPFD_CLOEXEC = 1030;
 export const F_GETFD = 1;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const O_NONBLOCK = 0o4000;
 export const F_GET_SEALS = 1034;
 export const F_ADD_SEALS = 1033;
 export const F_SEAL_SEAL = 0x0001;
@@ -108,6 +111,43 @@ export const close = lib.func('int close(int fd)') as (fd: number) => number;
 
 /** int dup(int fd) */
 export const dup = lib.func('int dup(int fd)') as (fd: number) => number;
+
+/** eventfd flags */
+export const EFD_CLOEXEC = 0o2000000;
+export const EFD_NONBLOCK = 0o4000;
+
+/** poll events */
+export const POLLIN = 0x001;
+export const POLLERR = 0x008;
+export const POLLHUP = 0x010;
+export const POLLNVAL = 0x020;
+/** sizeof(struct pollfd): int fd; short events; short revents. */
+export const POLLFD_SIZE = 8;
+
+/** int eventfd(unsigned int initval, int flags) */
+export const eventfd = lib.func('int eventfd(unsigned int initval, int flags)') as (initval: number, flags: number) => number;
+
+/**
+ * int poll(struct pollfd *fds, nfds_t nfds, int timeout). `fds` is a native
+ * address (bigint) so the array stays put while the call waits on a worker
+ * thread (`poll.async`).
+ */
+export const poll = lib.func('int poll(void *fds, uint64_t nfds, int timeout)') as ((fds: bigint, nfds: number, timeout: number) => number) & {
+  async: (fds: bigint, nfds: number, timeout: number, cb: (err: unknown, res: number) => void) => void;
+};
+
+/** ssize_t read(int fd, void *buf, size_t count) */
+export const read = lib.func('intptr_t read(int fd, _Out_ uint8_t *buf, size_t count)') as (fd: number, buf: Buffer, count: number) => number | bigint;
+
+/** ssize_t write(int fd, const void *buf, size_t count) */
+export const write = lib.func('intptr_t write(int fd, const uint8_t *buf, size_t count)') as (fd: number, buf: Uint8Array, count: number) => number | bigint;
+
+/** Sets O_NONBLOCK on an fd; returns false (errno() tells why) on failure. */
+export function setNonBlocking(fd: number): boolean {
+  const fl = fcntl(fd, F_GETFL, 0);
+  if (fl < 0) return false;
+  return fcntl(fd, F_SETFL, fl | O_NONBLOCK) === 0;
+}
 
 // glibc >= 2.33 exports fstat itself (older ones only had __fxstat); the
 // struct is read by offset below, so only the buffer size matters here.

@@ -1,0 +1,425 @@
+/**
+ * Converting between the backend interface's plain objects and the C structs
+ * of binding.ts (offsets from {@link L}); no calls into the library here.
+ *
+ * Byte order: `imm_data` travels in network order (`__be32` in ibv_send_wr
+ * and ibv_wc); the interface carries host values, so it is swapped here.
+ * GUIDs are `__be64`.
+ */
+import {
+  ASYNC_EVENT_NAMES, QP_STATE_VALUES, QP_TYPE_VALUES, WC_OPCODE_VALUES, WC_STATUS_NAMES, VerbsError, Errno,
+  type AhAttr, type AsyncEventType, type DeviceAttr, type FlowAttr, type LinkLayer, type Mtu, type PortAttr,
+  type PortState, type QpAttr, type QpCap, type QpState, type QpType, type Wc, type WcOpcode, type WcStatus,
+} from '../backend.js';
+import { normalizeGid } from '../sim/gid.js';
+import { FLOW_SPEC, L, type NativeBlock } from './binding.js';
+
+const QP_STATE_NAMES = new Map<number, QpState>(Object.entries(QP_STATE_VALUES).map(([k, v]) => [v, k as QpState]));
+const QP_TYPE_NAMES = new Map<number, QpType>(Object.entries(QP_TYPE_VALUES).map(([k, v]) => [v, k as QpType]));
+const WC_OPCODE_NAMES = new Map<number, WcOpcode>(Object.entries(WC_OPCODE_VALUES).map(([k, v]) => [v, k as WcOpcode]));
+const PORT_STATES: readonly PortState[] = ['NOP', 'DOWN', 'INIT', 'ARMED', 'ACTIVE', 'ACTIVE_DEFER'];
+const LINK_LAYERS: readonly LinkLayer[] = ['UNSPECIFIED', 'InfiniBand', 'Ethernet'];
+/** enum ibv_wc_flags */
+const WC_WITH_IMM = 2;
+const WC_WITH_INV = 4;
+
+export function qpStateName(v: number): QpState {
+  return QP_STATE_NAMES.get(v) ?? 'ERR';
+}
+export function qpTypeName(v: number): QpType {
+  return QP_TYPE_NAMES.get(v) ?? 'RC';
+}
+export function asyncEventName(v: number): AsyncEventType | null {
+  return ASYNC_EVENT_NAMES[v] ?? null;
+}
+
+/** "0011:22ff:fe33:4455" from a __be64 read as a little-endian u64. */
+export function guidText(raw: bigint): string {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(raw);
+  const h = b.toString('hex');
+  return `${h.slice(0, 4)}:${h.slice(4, 8)}:${h.slice(8, 12)}:${h.slice(12, 16)}`;
+}
+
+export function gidText(bytes: Uint8Array): string {
+  const h = Buffer.from(bytes).toString('hex');
+  const g: string[] = [];
+  for (let i = 0; i < 32; i += 4) g.push(h.slice(i, i + 4));
+  return g.join(':');
+}
+
+/** 16 raw bytes of a GID in text form; throws EINVAL when it is not one. */
+export function gidBytes(text: string, call: string): Buffer {
+  const full = normalizeGid(text);
+  if (!full) throw new VerbsError(call, Errno.EINVAL, `${call}: ${JSON.stringify(text)} is not a GID`);
+  return Buffer.from(full.replace(/:/g, ''), 'hex');
+}
+
+// ------------------------------------------------------------------ device
+
+export function decodeDeviceAttr(b: NativeBlock): DeviceAttr {
+  const v = b.view;
+  const o = L.deviceAttr;
+  const i32 = (off: number): number => v.getInt32(off, true);
+  const fw = Buffer.from(b.bytes(o.fw_ver, 64));
+  const nul = fw.indexOf(0);
+  return {
+    fw_ver: fw.subarray(0, nul < 0 ? 64 : nul).toString('latin1'),
+    node_guid: guidText(v.getBigUint64(o.node_guid, true)),
+    sys_image_guid: guidText(v.getBigUint64(o.sys_image_guid, true)),
+    max_mr_size: v.getBigUint64(o.max_mr_size, true),
+    page_size_cap: v.getBigUint64(o.page_size_cap, true),
+    vendor_id: v.getUint32(o.vendor_id, true),
+    vendor_part_id: v.getUint32(o.vendor_part_id, true),
+    hw_ver: v.getUint32(o.hw_ver, true),
+    max_qp: i32(o.max_qp),
+    max_qp_wr: i32(o.max_qp_wr),
+    device_cap_flags: v.getUint32(o.device_cap_flags, true),
+    max_sge: i32(o.max_sge),
+    max_sge_rd: i32(o.max_sge_rd),
+    max_cq: i32(o.max_cq),
+    max_cqe: i32(o.max_cqe),
+    max_mr: i32(o.max_mr),
+    max_pd: i32(o.max_pd),
+    max_qp_rd_atom: i32(o.max_qp_rd_atom),
+    max_ee_rd_atom: i32(o.max_ee_rd_atom),
+    max_res_rd_atom: i32(o.max_res_rd_atom),
+    max_qp_init_rd_atom: i32(o.max_qp_init_rd_atom),
+    max_ee_init_rd_atom: i32(o.max_ee_init_rd_atom),
+    atomic_cap: i32(o.atomic_cap),
+    max_ee: i32(o.max_ee),
+    max_rdd: i32(o.max_rdd),
+    max_mw: i32(o.max_mw),
+    max_raw_ipv6_qp: i32(o.max_raw_ipv6_qp),
+    max_raw_ethy_qp: i32(o.max_raw_ethy_qp),
+    max_mcast_grp: i32(o.max_mcast_grp),
+    max_mcast_qp_attach: i32(o.max_mcast_qp_attach),
+    max_total_mcast_qp_attach: i32(o.max_total_mcast_qp_attach),
+    max_ah: i32(o.max_ah),
+    max_fmr: i32(o.max_fmr),
+    max_map_per_fmr: i32(o.max_map_per_fmr),
+    max_srq: i32(o.max_srq),
+    max_srq_wr: i32(o.max_srq_wr),
+    max_srq_sge: i32(o.max_srq_sge),
+    max_pkeys: v.getUint16(o.max_pkeys, true),
+    local_ca_ack_delay: v.getUint8(o.local_ca_ack_delay),
+    phys_port_cnt: v.getUint8(o.phys_port_cnt),
+  };
+}
+
+export function decodePortAttr(b: NativeBlock): PortAttr {
+  const v = b.view;
+  const o = L.portAttr;
+  return {
+    state: PORT_STATES[v.getUint32(o.state, true)] ?? 'NOP',
+    max_mtu: v.getUint32(o.max_mtu, true) as Mtu,
+    active_mtu: v.getUint32(o.active_mtu, true) as Mtu,
+    gid_tbl_len: v.getInt32(o.gid_tbl_len, true),
+    port_cap_flags: v.getUint32(o.port_cap_flags, true),
+    max_msg_sz: v.getUint32(o.max_msg_sz, true),
+    bad_pkey_cntr: v.getUint32(o.bad_pkey_cntr, true),
+    qkey_viol_cntr: v.getUint32(o.qkey_viol_cntr, true),
+    pkey_tbl_len: v.getUint16(o.pkey_tbl_len, true),
+    lid: v.getUint16(o.lid, true),
+    sm_lid: v.getUint16(o.sm_lid, true),
+    lmc: v.getUint8(o.lmc),
+    max_vl_num: v.getUint8(o.max_vl_num),
+    sm_sl: v.getUint8(o.sm_sl),
+    subnet_timeout: v.getUint8(o.subnet_timeout),
+    init_type_reply: v.getUint8(o.init_type_reply),
+    active_width: v.getUint8(o.active_width),
+    active_speed: v.getUint8(o.active_speed),
+    phys_state: v.getUint8(o.phys_state),
+    link_layer: LINK_LAYERS[v.getUint8(o.link_layer)] ?? 'UNSPECIFIED',
+  };
+}
+
+// ------------------------------------------------------------------ qp
+
+export function encodeCap(v: DataView, off: number, c: QpCap): void {
+  const o = L.qpCap;
+  v.setUint32(off + o.max_send_wr, c.max_send_wr >>> 0, true);
+  v.setUint32(off + o.max_recv_wr, c.max_recv_wr >>> 0, true);
+  v.setUint32(off + o.max_send_sge, c.max_send_sge >>> 0, true);
+  v.setUint32(off + o.max_recv_sge, c.max_recv_sge >>> 0, true);
+  v.setUint32(off + o.max_inline_data, c.max_inline_data >>> 0, true);
+}
+
+export function decodeCap(v: DataView, off: number): QpCap {
+  const o = L.qpCap;
+  return {
+    max_send_wr: v.getUint32(off + o.max_send_wr, true),
+    max_recv_wr: v.getUint32(off + o.max_recv_wr, true),
+    max_send_sge: v.getUint32(off + o.max_send_sge, true),
+    max_recv_sge: v.getUint32(off + o.max_recv_sge, true),
+    max_inline_data: v.getUint32(off + o.max_inline_data, true),
+  };
+}
+
+/** Writes a struct ibv_ah_attr at `off`. */
+export function encodeAh(b: NativeBlock, off: number, a: AhAttr, call: string): void {
+  const v = b.view;
+  const o = L.ahAttr;
+  if (a.grh) {
+    b.bytes(off + o.grh + L.grh.dgid, 16).set(gidBytes(a.grh.dgid, call));
+    v.setUint32(off + o.grh + L.grh.flow_label, a.grh.flow_label >>> 0, true);
+    v.setUint8(off + o.grh + L.grh.sgid_index, a.grh.sgid_index & 0xff);
+    v.setUint8(off + o.grh + L.grh.hop_limit, a.grh.hop_limit & 0xff);
+    v.setUint8(off + o.grh + L.grh.traffic_class, a.grh.traffic_class & 0xff);
+  }
+  v.setUint16(off + o.dlid, a.dlid & 0xffff, true);
+  v.setUint8(off + o.sl, a.sl & 0xff);
+  v.setUint8(off + o.src_path_bits, a.src_path_bits & 0xff);
+  v.setUint8(off + o.static_rate, a.static_rate & 0xff);
+  v.setUint8(off + o.is_global, a.grh ? 1 : 0);
+  v.setUint8(off + o.port_num, a.port_num & 0xff);
+}
+
+export function decodeAh(b: NativeBlock, off: number): AhAttr {
+  const v = b.view;
+  const o = L.ahAttr;
+  const global = v.getUint8(off + o.is_global) !== 0;
+  return {
+    grh: global
+      ? {
+          dgid: gidText(b.bytes(off + o.grh + L.grh.dgid, 16)),
+          flow_label: v.getUint32(off + o.grh + L.grh.flow_label, true),
+          sgid_index: v.getUint8(off + o.grh + L.grh.sgid_index),
+          hop_limit: v.getUint8(off + o.grh + L.grh.hop_limit),
+          traffic_class: v.getUint8(off + o.grh + L.grh.traffic_class),
+        }
+      : null,
+    dlid: v.getUint16(off + o.dlid, true),
+    sl: v.getUint8(off + o.sl),
+    src_path_bits: v.getUint8(off + o.src_path_bits),
+    static_rate: v.getUint8(off + o.static_rate),
+    port_num: v.getUint8(off + o.port_num),
+  };
+}
+
+/** enum ibv_qp_attr_mask bits, by the field they cover. */
+const M = {
+  STATE: 1 << 0, CUR_STATE: 1 << 1, EN_SQD_ASYNC_NOTIFY: 1 << 2, ACCESS_FLAGS: 1 << 3, PKEY_INDEX: 1 << 4,
+  PORT: 1 << 5, QKEY: 1 << 6, AV: 1 << 7, PATH_MTU: 1 << 8, TIMEOUT: 1 << 9, RETRY_CNT: 1 << 10,
+  RNR_RETRY: 1 << 11, RQ_PSN: 1 << 12, MAX_QP_RD_ATOMIC: 1 << 13, ALT_PATH: 1 << 14, MIN_RNR_TIMER: 1 << 15,
+  SQ_PSN: 1 << 16, MAX_DEST_RD_ATOMIC: 1 << 17, PATH_MIG_STATE: 1 << 18, CAP: 1 << 19, DEST_QPN: 1 << 20,
+  RATE_LIMIT: 1 << 25,
+} as const;
+
+function stateValue(s: unknown, call: string): number {
+  const v = typeof s === 'string' ? QP_STATE_VALUES[s as QpState] : undefined;
+  if (v === undefined) throw new VerbsError(call, Errno.EINVAL, `${call}: bad QP state ${JSON.stringify(s)}`);
+  return v;
+}
+
+/** Writes the fields of `a` that `mask` selects into a zeroed struct ibv_qp_attr. */
+export function encodeQpAttr(b: NativeBlock, a: Partial<QpAttr>, mask: number, call: string): void {
+  const v = b.view;
+  const o = L.qpAttr;
+  const u8 = (off: number, x: number | undefined): void => v.setUint8(off, (x ?? 0) & 0xff);
+  const u16 = (off: number, x: number | undefined): void => v.setUint16(off, (x ?? 0) & 0xffff, true);
+  const u32 = (off: number, x: number | undefined): void => v.setUint32(off, (x ?? 0) >>> 0, true);
+  if (mask & M.STATE) u32(o.qp_state, stateValue(a.qp_state, call));
+  if (mask & M.CUR_STATE) u32(o.cur_qp_state, stateValue(a.cur_qp_state, call));
+  if (mask & M.EN_SQD_ASYNC_NOTIFY) u8(o.en_sqd_async_notify, a.en_sqd_async_notify);
+  if (mask & M.ACCESS_FLAGS) u32(o.qp_access_flags, a.qp_access_flags);
+  if (mask & M.PKEY_INDEX) u16(o.pkey_index, a.pkey_index);
+  if (mask & M.PORT) u8(o.port_num, a.port_num);
+  if (mask & M.QKEY) u32(o.qkey, a.qkey);
+  if (mask & M.AV) {
+    if (!a.ah_attr) throw new VerbsError(call, Errno.EINVAL, `${call}: AV set in the mask without ah_attr`);
+    encodeAh(b, o.ah_attr, a.ah_attr, call);
+  }
+  if (mask & M.PATH_MTU) u32(o.path_mtu, a.path_mtu);
+  if (mask & M.TIMEOUT) u8(o.timeout, a.timeout);
+  if (mask & M.RETRY_CNT) u8(o.retry_cnt, a.retry_cnt);
+  if (mask & M.RNR_RETRY) u8(o.rnr_retry, a.rnr_retry);
+  if (mask & M.RQ_PSN) u32(o.rq_psn, a.rq_psn);
+  if (mask & M.MAX_QP_RD_ATOMIC) u8(o.max_rd_atomic, a.max_rd_atomic);
+  if (mask & M.ALT_PATH) {
+    if (!a.alt_ah_attr) throw new VerbsError(call, Errno.EINVAL, `${call}: ALT_PATH set in the mask without alt_ah_attr`);
+    encodeAh(b, o.alt_ah_attr, a.alt_ah_attr, call);
+    u16(o.alt_pkey_index, a.alt_pkey_index);
+    u8(o.alt_port_num, a.alt_port_num);
+    u8(o.alt_timeout, a.alt_timeout);
+  }
+  if (mask & M.MIN_RNR_TIMER) u8(o.min_rnr_timer, a.min_rnr_timer);
+  if (mask & M.SQ_PSN) u32(o.sq_psn, a.sq_psn);
+  if (mask & M.MAX_DEST_RD_ATOMIC) u8(o.max_dest_rd_atomic, a.max_dest_rd_atomic);
+  if (mask & M.PATH_MIG_STATE) u32(o.path_mig_state, a.path_mig_state);
+  if (mask & M.CAP && a.cap) encodeCap(v, o.cap, a.cap);
+  if (mask & M.DEST_QPN) u32(o.dest_qp_num, a.dest_qp_num);
+  if (mask & M.RATE_LIMIT) u32(o.rate_limit, a.rate_limit);
+}
+
+export function decodeQpAttr(b: NativeBlock): QpAttr {
+  const v = b.view;
+  const o = L.qpAttr;
+  return {
+    qp_state: qpStateName(v.getUint32(o.qp_state, true)),
+    cur_qp_state: qpStateName(v.getUint32(o.cur_qp_state, true)),
+    path_mtu: v.getUint32(o.path_mtu, true) as Mtu,
+    path_mig_state: v.getUint32(o.path_mig_state, true),
+    qkey: v.getUint32(o.qkey, true),
+    rq_psn: v.getUint32(o.rq_psn, true),
+    sq_psn: v.getUint32(o.sq_psn, true),
+    dest_qp_num: v.getUint32(o.dest_qp_num, true),
+    qp_access_flags: v.getUint32(o.qp_access_flags, true),
+    cap: decodeCap(v, o.cap),
+    ah_attr: decodeAh(b, o.ah_attr),
+    alt_ah_attr: decodeAh(b, o.alt_ah_attr),
+    pkey_index: v.getUint16(o.pkey_index, true),
+    alt_pkey_index: v.getUint16(o.alt_pkey_index, true),
+    en_sqd_async_notify: v.getUint8(o.en_sqd_async_notify),
+    sq_draining: v.getUint8(o.sq_draining),
+    max_rd_atomic: v.getUint8(o.max_rd_atomic),
+    max_dest_rd_atomic: v.getUint8(o.max_dest_rd_atomic),
+    min_rnr_timer: v.getUint8(o.min_rnr_timer),
+    port_num: v.getUint8(o.port_num),
+    timeout: v.getUint8(o.timeout),
+    retry_cnt: v.getUint8(o.retry_cnt),
+    rnr_retry: v.getUint8(o.rnr_retry),
+    alt_port_num: v.getUint8(o.alt_port_num),
+    alt_timeout: v.getUint8(o.alt_timeout),
+    rate_limit: v.getUint32(o.rate_limit, true),
+  };
+}
+
+// ------------------------------------------------------------------ wc
+
+export function decodeWc(v: DataView, off: number): Wc {
+  const o = L.wc;
+  const flags = v.getUint32(off + o.wc_flags, true);
+  const status = v.getUint32(off + o.status, true);
+  const imm = flags & WC_WITH_IMM ? v.getUint32(off + o.imm_data, false) : flags & WC_WITH_INV ? v.getUint32(off + o.imm_data, true) : 0;
+  return {
+    wr_id: v.getBigUint64(off + o.wr_id, true),
+    status: (WC_STATUS_NAMES[status] ?? 'GENERAL_ERR') as WcStatus,
+    // The opcode is only defined for successful completions; flushed ones keep whatever the provider wrote.
+    opcode: WC_OPCODE_NAMES.get(v.getUint32(off + o.opcode, true)) ?? 'SEND',
+    vendor_err: v.getUint32(off + o.vendor_err, true),
+    byte_len: v.getUint32(off + o.byte_len, true),
+    imm_data: imm,
+    qp_num: v.getUint32(off + o.qp_num, true),
+    src_qp: v.getUint32(off + o.src_qp, true),
+    wc_flags: flags,
+    pkey_index: v.getUint16(off + o.pkey_index, true),
+    slid: v.getUint16(off + o.slid, true),
+    sl: v.getUint8(off + o.sl),
+    dlid_path_bits: v.getUint8(off + o.dlid_path_bits),
+  };
+}
+
+// ------------------------------------------------------------------ flow
+
+const FLOW_TYPES = { NORMAL: 0, ALL_DEFAULT: 1, MC_DEFAULT: 2, SNIFFER: 3 } as const;
+
+function macBytes(s: string, call: string): Buffer {
+  const m = /^([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})$/i.exec(s.trim());
+  if (!m) throw new VerbsError(call, Errno.EINVAL, `${call}: bad MAC ${JSON.stringify(s)}`);
+  return Buffer.from(m.slice(1).join(''), 'hex');
+}
+
+function ipv4Bytes(s: string, call: string): Buffer {
+  const p = s.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) {
+    throw new VerbsError(call, Errno.EINVAL, `${call}: bad IPv4 address ${JSON.stringify(s)}`);
+  }
+  return Buffer.from(p);
+}
+
+/** The size of the encoded struct ibv_flow_attr plus its specs. */
+export function flowSize(a: FlowAttr): number {
+  let n = L.flowAttr.$size;
+  for (const s of a.specs) {
+    n += s.type === 'ETH' ? L.specEth.$size : s.type === 'IPV4' ? L.specIpv4.$size : s.type === 'IPV6' ? L.specIpv6.$size : L.specTcpUdp.$size;
+  }
+  return n;
+}
+
+/** Encodes struct ibv_flow_attr followed by its specs; every given field is matched exactly (mask all ones). */
+export function encodeFlow(b: NativeBlock, a: FlowAttr, call: string): void {
+  const v = b.view;
+  const fa = L.flowAttr;
+  const size = flowSize(a);
+  const type = FLOW_TYPES[a.type];
+  if (type === undefined || a.specs.length > 255) throw new VerbsError(call, Errno.EINVAL, `${call}: bad flow attr`);
+  v.setUint32(fa.type, type, true);
+  v.setUint16(fa.size, size, true);
+  v.setUint16(fa.priority, a.priority & 0xffff, true);
+  v.setUint8(fa.num_of_specs, a.specs.length);
+  v.setUint8(fa.port, a.port & 0xff);
+  v.setUint32(fa.flags, a.flags >>> 0, true);
+  let off = fa.$size;
+  for (const s of a.specs) {
+    switch (s.type) {
+      case 'ETH': {
+        const o = L.specEth;
+        const valOff = o['val.dst_mac'];
+        const half = o.mask - valOff;
+        v.setUint32(off + o.type, FLOW_SPEC.ETH, true);
+        v.setUint16(off + o.size, o.$size, true);
+        b.bytes(off + o['val.dst_mac'], 6).set(macBytes(s.dst_mac, call));
+        b.bytes(off + o.mask + (o['val.dst_mac'] - valOff), 6).fill(0xff);
+        if (s.ether_type !== undefined) {
+          v.setUint16(off + o['val.ether_type'], s.ether_type, false);
+          v.setUint16(off + o['val.ether_type'] + half, 0xffff, false);
+        }
+        if (s.vlan_tag !== undefined) {
+          v.setUint16(off + o['val.vlan_tag'], s.vlan_tag, false);
+          v.setUint16(off + o['val.vlan_tag'] + half, 0xffff, false);
+        }
+        off += o.$size;
+        break;
+      }
+      case 'IPV4': {
+        const o = L.specIpv4;
+        const half = o.mask - o['val.src_ip'];
+        v.setUint32(off + o.type, FLOW_SPEC.IPV4, true);
+        v.setUint16(off + o.size, o.$size, true);
+        if (s.src_ip) {
+          b.bytes(off + o['val.src_ip'], 4).set(ipv4Bytes(s.src_ip, call));
+          b.bytes(off + o['val.src_ip'] + half, 4).fill(0xff);
+        }
+        if (s.dst_ip) {
+          b.bytes(off + o['val.dst_ip'], 4).set(ipv4Bytes(s.dst_ip, call));
+          b.bytes(off + o['val.dst_ip'] + half, 4).fill(0xff);
+        }
+        off += o.$size;
+        break;
+      }
+      case 'IPV6': {
+        const o = L.specIpv6;
+        const half = o.mask - o['val.src_ip'];
+        v.setUint32(off + o.type, FLOW_SPEC.IPV6, true);
+        v.setUint16(off + o.size, o.$size, true);
+        if (s.src_ip) {
+          b.bytes(off + o['val.src_ip'], 16).set(gidBytes(s.src_ip, call));
+          b.bytes(off + o['val.src_ip'] + half, 16).fill(0xff);
+        }
+        if (s.dst_ip) {
+          b.bytes(off + o['val.dst_ip'], 16).set(gidBytes(s.dst_ip, call));
+          b.bytes(off + o['val.dst_ip'] + half, 16).fill(0xff);
+        }
+        off += o.$size;
+        break;
+      }
+      default: {
+        const o = L.specTcpUdp;
+        const half = o.mask - o['val.dst_port'];
+        v.setUint32(off + o.type, s.type === 'TCP' ? FLOW_SPEC.TCP : FLOW_SPEC.UDP, true);
+        v.setUint16(off + o.size, o.$size, true);
+        if (s.dst_port !== undefined) {
+          v.setUint16(off + o['val.dst_port'], s.dst_port, false);
+          v.setUint16(off + o['val.dst_port'] + half, 0xffff, false);
+        }
+        if (s.src_port !== undefined) {
+          v.setUint16(off + o['val.src_port'], s.src_port, false);
+          v.setUint16(off + o['val.src_port'] + half, 0xffff, false);
+        }
+        off += o.$size;
+        break;
+      }
+    }
+  }
+}

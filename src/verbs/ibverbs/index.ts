@@ -1,0 +1,303 @@
+/**
+ * The libibverbs backend: the kernel's RDMA devices through Debian's
+ * rdma-core (libibverbs.so.1), called with koffi.
+ *
+ * Devices come and go (`rdma link add/delete`, driver reloads). They are
+ * watched through /sys/class/infiniband_verbs, the directory libibverbs'
+ * own device list is built from, once a second. On removal, drivers without
+ * `disassociate_ucontext` (rxe) make the kernel wait until every uverbs fd of
+ * the device is closed and send user space nothing, so the backend itself
+ * tells every open context (DEVICE_FATAL + device_lost); the core then closes
+ * them, which lets the removal finish.
+ */
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Logger } from 'pino';
+import { Errno, VerbsError, type Backend, type DeviceCaps, type DeviceContext, type DeviceListing } from '../backend.js';
+import * as libc from '../../sys/libc.js';
+import {
+  L, TRANSPORT_IB, TRANSPORT_IWARP, callAsync, loadIbverbs, readPtr, readU32,
+  withBlock, type Ibv, type Ptr,
+} from './binding.js';
+import { guidText } from './codec.js';
+import { IbvContext, writeXrcdInit } from './context.js';
+import { FdPoller } from './poller.js';
+
+export { LibraryMissingError } from './binding.js';
+export { IbvContext } from './context.js';
+
+const SYSFS_VERBS = '/sys/class/infiniband_verbs';
+const SYSFS_IB = '/sys/class/infiniband';
+const WATCH_MS = 1000;
+
+/** Methods rdma-core's providers leave to EOPNOTSUPP stubs that no cheap probe can tell apart. */
+const PROVIDER_GAPS: Record<string, readonly string[]> = {
+  rxe: ['flow.create'],
+  siw: ['flow.create', 'srq.create', 'ah.create', 'qp.attach_mcast', 'qp.detach_mcast'],
+};
+
+export interface IbverbsBackendOptions {
+  log: Logger;
+  /** How often the device list is re-read (ms); default 1000. */
+  watchIntervalMs?: number;
+}
+
+type Watcher = (change: { kind: 'added' | 'removed'; name: string }) => void;
+
+/** A device as seen in sysfs: its name and the identity of its uverbs node (a re-created device gets a new one). */
+interface Present {
+  name: string;
+  ino: bigint;
+}
+
+export class IbverbsBackend implements Backend {
+  readonly kind = 'ibverbs' as const;
+  private readonly ibv: Ibv;
+  private readonly log: Logger;
+  private readonly poller: FdPoller;
+  private readonly contexts = new Map<string, Set<IbvContext>>();
+  private readonly caps = new Map<string, { ino: bigint; caps: DeviceCaps }>();
+  private readonly watchers = new Set<Watcher>();
+  private known: Map<string, bigint> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private scanning = false;
+
+  private readonly watchMs: number;
+
+  constructor(opts: IbverbsBackendOptions) {
+    this.ibv = loadIbverbs();
+    this.log = opts.log;
+    this.watchMs = opts.watchIntervalMs ?? WATCH_MS;
+    this.poller = new FdPoller((e) => this.log.error({ err: e }, 'event poller error'));
+  }
+
+  // ------------------------------------------------------------- listing
+
+  async listDevices(): Promise<DeviceListing[]> {
+    return withBlock(8, async (nb) => {
+      const { res: list, errno } = await callAsync(this.ibv.fn.get_device_list, nb.ptr);
+      if (list === null || list === 0n) {
+        // No uverbs support in the kernel at all reads as "no devices" (ENOSYS): that is not an error here.
+        if (errno === Errno.ENOSYS || errno === 0 || errno === Errno.ENOENT) return [];
+        throw new VerbsError('ibv_get_device_list', errno);
+      }
+      try {
+        const n = nb.view.getInt32(0, true);
+        const out: DeviceListing[] = [];
+        for (let i = 0; i < n; i++) {
+          const dev = readPtr(list, i * 8);
+          out.push(await this.listing(dev));
+        }
+        return out;
+      } finally {
+        this.ibv.fn.free_device_list(list);
+      }
+    });
+  }
+
+  private async listing(dev: Ptr): Promise<DeviceListing> {
+    const name = this.ibv.fn.get_device_name(dev) ?? '?';
+    const transport = readU32(dev, L.device.transport_type);
+    return {
+      name,
+      node_guid: guidText(BigInt.asUintN(64, BigInt(this.ibv.fn.get_device_guid(dev)))),
+      provider: await providerOf(name),
+      transport: transport === TRANSPORT_IB ? 'InfiniBand' : transport === TRANSPORT_IWARP ? 'iWARP' : 'unknown',
+    };
+  }
+
+  // ------------------------------------------------------------- opening
+
+  async openDevice(name: string): Promise<DeviceContext> {
+    const call = 'ibv_open_device';
+    const ctxPtr = await withBlock(8, async (nb) => {
+      const { res: list, errno } = await callAsync(this.ibv.fn.get_device_list, nb.ptr);
+      if (list === null || list === 0n) throw new VerbsError(call, Errno.ENODEV, `${call}: no device ${name} (the device list is empty, errno ${errno})`);
+      try {
+        const n = nb.view.getInt32(0, true);
+        for (let i = 0; i < n; i++) {
+          const dev = readPtr(list, i * 8);
+          if (this.ibv.fn.get_device_name(dev) !== name) continue;
+          const { res, errno: e } = await callAsync(this.ibv.fn.open_device, dev);
+          if (res === null || res === 0n) throw new VerbsError(call, e > 0 ? e : Errno.EIO, `${call}(${name}): errno ${e}`);
+          return res;
+        }
+      } finally {
+        this.ibv.fn.free_device_list(list);
+      }
+      throw new VerbsError(call, Errno.ENODEV, `${call}: no device ${name}`);
+    });
+    const provider = await providerOf(name);
+    const ino = await uverbsIno(name);
+    let set = this.contexts.get(name);
+    if (!set) this.contexts.set(name, (set = new Set()));
+    const cachedCaps = this.caps.get(name);
+    const caps: DeviceCaps = cachedCaps && cachedCaps.ino === ino ? cachedCaps.caps : { supportsImport: false, unsupported: new Set() };
+    const ctx = new IbvContext(this.ibv, ctxPtr, {
+      name,
+      provider,
+      caps,
+      poller: this.poller,
+      onClosed: (c) => {
+        this.contexts.get(name)?.delete(c);
+      },
+      warn: (msg, err) => this.log.warn({ err, device: name }, msg),
+    });
+    set.add(ctx);
+    if (!cachedCaps || cachedCaps.ino !== ino) {
+      try {
+        const probed = await this.probeCaps(ctx, provider);
+        // The context was built with a placeholder; the same object is filled so every holder sees it.
+        (caps as { supportsImport: boolean }).supportsImport = probed.supportsImport;
+        for (const u of probed.unsupported) (caps.unsupported as Set<string>).add(u);
+        this.caps.set(name, { ino, caps });
+      } catch (e) {
+        await ctx.close().catch(() => {});
+        throw e;
+      }
+    }
+    this.log.debug({ device: name, provider }, 'device context opened');
+    return ctx;
+  }
+
+  /**
+   * What the provider cannot do, found out once per device: import of the
+   * command fd and XRC domains by trying them; memory windows, SRQs and
+   * multicast from the device limits; flow steering from the provider name.
+   */
+  private async probeCaps(ctx: IbvContext, provider: string): Promise<DeviceCaps> {
+    const unsupported = new Set<string>(PROVIDER_GAPS[provider] ?? []);
+    const attr = await ctx.queryDevice();
+    if (attr.max_mw <= 0) for (const m of ['mw.create', 'qp.bind_mw']) unsupported.add(m);
+    if (attr.max_srq <= 0) unsupported.add('srq.create');
+    if (attr.max_mcast_grp <= 0) for (const m of ['qp.attach_mcast', 'qp.detach_mcast']) unsupported.add(m);
+    const ops = this.ibv.ops(ctx.ptr);
+    if (!ops.open_xrcd || !ops.close_xrcd) unsupported.add('xrcd.create');
+    else {
+      const close = ops.close_xrcd;
+      const x = await withBlock(L.xrcdInit.$size, async (b) => {
+        writeXrcdInit(b);
+        return callAsync(ops.open_xrcd as NonNullable<typeof ops.open_xrcd>, ctx.ptr, b.ptr);
+      });
+      if (x.res === null || x.res === 0n) unsupported.add('xrcd.create');
+      else await callAsync(close, x.res);
+    }
+    // ibv_import_device on a dup of the command fd: a second context over the same file.
+    let supportsImport = false;
+    const dupFd = libc.fcntl(ctx.cmdFd, libc.F_DUPFD_CLOEXEC, 3);
+    if (dupFd >= 0) {
+      const { res } = await callAsync(this.ibv.fn.import_device, dupFd);
+      if (res !== null && res !== 0n) {
+        supportsImport = true;
+        await callAsync(this.ibv.fn.close_device, res); // closes dupFd too
+      } else {
+        libc.close(dupFd);
+      }
+    }
+    return { supportsImport, unsupported };
+  }
+
+  // ------------------------------------------------------------- watching
+
+  watchDevices(onChange: Watcher): () => void {
+    this.watchers.add(onChange);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.scan(), this.watchMs);
+      this.timer.unref();
+      void this.scan();
+    }
+    return () => {
+      this.watchers.delete(onChange);
+      if (this.watchers.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    };
+  }
+
+  /** One look at sysfs; compares with the last one and reports the difference. */
+  async scan(): Promise<void> {
+    if (this.scanning) return;
+    this.scanning = true;
+    try {
+      const now = new Map<string, bigint>();
+      for (const p of await presentDevices()) now.set(p.name, p.ino);
+      const before = this.known;
+      this.known = now;
+      if (!before) return;
+      for (const [name, ino] of before) {
+        const still = now.get(name);
+        if (still === undefined || still !== ino) this.removed(name);
+      }
+      for (const [name, ino] of now) {
+        const was = before.get(name);
+        if (was === undefined || was !== ino) this.notify('added', name);
+      }
+    } catch (e) {
+      this.log.warn({ err: e }, 'device scan failed');
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private removed(name: string): void {
+    this.log.warn({ device: name }, 'device removed');
+    this.caps.delete(name);
+    for (const c of this.contexts.get(name) ?? []) c.deviceLost();
+    this.notify('removed', name);
+  }
+
+  private notify(kind: 'added' | 'removed', name: string): void {
+    for (const w of [...this.watchers]) {
+      try {
+        w({ kind, name });
+      } catch (e) {
+        this.log.error({ err: e }, 'device watcher threw');
+      }
+    }
+  }
+}
+
+/** The devices with a uverbs node, from sysfs (what libibverbs lists). */
+async function presentDevices(): Promise<Present[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(SYSFS_VERBS);
+  } catch {
+    return [];
+  }
+  const out: Present[] = [];
+  for (const e of entries) {
+    if (!e.startsWith('uverbs')) continue;
+    try {
+      const name = (await readFile(`${SYSFS_VERBS}/${e}/ibdev`, 'utf8')).trim();
+      const st = await stat(`${SYSFS_VERBS}/${e}`, { bigint: true });
+      out.push({ name, ino: st.ino });
+    } catch {
+      // vanished between readdir and read
+    }
+  }
+  return out;
+}
+
+async function uverbsIno(name: string): Promise<bigint> {
+  for (const p of await presentDevices()) if (p.name === name) return p.ino;
+  return -1n;
+}
+
+/** The provider (rdma-core driver) name: from the PCI driver ("mlx5_core" -> "mlx5"), or the soft device's name prefix. */
+async function providerOf(name: string): Promise<string> {
+  try {
+    const drv = basename(await readlink(`${SYSFS_IB}/${name}/device/driver`));
+    return drv.replace(/_core$/, '').replace(/_ib$/, '');
+  } catch {
+    const m = /^([a-z_]+?)\d*$/.exec(name);
+    return m?.[1] ?? 'unknown';
+  }
+}
+
+/** Creates the backend; throws {@link LibraryMissingError} (naming the Debian packages) when libibverbs is missing. */
+export function createIbverbsBackend(opts: IbverbsBackendOptions): IbverbsBackend {
+  return new IbverbsBackend(opts);
+}
+
