@@ -379,25 +379,32 @@ export class IbvContext implements DeviceContext {
   async queryGidTable(port: number): Promise<GidEntry[]> {
     const call = 'ibv_query_gid_table';
     const pa = await this.queryPort(port);
-    const max = Math.max(1, pa.gid_tbl_len) * 4; // every port's entries come back: room for a few ports
     const size = L.gidEntry.$size;
-    const raw = await withBlock(max * size, async (b) => {
-      const { res } = await callAsync(this.ibv.fn.query_gid_table, this.ptr, b.ptr, max, 0, size);
-      const n = Number(res);
-      if (n < 0) throw new VerbsError(call, -n);
-      const out: { gid: string; index: number; port: number; type: number; ifindex: number }[] = [];
-      for (let i = 0; i < n; i++) {
-        const off = i * size;
-        out.push({
-          gid: gidText(b.bytes(off + L.gidEntry.gid, 16)),
-          index: b.view.getUint32(off + L.gidEntry.gid_index, true),
-          port: b.view.getUint32(off + L.gidEntry.port_num, true),
-          type: b.view.getUint32(off + L.gidEntry.gid_type, true),
-          ifindex: b.view.getUint32(off + L.gidEntry.ndev_ifindex, true),
-        });
-      }
-      return out;
-    });
+    // The kernel fills every port's valid entries and answers EINVAL when they do not fit, and also when the
+    // array is very large (rxe: 4096 entries): start at one port's table and grow on EINVAL.
+    let max = Math.max(1, pa.gid_tbl_len);
+    let raw: { gid: string; index: number; port: number; type: number; ifindex: number }[] | null = null;
+    for (let attempt = 0; raw === null; attempt++) {
+      raw = await withBlock(max * size, async (b) => {
+        const { res } = await callAsync(this.ibv.fn.query_gid_table, this.ptr, b.ptr, max, 0, size);
+        const n = Number(res);
+        if (n === -EINVAL && attempt < 2) return null;
+        if (n < 0) throw new VerbsError(call, -n);
+        const out: { gid: string; index: number; port: number; type: number; ifindex: number }[] = [];
+        for (let i = 0; i < n; i++) {
+          const off = i * size;
+          out.push({
+            gid: gidText(b.bytes(off + L.gidEntry.gid, 16)),
+            index: b.view.getUint32(off + L.gidEntry.gid_index, true),
+            port: b.view.getUint32(off + L.gidEntry.port_num, true),
+            type: b.view.getUint32(off + L.gidEntry.gid_type, true),
+            ifindex: b.view.getUint32(off + L.gidEntry.ndev_ifindex, true),
+          });
+        }
+        return out;
+      });
+      max *= 2;
+    }
     const names = await netdevNames();
     return raw
       .filter((e) => e.port === port)
