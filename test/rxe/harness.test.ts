@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import koffi from 'koffi';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { kernelResourceEntries, kernelResources, parseResourceSummary, resourceDelta } from './kernel-resources.js';
-import { RXE_DEVICE, describeRxe, inRxeVm } from './vm.js';
+import { RXE_DEVICE, describeRxe, ensureRxe, inRxeVm, rdmaLinks, rxeLinkAdd, rxeLinkDelete } from './vm.js';
 
 const run = promisify(execFile);
 
@@ -95,5 +95,26 @@ describeRxe('libibverbs through koffi', () => {
       expect(closeDevice(ctx)).toBe(0);
       freeDeviceList(list);
     }
+  });
+});
+
+describeRxe('device removal and re-add', () => {
+  afterAll(async () => {
+    await ensureRxe();
+  });
+
+  it('rdma link delete removes rxe0 and rdma link add brings it back active', async () => {
+    expect(await rdmaLinks()).toContain(RXE_DEVICE);
+    await rxeLinkDelete();
+    expect(await rdmaLinks()).not.toContain(RXE_DEVICE);
+    await expect(kernelResources(RXE_DEVICE)).rejects.toThrow(/no device/);
+    await rxeLinkAdd();
+    expect(await rdmaLinks()).toContain(RXE_DEVICE);
+    const { stdout } = await run('ibv_devinfo', ['-d', RXE_DEVICE]);
+    expect(stdout).toMatch(/state:\s+PORT_ACTIVE/);
+    // A fresh device: only the kernel's own objects.
+    const counts = await kernelResources(RXE_DEVICE);
+    expect(counts.ctx).toBe(0);
+    expect(counts.mr).toBe(0);
   });
 });
