@@ -302,7 +302,8 @@ export class Broker {
     const d = this.devices.live(deviceName);
     this.checkSupported(d, spec.name, 'create');
     const parentSet = new Set(spec.create.attrs.filter((x) => x.parent).map((x) => x.name));
-    const parents = held.filter((h) => parentSet.has(attrNameOf(attrs, h.obj))).map((h) => h.obj);
+    // A QP whose send and receive CQ are one CQ holds it once (one parent, one user).
+    const parents = [...new Set(held.filter((h) => parentSet.has(attrNameOf(attrs, h.obj))).map((h) => h.obj))];
     const bytes = spec.name === 'mr' ? Number(attrs.length as bigint) : 0;
     this.accounting.charge(s.tenant, spec.name, bytes);
     let taken: Held[] = [];
