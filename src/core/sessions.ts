@@ -43,6 +43,7 @@ export class Session implements OwnerRef {
   private seq = 0;
   private listener: ((seq: number, e: SessionEvent) => void) | null = null;
   private backlog: { seq: number; e: SessionEvent }[] = [];
+  private readonly endListeners = new Set<(reason: EndReason) => void>();
   leaseTimer: NodeJS.Timeout | null = null;
   graceTimer: NodeJS.Timeout | null = null;
   /** Resolves when the session's cleanup has finished. */
@@ -75,6 +76,19 @@ export class Session implements OwnerRef {
     const pending = this.backlog;
     this.backlog = [];
     for (const { seq, e } of pending) listener(seq, e);
+  }
+
+  /** Calls `cb` once when the session ends (whatever the reason); returns a function that unsubscribes. */
+  onEnd(cb: (reason: EndReason) => void): () => void {
+    this.endListeners.add(cb);
+    return () => this.endListeners.delete(cb);
+  }
+
+  /** @internal called by SessionTable.end */
+  ended(reason: EndReason): void {
+    const ls = [...this.endListeners];
+    this.endListeners.clear();
+    for (const cb of ls) cb(reason);
   }
 
   detach(): void {
@@ -182,6 +196,7 @@ export class SessionTable {
     s.detach();
     s.state = 'closing';
     this.byToken.delete(s.token);
+    s.ended(reason);
     this.onEnd(s, reason);
   }
 

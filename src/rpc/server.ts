@@ -205,6 +205,16 @@ export function createServer(deps: ServerDeps): grpc.Server {
               },
             });
             s.attach((seq, e) => call.write({ event: eventOut(seq, e) }));
+            // The session can end while its stream is open (lease, eviction,
+            // shutdown): the client learns it from the stream's status.
+            const off = s.onEnd((reason) => {
+              if (session !== s) return;
+              session = null;
+              fail(reason === 'shutdown'
+                ? new BrokerError('SHUTTING_DOWN', 'the daemon is shutting down; the session ended')
+                : new BrokerError('NO_SESSION', `the session ended (${reason})`));
+            });
+            call.once('close', off);
             return;
           }
           if (!session) throw new BrokerError('NO_SESSION', 'the first message must be open');

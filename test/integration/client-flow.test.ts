@@ -181,6 +181,32 @@ describe('sessions', () => {
     await waitFor(async () => (await rb.client.listObjects({ session: s.id })).length === 0, 2000, 'evicted objects released');
   });
 
+  it('keepalives hold the lease; without them the session ends and its stream says so', async () => {
+    const kept = await rb.client.openSession({ name: 'kept', leaseMs: 1000 });
+    const lapsed = await rb.client.openSession({ name: 'lapsed', leaseMs: 1000, keepaliveMs: 60_000 });
+    expect(kept.leaseMs).toBe(1000);
+    await kept.allocPd('sim0');
+    await lapsed.allocPd('sim0');
+    const closed = new Promise<unknown>((r) => lapsed.once('close', r));
+    const err = await closed;
+    expect(err).toBeInstanceOf(RdmaError);
+    expect((err as RdmaError).code).toBe(status.UNAUTHENTICATED);
+    expect((err as RdmaError).message).toMatch(/lease_expired/);
+    expect(lapsed.attached).toBe(false);
+    await waitFor(async () => (await rb.client.listObjects({ session: lapsed.id })).length === 0, 2000, 'lapsed objects released');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(kept.attached).toBe(true);
+    expect(await rb.client.listObjects({ session: kept.id })).toHaveLength(1);
+    await kept.close();
+  });
+
+  it('an evicted session learns it from its stream', async () => {
+    const s = await rb.client.openSession();
+    const closed = new Promise<unknown>((r) => s.once('close', r));
+    await rb.broker.evict(s.id);
+    expect(((await closed) as RdmaError).message).toMatch(/evicted/);
+  });
+
   it('ends with its stream when there is no grace period', async () => {
     const s = await rb.client.openSession();
     await s.allocPd('sim0');
