@@ -2,6 +2,7 @@
  * rdmactl: inspect a running rdma-brokerd, in the manner of iproute2's `rdma`
  * tool (one line per item, `key value` pairs) or as JSON with -j.
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connect, RdmaError, toJson, type Client, type ObjectFilter, type ObjectRecord, type PlainMap } from '../client/index.js';
 import { defaultSocket } from '../wire/defaults.js';
@@ -9,7 +10,7 @@ import type { AttrInfo__Output } from '../wire/gen/rdmabroker/v1/AttrInfo.js';
 
 const VERSION = '0.1.0';
 
-export const USAGE = `Usage: rdmactl [--socket PATH | --addr HOST:PORT] [-j] [-p] COMMAND [ARGS]
+export const USAGE = `Usage: rdmactl [--socket PATH | --addr HOST:PORT ...] [-j] [-p] COMMAND [ARGS]
 
 Inspects a running rdma-brokerd.
 
@@ -22,10 +23,25 @@ Commands:
   watch [--initial] [filters]
                            stream object changes until interrupted
   types [DEVICE] [-v]      discovery: object types, methods (-v: and attributes)
+  whoami                   the tenant and role the daemon sees for this caller
+  accounting [--tenant T]  usage per tenant and type: current, high-water, bytes, quota
+  quotas [--tenant T]      quota limits per tenant
+  quota TENANT NAME=N|none ...
+                           (admin) set or clear quota limits: objects, sessions,
+                           registered_bytes, or an object type (qp=64 mr=none)
+  evict SESSION            (admin) end a session now, destroying its objects
 
 Options:
   --socket PATH            the daemon's unix socket (default: ${defaultSocket()})
-  --addr HOST:PORT         a daemon serving TCP (--listen)
+  --addr HOST:PORT         a daemon serving TCP (--listen); give it several times
+                           to merge the nodes' tables (a node column is added)
+  --token TOKEN            bearer token for TCP (or --token-file FILE, or
+                           RDMACTL_TOKEN in the environment)
+  --tls                    TCP with TLS (implied by the --tls-* options)
+  --tls-ca FILE            CA that signed the daemon's certificate
+  --tls-cert FILE          client certificate (with --tls-key)
+  --tls-key FILE           client certificate's key
+  --tls-server-name NAME   the name to check in the daemon's certificate
   -j, --json               JSON output (watch: one JSON object per line)
   -p, --pretty             indented JSON
   -v, --verbose            more detail (types: every attribute)
@@ -202,6 +218,137 @@ async function types(c: Client, o: Out, device: string | undefined, verbose: boo
   if (o.json) printJson(o, all);
 }
 
+async function whoami(c: Client, o: Out): Promise<void> {
+  const w = await c.whoami();
+  if (o.json) printJson(o, w);
+  else o.write(`${kv([['tenant', w.tenant], ['role', w.role], ['via', w.via]])}\n`);
+}
+
+async function accounting(c: Client, o: Out, tenant: string): Promise<void> {
+  const list = await c.accounting(tenant);
+  const n = (x: string): number => Number(x);
+  if (o.json) {
+    printJson(o, list.map((u) => ({
+      tenant: u.tenant, role: u.role,
+      objects: n(u.objects), objects_high_water: n(u.objects_high_water),
+      sessions: n(u.sessions), sessions_high_water: n(u.sessions_high_water),
+      registered_bytes: n(u.registered_bytes), registered_bytes_high_water: n(u.registered_bytes_high_water),
+      types: u.types.map((t) => ({ type: t.type, current: n(t.current), high_water: n(t.high_water) })),
+      verbs: u.verbs.map((v) => ({ ...v, count: n(v.count) })),
+      quota: Object.fromEntries(Object.entries(u.quota).map(([k, v]) => [k, n(v)])),
+    })));
+    return;
+  }
+  const limit = (u: (typeof list)[number], k: string): string => (u.quota[k] !== undefined ? `/${u.quota[k]}` : '');
+  for (const u of list) {
+    o.write(`tenant ${u.tenant} ${kv([
+      ['role', u.role], ['objects', `${u.objects}${limit(u, 'objects')}`], ['high', u.objects_high_water],
+      ['sessions', `${u.sessions}${limit(u, 'sessions')}`], ['sessions_high', u.sessions_high_water],
+      ['registered_bytes', `${u.registered_bytes}${limit(u, 'registered_bytes')}`], ['bytes_high', u.registered_bytes_high_water],
+    ])}\n`);
+    for (const t of u.types) o.write(`  type ${t.type} ${kv([['current', `${t.current}${limit(u, t.type)}`], ['high', t.high_water]])}\n`);
+  }
+}
+
+async function quotas(c: Client, o: Out, tenant: string): Promise<void> {
+  const list = await c.quotas(tenant);
+  if (o.json) {
+    printJson(o, list);
+    return;
+  }
+  for (const q of list) {
+    const limits = Object.entries(q.limits);
+    o.write(`tenant ${q.tenant} ${limits.length ? kv(limits) : 'unlimited'}\n`);
+  }
+}
+
+/** NAME=N sets a limit, NAME=none clears it. */
+function quotaArgs(args: string[]): { set: Record<string, number>; clear: string[] } {
+  const set: Record<string, number> = {};
+  const clear: string[] = [];
+  for (const a of args) {
+    const m = /^([A-Za-z_]+)=(\d+|none)$/.exec(a);
+    if (!m) throw new UsageError(`quota: expected NAME=N or NAME=none, got ${JSON.stringify(a)}`);
+    if (m[2] === 'none') clear.push(m[1]!);
+    else set[m[1]!] = Number(m[2]);
+  }
+  if (clear.length + Object.keys(set).length === 0) throw new UsageError('quota: give at least one NAME=N or NAME=none');
+  return { set, clear };
+}
+
+async function setQuota(c: Client, o: Out, tenant: string, q: { set: Record<string, number>; clear: string[] }): Promise<void> {
+  const limits = await c.setQuota(tenant, q.set, q.clear);
+  if (o.json) printJson(o, { tenant, limits });
+  else o.write(`tenant ${tenant} ${Object.keys(limits).length ? kv(Object.entries(limits)) : 'unlimited'}\n`);
+}
+
+async function evict(c: Client, o: Out, session: string): Promise<void> {
+  const r = await c.evictSession(session);
+  if (o.json) printJson(o, { session, tenant: r.tenant, objects_destroyed: r.objectsDestroyed });
+  else o.write(`evicted ${session} ${kv([['tenant', r.tenant], ['objects_destroyed', r.objectsDestroyed]])}\n`);
+}
+
+/**
+ * Runs a command on several daemons and merges their output with a node
+ * column: JSON arrays are concatenated (each item gets `node`), JSON objects
+ * get `node`; text lines are prefixed with `node ADDR`. Streaming output
+ * (watch) is merged line by line as it comes. A node that fails is reported
+ * on stderr; the others still print. Resolves with how many nodes failed.
+ */
+async function onNodes(nodes: string[], out: Out, streaming: boolean, writeErr: (s: string) => void, run: (addr: string, o: Out) => Promise<void>): Promise<number> {
+  const tag = (addr: string, line: string): string => {
+    if (!out.json) return `node ${addr} ${line}`;
+    try {
+      const v = JSON.parse(line) as unknown;
+      return JSON.stringify(v !== null && typeof v === 'object' && !Array.isArray(v) ? { node: addr, ...v } : { node: addr, value: v });
+    } catch {
+      return line;
+    }
+  };
+  const captured = new Map<string, string>();
+  let failed = 0;
+  await Promise.all(nodes.map(async (addr) => {
+    let buf = '';
+    const o: Out = {
+      json: out.json,
+      pretty: streaming ? false : out.pretty,
+      write: (s) => {
+        buf += s;
+        if (!streaming) return;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          out.write(`${tag(addr, buf.slice(0, i))}\n`);
+          buf = buf.slice(i + 1);
+        }
+      },
+    };
+    try {
+      await run(addr, o);
+      captured.set(addr, buf);
+    } catch (e) {
+      failed++;
+      writeErr(`rdmactl: ${addr}: ${(e as Error).message}\n`);
+    }
+  }));
+  if (streaming) return failed;
+  if (out.json) {
+    const merged: unknown[] = [];
+    for (const addr of nodes) {
+      const text = captured.get(addr);
+      if (text === undefined || !text.trim()) continue;
+      const v = JSON.parse(text) as unknown;
+      const items = Array.isArray(v) ? v : [v];
+      for (const x of items) merged.push(x !== null && typeof x === 'object' && !Array.isArray(x) ? { node: addr, ...x } : { node: addr, value: x });
+    }
+    printJson(out, merged);
+  } else {
+    for (const addr of nodes) {
+      for (const line of (captured.get(addr) ?? '').split('\n')) if (line) out.write(`node ${addr} ${line}\n`);
+    }
+  }
+  return failed;
+}
+
 function filterOf(v: { type?: string; session?: string; device?: string; tenant?: string }): ObjectFilter {
   const f: ObjectFilter = {};
   if (v.type) f.type = v.type;
@@ -224,7 +371,9 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
     const r = parseArgs({
       args: argv,
       options: {
-        socket: { type: 'string' }, addr: { type: 'string' },
+        socket: { type: 'string' }, addr: { type: 'string', multiple: true },
+        token: { type: 'string' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
+        'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
         json: { type: 'boolean', short: 'j' }, pretty: { type: 'boolean', short: 'p' }, verbose: { type: 'boolean', short: 'v' },
         type: { type: 'string' }, session: { type: 'string' }, device: { type: 'string' }, tenant: { type: 'string' },
         initial: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
@@ -248,7 +397,7 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
   }
   const [cmd, ...args] = pos;
   const out: Out = { json: v.json ?? false, pretty: v.pretty ?? false, write };
-  let run: (c: Client) => Promise<void>;
+  let run: (c: Client, o: Out) => Promise<void>;
   try {
     const noArgs = (): void => {
       if (args.length > 0) throw new UsageError(`${cmd}: unexpected argument ${JSON.stringify(args[0])}`);
@@ -261,30 +410,56 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
       case 'devices':
       case 'dev':
         noArgs();
-        run = (c) => devices(c, out);
+        run = (c, o) => devices(c, o);
         break;
       case 'ports':
       case 'link': {
         const d = oneArg() ?? v.device;
-        run = (c) => ports(c, out, d);
+        run = (c, o) => ports(c, o, d);
         break;
       }
       case 'objects':
       case 'resource':
         noArgs();
-        run = (c) => objects(c, out, filterOf(v));
+        run = (c, o) => objects(c, o, filterOf(v));
         break;
       case 'sessions':
         noArgs();
-        run = (c) => sessions(c, out);
+        run = (c, o) => sessions(c, o);
         break;
       case 'watch':
         noArgs();
-        run = (c) => watch(c, out, filterOf(v), v.initial ?? false);
+        run = (c, o) => watch(c, o, filterOf(v), v.initial ?? false);
         break;
       case 'types': {
         const d = oneArg() ?? v.device;
-        run = (c) => types(c, out, d, v.verbose ?? false);
+        run = (c, o) => types(c, o, d, v.verbose ?? false);
+        break;
+      }
+      case 'whoami':
+        noArgs();
+        run = (c, o) => whoami(c, o);
+        break;
+      case 'accounting':
+      case 'usage':
+        noArgs();
+        run = (c, o) => accounting(c, o, v.tenant ?? '');
+        break;
+      case 'quotas':
+        noArgs();
+        run = (c, o) => quotas(c, o, v.tenant ?? '');
+        break;
+      case 'quota': {
+        const [tenant, ...rest] = args;
+        if (!tenant) throw new UsageError('quota: name the tenant');
+        const q = quotaArgs(rest);
+        run = (c, o) => setQuota(c, o, tenant, q);
+        break;
+      }
+      case 'evict': {
+        const id = oneArg();
+        if (!id) throw new UsageError('evict: name the session');
+        run = (c, o) => evict(c, o, id);
         break;
       }
       case undefined:
@@ -292,15 +467,41 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
       default:
         throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
     }
-    if (v.socket && v.addr) throw new UsageError('give --socket or --addr, not both');
+    if (v.socket && v.addr?.length) throw new UsageError('give --socket or --addr, not both');
+    if (v.token && v['token-file']) throw new UsageError('give --token or --token-file, not both');
+    if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   } catch (e) {
     writeErr(`rdmactl: ${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  const addrs = v.addr ?? [];
+  let token: string | undefined;
+  try {
+    token = v.token ?? (v['token-file'] ? fs.readFileSync(v['token-file'], 'utf8').trim() : process.env.RDMACTL_TOKEN || undefined);
+  } catch (e) {
+    writeErr(`rdmactl: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const useTls = v.tls || v['tls-ca'] !== undefined || v['tls-cert'] !== undefined || v['tls-server-name'] !== undefined;
+  const tcp = (addr: string) => ({
+    addr, connectTimeoutMs: 3000, token,
+    tls: useTls ? { ca: v['tls-ca'], cert: v['tls-cert'], key: v['tls-key'], serverName: v['tls-server-name'] } : undefined,
+  });
+  if (addrs.length > 1) {
+    const failed = await onNodes(addrs, out, cmd === 'watch', writeErr, async (addr, o) => {
+      const c = await connect(tcp(addr));
+      try {
+        await run(c, o);
+      } finally {
+        c.close();
+      }
+    });
+    return failed > 0 ? 1 : 0;
+  }
   let client: Client | null = null;
   try {
-    client = await connect(v.addr ? { addr: v.addr, connectTimeoutMs: 3000 } : { socket: v.socket, connectTimeoutMs: 3000 });
-    await run(client);
+    client = await connect(addrs[0] !== undefined ? tcp(addrs[0]) : { socket: v.socket, connectTimeoutMs: 3000 });
+    await run(client, out);
     return 0;
   } catch (e) {
     writeErr(`rdmactl: ${e instanceof RdmaError ? e.message : (e as Error).message}\n`);

@@ -19,6 +19,9 @@ import type { ObjectInfo__Output } from '../wire/gen/rdmabroker/v1/ObjectInfo.js
 import type { ObjectChange__Output } from '../wire/gen/rdmabroker/v1/ObjectChange.js';
 import type { SessionInfo__Output } from '../wire/gen/rdmabroker/v1/SessionInfo.js';
 import type { Gid__Output } from '../wire/gen/rdmabroker/v1/Gid.js';
+import type { AdminServiceClient } from '../wire/gen/rdmabroker/v1/AdminService.js';
+import type { TenantUsage__Output } from '../wire/gen/rdmabroker/v1/TenantUsage.js';
+import type { WhoAmIResponse__Output } from '../wire/gen/rdmabroker/v1/WhoAmIResponse.js';
 
 /** Must match the daemon's limit: MR reads and writes carry up to 16 MiB. */
 const MAX_MESSAGE_BYTES = 64 << 20;
@@ -36,12 +39,48 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /** A bearer token for TCP (sent as `authorization: Bearer TOKEN` on every call). */
+  token?: string;
+  /**
+   * TLS for TCP (ignored when `credentials` is given): `true` for the system's
+   * CAs, or PEM files (paths or contents): `ca` to verify the daemon, `cert`
+   * and `key` for a client certificate; `serverName` overrides the name checked.
+   */
+  tls?: boolean | TlsOptions;
+}
+
+export interface TlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  serverName?: string;
+}
+
+function pem(v: string | Buffer | undefined): Buffer | null {
+  if (v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v;
+  return v.includes('-----BEGIN') ? Buffer.from(v) : fs.readFileSync(v);
+}
+
+/** Channel credentials and options for {@link ConnectOptions.tls}. */
+export function tlsCredentials(t: true | TlsOptions): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  const o = t === true ? {} : t;
+  const cert = pem(o.cert);
+  const key = pem(o.key);
+  if ((cert === null) !== (key === null)) throw new TypeError('tls: a client certificate needs both cert and key');
+  return {
+    credentials: grpc.credentials.createSsl(pem(o.ca), key, cert),
+    options: o.serverName ? { 'grpc.ssl_target_name_override': o.serverName, 'grpc.default_authority': o.serverName } : {},
+  };
 }
 
 export type DeviceSummary = DeviceSummary__Output;
 export type DescribeResult = DescribeDeviceResponse__Output;
 export type SessionInfo = SessionInfo__Output;
 export type Gid = Gid__Output;
+/** A tenant's usage, as AdminService.GetAccounting answers (counts are decimal strings). */
+export type TenantUsage = TenantUsage__Output;
+export type WhoAmI = WhoAmIResponse__Output;
 
 export interface PortInfo {
   port: number;
@@ -114,6 +153,7 @@ export class Client {
   readonly sessionService: SessionServiceClient;
   private readonly deviceService: DeviceServiceClient;
   private readonly inspectionService: InspectionServiceClient;
+  private readonly adminService: AdminServiceClient;
   private readonly baseMetadata: Record<string, string>;
   private readonly sessions = new Set<Session>();
   private closed = false;
@@ -134,6 +174,7 @@ export class Client {
     this.objectService = new pkg.ObjectService(o.target, o.credentials, shared);
     this.sessionService = new pkg.SessionService(o.target, o.credentials, shared);
     this.inspectionService = new pkg.InspectionService(o.target, o.credentials, shared);
+    this.adminService = new pkg.AdminService(o.target, o.credentials, shared);
   }
 
   /** Metadata for a call: the connection's own, plus `extra` (a session token). */
@@ -240,6 +281,44 @@ export class Client {
     return q;
   }
 
+  // ---------------------------------------------------------------- tenants
+
+  /** The caller's tenant and role, as the daemon identified them. */
+  whoami(): Promise<WhoAmI> {
+    const s = this.adminService;
+    return this.unary('AdminService.WhoAmI', s.WhoAmI.bind(s) as never, {});
+  }
+
+  /** Usage per tenant (a tenant sees only itself; viewers and admins every tenant, or `tenant`). */
+  async accounting(tenant = ''): Promise<TenantUsage[]> {
+    const s = this.adminService;
+    const r = await this.unary<object, { tenants: TenantUsage[] }>('AdminService.GetAccounting', s.GetAccounting.bind(s) as never, { tenant });
+    return r.tenants;
+  }
+
+  /** Quota limits by tenant: objects, sessions, registered_bytes and per object type (absent: no limit). */
+  async quotas(tenant = ''): Promise<{ tenant: string; limits: Record<string, number> }[]> {
+    const s = this.adminService;
+    const r = await this.unary<object, { quotas: { tenant: string; limits: Record<string, string> }[] }>('AdminService.GetQuotas', s.GetQuotas.bind(s) as never, { tenant });
+    return r.quotas.map((q) => ({ tenant: q.tenant, limits: Object.fromEntries(Object.entries(q.limits).map(([k, v]) => [k, Number(v)])) }));
+  }
+
+  /** Admins: sets and clears quota limits of a tenant; returns the new limits. */
+  async setQuota(tenant: string, set: Record<string, number>, clear: string[] = []): Promise<Record<string, number>> {
+    const s = this.adminService;
+    const r = await this.unary<object, { quota: { limits: Record<string, string> } }>('AdminService.SetQuota', s.SetQuota.bind(s) as never, {
+      tenant, set: Object.fromEntries(Object.entries(set).map(([k, v]) => [k, String(v)])), clear,
+    });
+    return Object.fromEntries(Object.entries(r.quota.limits).map(([k, v]) => [k, Number(v)]));
+  }
+
+  /** Admins: ends a session now (its objects are destroyed); returns its tenant and how many objects went. */
+  async evictSession(sessionId: string): Promise<{ tenant: string; objectsDestroyed: number }> {
+    const s = this.adminService;
+    const r = await this.unary<object, { tenant: string; objects_destroyed: number }>('AdminService.EvictSession', s.EvictSession.bind(s) as never, { session_id: sessionId });
+    return { tenant: r.tenant, objectsDestroyed: r.objects_destroyed };
+  }
+
   // --------------------------------------------------------------- sessions
 
   /**
@@ -263,6 +342,7 @@ export class Client {
     this.objectService.close();
     this.sessionService.close();
     this.inspectionService.close();
+    this.adminService.close();
     this.deviceService.close();
   }
 }
@@ -344,9 +424,16 @@ export async function connect(o: ConnectOptions = {}): Promise<Client> {
     }
     target = `unix:${socketPath}`;
   }
-  const c = new Client({
-    target, socketPath, credentials: o.credentials ?? grpc.credentials.createInsecure(), metadata: o.metadata, channelOptions: o.channelOptions,
-  });
+  let credentials = o.credentials ?? grpc.credentials.createInsecure();
+  let channelOptions = o.channelOptions;
+  if (!o.credentials && o.tls) {
+    const t = tlsCredentials(o.tls);
+    credentials = t.credentials;
+    channelOptions = { ...t.options, ...channelOptions };
+  }
+  const metadata = { ...o.metadata };
+  if (o.token) metadata.authorization = `Bearer ${o.token}`;
+  const c = new Client({ target, socketPath, credentials, metadata, channelOptions });
   try {
     await c.waitReady(o.connectTimeoutMs ?? 5000);
   } catch (e) {

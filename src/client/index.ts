@@ -11,8 +11,9 @@
  * client.close();
  * ```
  */
-export { connect, Client, AsyncQueue } from './client.js';
+export { connect, Client, AsyncQueue, tlsCredentials } from './client.js';
 export type {
+  TlsOptions, TenantUsage, WhoAmI,
   ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, ObjectFilter, ObjectChange, SessionInfo,
 } from './client.js';
 export { Session, RdmaObject } from './session.js';

@@ -4,56 +4,34 @@
  * certificate from another CA, or one mapped to no tenant, is UNAUTHENTICATED.
  * Certificates are made at test time with openssl (no network).
  */
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Caller, startHarness, type Harness } from './harness.js';
+import { TestCerts } from './certs.js';
 
 const S = grpc.status;
 const TOKEN = 'tls-token-b-0123456789';
 let hx: Harness;
-let certs: string;
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: certs, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** A CA, or a leaf signed by `ca`. */
-function makeCert(name: string, cn: string, ca: string | null, server = false): void {
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`];
-  if (!ca) {
-    openssl('req', '-x509', ...key, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=${cn}`);
-    return;
-  }
-  openssl('req', ...key, '-out', `${name}.csr`, '-subj', `/CN=${cn}/O=acme`);
-  const ext = path.join(certs, `${name}.ext`);
-  fs.writeFileSync(ext, server ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' : 'extendedKeyUsage=clientAuth\n');
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', ext);
-}
-
-const read = (f: string): Buffer => fs.readFileSync(path.join(certs, f));
+let certs: TestCerts;
 
 function tlsCaller(client: string | null, token?: string): Caller {
   const creds = client
-    ? grpc.credentials.createSsl(read('ca.pem'), read(`${client}.key`), read(`${client}.pem`))
-    : grpc.credentials.createSsl(read('ca.pem'));
+    ? grpc.credentials.createSsl(certs.read('ca.pem'), certs.read(`${client}.key`), certs.read(`${client}.pem`))
+    : grpc.credentials.createSsl(certs.read('ca.pem'));
   return new Caller({ target: `127.0.0.1:${hx.daemon.tcpPort}`, creds, token });
 }
 
 beforeAll(async () => {
-  const { mkdtempSync } = fs;
-  certs = mkdtempSync(path.join((await import('node:os')).tmpdir(), 'rb-tls-'));
-  makeCert('ca', 'test-ca', null);
-  makeCert('rogue-ca', 'rogue-ca', null);
-  makeCert('server', 'localhost', 'ca', true);
-  makeCert('a', 'team-a', 'ca');
-  makeCert('c', 'team-c', 'ca');
-  makeCert('stranger', 'stranger', 'ca');
-  makeCert('rogue', 'team-a', 'rogue-ca');
-  const fpC = new X509Certificate(read('c.pem')).fingerprint256;
+  certs = new TestCerts()
+    .make('ca', 'test-ca', null)
+    .make('rogue-ca', 'rogue-ca', null)
+    .make('server', 'localhost', 'ca', true)
+    .make('a', 'team-a', 'ca')
+    .make('c', 'team-c', 'ca')
+    .make('stranger', 'stranger', 'ca')
+    .make('rogue', 'team-a', 'rogue-ca');
+  const fpC = new X509Certificate(certs.read('c.pem')).fingerprint256;
   hx = await startHarness({
     tenants: [
       { name: 'team-a', certs: [{ subject: 'CN=team-a,O=acme' }] },
@@ -62,13 +40,13 @@ beforeAll(async () => {
     ],
   }, {
     listen: '127.0.0.1:0',
-    tlsCert: path.join(certs, 'server.pem'), tlsKey: path.join(certs, 'server.key'), tlsCa: path.join(certs, 'ca.pem'),
+    tlsCert: certs.path('server.pem'), tlsKey: certs.path('server.key'), tlsCa: certs.path('ca.pem'),
   });
 });
 
 afterAll(async () => {
   await hx?.stop();
-  if (certs) fs.rmSync(certs, { recursive: true, force: true });
+  certs?.remove();
 });
 
 describe('TLS', () => {
