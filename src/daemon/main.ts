@@ -152,6 +152,16 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`rdma-brokerd ${VERSION}\n`);
     return;
   }
+  if ('checkConfig' in opts) {
+    try {
+      const cfg = loadConfig(opts.checkConfig);
+      process.stdout.write(`${opts.checkConfig}: ok (${cfg.tenants.length} tenants: ${cfg.tenants.map((t) => `${t.name} (${t.role})`).join(', ')}; main socket: ${cfg.socketTenant})\n`);
+      return;
+    } catch (e) {
+      process.stderr.write(`rdma-brokerd: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   try {
     await runDaemon(opts);
   } catch (e) {

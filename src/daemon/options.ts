@@ -43,6 +43,7 @@ Options:
                            otherwise they get UNAUTHENTICATED
   --metrics-listen HOST:PORT
                            serve Prometheus metrics on /metrics
+  --check-config FILE      validate a config file and exit (0: valid)
   --log-level LEVEL        trace|debug|info|warn|error (default info; RDMA_BROKER_LOG_LEVEL)
   -h, --help               this text
   --version                print the version
@@ -57,7 +58,7 @@ function num(v: string | undefined, name: string, def: number): number {
   return n;
 }
 
-export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version' {
+export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version' | { checkConfig: string } {
   let v;
   try {
     v = parseArgs({
@@ -74,6 +75,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
         'tls-key': { type: 'string' },
         'tls-ca': { type: 'string' },
         'insecure-tcp': { type: 'boolean' },
+        'check-config': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -86,6 +88,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
   }
   if (v.help) return 'help';
   if (v.version) return 'version';
+  if (v['check-config'] !== undefined) return { checkConfig: v['check-config'] };
   const device = v.device ?? 'auto';
   if (device !== 'auto' && device !== 'sim' && device !== 'ibverbs') {
     throw new UsageError(`--device: expected auto, sim or ibverbs, got ${JSON.stringify(device)}`);

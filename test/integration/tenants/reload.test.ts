@@ -3,7 +3,7 @@
  * without dropping sessions (and opens a new tenant's socket); a broken config
  * on SIGHUP keeps the old one and logs why.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,5 +103,19 @@ describe('SIGHUP', () => {
     } finally {
       c.close();
     }
+  });
+
+  it('--check-config validates a file and exits 0, or names the field and exits 1', () => {
+    const good = path.join(dir, 'good.yaml');
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(good, 'tenants:\n  - name: x\n    role: viewer\n');
+    fs.writeFileSync(bad, JSON.stringify({ tenants: [{ name: 'x' }, { name: 'y', quotas: { qp: 'many' } }] }));
+    const bin = path.join(ROOT, 'bin/rdma-brokerd.js');
+    const ok = spawnSync(process.execPath, [bin, '--check-config', good], { encoding: 'utf8', timeout: 20_000 });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('ok (2 tenants: x (viewer), default (admin); main socket: default)');
+    const no = spawnSync(process.execPath, [bin, '--check-config', bad], { encoding: 'utf8', timeout: 20_000 });
+    expect(no.status).toBe(1);
+    expect(no.stderr).toBe('rdma-brokerd: tenants[1].quotas.qp: expected a non-negative integer\n');
   });
 });
