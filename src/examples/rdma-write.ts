@@ -16,7 +16,8 @@ import { pathToFileURL } from 'node:url';
 import { randomFillSync } from 'node:crypto';
 import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type RdmaObject, type Session } from '../client/index.js';
 
-const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT] [--bytes N] [--device D] [--hold]
+const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT [--token T]] [--bytes N] [--device D] [--hold]
+  --token T     bearer token for TCP (default: $RDMACTL_TOKEN, as rdmactl)
   --bytes N     bytes to write (default 4096)
   --device D    the device (default: the first live device)
   --hold        print "holding" after creating the objects, then wait until killed
@@ -98,7 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     v = parseArgs({
       args: argv,
       options: {
-        socket: { type: 'string' }, addr: { type: 'string' }, bytes: { type: 'string' }, device: { type: 'string' },
+        socket: { type: 'string' }, addr: { type: 'string' }, token: { type: 'string' }, bytes: { type: 'string' }, device: { type: 'string' },
         hold: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -118,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let client: Client | null = null;
   try {
-    client = await connect(v.addr ? { addr: v.addr } : { socket: v.socket });
+    const token = v.token ?? (process.env.RDMACTL_TOKEN || undefined);
+    client = await connect(v.addr ? { addr: v.addr, token } : { socket: v.socket, token });
     const s = await client.openSession({ name: `rdma-write[${process.pid}]` });
     const n = await rdmaWrite(client, s, {
       bytes,

@@ -2,6 +2,8 @@
  * The daemon, the example and rdmactl as separate processes: what an
  * operator sees. The daemon is spawned from bin/ (dist/, built by npm test).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
@@ -103,6 +105,31 @@ describe('rdma-brokerd with the example and rdmactl', () => {
     }
     const code = await new Promise((r) => w.on('exit', r));
     expect(code).toBe(0);
+  });
+});
+
+describe('over TCP with a bearer token', () => {
+  it('rdmactl --addr --token and the example reach the daemon; a wrong token is one line, exit 1', async () => {
+    const { dir } = tempSocket('cfg');
+    const cfg = path.join(dir, 'tenants.json');
+    fs.writeFileSync(cfg, JSON.stringify({ tenants: [{ name: 'ops', role: 'admin', tokens: ['a-long-random-secret-token'] }] }));
+    const d = await spawnDaemon('tcp', ['--listen', '127.0.0.1:0', '--config', cfg]);
+    try {
+      const port = d.logs.find((l) => l.msg === 'rdma-brokerd serving')?.tcpPort;
+      expect(port).toEqual(expect.any(Number));
+      const addr = `127.0.0.1:${String(port)}`;
+      const ok = await runNode([CTL_BIN, '--addr', addr, '--token', 'a-long-random-secret-token', 'devices', '-j']);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toEqual([expect.objectContaining({ name: 'sim0' })]);
+      const ex = await runNode([EXAMPLE, '--addr', addr, '--token', 'a-long-random-secret-token', '--bytes', '3000']);
+      expect(ex.stdout).toBe('rdma-write ok 3000 bytes\n');
+      const bad = await runNode([CTL_BIN, '--addr', addr, '--token', 'not-the-right-token-at-all', 'devices']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^rdmactl: .*UNAUTHENTICATED.*\n$/);
+    } finally {
+      await d.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
