@@ -18,7 +18,7 @@ import { DeviceTable, type DeviceEntry } from './devices.js';
 import { Registry, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter } from './registry.js';
 import { DEFAULT_SESSION_LIMITS, SessionTable, type EndReason, type Session, type SessionLimits } from './sessions.js';
 import { TYPES_BY_NAME, OBJECT_TYPES } from './types/index.js';
-import { METHOD_IDS, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
+import { METHOD_IDS, type HandedMemory, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
 import { Accounting, type QuotaPolicy } from './accounting.js';
 
 void ASYNC_EVENT_NAMES;
@@ -35,6 +35,8 @@ export interface CreateArgs {
   device: string;
   attrs: PlainMap;
   userHandle: string;
+  /** MRs only: memory a client handed in over the fd channel (the caller keeps and closes the fd). */
+  memory?: HandedMemory;
 }
 
 export type BatchStep =
@@ -296,6 +298,7 @@ export class Broker {
     const spec = this.typeSpec(a.type);
     if (spec.readOnly || !spec.create) throw new BrokerError('READ_ONLY', `${spec.name} objects are pre-existing and cannot be created`);
     const where = `${spec.name}.create`;
+    if (a.memory && !spec.create.takesMemory) throw new BrokerError('INVALID_ATTR', `${where}: this object type takes no memory fd`);
     const held: Held[] = [];
     const attrs = this.resolveAttrs(s, spec.create.attrs, a.attrs, where, held, refs);
     const deviceName = this.deviceOf(held, a.device, where);
@@ -311,7 +314,7 @@ export class Broker {
       taken = this.lockAll(held);
       const dev = await this.devices.contextFor(deviceName, s.tenant);
       const handle = this.registry.allocHandle();
-      const res = await spec.create.run({ dev, device: deviceName, attrs, tag: handle });
+      const res = await spec.create.run({ dev, device: deviceName, attrs, tag: handle, memory: a.memory ?? null });
       const obj: BrokerObject = {
         handle, spec, type: spec.name, device: deviceName, dev, owner: s, userHandle: a.userHandle, parents,
         created: Date.now(), ref: res.ref, attrs: res.attrs, bytes: res.bytes ?? 0, users: 0, readers: 0, writer: false, dead: false,
@@ -343,6 +346,38 @@ export class Broker {
   private target(s: Session, handle: number): BrokerObject {
     this.checkSession(s);
     return this.registry.lookup(handle, s);
+  }
+
+  /** The session's live object with this handle; another session's object answers NO_SUCH_HANDLE, as a missing one. */
+  resolve(s: Session, handle: number): BrokerObject {
+    return this.target(s, handle);
+  }
+
+  /**
+   * For ibv_import_device: the command fd of the tenant's own context on a
+   * device (owned by the context: send or dup it, never close it) and the
+   * kernel handles of the session's PDs and MRs named. Only where the
+   * device supports import; the context is the tenant's alone (DeviceTable
+   * opens one per tenant), since any holder of the fd reaches every object
+   * in it.
+   */
+  async importDevice(s: Session, device: string, handles: readonly number[]): Promise<{ fd: number; objects: { handle: number; type: string; kernelHandle: number }[] }> {
+    this.checkSession(s);
+    const d = this.devices.live(device);
+    if (!d.caps.supportsImport) throw new BrokerError('UNSUPPORTED', `device ${device} (${d.listing.provider}) does not support ibv_import_device`);
+    const objs = handles.map((h) => {
+      const o = this.target(s, h);
+      if (o.type !== 'pd' && o.type !== 'mr') throw new BrokerError('WRONG_TYPE', `handle ${h} is a ${o.type}: only PDs and MRs can be imported`);
+      if (o.device !== device) throw new BrokerError('INVALID_ATTR', `handle ${h} is on device ${o.device}, not ${device}`);
+      return o;
+    });
+    const dev = await this.devices.contextFor(device, s.tenant);
+    if (!dev.commandFd || !dev.kernelHandle) throw new BrokerError('UNSUPPORTED', `the ${dev.backend} backend cannot export a command fd`);
+    const kh = dev.kernelHandle.bind(dev);
+    return {
+      fd: dev.commandFd(),
+      objects: objs.map((o) => ({ handle: o.handle, type: o.type, kernelHandle: kh(o.ref as never) })),
+    };
   }
 
   async query(s: Session, handle: number): Promise<BrokerObject> {
@@ -534,7 +569,7 @@ export class Broker {
       const o = this.registry.get(e.cq);
       if (!o) return;
       this.sessions.get(o.owner.id)?.emit({
-        kind: 'completion', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: '', device, port: 0, time: now,
+        kind: 'completion', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: '', device, port: 0, time: now, channel: e.channel,
       });
       return;
     }

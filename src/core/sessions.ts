@@ -19,6 +19,8 @@ export interface SessionEvent {
   device: string;
   port: number;
   time: number;
+  /** For completion events: the completion channel the CQ reports to. */
+  channel?: number;
 }
 
 export type SessionState = 'attached' | 'detached' | 'closing' | 'closed';
@@ -48,6 +50,7 @@ export class Session implements OwnerRef {
   graceTimer: NodeJS.Timeout | null = null;
   /** Resolves when the session's cleanup has finished. */
   closed: Promise<void> | null = null;
+  private readonly taps = new Set<(e: SessionEvent) => void>();
 
   constructor(readonly opts: SessionOptions) {}
 
@@ -61,6 +64,13 @@ export class Session implements OwnerRef {
   /** Delivers an event to the attached stream, or keeps it for a resume. */
   emit(e: SessionEvent): void {
     if (this.state === 'closing' || this.state === 'closed') return;
+    for (const t of this.taps) {
+      try {
+        t(e);
+      } catch {
+        // A tap (an fd mirror) must not break event delivery.
+      }
+    }
     const seq = ++this.seq;
     if (this.listener) {
       this.listener(seq, e);
@@ -68,6 +78,16 @@ export class Session implements OwnerRef {
     }
     this.backlog.push({ seq, e });
     if (this.backlog.length > DETACHED_EVENT_BACKLOG) this.backlog.shift();
+  }
+
+  /**
+   * Also delivers every event to `fn` (attached or not), for as long as the
+   * session lives; returns a function that stops it. The fd channel's event
+   * mirrors use this.
+   */
+  tap(fn: (e: SessionEvent) => void): () => void {
+    this.taps.add(fn);
+    return () => this.taps.delete(fn);
   }
 
   attach(listener: (seq: number, e: SessionEvent) => void): void {
@@ -88,6 +108,7 @@ export class Session implements OwnerRef {
   ended(reason: EndReason): void {
     const ls = [...this.endListeners];
     this.endListeners.clear();
+    this.taps.clear();
     for (const cb of ls) cb(reason);
   }
 
@@ -122,9 +143,13 @@ export function noSuchSession(): BrokerError {
   return new BrokerError('NO_SESSION', 'no such session (open one with SessionService.Connect and send its token in x-rdma-session)');
 }
 
+/** How long an fd-channel token stays valid if unused. */
+export const FD_TOKEN_TTL_MS = 60_000;
+
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
   private readonly byToken = new Map<string, Session>();
+  private readonly fdTokens = new Map<string, { session: Session; expires: number }>();
 
   constructor(
     readonly limits: SessionLimits,
@@ -151,6 +176,31 @@ export class SessionTable {
     const s = this.byToken.get(token);
     if (!s || s.state === 'closing' || s.state === 'closed') throw noSuchSession();
     return s;
+  }
+
+  /**
+   * A one-time token that binds one fd-channel connection to this session.
+   * It is a different secret from the session token: handing it to a helper
+   * process lets that process receive the session's fds once, not act on the
+   * session over gRPC.
+   */
+  issueFdToken(s: Session, ttlMs = FD_TOKEN_TTL_MS): string {
+    if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
+    const now = Date.now();
+    for (const [t, v] of this.fdTokens) if (v.expires <= now) this.fdTokens.delete(t);
+    const token = `fd-${randomBytes(24).toString('base64url')}`;
+    this.fdTokens.set(token, { session: s, expires: now + ttlMs });
+    return token;
+  }
+
+  /** Consumes an fd-channel token: the session it names, if it and the token are still alive. */
+  redeemFdToken(token: string): Session {
+    const v = this.fdTokens.get(token);
+    this.fdTokens.delete(token);
+    if (!v || v.expires <= Date.now() || v.session.state === 'closing' || v.session.state === 'closed') {
+      throw new BrokerError('NO_SESSION', 'no such fd-channel token (tokens are one-time and expire; ask the session for a new one)');
+    }
+    return v.session;
   }
 
   get(id: string): Session | undefined {
@@ -196,6 +246,7 @@ export class SessionTable {
     s.detach();
     s.state = 'closing';
     this.byToken.delete(s.token);
+    for (const [t, v] of this.fdTokens) if (v.session === s) this.fdTokens.delete(t);
     s.ended(reason);
     this.onEnd(s, reason);
   }

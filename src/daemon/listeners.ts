@@ -14,6 +14,7 @@ import type { Broker } from '../core/broker.js';
 import type { TenantDirectory, TenantSocket } from '../core/tenants.js';
 import { fixedTenant, tcpAuthenticator, type Authenticator } from '../rpc/auth.js';
 import { createServer, setNotServing } from '../rpc/server.js';
+import type { FdChannelServer } from '../fdpass/server.js';
 
 export interface TlsFiles {
   cert: string;
@@ -28,6 +29,18 @@ export interface ListenerOptions {
   tls: TlsFiles | null;
   /** TCP callers without credentials act as the main socket's tenant (trusted networks, tests). */
   insecureTcp: boolean;
+  /**
+   * The fd channel: served at `fdSocket` beside the main socket, and at
+   * `PATH.fd` beside each tenant socket (same directory, mode and owner, so a
+   * container that mounts its tenant's directory reaches both). Null: none.
+   */
+  fdChannel?: FdChannelServer | null;
+  fdSocket?: string | null;
+}
+
+/** The fd-channel socket beside a tenant's gRPC socket. */
+export function tenantFdSocket(grpcSocket: string): string {
+  return `${grpcSocket}.fd`;
 }
 
 function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
@@ -84,16 +97,25 @@ export class Listeners {
     private readonly opts: ListenerOptions,
   ) {}
 
-  private server(auth: Authenticator): grpc.Server {
-    return createServer({ broker: this.broker, log: this.log, tenants: this.tenants, auth });
+  private server(auth: Authenticator, fdSocket: string | null = null): grpc.Server {
+    return createServer({ broker: this.broker, log: this.log, tenants: this.tenants, auth, fdSocket });
+  }
+
+  private get fd(): FdChannelServer | null {
+    return this.opts.fdChannel ?? null;
   }
 
   async start(): Promise<void> {
     const { opts, tenants } = this;
-    this.main = this.server(fixedTenant(tenants, () => tenants.config.socketTenant, 'socket'));
+    const mainFd = this.fd && opts.fdSocket ? opts.fdSocket : null;
+    this.main = this.server(fixedTenant(tenants, () => tenants.config.socketTenant, 'socket'), mainFd);
     prepareSocket(opts.socket, 0o755, null, null);
     await bind(this.main, `unix:${opts.socket}`, grpc.ServerCredentials.createInsecure());
     fs.chmodSync(opts.socket, 0o660);
+    if (mainFd) {
+      fs.mkdirSync(path.dirname(mainFd), { recursive: true, mode: 0o755 });
+      this.fd!.listen(mainFd, { mode: 0o660 });
+    }
     if (opts.listen) {
       this.tcp = this.server(tcpAuthenticator(tenants, opts.insecureTcp ? () => tenants.config.socketTenant : null));
       this.tcpPort = await bind(this.tcp, opts.listen, this.tcpCredentials());
@@ -135,6 +157,7 @@ export class Listeners {
       this.perTenant.delete(p);
       l.server.forceShutdown();
       unlinkQuiet(p);
+      this.fd?.unlisten(tenantFdSocket(p));
       this.log.info({ socket: p, tenant: l.tenant }, 'tenant socket closed');
     }
     for (const [p, w] of want) {
@@ -142,19 +165,22 @@ export class Listeners {
       if (have) {
         if (have.socket.mode !== w.socket.mode || have.socket.uid !== w.socket.uid || have.socket.gid !== w.socket.gid) {
           applyMode(w.socket);
+          this.fd?.chmod(tenantFdSocket(p), { mode: w.socket.mode, uid: w.socket.uid, gid: w.socket.gid });
           have.socket = w.socket;
         }
         continue;
       }
       const tenant = w.tenant;
-      const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'));
+      const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'), this.fd ? tenantFdSocket(p) : null);
       prepareSocket(p, 0o750, w.socket.uid, w.socket.gid);
       try {
         await bind(server, `unix:${p}`, grpc.ServerCredentials.createInsecure());
         applyMode(w.socket);
+        this.fd?.listen(tenantFdSocket(p), { mode: w.socket.mode, uid: w.socket.uid, gid: w.socket.gid, tenant });
       } catch (e) {
         server.forceShutdown();
         unlinkQuiet(p);
+        this.fd?.unlisten(tenantFdSocket(p));
         throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
       }
       this.perTenant.set(p, { tenant, socket: w.socket, server });
@@ -175,6 +201,7 @@ export class Listeners {
       this.tcp.unbind(this.opts.listen.replace(/:0$/, `:${this.tcpPort}`));
     }
     for (const [p, l] of this.perTenant) l.server.unbind(`unix:${p}`);
+    this.fd?.stopAccepting();
   }
 
   close(): void {

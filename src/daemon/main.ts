@@ -13,6 +13,7 @@ import { Listeners } from './listeners.js';
 import { brokerMetrics, serveMetrics } from './metrics.js';
 import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.js';
 import { selectBackend } from './backend.js';
+import { FdChannelServer } from '../fdpass/server.js';
 
 const VERSION = '0.1.0';
 
@@ -40,8 +41,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     quotas: tenants,
   });
   await broker.start();
+  const fdChannel = opts.fdSocket ? new FdChannelServer({ broker, log }) : null;
   const listeners = new Listeners(broker, tenants, log, {
     socket: opts.socket,
+    fdSocket: opts.fdSocket,
+    fdChannel,
     listen: opts.listen,
     tls: opts.tlsCert && opts.tlsKey ? { cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa } : null,
     insecureTcp: opts.insecureTcp,
@@ -52,11 +56,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     if (opts.metricsListen) metrics = await serveMetrics(brokerMetrics(broker, tenants), opts.metricsListen, log);
   } catch (e) {
     listeners.close();
+    fdChannel?.close();
     await broker.shutdown();
     throw e;
   }
   log.info({
-    socket: opts.socket, listen: opts.listen, tcpPort: listeners.tcpPort, backend: backend.kind, config: opts.config,
+    socket: opts.socket, fdSocket: opts.fdSocket, listen: opts.listen, tcpPort: listeners.tcpPort, backend: backend.kind, config: opts.config,
     tenants: tenants.list().map((t) => t.name), tenantSockets: listeners.tenantSockets(),
     devices: broker.devices.list().map((d) => d.name),
   }, 'rdma-brokerd serving');
@@ -92,6 +97,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       await reloading;
       await broker.shutdown();
       listeners.close();
+      fdChannel?.close();
       if (metrics) await new Promise((r) => metrics!.close(r));
       const left = broker.registry.size;
       log.info({ objects: left, sessions: broker.sessions.size }, left === 0 ? 'stopped: every object destroyed' : 'stopped with objects left');

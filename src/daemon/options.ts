@@ -17,6 +17,8 @@ export interface DaemonOptions {
   tlsKey: string | null;
   tlsCa: string | null;
   insecureTcp: boolean;
+  /** The fd channel's socket path (null or absent: no fd channel, on any socket). */
+  fdSocket?: string | null;
 }
 
 export const USAGE = `Usage: rdma-brokerd [options]
@@ -25,6 +27,9 @@ Owns the host's RDMA (uverbs) devices and brokers their objects over gRPC.
 
 Options:
   --socket PATH            gRPC unix socket (default: ${defaultSocket()})
+  --fd-socket PATH|none    the fd channel (SCM_RIGHTS; docs/fd-channel.md)
+                           (default: the gRPC socket path + ".fd"; each tenant
+                           socket gets one beside it, PATH.fd)
   --listen HOST:PORT       also serve gRPC over TCP
   --device auto|sim|ibverbs
                            auto: the kernel's devices through libibverbs, or the
@@ -65,6 +70,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
       args: argv,
       options: {
         socket: { type: 'string' },
+        'fd-socket': { type: 'string' },
         listen: { type: 'string' },
         device: { type: 'string' },
         'lease-ms': { type: 'string' },
@@ -99,8 +105,11 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (v['tls-ca'] !== undefined && v['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   if ((v['tls-cert'] !== undefined || v['insecure-tcp']) && v.listen === undefined) throw new UsageError('--tls-cert and --insecure-tcp apply to TCP: give --listen HOST:PORT');
+  const socket = v.socket ?? defaultSocket();
+  const fdSocket = v['fd-socket'] === 'none' ? null : v['fd-socket'] ?? `${socket}.fd`;
   return {
-    socket: v.socket ?? defaultSocket(),
+    socket,
+    fdSocket,
     listen: v.listen ?? null,
     device,
     logLevel: v['log-level'] ?? process.env.RDMA_BROKER_LOG_LEVEL ?? 'info',

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Broker, BatchStep } from '../core/broker.js';
 import { BrokerError } from '../core/errors.js';
-import { noSuchSession, type Session } from '../core/sessions.js';
+import { FD_TOKEN_TTL_MS, noSuchSession, type Session } from '../core/sessions.js';
 import { api, SESSION_HEADER } from '../wire/proto.js';
 import { RefValue, toWireMap } from '../wire/values.js';
 import { attrsIn, eventOut, handleIn, objectInfo, sessionInfo, typeInfo } from './convert.js';
@@ -40,6 +40,8 @@ export interface ServerDeps {
   auth?: Authenticator;
   /** @deprecated use `auth`: resolves the caller's identity from the call. */
   identify?: Authenticator;
+  /** The fd channel socket beside this listener, told to clients with their fd tokens (null: none). */
+  fdSocket?: string | null;
 }
 
 /** The services a listener serves, for health checking. */
@@ -87,6 +89,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
   const { broker, log } = deps;
   const tenants = deps.tenants ?? new TenantDirectory();
   const auth = deps.auth ?? deps.identify ?? fixedTenant(tenants, () => tenants.config.socketTenant, 'socket');
+  const fdSocket = deps.fdSocket ?? null;
   const pkg = api().rdmabroker.v1;
 
   const sessionOf = (call: { metadata: grpc.Metadata }): Session => {
@@ -202,6 +205,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
             call.write({
               opened: {
                 session_id: s.id, token: s.token, lease_ms: s.opts.leaseMs, resume_grace_ms: s.opts.resumeGraceMs, resumed, tenant: s.tenant,
+                fd_token: fdSocket ? broker.sessions.issueFdToken(s) : '', fd_socket: fdSocket ?? '',
               },
             });
             s.attach((seq, e) => call.write({ event: eventOut(seq, e) }));
@@ -238,6 +242,11 @@ export function createServer(deps: ServerDeps): grpc.Server {
       call.on('error', closed);
       call.on('close', closed);
     },
+    IssueFdToken: unary(log, 'SessionService.IssueFdToken', (call) => {
+      const s = sessionOf(call);
+      if (!fdSocket) throw new BrokerError('UNSUPPORTED', 'no fd channel on this listener (fds pass over a local unix socket; the daemon may run with --fd-socket none)');
+      return { token: broker.sessions.issueFdToken(s), fd_socket: fdSocket, expires_ms: FD_TOKEN_TTL_MS };
+    }),
   };
 
   const inspection: InspectionServiceHandlers = {

@@ -78,6 +78,23 @@ export function toServiceError(e: unknown, log: Logger, what: string): ServiceEr
   return { code: statusOf(b), details: b.message, metadata };
 }
 
+/** The name of a gRPC status code ("INVALID_ARGUMENT"). */
+export function statusName(code: grpc.status): string {
+  return grpc.status[code] ?? String(code);
+}
+
+/**
+ * The error as a plain record, for transports other than gRPC (the fd
+ * channel): the same status a gRPC call would get. Null for an unknown error
+ * (a bug), which the caller reports as INTERNAL.
+ */
+export function errorRecord(e: unknown): { status: number; status_name: string; code: string; message: string; errno: number; call: string } | null {
+  const b = asBrokerError(e);
+  if (!b) return null;
+  const st = statusOf(b);
+  return { status: st, status_name: statusName(st), code: b.code, message: b.message, errno: b.errno, call: b.call };
+}
+
 /** The error as the Batch reply's ErrorInfo. */
 export function errorInfo(b: BrokerError): { status: number; code: string; message: string; errno: number; call: string } {
   return { status: statusOf(b), code: b.code, message: b.message, errno: b.errno, call: b.call };

@@ -1,7 +1,7 @@
 /**
  * The one koffi binding of the C library. Everything the daemon calls in libc
  * is declared here, typed, so no other module loads libc or spells a C
- * signature. Later work adds sendmsg/recvmsg/getsockopt (fd passing) here.
+ * signature. The fd channel (src/fdpass) uses the socket calls below.
  *
  * Conventions:
  * - Functions return what libc returns (-1 on failure); read {@link errno}
@@ -44,6 +44,33 @@ export const F_SEAL_SHRINK = 0x0002;
 export const F_SEAL_GROW = 0x0004;
 export const F_SEAL_WRITE = 0x0008;
 
+/** open / pipe2 flags */
+export const O_CLOEXEC = 0o2000000;
+/** Since Linux 5.1: no new writable mappings (memfd). */
+export const F_SEAL_FUTURE_WRITE = 0x0010;
+
+/** Sockets (Linux values; the same on x86_64 and aarch64). */
+export const AF_UNIX = 1;
+export const SOCK_STREAM = 1;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_NONBLOCK = O_NONBLOCK;
+export const SOCK_CLOEXEC = O_CLOEXEC;
+export const SOL_SOCKET = 1;
+export const SO_PEERCRED = 17;
+export const SO_SNDBUF = 7;
+export const SCM_RIGHTS = 1;
+export const MSG_CTRUNC = 0x08;
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_EOR = 0x80;
+export const MSG_NOSIGNAL = 0x4000;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+export const SHUT_RDWR = 2;
+
+/** statfs f_type of the filesystems whose files are shared memory (memfd, /dev/shm, hugetlb memfd). */
+export const TMPFS_MAGIC = 0x01021994;
+export const HUGETLBFS_MAGIC = 0x958458f6;
+
 /** lseek whence */
 export const SEEK_SET = 0;
 export const SEEK_END = 2;
@@ -55,6 +82,7 @@ export const S_IFREG = 0o100000;
 /** The errno values this module's callers look at. */
 export const E = {
   EPERM: 1,
+  EINTR: 4,
   EBADF: 9,
   EAGAIN: 11,
   ENOMEM: 12,
@@ -62,6 +90,12 @@ export const E = {
   EINVAL: 22,
   ENFILE: 23,
   EMFILE: 24,
+  ENOTSOCK: 88,
+  EPIPE: 32,
+  ECONNREFUSED: 111,
+  ECONNRESET: 104,
+  ENOENT: 2,
+  EINPROGRESS: 115,
 } as const;
 
 /** The kernel page size (sysconf(_SC_PAGESIZE)); 4096 on every target we run. */
@@ -168,6 +202,154 @@ export const pwrite = lib.func('intptr_t pwrite(int fd, const uint8_t *buf, size
   count: number,
   offset: number | bigint,
 ) => number | bigint;
+
+/** int pipe2(int fds[2], int flags) */
+const pipe2Raw = lib.func('int pipe2(_Out_ int *fds, int flags)') as (fds: number[], flags: number) => number;
+/** pipe2(2): [read end, write end], or null on failure (errno() tells why). */
+export function pipe2(flags: number): [number, number] | null {
+  const fds = [-1, -1];
+  if (pipe2Raw(fds, flags) !== 0) return null;
+  return [fds[0]!, fds[1]!];
+}
+
+/** int socket(int domain, int type, int protocol) */
+export const socket = lib.func('int socket(int domain, int type, int protocol)') as (domain: number, type: number, protocol: number) => number;
+
+/** int bind(int fd, const struct sockaddr *addr, socklen_t len): addr as raw bytes (see {@link sockaddrUn}). */
+export const bind = lib.func('int bind(int fd, const uint8_t *addr, uint32_t len)') as (fd: number, addr: Buffer, len: number) => number;
+
+/** int connect(int fd, const struct sockaddr *addr, socklen_t len) */
+export const connect = lib.func('int connect(int fd, const uint8_t *addr, uint32_t len)') as (fd: number, addr: Buffer, len: number) => number;
+
+/** int listen(int fd, int backlog) */
+export const listen = lib.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number;
+
+/** int accept4(int fd, NULL, NULL, int flags): the peer address is not needed (SO_PEERCRED is). */
+export const accept4 = lib.func('int accept4(int fd, void *addr, void *len, int flags)') as (fd: number, addr: null, len: null, flags: number) => number;
+
+/** int shutdown(int fd, int how) */
+export const shutdown = lib.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number;
+
+/**
+ * ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) and recvmsg:
+ * `msg` is the address of a msghdr in native memory ({@link allocNative}),
+ * because the kernel writes through the pointers inside it.
+ */
+export const sendmsg = lib.func('intptr_t sendmsg(int fd, void *msg, int flags)') as (fd: number, msg: bigint, flags: number) => number | bigint;
+export const recvmsg = lib.func('intptr_t recvmsg(int fd, void *msg, int flags)') as (fd: number, msg: bigint, flags: number) => number | bigint;
+
+const getsockoptRaw = lib.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *val, _Inout_ uint32_t *len)') as (
+  fd: number, level: number, name: number, val: Buffer, len: number[],
+) => number;
+
+/** The peer of a unix socket, as the kernel recorded it at connect time. */
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** getsockopt(SOL_SOCKET, SO_PEERCRED): struct ucred { pid_t pid; uid_t uid; gid_t gid; }; null on failure. */
+export function peerCred(fd: number): PeerCred | null {
+  const b = Buffer.alloc(12);
+  if (getsockoptRaw(fd, SOL_SOCKET, SO_PEERCRED, b, [12]) !== 0) return null;
+  return { pid: b.readInt32LE(0), uid: b.readUInt32LE(4), gid: b.readUInt32LE(8) };
+}
+
+/** struct sockaddr_un for a filesystem path: [family u16][path, NUL-terminated]; returns the bytes and the length to pass. */
+export function sockaddrUn(path: string): { addr: Buffer; len: number } {
+  const p = Buffer.from(path, 'utf8');
+  if (p.length === 0 || p.length > 107) throw new Error(`unix socket path must be 1..107 bytes, got ${p.length}: ${path}`);
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  p.copy(addr, 2);
+  return { addr, len: 2 + p.length + 1 };
+}
+
+const fstatfsRaw = lib.func('int fstatfs(int fd, _Out_ uint8_t *buf)') as (fd: number, buf: Buffer) => number;
+
+/** fstatfs(2)'s f_type (the filesystem magic; f_type is the first field, a long, on LP64); null on failure. */
+export function fsType(fd: number): number | null {
+  const b = Buffer.alloc(128);
+  if (fstatfsRaw(fd, b) !== 0) return null;
+  return Number(b.readBigUInt64LE(0) & 0xffff_ffffn);
+}
+
+// ------------------------------------------------------------ native memory
+
+/** Allocates `size` zeroed bytes of native memory; returns its address. Free it with {@link freeNative}. */
+export function allocNative(size: number): bigint {
+  const p = koffi.alloc('uint8_t', size) as unknown;
+  const a = koffi.address(p);
+  if (!a) throw new Error(`cannot allocate ${size} bytes of native memory`);
+  new Uint8Array(koffi.view(p, size)).fill(0);
+  return a;
+}
+
+/** Frees memory from {@link allocNative}. */
+export function freeNative(addr: bigint): void {
+  koffi.free(addr);
+}
+
+/** An ArrayBuffer over native memory at `addr` (valid until it is freed). */
+export function viewAt(addr: bigint, length: number): ArrayBuffer {
+  return koffi.view(addr, length);
+}
+
+// ------------------------------------------------------------ event loop
+
+/** What a {@link watchFd} callback is told: the fd is readable, writable, or its peer hung up. */
+export interface FdReadiness {
+  readable: boolean;
+  writable: boolean;
+  disconnect: boolean;
+}
+
+/** A file descriptor watched by Node's own event loop (libuv uv_poll, through koffi). */
+export interface FdWatch {
+  /** Changes the events watched (none: stops watching until the next call). */
+  update(events: { readable?: boolean; writable?: boolean }): void;
+  /** Stops watching; call it BEFORE closing the fd. Idempotent. */
+  close(): void;
+  /** Whether this watch keeps the process alive (default true). */
+  ref(on: boolean): void;
+}
+
+/**
+ * Watches an fd on Node's event loop: no thread blocks, and `cb` runs on the
+ * main thread while the condition holds (level-triggered), so the callback
+ * must drain the fd or stop watching it.
+ */
+export function watchFd(fd: number, events: { readable?: boolean; writable?: boolean }, cb: (status: number, ready: FdReadiness) => void): FdWatch {
+  type Handle = { start(o: object, cb: (status: number, ev: FdReadiness) => void): void; stop(): void; close(): void; ref(): void; unref(): void };
+  const poll = (koffi as unknown as { node: { poll(fd: number, o: object, cb: (status: number, ev: FdReadiness) => void): Handle | null } }).node.poll;
+  const opts = (e: { readable?: boolean; writable?: boolean }) => ({ readable: !!e.readable, writable: !!e.writable, disconnect: true });
+  const h = poll(fd, opts(events), cb);
+  if (!h) throw new Error(`cannot watch fd ${fd}`);
+  let closed = false;
+  let running = !!(events.readable || events.writable);
+  if (!running) h.stop();
+  return {
+    update(e) {
+      if (closed) return;
+      if (e.readable || e.writable) {
+        h.start(opts(e), cb);
+        running = true;
+      } else if (running) {
+        h.stop();
+        running = false;
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      h.close();
+    },
+    ref(on) {
+      if (!closed) (on ? h.ref() : h.unref());
+    },
+  };
+}
 
 // ------------------------------------------------------------------ helpers
 

@@ -172,18 +172,21 @@ export class SharedMemory {
 }
 
 /**
- * Maps `length` bytes at `offset` of a client's memfd (or regular tmpfs file).
- * The caller keeps its fd; the mapping holds its own dup (close-on-exec), so
- * {@link SharedMemory.fd} stays valid whatever the client does with its copy.
+ * Checks that `fd` is memory a process may hand to the daemon for an MR:
+ * a regular file holding `[offset, offset + length)`, `offset` a multiple of
+ * the page size, and not write-sealed (F_SEAL_WRITE / F_SEAL_FUTURE_WRITE:
+ * the device writes these pages, and a shared writable mapping would fail).
  *
- * Validation (EINVAL on failure, nothing left mapped or open): a regular file,
- * `offset` a non-negative multiple of the page size, `length` > 0, and the
- * file at least `offset + length` bytes long. If the memfd allows sealing,
- * F_SEAL_SHRINK is added so the client cannot truncate the pages under the
- * daemon; a memfd that cannot be sealed is accepted, and shrinking it later
- * is the client's own fault (documented risk: a SIGBUS on access).
+ * With `strict` (fds that come in over the fd channel), also: the file is
+ * shared memory (a memfd or a tmpfs / hugetlbfs file), and it cannot shrink:
+ * F_SEAL_SHRINK is already set or is added here. A file that could shrink
+ * under the daemon would make its next access to those pages a SIGBUS,
+ * which kills the daemon for every tenant; so a memfd created without
+ * MFD_ALLOW_SEALING, or a /dev/shm file, is refused.
+ *
+ * Throws SysError(EINVAL) naming what is wrong; opens and maps nothing.
  */
-export function mapFd(fd: number, offset: number, length: number): SharedMemory {
+export function checkMemoryFd(fd: number, offset: number, length: number, strict = false): void {
   const bad = (why: string): SysError => new SysError('mmap', libc.E.EINVAL, `mapFd: ${why}`);
   if (!Number.isInteger(fd) || fd < 0) throw bad(`bad fd ${fd}`);
   if (!Number.isInteger(offset) || offset < 0 || offset % libc.PAGE_SIZE !== 0) {
@@ -199,6 +202,34 @@ export function mapFd(fd: number, offset: number, length: number): SharedMemory 
   }
   if ((st.mode & libc.S_IFMT) !== libc.S_IFREG) throw bad(`fd ${fd} is not a memfd or regular file`);
   if (st.size < BigInt(offset + length)) throw bad(`fd ${fd} has ${st.size} bytes, needs ${offset + length}`);
+  const seals = libc.fcntl(fd, libc.F_GET_SEALS, 0);
+  if (seals >= 0 && seals & (libc.F_SEAL_WRITE | libc.F_SEAL_FUTURE_WRITE)) throw bad(`fd ${fd} is sealed against writes`);
+  if (strict) {
+    const fs = libc.fsType(fd);
+    if (fs !== libc.TMPFS_MAGIC && fs !== libc.HUGETLBFS_MAGIC) throw bad(`fd ${fd} is not shared memory (a memfd or a tmpfs file)`);
+    if (seals < 0) throw bad(`fd ${fd} cannot be sealed: create it with memfd_create(MFD_ALLOW_SEALING)`);
+    if (!(seals & libc.F_SEAL_SHRINK)) {
+      if (seals & libc.F_SEAL_SEAL || libc.fcntl(fd, libc.F_ADD_SEALS, libc.F_SEAL_SHRINK) !== 0) {
+        throw bad(`fd ${fd} can shrink and cannot be sealed against it: create it with MFD_ALLOW_SEALING or add F_SEAL_SHRINK`);
+      }
+    }
+  }
+}
+
+/**
+ * Maps `length` bytes at `offset` of a client's memfd (or regular tmpfs file).
+ * The caller keeps its fd; the mapping holds its own dup (close-on-exec), so
+ * {@link SharedMemory.fd} stays valid whatever the client does with its copy.
+ *
+ * Validation ({@link checkMemoryFd}; EINVAL on failure, nothing left mapped
+ * or open): a regular file, `offset` a non-negative multiple of the page
+ * size, `length` > 0, the file at least `offset + length` bytes long, not
+ * write-sealed. If the memfd allows sealing, F_SEAL_SHRINK is added so the
+ * client cannot truncate the pages under the daemon; a memfd that cannot be
+ * sealed is accepted here (the fd channel refuses it with `strict`).
+ */
+export function mapFd(fd: number, offset: number, length: number): SharedMemory {
+  checkMemoryFd(fd, offset, length);
   const seals = libc.fcntl(fd, libc.F_GET_SEALS, 0);
   if (seals >= 0 && (seals & (libc.F_SEAL_SEAL | libc.F_SEAL_SHRINK)) === 0) {
     libc.fcntl(fd, libc.F_ADD_SEALS, libc.F_SEAL_SHRINK);

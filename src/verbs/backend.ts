@@ -535,6 +535,15 @@ export interface DeviceContext {
   createFlow(qp: QpRef, attr: FlowAttr, tag: number): Promise<FlowRef>;
   destroyFlow(flow: FlowRef): Promise<void>;
 
+  /**
+   * For ibv_import_device: the context's uverbs command fd. The context owns
+   * it (callers send or dup it, never close it). Implemented only by
+   * backends whose devices can report `supportsImport`.
+   */
+  commandFd?(): number;
+  /** The kernel's handle of a PD or MR of this context (pd->handle, mr->handle), for ibv_import_pd / ibv_import_mr. */
+  kernelHandle?(ref: PdRef | MrRef): number;
+
   /** Closes the context: whatever objects remain are destroyed. */
   close(): Promise<void>;
 }

@@ -27,10 +27,18 @@ export const mr: ObjectTypeSpec = {
       attr('access', 3, 'flags', { names: ACCESS_NAMES, doc: 'ibv_access_flags' }),
     ],
     out: [out('addr', 10, 'u64'), out('length', 11, 'u64'), out('lkey', 12, 'u32'), out('rkey', 13, 'u32')],
+    takesMemory: true,
     run: async (c) => {
       const length = c.attrs.length as bigint;
       if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw err.invalid('mr.length is too large');
-      const source: MemorySource = { kind: 'alloc', length: Number(length) };
+      const m = c.memory;
+      const n = Number(length);
+      // Handed-in pages (fd channel) or daemon-allocated shared memory.
+      const source: MemorySource = m === null
+        ? { kind: 'alloc', length: n }
+        : m.kind === 'memfd'
+          ? { kind: 'memfd', fd: m.fd, offset: m.offset, length: n }
+          : { kind: 'dmabuf', fd: m.fd, offset: m.offset, length: n, iova: m.iova };
       const pd = c.attrs.pd as { ref: import('../../verbs/backend.js').PdRef };
       const ref = await c.dev.regMr(pd.ref, source, (c.attrs.access as number | undefined) ?? 0, c.tag);
       return {

@@ -24,9 +24,16 @@ export interface CallCtx {
   readonly attrs: Validated;
 }
 
+/** Memory a client handed in (over the fd channel) for an MR: its pages, not a copy. */
+export type HandedMemory =
+  | { readonly kind: 'memfd'; readonly fd: number; readonly offset: number }
+  | { readonly kind: 'dmabuf'; readonly fd: number; readonly offset: number; readonly iova: bigint };
+
 export interface CreateCtx extends CallCtx {
   /** The handle the new object will have; pass it to the backend as its tag. */
   readonly tag: number;
+  /** Handed-in memory, for types whose create declares `takesMemory`. */
+  readonly memory: HandedMemory | null;
 }
 
 export interface TargetCtx<R extends ObjectRef = ObjectRef> extends CallCtx {
@@ -62,6 +69,8 @@ export interface ObjectTypeSpec {
     readonly doc: string;
     readonly attrs: readonly AttrSpec[];
     readonly out?: readonly AttrSpec[];
+    /** Whether create accepts handed-in memory (CreateArgs.memory). */
+    readonly takesMemory?: boolean;
     readonly run: (c: CreateCtx) => Promise<CreateResult>;
   };
   /** Destroy cannot take attributes; it may fail (EBUSY) only when the reason is an explicit destroy. */

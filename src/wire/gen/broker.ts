@@ -26,6 +26,8 @@ import type { Gid as _rdmabroker_v1_Gid, Gid__Output as _rdmabroker_v1_Gid__Outp
 import type { InspectionServiceClient as _rdmabroker_v1_InspectionServiceClient, InspectionServiceDefinition as _rdmabroker_v1_InspectionServiceDefinition } from './rdmabroker/v1/InspectionService';
 import type { InvokeReply as _rdmabroker_v1_InvokeReply, InvokeReply__Output as _rdmabroker_v1_InvokeReply__Output } from './rdmabroker/v1/InvokeReply';
 import type { InvokeRequest as _rdmabroker_v1_InvokeRequest, InvokeRequest__Output as _rdmabroker_v1_InvokeRequest__Output } from './rdmabroker/v1/InvokeRequest';
+import type { IssueFdTokenReply as _rdmabroker_v1_IssueFdTokenReply, IssueFdTokenReply__Output as _rdmabroker_v1_IssueFdTokenReply__Output } from './rdmabroker/v1/IssueFdTokenReply';
+import type { IssueFdTokenRequest as _rdmabroker_v1_IssueFdTokenRequest, IssueFdTokenRequest__Output as _rdmabroker_v1_IssueFdTokenRequest__Output } from './rdmabroker/v1/IssueFdTokenRequest';
 import type { KeepAlive as _rdmabroker_v1_KeepAlive, KeepAlive__Output as _rdmabroker_v1_KeepAlive__Output } from './rdmabroker/v1/KeepAlive';
 import type { ListDevicesRequest as _rdmabroker_v1_ListDevicesRequest, ListDevicesRequest__Output as _rdmabroker_v1_ListDevicesRequest__Output } from './rdmabroker/v1/ListDevicesRequest';
 import type { ListDevicesResponse as _rdmabroker_v1_ListDevicesResponse, ListDevicesResponse__Output as _rdmabroker_v1_ListDevicesResponse__Output } from './rdmabroker/v1/ListDevicesResponse';
@@ -100,6 +102,8 @@ export interface ProtoGrpcType {
       InspectionService: SubtypeConstructor<typeof grpc.Client, _rdmabroker_v1_InspectionServiceClient> & { service: _rdmabroker_v1_InspectionServiceDefinition }
       InvokeReply: MessageTypeDefinition<_rdmabroker_v1_InvokeReply, _rdmabroker_v1_InvokeReply__Output>
       InvokeRequest: MessageTypeDefinition<_rdmabroker_v1_InvokeRequest, _rdmabroker_v1_InvokeRequest__Output>
+      IssueFdTokenReply: MessageTypeDefinition<_rdmabroker_v1_IssueFdTokenReply, _rdmabroker_v1_IssueFdTokenReply__Output>
+      IssueFdTokenRequest: MessageTypeDefinition<_rdmabroker_v1_IssueFdTokenRequest, _rdmabroker_v1_IssueFdTokenRequest__Output>
       KeepAlive: MessageTypeDefinition<_rdmabroker_v1_KeepAlive, _rdmabroker_v1_KeepAlive__Output>
       ListDevicesRequest: MessageTypeDefinition<_rdmabroker_v1_ListDevicesRequest, _rdmabroker_v1_ListDevicesRequest__Output>
       ListDevicesResponse: MessageTypeDefinition<_rdmabroker_v1_ListDevicesResponse, _rdmabroker_v1_ListDevicesResponse__Output>

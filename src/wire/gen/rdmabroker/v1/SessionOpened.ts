@@ -11,6 +11,12 @@ export interface SessionOpened {
   'resume_grace_ms'?: (number);
   'resumed'?: (boolean);
   'tenant'?: (string);
+  /**
+   * A one-time token for one fd-channel connection (see IssueFdToken), and
+   * the fd channel's socket path; both "" when the daemon serves none.
+   */
+  'fd_token'?: (string);
+  'fd_socket'?: (string);
 }
 
 export interface SessionOpened__Output {
@@ -23,4 +29,10 @@ export interface SessionOpened__Output {
   'resume_grace_ms': (number);
   'resumed': (boolean);
   'tenant': (string);
+  /**
+   * A one-time token for one fd-channel connection (see IssueFdToken), and
+   * the fd channel's socket path; both "" when the daemon serves none.
+   */
+  'fd_token': (string);
+  'fd_socket': (string);
 }

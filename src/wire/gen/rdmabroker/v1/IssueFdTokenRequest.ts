@@ -1,0 +1,8 @@
+// Original file: proto/rdmabroker/v1/broker.proto
+
+
+export interface IssueFdTokenRequest {
+}
+
+export interface IssueFdTokenRequest__Output {
+}
