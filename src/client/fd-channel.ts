@@ -21,7 +21,7 @@ import {
   ASYNC_RECORD_SIZE, COMPLETION_RECORD_SIZE, decodeAsync, decodeCompletions,
   type AsyncRecord, type CompletionRecord, type FdErrorBody, type FdOp,
 } from '../fdpass/protocol.js';
-import { closeAll } from '../fdpass/scm.js';
+import { closeAll, MAX_FDS_PER_MESSAGE, MAX_MESSAGE_BYTES } from '../fdpass/scm.js';
 
 export type { AsyncRecord, CompletionRecord } from '../fdpass/protocol.js';
 export { defaultFdSocket } from '../fdpass/protocol.js';
@@ -168,7 +168,9 @@ export class FdChannel {
    */
   request(op: FdOp, fields: Record<string, unknown> = {}, fds: readonly number[] = []): Promise<{ reply: Record<string, unknown>; fds: number[] }> {
     if (this.closedWith) return Promise.reject(this.closedWith);
+    if (fds.length > MAX_FDS_PER_MESSAGE) return Promise.reject(new RangeError(`at most ${MAX_FDS_PER_MESSAGE} fds per request`));
     const body = Buffer.from(JSON.stringify({ ...fields, id: this.nextId++, op }));
+    if (body.length > MAX_MESSAGE_BYTES) return Promise.reject(new RangeError(`a request is at most ${MAX_MESSAGE_BYTES} bytes`));
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });
       if (!this.sock.send(body, fds)) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as libc from '../../../src/sys/libc.js';
-import { SharedMemory, SysError, mapFd, pageRound } from '../../../src/sys/memory.js';
+import { SharedMemory, SysError, checkMemoryFd, mapFd, pageRound } from '../../../src/sys/memory.js';
 
 const opened: number[] = [];
 function memfd(size: number, flags = libc.MFD_CLOEXEC): number {
@@ -133,5 +133,39 @@ describe('mapFd', () => {
     const after = libc.dup(0);
     libc.close(after);
     expect(after).toBe(probe);
+  });
+});
+
+describe('checkMemoryFd (strict: fds handed in over the fd channel)', () => {
+  it('refuses write-sealed memfds (also in mapFd)', () => {
+    const fd = memfd(libc.PAGE_SIZE, libc.MFD_CLOEXEC | libc.MFD_ALLOW_SEALING);
+    expect(libc.fcntl(fd, libc.F_ADD_SEALS, libc.F_SEAL_WRITE)).toBe(0);
+    expect(errnoOf(() => mapFd(fd, 0, 10))).toBe(libc.E.EINVAL);
+    expect(errnoOf(() => checkMemoryFd(fd, 0, 10, true))).toBe(libc.E.EINVAL);
+  });
+
+  it('refuses memory that could shrink under the daemon, and files that are not shared memory', async () => {
+    const unsealable = memfd(libc.PAGE_SIZE);
+    expect(errnoOf(() => checkMemoryFd(unsealable, 0, 10, true))).toBe(libc.E.EINVAL);
+    expect(errnoOf(() => checkMemoryFd(unsealable, 0, 10, false))).toBeUndefined();
+    const { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/rb-mem-`);
+    writeFileSync(`${dir}/f`, Buffer.alloc(libc.PAGE_SIZE));
+    const disk = openSync(`${dir}/f`, 'r+');
+    try {
+      if (libc.fsType(disk) !== libc.TMPFS_MAGIC) expect(errnoOf(() => checkMemoryFd(disk, 0, 10, true))).toBe(libc.E.EINVAL);
+    } finally {
+      closeSync(disk);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('seals a sealable memfd against shrinking and accepts it', () => {
+    const fd = memfd(2 * libc.PAGE_SIZE, libc.MFD_CLOEXEC | libc.MFD_ALLOW_SEALING);
+    expect(errnoOf(() => checkMemoryFd(fd, libc.PAGE_SIZE, libc.PAGE_SIZE, true))).toBeUndefined();
+    expect(libc.fcntl(fd, libc.F_GET_SEALS, 0) & libc.F_SEAL_SHRINK).toBe(libc.F_SEAL_SHRINK);
+    expect(libc.ftruncate(fd, 0)).toBe(-1);
+    expect(errnoOf(() => checkMemoryFd(fd, libc.PAGE_SIZE, libc.PAGE_SIZE + 1, true))).toBe(libc.E.EINVAL);
   });
 });

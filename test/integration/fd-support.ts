@@ -1,0 +1,221 @@
+/**
+ * Helpers for the fd-channel tests: a daemon in a child process (so that
+ * /proc/PID/fd counts the daemon's fds only), and a thin raw gRPC session.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { api, SESSION_HEADER } from '../../src/wire/proto.js';
+import { fromWireMap, handle, toWireMap, type PlainMap } from '../../src/wire/values.js';
+import type { SessionOpened__Output } from '../../src/wire/gen/rdmabroker/v1/SessionOpened.js';
+import type { ObjectInfo__Output } from '../../src/wire/gen/rdmabroker/v1/ObjectInfo.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DAEMON = path.join(ROOT, 'bin/rdma-brokerd.js');
+
+export interface FdDaemon {
+  proc: ChildProcess;
+  socket: string;
+  fdSocket: string;
+  dir: string;
+  logs: Record<string, unknown>[];
+  /** The daemon's open fds (entries of /proc/PID/fd). */
+  fdCount(): number;
+  fdList(): string[];
+  stop(): Promise<void>;
+}
+
+export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function spawnFdDaemon(tag: string, extra: string[] = []): Promise<FdDaemon> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rb-fd-${tag}-`));
+  const socket = path.join(dir, 'broker.sock');
+  const proc = spawn(process.execPath, [DAEMON, '--device', 'sim', '--socket', socket, '--log-level', 'info', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  let buf = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let dead = false;
+  const exited = new Promise<void>((r) => proc.on('exit', () => {
+    dead = true;
+    r();
+  }));
+  await waitFor(() => dead || logs.some((l) => l.msg === 'rdma-brokerd serving'), 15_000, 'the daemon').catch((e: Error) => {
+    proc.kill('SIGKILL');
+    throw new Error(`${e.message}: ${stderr}`);
+  });
+  if (dead) throw new Error(`the daemon exited: ${stderr}`);
+  const fdDir = `/proc/${proc.pid}/fd`;
+  return {
+    proc, socket, fdSocket: `${socket}.fd`, dir, logs,
+    fdCount: () => fs.readdirSync(fdDir).length,
+    fdList: () => fs.readdirSync(fdDir).map((f) => {
+      try {
+        return `${f} -> ${fs.readlinkSync(path.join(fdDir, f))}`;
+      } catch {
+        return f;
+      }
+    }),
+    async stop() {
+      if (!dead) proc.kill('SIGKILL');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A session over raw grpc-js (the tests of the daemon side do not need the client library). */
+export class RawSession {
+  private constructor(
+    private readonly stream: grpc.ClientDuplexStream<unknown, unknown>,
+    readonly opened: SessionOpened__Output,
+    private readonly objects: InstanceType<ReturnType<typeof api>['rdmabroker']['v1']['ObjectService']>,
+    private readonly sessions: InstanceType<ReturnType<typeof api>['rdmabroker']['v1']['SessionService']>,
+    private readonly inspection: InstanceType<ReturnType<typeof api>['rdmabroker']['v1']['InspectionService']>,
+  ) {}
+
+  static async open(socket: string, name = 'fd-test'): Promise<RawSession> {
+    const pkg = api().rdmabroker.v1;
+    const creds = grpc.credentials.createInsecure();
+    const addr = `unix:${socket}`;
+    const sessions = new pkg.SessionService(addr, creds);
+    const stream = sessions.Connect();
+    const opened = await new Promise<SessionOpened__Output>((resolve, reject) => {
+      stream.on('data', (m: { opened?: SessionOpened__Output | null }) => {
+        if (m.opened) resolve(m.opened);
+      });
+      stream.on('error', reject);
+      stream.write({ open: { name } });
+    });
+    stream.on('error', () => {});
+    return new RawSession(stream as never, opened, new pkg.ObjectService(addr, creds), sessions, new pkg.InspectionService(addr, creds));
+  }
+
+  get id(): string {
+    return this.opened.session_id;
+  }
+
+  private md(): grpc.Metadata {
+    const m = new grpc.Metadata();
+    m.set(SESSION_HEADER, this.opened.token);
+    return m;
+  }
+
+  private unary<T>(client: object, method: string, req: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      (client as Record<string, (r: unknown, m: grpc.Metadata, cb: (e: Error | null, r: T) => void) => void>)[method]!.call(client, req, this.md(), (e, r) => (e ? reject(e) : resolve(r)));
+    });
+  }
+
+  async create(type: string, attrs: PlainMap = {}, device = 'sim0', userHandle = '0'): Promise<{ handle: number; attrs: PlainMap; info: ObjectInfo__Output }> {
+    const r = await this.unary<{ object: ObjectInfo__Output }>(this.objects, 'Create', { type, device, attrs: toWireMap(attrs), user_handle: userHandle });
+    return { handle: Number(r.object.handle), attrs: fromWireMap(r.object.attrs), info: r.object };
+  }
+
+  async modify(h: number, attrs: PlainMap): Promise<void> {
+    await this.unary(this.objects, 'Modify', { handle: String(h), attrs: toWireMap(attrs) });
+  }
+
+  async destroy(h: number): Promise<void> {
+    await this.unary(this.objects, 'Destroy', { handle: String(h) });
+  }
+
+  async invoke(h: number, method: string, attrs: PlainMap = {}): Promise<PlainMap> {
+    const r = await this.unary<{ attrs: Record<string, never> }>(this.objects, 'Invoke', { handle: String(h), method, attrs: toWireMap(attrs) });
+    return fromWireMap(r.attrs, true);
+  }
+
+  async fdToken(): Promise<string> {
+    const r = await this.unary<{ token: string }>(this.sessions, 'IssueFdToken', {});
+    return r.token;
+  }
+
+  /** This session's objects, as the daemon lists them. */
+  async listOwn(): Promise<ObjectInfo__Output[]> {
+    return listSession(this.inspection, this.id);
+  }
+
+  /** Ends the stream: the session ends (no resume grace) and its objects go. */
+  close(): void {
+    this.stream.end();
+    this.stream.cancel();
+  }
+}
+
+export async function listSession(inspection: object, session: string): Promise<ObjectInfo__Output[]> {
+  return new Promise((resolve, reject) => {
+    (inspection as { ListObjects(r: unknown, cb: (e: Error | null, r: { objects: ObjectInfo__Output[] }) => void): void })
+      .ListObjects({ filter: { session }, max_results: 10_000 }, (e, r) => (e ? reject(e) : resolve(r.objects)));
+  });
+}
+
+/** Lists a session's objects from outside it (the default identity is admin). */
+export function inspector(socket: string): (session: string) => Promise<ObjectInfo__Output[]> {
+  const pkg = api().rdmabroker.v1;
+  const c = new pkg.InspectionService(`unix:${socket}`, grpc.credentials.createInsecure());
+  return (s) => listSession(c, s);
+}
+
+export { handle };
+
+/** A loopback RC pair on sim0 port 1, in RTS, with a CQ on a completion channel. */
+export async function rcPair(s: RawSession, gid: string, opts: { channel?: number } = {}): Promise<{ pd: number; cq: number; a: { handle: number; qpn: number }; b: { handle: number; qpn: number } }> {
+  const pd = (await s.create('pd')).handle;
+  const cq = (await s.create('cq', opts.channel ? { cqe: 16, channel: handle(opts.channel) } : { cqe: 16 }, 'sim0', '4242')).handle;
+  const mk = async () => {
+    const q = await s.create('qp', {
+      pd: handle(pd), send_cq: handle(cq), recv_cq: handle(cq), qp_type: 'RC',
+      cap: { max_send_wr: 8, max_recv_wr: 8, max_send_sge: 1, max_recv_sge: 1 },
+    });
+    return { handle: q.handle, qpn: Number(q.attrs.qp_num) };
+  };
+  const a = await mk();
+  const b = await mk();
+  const access = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
+  const connect = async (q: { handle: number }, peer: { qpn: number }) => {
+    await s.modify(q.handle, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: access });
+    await s.modify(q.handle, {
+      qp_state: 'RTR', path_mtu: 3, dest_qp_num: peer.qpn, rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12,
+      ah_attr: { port_num: 1, dlid: 0, sl: 0, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } },
+    });
+    await s.modify(q.handle, { qp_state: 'RTS', sq_psn: 0, timeout: 14, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+  };
+  await connect(a, b);
+  await connect(b, a);
+  return { pd, cq, a, b };
+}
+
+export async function loadSimGid(socket: string): Promise<string> {
+  const pkg = api().rdmabroker.v1;
+  const c = new pkg.DeviceService(`unix:${socket}`, grpc.credentials.createInsecure());
+  const r = await new Promise<{ ports: { gids: { index: number; gid: string }[] }[] }>((resolve, reject) =>
+    c.Query({ device: 'sim0' }, (e, r) => (e ? reject(e) : resolve(r as never))));
+  const gid = r.ports[0]?.gids.find((g) => g.index === 0)?.gid;
+  c.close();
+  if (!gid) throw new Error('sim0 has no GID 0');
+  return gid;
+}
