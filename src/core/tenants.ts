@@ -182,6 +182,19 @@ export class TenantDirectory implements QuotaPolicy {
     return undefined;
   }
 
+  /**
+   * Whether a local process (its SO_PEERCRED) may receive the fds of a
+   * session of `tenant` over the fd channel. A peer whose credentials name a
+   * tenant may serve only that tenant; a peer named by none may serve a tenant
+   * that lists no uids/gids (the one-time token is then the only key).
+   */
+  peerMayServe(uid: number, gid: number, tenant: string): boolean {
+    const byPeer = this.fromPeer(uid, gid);
+    if (byPeer) return byPeer.name === tenant;
+    const t = this.byName.get(tenant);
+    return !t || (t.uids.length === 0 && t.gids.length === 0);
+  }
+
   /** The tenant of a local peer: a uid match wins over a gid match. */
   fromPeer(uid: number, gid: number): TenantSpec | undefined {
     return this.cfg.tenants.find((t) => t.uids.includes(uid)) ?? this.cfg.tenants.find((t) => t.gids.includes(gid));

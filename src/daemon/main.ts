@@ -41,7 +41,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     quotas: tenants,
   });
   await broker.start();
-  const fdChannel = opts.fdSocket ? new FdChannelServer({ broker, log }) : null;
+  const fdChannel = opts.fdSocket
+    ? new FdChannelServer({ broker, log, authorize: (peer, s) => tenants.peerMayServe(peer.uid, peer.gid, s.tenant) })
+    : null;
   const listeners = new Listeners(broker, tenants, log, {
     socket: opts.socket,
     fdSocket: opts.fdSocket,

@@ -36,7 +36,7 @@ export type Access = 'read' | 'act' | 'admin';
 export const RPC_ACCESS: Readonly<Record<string, Readonly<Record<string, Access>>>> = {
   DeviceService: { List: 'read', Query: 'read', Describe: 'read' },
   ObjectService: { Create: 'act', Query: 'act', Modify: 'act', Destroy: 'act', Invoke: 'act', Batch: 'act' },
-  SessionService: { Connect: 'act' },
+  SessionService: { Connect: 'act', IssueFdToken: 'act' },
   InspectionService: { ListObjects: 'read', WatchObjects: 'read', ListSessions: 'read' },
   AdminService: { WhoAmI: 'read', GetAccounting: 'read', GetQuotas: 'read', SetQuota: 'admin', EvictSession: 'admin' },
 };

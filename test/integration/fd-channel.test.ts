@@ -4,6 +4,7 @@
  * fds in (memfd MRs), isolation between sessions, refusals, fd accounting.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdChannel, FdChannelError } from '../../src/client/fd-channel.js';
@@ -291,5 +292,40 @@ describe('isolation', () => {
     owner.close();
     thief.close();
     await backToBaseline();
+  });
+});
+
+describe('tenants', () => {
+  it('a tenant socket has its fd socket beside it, for that tenant only; peer credentials must match the tenant', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-fd-tenants-'));
+    const uid = process.getuid!();
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
+      tenants: [
+        { name: 'team-a', socket: { path: 'a/broker.sock', mode: '0660' }, uids: [uid] },
+        { name: 'team-b', socket: { path: 'b/broker.sock', mode: '0660' }, uids: [uid + 4242] },
+        { name: 'team-c', socket: { path: 'c/broker.sock', mode: '0660' } },
+      ],
+    }));
+    const t = await spawnFdDaemon('tenants', ['--config', path.join(dir, 'config.json')]);
+    try {
+      const sock = (n: string) => path.join(dir, n, 'broker.sock');
+      const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => RawSession.open(sock(n), `team-${n}`)));
+      expect(a!.opened.fd_socket).toBe(`${sock('a')}.fd`);
+      expect(fs.statSync(`${sock('a')}.fd`).mode & 0o777).toBe(0o660);
+      // This process's uid is team-a's: it may serve team-a ...
+      const fa = await FdChannel.connect(a!.opened.fd_socket, a!.opened.fd_token);
+      expect(fa.tenant).toBe('team-a');
+      // ... not team-b, whose uids it does not have ...
+      expect((await failure(FdChannel.connect(b!.opened.fd_socket, b!.opened.fd_token))).statusName).toBe('PERMISSION_DENIED');
+      // ... nor team-c (no uids: the token would be enough) since its uid names another tenant.
+      expect((await failure(FdChannel.connect(c!.opened.fd_socket, c!.opened.fd_token))).statusName).toBe('PERMISSION_DENIED');
+      // A team-a token on team-c's fd socket is an unknown token there.
+      expect((await failure(FdChannel.connect(c!.opened.fd_socket, await a!.fdToken()))).statusName).toBe('UNAUTHENTICATED');
+      fa.close();
+      for (const s of [a, b, c]) s!.close();
+    } finally {
+      await t.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
