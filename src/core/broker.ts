@@ -518,7 +518,9 @@ export class Broker {
     for (let i = 0; i < steps.length; i++) {
       const st = steps[i]!;
       try {
-        const visible = refs.slice(0, i);
+        // Step i sees only the refs of steps before it: refs holds exactly
+        // i entries here (one per finished step), so no copy is needed.
+        const visible = refs;
         switch (st.verb) {
           case 'create': {
             const o = await this.create(s, st.args, visible);
