@@ -12,16 +12,23 @@ import type { AttrSpec } from '../core/attrs.js';
 import { METHOD_IDS, type ObjectTypeSpec } from '../core/types/spec.js';
 import { BrokerError } from '../core/errors.js';
 
+/** A decimal u64 as a number when it is exact, else the string. */
+function u64Out(v: string): number | string {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+}
+
 export function objectInfo(o: BrokerObject): ObjectInfo {
   return {
-    handle: String(o.handle),
+    // Handles and times are safe integers: numbers encode without a string parse.
+    handle: o.handle,
     type: o.type,
     device: o.device,
     session: o.owner.id,
     tenant: o.owner.tenant,
-    user_handle: o.userHandle,
-    parents: o.parents.map((p) => String(p.handle)),
-    created_unix_ms: String(o.created),
+    user_handle: u64Out(o.userHandle),
+    parents: o.parents.map((p) => p.handle),
+    created_unix_ms: o.created,
     attrs: toWireMap(o.attrs),
   };
 }

@@ -32,12 +32,20 @@ export const handle = (h: number | bigint | string): HandleValue => new HandleVa
 /** In a Batch: the handle created by step `n`. */
 export const ref = (n: number): RefValue => new RefValue(n);
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
 export function toWire(v: Plain): Value {
   switch (typeof v) {
+    // Safe integers go out as numbers: protobufjs encodes a number directly,
+    // while a decimal string is parsed into a Long first (a visible share of
+    // a Batch's encode time). Larger values stay exact as strings.
     case 'number':
       if (!Number.isInteger(v)) throw new TypeError(`not an integer: ${v}`);
-      return v < 0 ? { s64: String(v) } : { u64: String(v) };
+      if (!Number.isSafeInteger(v)) return v < 0 ? { s64: String(v) } : { u64: String(v) };
+      return v < 0 ? { s64: v } : { u64: v };
     case 'bigint':
+      if (v >= MIN_SAFE && v <= MAX_SAFE) return v < 0n ? { s64: Number(v) } : { u64: Number(v) };
       return v < 0n ? { s64: v.toString() } : { u64: v.toString() };
     case 'boolean':
       return { flag: v };
@@ -46,7 +54,7 @@ export function toWire(v: Plain): Value {
     default:
       break;
   }
-  if (v instanceof HandleValue) return { handle: String(v.handle) };
+  if (v instanceof HandleValue) return { handle: Number.isSafeInteger(v.handle) ? v.handle : String(v.handle) };
   if (v instanceof RefValue) return { ref: v.step };
   if (Buffer.isBuffer(v) || v instanceof Uint8Array) return { raw: Buffer.from(v) };
   if (Array.isArray(v)) return { list: { items: v.map(toWire) } };
