@@ -132,7 +132,7 @@ export function writeWr(mr: { addr: bigint; lkey: number; rkey: number }): Plain
 
 export class CoreDriver implements Driver<number> {
   readonly name = 'core';
-  private constructor(readonly broker: Broker, readonly s: Session, private readonly gid: string) {}
+  constructor(readonly broker: Broker, readonly s: Session, private readonly gid: string) {}
 
   static async start(): Promise<CoreDriver> {
     const broker = new Broker({ backend: createSimBackend(), log: pino({ level: 'warn' }) });
