@@ -74,14 +74,18 @@ function deviceSummary(d: DeviceEntry): DeviceSummary {
   };
 }
 
+/** A tenant name no tenant has (config names are [A-Za-z0-9._-]). */
+const NO_TENANT = '\u0000none';
+
 function filterIn(f: ObjectFilter__Output | null | undefined, caller: CallerIdentity): ListFilter {
   const out: ListFilter = {};
   if (f?.device) out.device = f.device;
   if (f?.session) out.session = f.session;
   if (f?.type) out.type = f.type;
   if (f?.tenant) out.tenant = f.tenant;
-  // Tenants only ever see their own objects.
-  if (caller.role === 'tenant') out.tenant = caller.tenant;
+  // Tenants only ever see their own objects: asking for another tenant's
+  // finds nothing (no tenant can have this name: names are validated).
+  if (caller.role === 'tenant') out.tenant = out.tenant && out.tenant !== caller.tenant ? NO_TENANT : caller.tenant;
   return out;
 }
 
@@ -276,7 +280,8 @@ export function createServer(deps: ServerDeps): grpc.Server {
     },
     ListSessions: unary(log, 'InspectionService.ListSessions', (call) => {
       const who = callerOf(call);
-      const tenant = who.role === 'tenant' ? who.tenant : call.request.tenant;
+      const asked = call.request.tenant;
+      const tenant = who.role !== 'tenant' ? asked : asked && asked !== who.tenant ? NO_TENANT : who.tenant;
       const out = [];
       for (const s of broker.sessions.all()) {
         if (tenant && s.tenant !== tenant) continue;

@@ -117,15 +117,16 @@ describe('tenant isolation', () => {
   });
 
   it('shows a tenant only its own objects and sessions in every listing', async () => {
-    for (const filter of [{}, { tenant: 'team-b' }, { session: B.sessionId }, { type: 'qp' }]) {
+    for (const filter of [{}, { tenant: 'team-a' }, { session: B.sessionId }, { type: 'qp' }]) {
       const r = await A.call<Json>('InspectionService', 'ListObjects', { filter });
       const objs = r.objects as Json[];
       expect(objs.every((o) => o.tenant === 'team-a'), JSON.stringify(filter)).toBe(true);
     }
     const all = (await A.call<Json>('InspectionService', 'ListObjects', {})).objects as Json[];
     expect(all.length).toBe(Object.keys(aObjs).length);
-    const sessions = (await A.call<Json>('InspectionService', 'ListSessions', { tenant: 'team-b' })).sessions as Json[];
+    const sessions = (await A.call<Json>('InspectionService', 'ListSessions', {})).sessions as Json[];
     expect(sessions.map((s) => s.tenant)).toEqual(['team-a', 'team-a']);
+    expect((await A.call<Json>('InspectionService', 'ListSessions', { tenant: 'team-b' })).sessions).toEqual([]);
     // Watching: the initial listing and later changes are A's only.
     const st = (A.clients.InspectionService as unknown as { WatchObjects(r: unknown, md: grpc.Metadata): grpc.ClientReadableStream<Json> }).WatchObjects({ initial: true }, A.metadata());
     const seen: Json[] = [];
@@ -145,6 +146,75 @@ describe('tenant isolation', () => {
     expect(await A.code('AdminService', 'GetQuotas', { tenant: 'team-b' })).toBe(S.NOT_FOUND);
     const acc = await A.call<Json>('AdminService', 'GetAccounting', {});
     expect((acc.tenants as Json[]).map((t) => t.tenant)).toEqual(['team-a']);
+  });
+});
+
+describe('isolation table: every RPC of the API', () => {
+  const err = (p: Promise<unknown>): Promise<grpc.ServiceError | null> => p.then(() => null, (e: grpc.ServiceError) => e);
+  const listOf = async (c: Caller, method: string, req: Json, key: string): Promise<Json[]> => (await c.call<Json>('InspectionService', method, req))[key] as Json[];
+  /** What tenant A gets when it aims each RPC at tenant B. */
+  const cases: Record<string, () => Promise<void>> = {
+    'DeviceService.List': async () => expect(await A.call('DeviceService', 'List')).toEqual(await B.call('DeviceService', 'List')),
+    'DeviceService.Query': async () => expect(await A.call('DeviceService', 'Query', { device: 'sim0' })).toEqual(await B.call('DeviceService', 'Query', { device: 'sim0' })),
+    'DeviceService.Describe': async () => expect(await A.call('DeviceService', 'Describe', { device: 'sim0' })).toEqual(await B.call('DeviceService', 'Describe', { device: 'sim0' })),
+    'ObjectService.Create': async () => expect((await err(A.create('srq', { pd: h(bObjs.pd), max_wr: u64(4) })))?.code).toBe(S.NOT_FOUND),
+    'ObjectService.Query': async () => expect((await err(A.call('ObjectService', 'Query', { handle: bObjs.qp })))?.code).toBe(S.NOT_FOUND),
+    'ObjectService.Modify': async () => expect((await err(A.call('ObjectService', 'Modify', { handle: bObjs.qp, attrs: { qp_state: { str: 'INIT' } } })))?.code).toBe(S.NOT_FOUND),
+    'ObjectService.Destroy': async () => expect((await err(A.call('ObjectService', 'Destroy', { handle: bObjs.cq })))?.code).toBe(S.NOT_FOUND),
+    'ObjectService.Invoke': async () => expect((await err(A.call('ObjectService', 'Invoke', { handle: bObjs.cq, method: 'poll', attrs: {} })))?.code).toBe(S.NOT_FOUND),
+    'ObjectService.Batch': async () => {
+      const r = await A.call<Json>('ObjectService', 'Batch', { steps: [{ modify: { handle: bObjs.srq, attrs: {} } }] });
+      expect(r).toMatchObject({ failed: true, failed_index: 0, error: { status: S.NOT_FOUND } });
+    },
+    'SessionService.Connect': async () => {
+      // Resuming B's session with its token, from A: refused like an unknown token, and B's session is untouched.
+      const st = (A.clients.SessionService as unknown as { Connect(md: grpc.Metadata): grpc.ClientDuplexStream<Json, Json> }).Connect(A.metadata(false));
+      const code = await new Promise<number>((resolve) => {
+        st.on('data', () => resolve(S.OK));
+        st.on('error', (e: grpc.ServiceError) => resolve(e.code));
+        st.write({ open: { resume_token: B.session } });
+      });
+      st.cancel();
+      expect(code).toBe(S.UNAUTHENTICATED);
+      expect(await B.code('ObjectService', 'Query', { handle: bObjs.pd })).toBe(S.OK);
+    },
+    'InspectionService.ListObjects': async () => {
+      expect(await listOf(A, 'ListObjects', { filter: { tenant: 'team-b' } }, 'objects')).toEqual([]);
+      expect(await listOf(A, 'ListObjects', { filter: { session: B.sessionId } }, 'objects')).toEqual([]);
+    },
+    'InspectionService.WatchObjects': async () => {
+      const st = (A.clients.InspectionService as unknown as { WatchObjects(r: unknown, md: grpc.Metadata): grpc.ClientReadableStream<Json> }).WatchObjects({ filter: { tenant: 'team-b' }, initial: true }, A.metadata());
+      const seen: Json[] = [];
+      await new Promise<void>((resolve) => st.on('data', (c: Json) => (c.kind === 'SYNCED' ? resolve() : seen.push(c))));
+      const made = await B.create('pd');
+      await B.call('ObjectService', 'Destroy', { handle: made.handle });
+      await new Promise((r) => setTimeout(r, 50));
+      st.cancel();
+      st.on('error', () => {});
+      expect(seen).toEqual([]);
+    },
+    'InspectionService.ListSessions': async () => {
+      expect(await listOf(A, 'ListSessions', { tenant: 'team-b' }, 'sessions')).toEqual([]);
+    },
+    'AdminService.WhoAmI': async () => expect(await A.call('AdminService', 'WhoAmI')).toMatchObject({ tenant: 'team-a' }),
+    'AdminService.GetAccounting': async () => expect((await err(A.call('AdminService', 'GetAccounting', { tenant: 'team-b' })))?.code).toBe(S.NOT_FOUND),
+    'AdminService.GetQuotas': async () => expect((await err(A.call('AdminService', 'GetQuotas', { tenant: 'team-b' })))?.code).toBe(S.NOT_FOUND),
+    'AdminService.SetQuota': async () => expect((await err(A.call('AdminService', 'SetQuota', { tenant: 'team-b', set: { pd: '0' } })))?.code).toBe(S.PERMISSION_DENIED),
+    'AdminService.EvictSession': async () => expect((await err(A.call('AdminService', 'EvictSession', { session_id: B.sessionId })))?.code).toBe(S.PERMISSION_DENIED),
+  };
+
+  it('has a case for every RPC', () => {
+    const all = Object.entries(RPC_ACCESS).flatMap(([svc, ms]) => Object.keys(ms).map((m) => `${svc}.${m}`));
+    expect(Object.keys(cases).sort()).toEqual(all.sort());
+  });
+
+  for (const [rpc, run] of Object.entries(cases)) it(`${rpc}: A cannot reach B`, run);
+
+  it("leaves B's objects as they were", async () => {
+    const objs = (await B.call<Json>('InspectionService', 'ListObjects', { filter: { session: B.sessionId } })).objects as Json[];
+    for (const [type, handle] of Object.entries(bObjs)) expect(objs.some((o) => o.handle === handle && o.type === type)).toBe(true);
+    const qp = (await B.call<Json>('ObjectService', 'Query', { handle: bObjs.qp })).object as Json;
+    expect(((qp.attrs as Json).qp_state as Json).str).toBe('RESET');
   });
 });
 
