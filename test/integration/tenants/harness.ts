@@ -38,7 +38,7 @@ export async function startHarness(cfg: unknown, more: Partial<DaemonOptions> = 
   const log = pino({ level: 'info' }, sink);
   const opts: DaemonOptions = {
     socket: path.join(dir, 'main.sock'), listen: null, device: 'sim', logLevel: 'info', leaseMs: 30_000, maxResumeGraceMs: 300_000,
-    config, metricsListen: null, tlsCert: null, tlsKey: null, tlsCa: null, insecureTcp: false, ...more,
+    config, metricsListen: null, tlsCert: null, tlsKey: null, tlsCa: null, insecureTcp: false, fdSocket: path.join(dir, 'main.sock.fd'), ...more,
   };
   const daemon = await startDaemon(opts, log);
   return {

@@ -178,6 +178,17 @@ describe('isolation table: every RPC of the API', () => {
       expect(code).toBe(S.UNAUTHENTICATED);
       expect(await B.code('ObjectService', 'Query', { handle: bObjs.pd })).toBe(S.OK);
     },
+    'SessionService.IssueFdToken': async () => {
+      // An fd-channel token for B's session, asked with B's session token from A: as an unknown token.
+      const md = A.metadata(false);
+      md.set('x-rdma-session', B.session!);
+      const e = await err(A.call('SessionService', 'IssueFdToken', {}, md));
+      expect(e?.code).toBe(S.UNAUTHENTICATED);
+      expect(e?.details).toMatch(/^no such session/);
+      // A's own session gets one (the fd channel of this test daemon is served beside A's socket).
+      const own = await A.call<Json>('SessionService', 'IssueFdToken', {});
+      expect(own.fd_socket).toBe(path.join(hx.dir, 'a', 'broker.sock.fd'));
+    },
     'InspectionService.ListObjects': async () => {
       expect(await listOf(A, 'ListObjects', { filter: { tenant: 'team-b' } }, 'objects')).toEqual([]);
       expect(await listOf(A, 'ListObjects', { filter: { session: B.sessionId } }, 'objects')).toEqual([]);
