@@ -83,10 +83,10 @@ export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: s
   }
 }
 
-/** Spawns rdma-brokerd --device sim on a temp socket and waits until it serves. */
-export async function spawnDaemon(tag: string, extra: string[] = []): Promise<Daemon> {
+/** Spawns rdma-brokerd (--device sim unless told otherwise) on a temp socket and waits until it serves. */
+export async function spawnDaemon(tag: string, extra: string[] = [], o: { device?: 'sim' | 'ibverbs' | 'auto'; readyMs?: number } = {}): Promise<Daemon> {
   const { dir, socket } = tempSocket(tag);
-  const proc = spawn(process.execPath, [DAEMON_BIN, '--device', 'sim', '--socket', socket, '--log-level', 'debug', ...extra], {
+  const proc = spawn(process.execPath, [DAEMON_BIN, '--device', o.device ?? 'sim', '--socket', socket, '--log-level', 'debug', ...extra], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -110,10 +110,10 @@ export async function spawnDaemon(tag: string, extra: string[] = []): Promise<Da
     proc.on('exit', (code, signal) => resolve({ code, signal })));
   let dead = false;
   void exited.then(() => (dead = true));
-  await waitFor(() => dead || logs.some((l) => l.msg === 'rdma-brokerd serving'), 15_000, 'the daemon to serve')
+  await waitFor(() => dead || logs.some((l) => l.msg === 'rdma-brokerd serving'), o.readyMs ?? 15_000, 'the daemon to serve')
     .catch((e: Error) => {
       proc.kill('SIGKILL');
-      throw new Error(`${e.message}; stderr: ${stderr}`);
+      throw new Error(`${e.message}; stderr: ${stderr}; log: ${logs.slice(-5).map((l) => JSON.stringify(l)).join(' ')}`);
     });
   if (dead) throw new Error(`the daemon exited early: ${stderr}`);
   return {
