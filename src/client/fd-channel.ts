@@ -15,6 +15,7 @@
  * ```
  */
 import * as libc from '../sys/libc.js';
+import { RdmaError } from './errors.js';
 import { SharedMemory, mapFd } from '../sys/memory.js';
 import { connectPacket, type PacketSocket } from '../fdpass/packet-socket.js';
 import {
@@ -27,21 +28,20 @@ export type { AsyncRecord, CompletionRecord } from '../fdpass/protocol.js';
 export { defaultFdSocket } from '../fdpass/protocol.js';
 export { SharedMemory } from '../sys/memory.js';
 
-/** A request the daemon refused; `status` is the gRPC status code the same failure has over gRPC. */
-export class FdChannelError extends Error {
-  readonly status: number;
-  readonly statusName: string;
-  readonly code: string;
-  readonly errno: number;
-  readonly call: string;
-  constructor(e: FdErrorBody) {
-    super(`${e.status_name}: ${e.message}`);
+/**
+ * A request the daemon refused: an {@link RdmaError} with the gRPC status the
+ * same failure has over gRPC (`code`), the broker's stable code (`rdmaError`)
+ * and, for device errors, `errno` and `call`.
+ */
+export class FdChannelError extends RdmaError {
+  constructor(e: FdErrorBody, what: string) {
+    super({ code: e.status, details: e.message, rdmaError: e.code, errno: e.errno, call: e.call, what: `fd channel ${what}` });
     this.name = 'FdChannelError';
-    this.status = e.status;
-    this.statusName = e.status_name;
-    this.code = e.code;
-    this.errno = e.errno;
-    this.call = e.call;
+  }
+
+  /** The status name ("NOT_FOUND"), as codeName. */
+  get statusName(): string {
+    return this.codeName;
   }
 }
 
@@ -49,6 +49,7 @@ type Handle = number | bigint | string;
 const h = (v: Handle): number => Number(v);
 
 interface Pending {
+  op: string;
   resolve: (r: { reply: Record<string, unknown>; fds: number[] }) => void;
   reject: (e: Error) => void;
 }
@@ -146,7 +147,7 @@ export class FdChannel {
     }
     if (reply.ok !== true) {
       closeAll(fds);
-      p.reject(new FdChannelError(reply.error as FdErrorBody));
+      p.reject(new FdChannelError(reply.error as FdErrorBody, p.op));
       return;
     }
     if (reply.fds !== fds.length) {
@@ -172,7 +173,7 @@ export class FdChannel {
     const body = Buffer.from(JSON.stringify({ ...fields, id: this.nextId++, op }));
     if (body.length > MAX_MESSAGE_BYTES) return Promise.reject(new RangeError(`a request is at most ${MAX_MESSAGE_BYTES} bytes`));
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      this.pending.push({ op, resolve, reject });
       if (!this.sock.send(body, fds)) {
         this.pending.pop();
         reject(this.closedWith ?? new Error('fd channel closed'));

@@ -10,13 +10,19 @@
  * await s.close();   // the daemon destroys pd and mr
  * client.close();
  * ```
+ *
+ * Local clients also get fds (docs/fd-channel.md): `s.regSharedMr(pd, n)`
+ * registers memory mapped in this process too, `s.completionEvents(channel)`
+ * gives a pollable fd of CQ events, `s.waitCqEvents(cq, events)` sleeps on it.
  */
 export { connect, Client, AsyncQueue, tlsCredentials } from './client.js';
 export type {
   TlsOptions, TenantUsage, WhoAmI,
   ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, ObjectFilter, ObjectChange, SessionInfo,
 } from './client.js';
-export { Session, RdmaObject } from './session.js';
+export { Session, RdmaObject, SharedMr } from './session.js';
+export { FdChannel, FdChannelError, EventFd, SharedMemory, defaultFdSocket } from './fd-channel.js';
+export type { AsyncRecord, CompletionRecord, MappedMr, RegisteredMr, RegMrOptions } from './fd-channel.js';
 export type {
   OpenSessionOptions, SessionEvent, Target, CreateOptions, BatchStepInput, BatchStepResult, BatchResult, WorkCompletion,
 } from './session.js';

@@ -14,6 +14,9 @@ import type { SessionClientMessage } from '../wire/gen/rdmabroker/v1/SessionClie
 import type { ObjectReply__Output } from '../wire/gen/rdmabroker/v1/ObjectReply.js';
 import type { BatchReply__Output } from '../wire/gen/rdmabroker/v1/BatchReply.js';
 import type { BatchStep } from '../wire/gen/rdmabroker/v1/BatchStep.js';
+import type { IssueFdTokenReply__Output } from '../wire/gen/rdmabroker/v1/IssueFdTokenReply.js';
+import { FdChannel, type AsyncRecord, type CompletionRecord, type EventFd } from './fd-channel.js';
+import type { SharedMemory } from '../sys/memory.js';
 
 export interface OpenSessionOptions {
   /** A label for listings (default: the process title and pid). */
@@ -71,6 +74,32 @@ export interface BatchResult {
   results: BatchStepResult[];
   /** The step that failed (the steps after it did not run), or null. */
   failed: { index: number; error: RdmaError } | null;
+}
+
+/**
+ * An MR whose memory is mapped in this process too (a memfd shared with the
+ * daemon): write and read `memory` directly; `addr + i` is byte `i` for the
+ * device (SGEs, remote_addr). {@link close} unmaps it here; the MR itself
+ * lives until it is destroyed (or the session ends).
+ */
+export class SharedMr {
+  constructor(
+    readonly mr: RdmaObject,
+    readonly memory: SharedMemory,
+    readonly addr: bigint,
+    readonly length: number,
+    readonly lkey: number,
+    readonly rkey: number,
+  ) {}
+
+  get handle(): number {
+    return this.mr.handle;
+  }
+
+  /** Unmaps the memory in this process. */
+  close(): void {
+    this.memory.close();
+  }
 }
 
 /** A completion (struct ibv_wc): wr_id, status ("SUCCESS", ...), opcode, byte_len, qp_num, ... */
@@ -146,6 +175,10 @@ export class Session extends EventEmitter {
   resumeGraceMs = 0;
   /** True when the last open resumed an existing session. */
   resumed = false;
+  /** The daemon's fd channel socket for this session ("" when there is none, e.g. over TCP). */
+  fdSocket = '';
+  private fdToken = '';
+  private fdc: Promise<FdChannel> | null = null;
   private call: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage__Output> | null = null;
   private keepalive: NodeJS.Timeout | null = null;
   private nonce = 0;
@@ -202,6 +235,8 @@ export class Session extends EventEmitter {
         this.leaseMs = op.lease_ms;
         this.resumeGraceMs = op.resume_grace_ms;
         this.resumed = op.resumed;
+        this.fdSocket = op.fd_socket;
+        this.fdToken = op.fd_token;
         clearTimeout(timer);
         this.startKeepalive(call);
         settle?.resolve();
@@ -263,6 +298,9 @@ export class Session extends EventEmitter {
    * Resolves when the daemon has closed the stream.
    */
   async close(timeoutMs = 5000): Promise<void> {
+    const fdc = this.fdc;
+    this.fdc = null;
+    if (fdc) void fdc.then((c) => c.close(), () => {});
     const call = this.call;
     if (!call) return;
     this.closing = true;
@@ -270,6 +308,119 @@ export class Session extends EventEmitter {
     const t = setTimeout(() => call.cancel(), timeoutMs);
     await this.ended;
     clearTimeout(t);
+  }
+
+  // -------------------------------------------------------------- fd channel
+
+  /** A one-time token for one more fd-channel connection (SessionService.IssueFdToken). */
+  async issueFdToken(): Promise<{ token: string; fdSocket: string; expiresMs: number }> {
+    const svc = this.client.sessionService;
+    const r = await this.client.unary<object, IssueFdTokenReply__Output>('IssueFdToken', svc.IssueFdToken.bind(svc) as never, {}, this.md());
+    return { token: r.token, fdSocket: r.fd_socket, expiresMs: r.expires_ms };
+  }
+
+  /**
+   * The session's fd channel (docs/fd-channel.md), connected on first use and
+   * closed with the session. Only for a daemon on a local unix socket: over
+   * TCP there is none (UNIMPLEMENTED).
+   */
+  fds(): Promise<FdChannel> {
+    const cur = this.fdc;
+    if (cur) {
+      return cur.then((c) => {
+        if (!c.closed) return c;
+        if (this.fdc === cur) this.fdc = null;
+        return this.fds();
+      });
+    }
+    const p = (async () => {
+      let token = this.fdToken;
+      let socket = this.fdSocket;
+      this.fdToken = '';
+      if (!token || !socket) {
+        const t = await this.issueFdToken();
+        token = t.token;
+        socket = t.fdSocket;
+      }
+      return FdChannel.connect(socket, token);
+    })();
+    this.fdc = p;
+    p.catch(() => {
+      if (this.fdc === p) this.fdc = null;
+    });
+    return p;
+  }
+
+  /** Whether this session can pass fds (the daemon told it an fd socket). */
+  get hasFdChannel(): boolean {
+    return this.fdSocket !== '';
+  }
+
+  /**
+   * An MR over memory shared with this process: a sealed memfd is created and
+   * mapped here, handed to the daemon, and registered over the same pages.
+   */
+  async regSharedMr(pd: ObjectLike, length: number, access: readonly string[] | number = [], o: CreateOptions = {}): Promise<SharedMr> {
+    const c = await this.fds();
+    const m = await c.regSharedMr(pd.handle, length, typeof access === 'number' ? access : [...access], o.userHandle);
+    try {
+      const mr = await this.query(m.handle);
+      return new SharedMr(mr, m.memory, m.addr, m.length, m.lkey, m.rkey);
+    } catch (e) {
+      m.memory.close();
+      throw e;
+    }
+  }
+
+  /** Registers an MR over pages of a memfd (or dma-buf) this process already has; the caller keeps its fd. */
+  async regMrFd(pd: ObjectLike, fd: number, length: number, access: readonly string[] | number = [], o: { offset?: number; userHandle?: number | bigint | string; source?: 'memfd' | 'dmabuf' } = {}): Promise<RdmaObject> {
+    const c = await this.fds();
+    const r = await c.regMr({ pd: pd.handle, fd, length, offset: o.offset, access: typeof access === 'number' ? access : [...access], userHandle: o.userHandle, source: o.source });
+    return this.query(r.handle);
+  }
+
+  /** Maps the memory of an MR (one the daemon allocated with {@link regMr}, or any memfd MR) into this process. */
+  async mapMr(mr: RdmaObject): Promise<SharedMr> {
+    const c = await this.fds();
+    const m = await c.mapMr(mr.handle);
+    return new SharedMr(mr, m.memory, m.addr, m.length, m.lkey, m.rkey);
+  }
+
+  /** The completion events of a completion channel, as a pollable fd: which of its CQs fired. */
+  async completionEvents(channel: ObjectLike): Promise<EventFd<CompletionRecord>> {
+    return (await this.fds()).completionEvents(channel.handle);
+  }
+
+  /** The session's async events as a pollable fd. */
+  async asyncEvents(): Promise<EventFd<AsyncRecord>> {
+    return (await this.fds()).asyncEvents();
+  }
+
+  /**
+   * Waits for `count` completions of a CQ attached to the completion channel
+   * whose events are `events`, sleeping on the event fd (no polling loop):
+   * poll; if short, arm the CQ, poll again (a completion may have come
+   * before the arm), then wait for the CQ's record. Records of other CQs on
+   * the same channel are consumed; give each waiter its own channel.
+   */
+  async waitCqEvents(cq: ObjectLike, events: EventFd<CompletionRecord>, count = 1, timeoutMs = 10_000): Promise<WorkCompletion[]> {
+    const got: WorkCompletion[] = [];
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      got.push(...(await this.pollCq(cq, count - got.length)));
+      if (got.length >= count) return got;
+      await this.reqNotifyCq(cq);
+      got.push(...(await this.pollCq(cq, count - got.length)));
+      if (got.length >= count) return got;
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0 || events.ended) {
+          throw new RdmaError({ code: grpc.status.DEADLINE_EXCEEDED, details: `${got.length} of ${count} completions after ${timeoutMs} ms`, what: 'waitCqEvents' });
+        }
+        const recs = await events.next(left);
+        if (recs.some((r) => r.cq === cq.handle)) break;
+      }
+    }
   }
 
   /** The session's events as an async iterator (ends when the stream ends). */

@@ -1,10 +1,17 @@
 /**
  * The whole flow through the broker: open a session; create a PD, a source
  * and a target MR, a CQ and two RC QPs; move both QPs RESET -> INIT -> RTR ->
- * RTS connected to each other; RDMA WRITE the source into the target; poll
- * the completion; check the target's bytes.
+ * RTS connected to each other; RDMA WRITE the source into the target; wait
+ * for the completion; check the target's bytes.
  *
- *   npm run example:write -- --socket PATH --bytes N [--device D] [--hold]
+ *   npm run example:write -- --socket PATH --bytes N [--device D] [--wait events|poll] [--memory shared|daemon] [--hold]
+ *
+ * On a local daemon (unix socket) the MRs are memfds shared with this
+ * process (through the fd channel): the example writes the source bytes and
+ * checks the target bytes in its own mapping, and with `--wait events` it
+ * sleeps on the completion channel's event fd instead of polling. Over TCP
+ * there are no fds: the bytes go through the control path (`--memory
+ * daemon`) and `--wait events` waits on the session's event stream.
  *
  * Works on any device the daemon serves: the address comes from the port's
  * LID and GID 0 (a GRH is added on RoCE, where the link layer is Ethernet).
@@ -14,18 +21,27 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { randomFillSync } from 'node:crypto';
-import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type RdmaObject, type Session } from '../client/index.js';
+import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type RdmaObject, type Session, type SharedMr } from '../client/index.js';
 
-const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT [--token T]] [--bytes N] [--device D] [--hold]
+const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT [--token T]] [--bytes N] [--device D]
+         [--wait events|poll] [--memory shared|daemon] [--hold]
   --token T     bearer token for TCP (default: $RDMACTL_TOKEN, as rdmactl)
   --bytes N     bytes to write (default 4096)
   --device D    the device (default: the first live device)
+  --wait W      events: sleep until the CQ's completion event (default on a unix socket);
+                poll: poll the CQ (default over TCP)
+  --memory M    shared: MRs over memfds mapped here too (default on a unix socket);
+                daemon: daemon memory, bytes through the control path (default over TCP)
   --hold        print "holding" after creating the objects, then wait until killed
 `;
 
 export interface WriteOptions {
   bytes: number;
   device?: string;
+  /** How to wait for the completion (default: events when the session has an fd channel, else poll). */
+  wait?: 'events' | 'poll';
+  /** Where the MRs' memory lives (default: shared when the session has an fd channel, else daemon). */
+  memory?: 'shared' | 'daemon';
   /** Called once every object exists, before the write. */
   onObjects?: (objects: RdmaObject[]) => Promise<void> | void;
 }
@@ -53,18 +69,47 @@ export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Pr
   // The path MTU: the port's active MTU (an enum value, 1..5).
   const pathMtu = Number(port.attrs.active_mtu ?? 3);
 
+  const shared = (o.memory ?? (s.hasFdChannel ? 'shared' : 'daemon')) === 'shared';
+  const wait = o.wait ?? (s.hasFdChannel ? 'events' : 'poll');
   const pd = await s.allocPd(device);
   const access = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
-  const src = await s.regMr(pd, o.bytes, access);
-  const dst = await s.regMr(pd, o.bytes, access);
-  const cq = await s.createCq(device, 16);
-  const qpAttrs = { pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } };
-  const a = await s.createQp(qpAttrs);
-  const b = await s.createQp(qpAttrs);
-  await o.onObjects?.([pd, src, dst, cq, a, b]);
+  // Shared: memfds created and mapped here, registered over the same pages.
+  const smrs: SharedMr[] = [];
+  const mr = async (): Promise<RdmaObject> => {
+    if (!shared) return s.regMr(pd, o.bytes, access);
+    const m = await s.regSharedMr(pd, o.bytes, access);
+    smrs.push(m);
+    return m.mr;
+  };
+  try {
+    const src = await mr();
+    const dst = await mr();
+    // Events: the CQ reports to a completion channel; its pollable fd (or the
+    // session stream, without an fd channel) says when the CQ has work.
+    const channel = wait === 'events' ? await s.create('comp_channel', {}, { device }) : null;
+    const cq = await s.createCq(device, 16, channel ? { channel } : {});
+    const qpAttrs = { pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } };
+    const a = await s.createQp(qpAttrs);
+    const b = await s.createQp(qpAttrs);
+    await o.onObjects?.([pd, src, dst, ...(channel ? [channel] : []), cq, a, b]);
+    return await writeAndCheck(s, { ...o, port: port.port, pathMtu, ah, access, src, dst, smr: smrs, channel, cq, a, b });
+  } finally {
+    for (const m of smrs) m.close();
+  }
+}
+
+async function writeAndCheck(
+  s: Session,
+  o: WriteOptions & {
+    port: number; pathMtu: number; ah: AttrMap; access: string[]; src: RdmaObject; dst: RdmaObject; smr: SharedMr[];
+    channel: RdmaObject | null; cq: RdmaObject; a: RdmaObject; b: RdmaObject;
+  },
+): Promise<number> {
+  const { port, pathMtu, ah, access, src, dst, channel, cq, a, b } = o;
+  const [srcMem, dstMem] = o.smr;
 
   const connectQp = async (qp: RdmaObject, peer: RdmaObject): Promise<void> => {
-    await qp.modify({ qp_state: 'INIT', pkey_index: 0, port_num: port.port, qp_access_flags: access });
+    await qp.modify({ qp_state: 'INIT', pkey_index: 0, port_num: port, qp_access_flags: access });
     await qp.modify({
       qp_state: 'RTR', path_mtu: pathMtu, dest_qp_num: peer.num('qp_num'), rq_psn: 0,
       max_dest_rd_atomic: 1, min_rnr_timer: 12, ah_attr: ah,
@@ -75,21 +120,42 @@ export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Pr
   await connectQp(b, a);
 
   const data = randomFillSync(Buffer.alloc(o.bytes));
-  await s.writeMr(src, 0, data);
-  await s.postSend(a, [{
-    wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
-    sg_list: [{ addr: src.big('addr'), length: o.bytes, lkey: src.num('lkey') }],
-    remote_addr: dst.big('addr'), rkey: dst.num('rkey'),
-  }]);
-  const [wc] = await s.waitCq(cq, 1, 30_000);
-  if (!wc || wc.status !== 'SUCCESS') throw new Error(`RDMA WRITE completed with status ${wc?.status}`);
-  if (wc.opcode !== 'RDMA_WRITE') throw new Error(`unexpected completion opcode ${wc.opcode}`);
-  const got = await s.readMr(dst, 0, o.bytes);
+  if (srcMem) srcMem.memory.write(0, data);
+  else await s.writeMr(src, 0, data);
+  // Arm before posting, so the completion raises an event.
+  const events = channel && s.hasFdChannel ? await s.completionEvents(channel) : null;
+  const stream = channel && !events ? s.events() : null;
+  try {
+    if (channel) await s.reqNotifyCq(cq);
+    await s.postSend(a, [{
+      wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
+      sg_list: [{ addr: src.big('addr'), length: o.bytes, lkey: src.num('lkey') }],
+      remote_addr: dst.big('addr'), rkey: dst.num('rkey'),
+    }]);
+    let wcs;
+    if (events) {
+      wcs = await s.waitCqEvents(cq, events, 1, 30_000);
+    } else if (stream) {
+      // No fd channel (TCP): the session stream carries the completion event.
+      for await (const e of stream) if (e.kind === 'completion' && e.handle === cq.handle) break;
+      wcs = await s.pollCq(cq, 1);
+    } else {
+      wcs = await s.waitCq(cq, 1, 30_000);
+    }
+    const [wc] = wcs;
+    if (!wc || wc.status !== 'SUCCESS') throw new Error(`RDMA WRITE completed with status ${wc?.status}`);
+    if (wc.opcode !== 'RDMA_WRITE') throw new Error(`unexpected completion opcode ${wc.opcode}`);
+  } finally {
+    events?.close();
+    stream?.cancel();
+  }
+  const got = dstMem ? dstMem.memory.read(0, o.bytes) : await s.readMr(dst, 0, o.bytes);
   if (!got.equals(data)) {
     let i = 0;
     while (i < got.length && got[i] === data[i]) i++;
     throw new Error(`target differs from source at byte ${i}`);
   }
+  void b;
   return o.bytes;
 }
 
@@ -100,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         socket: { type: 'string' }, addr: { type: 'string' }, token: { type: 'string' }, bytes: { type: 'string' }, device: { type: 'string' },
+        wait: { type: 'string' }, memory: { type: 'string' },
         hold: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -117,6 +184,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rdma-write: --bytes: expected 1..2147483647, got ${v.bytes}\n`);
     return 2;
   }
+  if (v.wait !== undefined && v.wait !== 'events' && v.wait !== 'poll') {
+    process.stderr.write(`rdma-write: --wait: expected events or poll, got ${v.wait}\n`);
+    return 2;
+  }
+  if (v.memory !== undefined && v.memory !== 'shared' && v.memory !== 'daemon') {
+    process.stderr.write(`rdma-write: --memory: expected shared or daemon, got ${v.memory}\n`);
+    return 2;
+  }
   let client: Client | null = null;
   try {
     const token = v.token ?? (process.env.RDMACTL_TOKEN || undefined);
@@ -125,6 +200,8 @@ export async function main(argv: string[]): Promise<number> {
     const n = await rdmaWrite(client, s, {
       bytes,
       device: v.device,
+      wait: v.wait as 'events' | 'poll' | undefined,
+      memory: v.memory as 'shared' | 'daemon' | undefined,
       onObjects: v.hold
         ? (objs) => {
             process.stdout.write('holding\n');

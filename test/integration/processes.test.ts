@@ -59,7 +59,8 @@ describe('rdma-brokerd with the example and rdmactl', () => {
       expect(out).toBe('holding\n');
 
       const objs = (await ctlJson(d.socket, 'objects', '-j')) as Record<string, unknown>[];
-      expect(objs.map((o) => o.type).sort()).toEqual(['cq', 'mr', 'mr', 'pd', 'qp', 'qp']);
+      // On a unix socket the example waits on a completion channel's event fd.
+      expect(objs.map((o) => o.type).sort()).toEqual(['comp_channel', 'cq', 'mr', 'mr', 'pd', 'qp', 'qp']);
       for (const o of objs) {
         expect(o).toEqual(expect.objectContaining({
           type: expect.any(String), handle: expect.any(Number), device: 'sim0', session: expect.stringMatching(/^s-/),
@@ -73,7 +74,7 @@ describe('rdma-brokerd with the example and rdmactl', () => {
       const filtered = (await ctlJson(d.socket, 'objects', '-j', '--type', 'qp')) as { type: string }[];
       expect(filtered.map((o) => o.type)).toEqual(['qp', 'qp']);
       const sessions = (await ctlJson(d.socket, 'sessions', '-j')) as { object_count: number; state: string }[];
-      expect(sessions).toEqual([expect.objectContaining({ object_count: 6, state: 'attached' })]);
+      expect(sessions).toEqual([expect.objectContaining({ object_count: 7, state: 'attached' })]);
 
       p.kill('SIGKILL');
       const killedAt = Date.now();
@@ -164,13 +165,14 @@ describe('failures an operator sees', () => {
       expect(signal).toBeNull();
       expect(code).toBe(0);
       const shut = d.logs.find((l) => l.msg === 'shutting down');
-      expect(shut).toMatchObject({ signal: 'SIGTERM', sessions: 1, objects: 6 });
+      // (the example on a unix socket waits on a completion channel: 7 objects)
+      expect(shut).toMatchObject({ signal: 'SIGTERM', sessions: 1, objects: 7 });
       const ended = d.logs.find((l) => l.msg === 'session ended');
-      expect(ended).toMatchObject({ reason: 'shutdown', destroyed: 6 });
+      expect(ended).toMatchObject({ reason: 'shutdown', destroyed: 7 });
       const stopped = d.logs.find((l) => String(l.msg).startsWith('stopped'));
       expect(stopped).toMatchObject({ objects: 0, sessions: 0 });
       const destroyedLines = d.logs.filter((l) => l.msg === 'object released');
-      expect(destroyedLines.map((l) => l.type).sort()).toEqual(['cq', 'mr', 'mr', 'pd', 'qp', 'qp']);
+      expect(destroyedLines.map((l) => l.type).sort()).toEqual(['comp_channel', 'cq', 'mr', 'mr', 'pd', 'qp', 'qp']);
     } finally {
       p.kill('SIGKILL');
       await d.stop();
