@@ -3,6 +3,7 @@
  * services, device and inspection calls, and sessions (./session.ts).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { api } from '../wire/proto.js';
 import { defaultSocket } from '../wire/defaults.js';
@@ -407,6 +408,32 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
 }
 
 /**
+ * Checks that something accepts connections on a unix socket: a missing
+ * path, a stale socket left by a killed daemon (ECONNREFUSED) or a permission
+ * problem is reported at once, where gRPC would retry until its deadline.
+ */
+function probeSocket(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(socketPath);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve();
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      sock.destroy();
+      const why: Record<string, string> = {
+        ENOENT: `no daemon socket at ${socketPath} (is rdma-brokerd running?)`,
+        ECONNREFUSED: `nothing listens on ${socketPath} (is rdma-brokerd running?)`,
+        EACCES: `permission denied on ${socketPath} (the socket is for root and the daemon's group)`,
+        ENOTSOCK: `${socketPath} is not a socket`,
+      };
+      const code = e.code === 'EACCES' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAVAILABLE;
+      reject(new RdmaError({ code, details: why[e.code ?? ''] ?? `cannot connect to ${socketPath}: ${e.message}` }));
+    });
+  });
+}
+
+/**
  * Connects to rdma-brokerd and waits until it answers. With neither `socket`
  * nor `addr`, the daemon's default socket.
  */
@@ -419,9 +446,7 @@ export async function connect(o: ConnectOptions = {}): Promise<Client> {
   } else {
     socketPath = o.socket ?? defaultSocket();
     // Fail fast with a clear message instead of retrying a path nobody serves.
-    if (!fs.existsSync(socketPath)) {
-      throw new RdmaError({ code: grpc.status.UNAVAILABLE, details: `no daemon socket at ${socketPath} (is rdma-brokerd running?)` });
-    }
+    await probeSocket(socketPath);
     target = `unix:${socketPath}`;
   }
   let credentials = o.credentials ?? grpc.credentials.createInsecure();

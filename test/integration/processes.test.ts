@@ -144,6 +144,16 @@ describe('failures an operator sees', () => {
     expect(r.stderr).toMatch(/^rdmactl: .*is rdma-brokerd running\?/);
   });
 
+  it('rdmactl on the stale socket of a killed daemon: one line, exit 1', async () => {
+    const d = await spawnDaemon('stale');
+    d.proc.kill('SIGKILL');
+    await d.exited;
+    const r = await runNode([CTL_BIN, '--socket', d.socket, 'objects']);
+    await d.stop();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`rdmactl: UNAVAILABLE: nothing listens on ${d.socket} (is rdma-brokerd running?)\n`);
+  });
+
   it('rdmactl usage errors exit 2 with the help text', async () => {
     const r = await runNode([CTL_BIN, 'frobnicate']);
     expect(r.code).toBe(2);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { HandleValue, RefValue, decodeAttrs, encodeAttrs, handle, ref, toPlain } from '../../../src/client/values.js';
+import { RdmaError } from '../../../src/client/errors.js';
+import * as grpc from '@grpc/grpc-js';
+
+describe('client attribute values', () => {
+  it('encodes plain JavaScript as typed wire values', () => {
+    const w = encodeAttrs({
+      n: 5, neg: -3, big: 2n ** 63n, s: 'RTS', flags: ['LOCAL_WRITE', 'REMOTE_WRITE'], yes: true,
+      bytes: new Uint8Array([1, 2, 3]), nested: { grh: { dgid: 'fe80::1', hop_limit: 1 } }, skip: undefined, none: null,
+    });
+    expect(w.n).toEqual({ u64: '5' });
+    expect(w.neg).toEqual({ s64: '-3' });
+    expect(w.big).toEqual({ u64: '9223372036854775808' });
+    expect(w.s).toEqual({ str: 'RTS' });
+    expect(w.flags).toEqual({ list: { items: [{ str: 'LOCAL_WRITE' }, { str: 'REMOTE_WRITE' }] } });
+    expect(w.yes).toEqual({ flag: true });
+    expect(w.bytes).toEqual({ raw: Buffer.from([1, 2, 3]) });
+    expect(w.nested?.map?.fields?.grh?.map?.fields?.hop_limit).toEqual({ u64: '1' });
+    expect('skip' in w || 'none' in w).toBe(false);
+  });
+
+  it('sends objects the library returned, handle(n) and {ref: N} as handles and refs', () => {
+    const obj = { handle: 77, type: 'pd' };
+    expect(toPlain(obj)).toEqual(new HandleValue(77));
+    expect(toPlain(handle(78))).toEqual(new HandleValue(78));
+    expect(toPlain(handle(obj))).toEqual(new HandleValue(77));
+    expect(toPlain({ ref: 2 })).toEqual(new RefValue(2));
+    expect(toPlain(ref(3))).toEqual(new RefValue(3));
+    expect(encodeAttrs({ pd: obj, cq: { ref: 1 } })).toEqual({ pd: { handle: '77' }, cq: { ref: 1 } });
+    // A map with other keys stays a struct.
+    expect(toPlain({ ref: 1, other: 2 })).toEqual({ ref: 1, other: 2 });
+  });
+
+  it('refuses what has no wire form', () => {
+    expect(() => encodeAttrs({ x: 1.5 })).toThrow(/not an integer/);
+    expect(() => encodeAttrs({ l: [1, undefined] })).toThrow(/lists cannot hold/);
+  });
+
+  it('decodes replies: numbers when exact, bigints beyond 2^53', () => {
+    const d = decodeAttrs({ a: { u64: '12', kind: 'u64' }, b: { u64: '18446744073709551615', kind: 'u64' }, s: { str: 'x', kind: 'str' } });
+    expect(d).toEqual({ a: 12, b: 18446744073709551615n, s: 'x' });
+  });
+});
+
+describe('RdmaError', () => {
+  it('carries the status and the rdma-* trailers', () => {
+    const md = new grpc.Metadata();
+    md.set('rdma-error', 'ERRNO');
+    md.set('rdma-errno', '16');
+    md.set('rdma-call', 'ibv_dealloc_pd');
+    const e = RdmaError.fromServiceError({ code: grpc.status.FAILED_PRECONDITION, details: 'busy', metadata: md, message: '' }, 'destroy');
+    expect(e).toBeInstanceOf(Error);
+    expect(e).toMatchObject({ code: 9, codeName: 'FAILED_PRECONDITION', rdmaError: 'ERRNO', errno: 16, call: 'ibv_dealloc_pd', details: 'busy' });
+    expect(e.message).toBe('destroy: FAILED_PRECONDITION: busy');
+    const plain = RdmaError.fromServiceError(new Error('boom'));
+    expect(plain.codeName).toBe('UNKNOWN');
+  });
+});
