@@ -401,6 +401,125 @@ export function defineConformance(name: string, makeBackend: () => Promise<Backe
       expect(wcs.map((w) => w.wr_id)).toEqual([1n, 2n, 3n]);
     });
 
+    it('binds a type 1 memory window and RDMA READs through its rkey', async () => {
+      if (ctx.capabilities().unsupported.has('mw.create')) return;
+      const { pd, cq, a, b } = await rcPair();
+      const target = await ctx.regMr(pd, { kind: 'alloc', length: 8192 }, Access.LOCAL_WRITE | Access.REMOTE_READ | Access.MW_BIND, 10);
+      const local = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 11);
+      const mw = await ctx.allocMw(pd, 1, 12);
+      mem(target).write(4096, Buffer.from('behind a window'));
+      const rkey = await ctx.bindMw(b, mw, {
+        wr_id: 30n, send_flags: SendFlags.SIGNALED, mr: target, addr: target.addr + 4096n, length: 4096, mw_access_flags: Access.REMOTE_READ,
+      });
+      expect(rkey).not.toBe(target.rkey);
+      const [bw] = await poll(cq, 1);
+      expect(bw).toMatchObject({ wr_id: 30n, status: 'SUCCESS', opcode: 'BIND_MW' });
+      expect(mw.rkey).toBe(rkey);
+      await ctx.postSend(a, [{
+        wr_id: 31n, opcode: 'RDMA_READ', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: local.addr, length: 15, lkey: local.lkey }], remote_addr: target.addr + 4096n, rkey,
+      }]);
+      const [rd] = await poll(cq, 1);
+      expect(rd?.status).toBe('SUCCESS');
+      expect(mem(local).read(0, 15).toString()).toBe('behind a window');
+      await ctx.destroyQp(a);
+      await ctx.destroyQp(b);
+      await ctx.deallocMw(mw);
+      await ctx.deregMr(target);
+    });
+
+    it('receives through an SRQ, reports its attributes and raises SRQ_LIMIT_REACHED', async () => {
+      if (ctx.capabilities().unsupported.has('srq.create')) return;
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(32, null, 0, 2);
+      const srq = await ctx.createSrq(pd, { max_wr: 16, max_sge: 1, srq_limit: 0 }, 40);
+      const q = await ctx.querySrq(srq);
+      expect(q.max_wr).toBeGreaterThanOrEqual(16);
+      expect(q.srq_limit).toBe(0);
+      const cap = { max_send_wr: 8, max_recv_wr: 0, max_send_sge: 1, max_recv_sge: 1, max_inline_data: 0 };
+      const a = await ctx.createQp(pd, { qp_type: 'RC', send_cq: cq, recv_cq: cq, srq: null, sq_sig_all: false, cap: { ...cap, max_recv_wr: 8 } }, 3);
+      const b = await ctx.createQp(pd, { qp_type: 'RC', send_cq: cq, recv_cq: cq, srq, sq_sig_all: false, cap }, 4);
+      await toInit(a, 'RC');
+      await toInit(b, 'RC');
+      await toRtr(a, b.qp_num);
+      await toRtr(b, a.qp_num);
+      await toRts(a);
+      await toRts(b);
+      const rbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 10);
+      const sbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 11);
+      await ctx.postSrqRecv(srq, [0, 1, 2].map((i) => ({ wr_id: BigInt(50 + i), sg_list: [{ addr: rbuf.addr + BigInt(i * 1024), length: 1024, lkey: rbuf.lkey }] })));
+      await ctx.modifySrq(srq, { srq_limit: 3 }, 2 /* IBV_SRQ_LIMIT */);
+      expect((await ctx.querySrq(srq)).srq_limit).toBe(3);
+      mem(sbuf).write(0, Buffer.from('via the SRQ'));
+      await ctx.postSend(a, [{ wr_id: 60n, opcode: 'SEND', send_flags: SendFlags.SIGNALED, sg_list: [{ addr: sbuf.addr, length: 11, lkey: sbuf.lkey }] }]);
+      const wcs = await poll(cq, 2);
+      const recv = wcs.find((w) => w.opcode === 'RECV');
+      expect(recv).toMatchObject({ status: 'SUCCESS', byte_len: 11, wr_id: 50n, qp_num: b.qp_num });
+      expect(mem(rbuf).read(0, 11).toString()).toBe('via the SRQ');
+      await waitFor(() => events.some((e) => e.kind === 'async' && e.type === 'SRQ_LIMIT_REACHED'), 'SRQ_LIMIT_REACHED');
+      expect(events.find((e) => e.kind === 'async' && e.type === 'SRQ_LIMIT_REACHED')).toEqual({ kind: 'async', type: 'SRQ_LIMIT_REACHED', tag: 40, port: null });
+      expect(await errnoOf(ctx.destroySrq(srq))).toBe(EBUSY);
+      await ctx.destroyQp(b);
+      await ctx.destroySrq(srq);
+    });
+
+    it('attaches a UD QP to a multicast group and detaches it', async () => {
+      if (ctx.capabilities().unsupported.has('qp.attach_mcast')) return;
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(8, null, 0, 2);
+      const qp = await mkQp(pd, cq, 'UD', 3);
+      await toInit(qp, 'UD');
+      await ctx.attachMcast(qp, 'ff0e::1:2', 0);
+      await ctx.detachMcast(qp, 'ff0e::1:2', 0);
+      expect(await errnoOf(ctx.detachMcast(qp, 'ff0e::1:2', 0))).toBe(EINVAL);
+      await ctx.destroyQp(qp);
+    });
+
+    it('resizes a CQ', async () => {
+      const cq = await ctx.createCq(8, null, 0, 2);
+      const n = await ctx.resizeCq(cq, 100);
+      expect(n).toBeGreaterThanOrEqual(100);
+      expect(cq.cqe).toBe(n);
+      await ctx.destroyCq(cq);
+    });
+
+    it('answers EOPNOTSUPP for what capabilities() lists as unsupported', async () => {
+      const un = ctx.capabilities().unsupported;
+      if (un.has('xrcd.create')) expect(await errnoOf(ctx.openXrcd(1))).toBe(95);
+      if (un.has('flow.create')) {
+        const pd = await ctx.allocPd(1);
+        const cq = await ctx.createCq(8, null, 0, 2);
+        const qp = await mkQp(pd, cq, 'UD', 3);
+        const attr = { type: 'NORMAL' as const, priority: 0, port: 1, flags: 0, specs: [{ type: 'ETH' as const, dst_mac: '02:00:00:00:00:01' }] };
+        expect(await errnoOf(ctx.createFlow(qp, attr, 4))).toBe(95);
+      }
+    });
+
+    it('destroys a CQ whose channel delivered events, without anyone acknowledging them', async () => {
+      const { pd, a } = await rcPair();
+      const ch = await ctx.createCompChannel(70);
+      const cq = await ctx.createCq(16, ch, 0, 71);
+      const qp = await mkQp(pd, cq, 'RC', 72);
+      await toInit(qp, 'RC');
+      await toRtr(qp, qp.qp_num);
+      await toRts(qp);
+      const buf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, ALL_REMOTE, 10);
+      for (let i = 0; i < 3; i++) {
+        await ctx.reqNotifyCq(cq, false);
+        await ctx.postSend(qp, [{
+          wr_id: BigInt(i), opcode: 'RDMA_WRITE', send_flags: SendFlags.SIGNALED,
+          sg_list: [{ addr: buf.addr, length: 8, lkey: buf.lkey }], remote_addr: buf.addr + 1024n, rkey: buf.rkey,
+        }]);
+        const want = i + 1;
+        await waitFor(() => events.filter((e) => e.kind === 'completion' && e.cq === 71).length >= want, `completion event ${want}`);
+        await poll(cq, 1);
+      }
+      void a;
+      await ctx.destroyQp(qp);
+      await ctx.destroyCq(cq);
+      await ctx.destroyCompChannel(ch);
+    });
+
     it('refuses post_send before RTS', async () => {
       const pd = await ctx.allocPd(1);
       const cq = await ctx.createCq(8, null, 0, 2);
