@@ -84,6 +84,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     }
     tenants.replace(cfg);
     log.info({ config: opts.config, tenants: cfg.tenants.map((t) => t.name) }, 'config reloaded');
+    // A tenant taken out of the config is revoked: its sessions end and their
+    // objects are destroyed (its calls would be UNAUTHENTICATED from now on anyway).
+    const revoked = [...broker.sessions.all()].filter((s) => s.state !== 'closing' && s.state !== 'closed' && !tenants.get(s.tenant));
+    for (const s of revoked) {
+      log.info({ audit: true, session: s.id, tenant: s.tenant }, 'tenant removed from the config: ending its session');
+      void broker.evict(s.id).catch((e: unknown) => log.error({ err: e, session: s.id }, 'ending a removed tenant\'s session failed'));
+    }
     reloading = reloading.then(() => listeners.reconcile()).catch((e: unknown) => {
       log.error({ err: e }, 'reload: tenant sockets could not all be served');
     });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Caller, unix, type Json } from './harness.js';
+import { Caller, startHarness, unix, type Json } from './harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const S = grpc.status;
@@ -117,5 +117,38 @@ describe('SIGHUP', () => {
     const no = spawnSync(process.execPath, [bin, '--check-config', bad], { encoding: 'utf8', timeout: 20_000 });
     expect(no.status).toBe(1);
     expect(no.stderr).toBe('rdma-brokerd: tenants[1].quotas.qp: expected a non-negative integer\n');
+  });
+});
+
+describe('reload in process', () => {
+  it('ends the sessions of a tenant taken out of the config and applies a role change to the next call', async () => {
+    const X = 'reload-x-token-0123456789';
+    const Y = 'reload-y-token-0123456789';
+    const hx = await startHarness({ tenants: [{ name: 'x', tokens: [X] }, { name: 'y', tokens: [Y] }] }, { listen: '127.0.0.1:0' });
+    const target = `127.0.0.1:${hx.daemon.tcpPort}`;
+    const x = new Caller({ target, token: X });
+    const y = new Caller({ target, token: Y });
+    try {
+      await x.open();
+      await y.open();
+      const xpd = await x.create('pd');
+      await y.create('pd');
+      await y.create('cq', { cqe: { u64: '4' } });
+      fs.writeFileSync(hx.config, JSON.stringify({ tenants: [{ name: 'x', role: 'viewer', tokens: [X] }] }));
+      expect(hx.daemon.reload()).toEqual({ ok: true });
+      for (let i = 0; i < 100 && hx.daemon.broker.registry.size > 1; i++) await new Promise((r) => setTimeout(r, 10));
+      const left = [...hx.daemon.broker.registry.all()].map((o) => [o.owner.tenant, o.type]);
+      expect(left).toEqual([['x', 'pd']]);
+      expect(await y.code('DeviceService', 'List')).toBe(S.UNAUTHENTICATED);
+      // x is a viewer now: it reads everything, mutates nothing; its session and object stay.
+      expect(await x.code('ObjectService', 'Create', { type: 'pd', device: 'sim0' })).toBe(S.PERMISSION_DENIED);
+      const objs = (await x.call<Json>('InspectionService', 'ListObjects', {})).objects as Json[];
+      expect(objs.map((o) => o.handle)).toEqual([xpd.handle]);
+      expect(hx.logs.filter((l) => l.msg === 'tenant removed from the config: ending its session').map((l) => l.tenant)).toEqual(['y']);
+    } finally {
+      x.close();
+      y.close();
+      await hx.stop();
+    }
   });
 });
