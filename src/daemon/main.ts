@@ -133,12 +133,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       process.exit(1);
     }, 20_000);
     timer.unref();
-    d.stop(sig).then(() => {
-      log.flush?.();
-      process.exit(0);
-    }, (e: unknown) => {
+    // pino writes stdout asynchronously: exit once the last lines are out,
+    // or a line still in flight lands after (or never beside) the final ones.
+    const exit = (code: number): void => {
+      const t = setTimeout(() => process.exit(code), 2000);
+      log.flush(() => {
+        clearTimeout(t);
+        process.exit(code);
+      });
+    };
+    d.stop(sig).then(() => exit(0), (e: unknown) => {
       log.error({ err: e }, 'shutdown failed');
-      process.exit(1);
+      exit(1);
     });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
