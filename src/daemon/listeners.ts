@@ -149,7 +149,17 @@ export class Listeners {
   /** Opens, re-modes or closes tenant sockets to match the tenant table. */
   async reconcile(): Promise<void> {
     const want = new Map<string, { tenant: string; socket: TenantSocket }>();
-    for (const t of this.tenants.list()) for (const s of t.sockets) want.set(s.path, { tenant: t.name, socket: s });
+    // The daemon's own sockets are never a tenant's: binding there would unlink them.
+    const own = new Set([this.opts.socket, this.opts.fdSocket ?? ''].map((x) => path.resolve(x || '/')));
+    for (const t of this.tenants.list()) {
+      for (const s of t.sockets) {
+        if (own.has(path.resolve(s.path)) || own.has(path.resolve(tenantFdSocket(s.path)))) {
+          this.log.error({ tenant: t.name, socket: s.path }, 'a tenant socket cannot be the daemon\'s own socket; not serving it');
+          continue;
+        }
+        want.set(s.path, { tenant: t.name, socket: s });
+      }
+    }
     for (const [p, l] of [...this.perTenant]) {
       const w = want.get(p);
       if (w && w.tenant === l.tenant) continue;

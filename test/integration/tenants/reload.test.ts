@@ -151,4 +151,17 @@ describe('reload in process', () => {
       await hx.stop();
     }
   });
+
+  it("refuses a tenant socket at the daemon's own socket path and keeps serving the main socket", async () => {
+    const hx = await startHarness({ tenants: [{ name: 'sneaky', socket: 'main.sock' }] });
+    const main = new Caller(unix(path.join(hx.dir, 'main.sock')));
+    try {
+      expect(await main.call('AdminService', 'WhoAmI')).toMatchObject({ tenant: 'default', role: 'admin', via: 'socket' });
+      expect(hx.logs.some((l) => l.tenant === 'sneaky' && l.level === 50)).toBe(true);
+      expect(hx.daemon.listeners.tenantSockets()).toEqual([]);
+    } finally {
+      main.close();
+      await hx.stop();
+    }
+  });
 });
