@@ -28,6 +28,8 @@ export interface BrokerOptions {
   log: Logger;
   sessions?: Partial<SessionLimits>;
   quotas?: QuotaPolicy;
+  /** A second destination for audit records (the daemon's --audit-log), besides the log. */
+  auditLog?: Logger;
 }
 
 export interface CreateArgs {
@@ -71,11 +73,13 @@ export class Broker {
   readonly accounting: Accounting;
   private readonly log: Logger;
   private readonly auditLog: Logger;
+  private readonly auditExtra: Logger | null;
   private stopping = false;
 
   constructor(private readonly opts: BrokerOptions) {
     this.log = opts.log;
     this.auditLog = opts.log.child({ audit: true });
+    this.auditExtra = opts.auditLog ?? null;
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_LIMITS, ...opts.sessions }, (s, r) => this.endSession(s, r));
     this.devices = new DeviceTable(opts.backend, opts.log, (d, t, e) => this.onDeviceEvent(d, t, e));
     this.accounting = new Accounting(opts.quotas);
@@ -234,7 +238,13 @@ export class Broker {
    * methods (post, poll, notify, MR reads and writes) and queries are not.
    */
   private audit(s: Session, verb: string, type: string, handle: number, device: string, result: string, method = ''): void {
-    this.auditLog.info({ tenant: s.tenant, session: s.id, verb, type, method: method || undefined, handle, device: device || undefined, result }, 'audit');
+    this.auditRecord({ tenant: s.tenant, session: s.id, verb, type, method: method || undefined, handle, device: device || undefined, result }, 'audit');
+  }
+
+  /** Writes one audit record (`"audit": true`) to the log and to the audit log, if any. */
+  auditRecord(fields: Record<string, unknown>, msg: string): void {
+    this.auditLog.info(fields, msg);
+    this.auditExtra?.info({ audit: true, ...fields }, msg);
   }
 
   async create(s: Session, a: CreateArgs, refs: readonly (number | null)[] = []): Promise<BrokerObject> {

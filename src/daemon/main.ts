@@ -33,12 +33,22 @@ export interface Daemon {
 export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ level: opts.logLevel, base: { pid: process.pid } })): Promise<Daemon> {
   // A broken config at start is fatal (ConfigError names the field).
   const tenants = new TenantDirectory(opts.config ? loadConfig(opts.config) : undefined);
+  // The audit file is opened first: a daemon that cannot audit does not start.
+  const auditDest = opts.auditLog ? pino.destination({ dest: opts.auditLog, append: true, mkdir: true, sync: false }) : null;
+  if (auditDest) {
+    await new Promise<void>((resolve, reject) => {
+      auditDest.once('ready', resolve);
+      auditDest.once('error', (e: Error) => reject(new Error(`--audit-log ${opts.auditLog}: ${e.message}`)));
+    });
+  }
+  const auditLog = auditDest ? pino({ level: 'info', base: { pid: process.pid } }, auditDest) : undefined;
   const backend = await selectBackend(opts.device, log);
   const broker = new Broker({
     backend,
     log,
     sessions: { defaultLeaseMs: opts.leaseMs, maxResumeGraceMs: opts.maxResumeGraceMs },
     quotas: tenants,
+    auditLog,
   });
   await broker.start();
   const fdChannel = opts.fdSocket
@@ -70,6 +80,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
 
   let reloading = Promise.resolve();
   const reload = (): { ok: true } | { ok: false; error: string } => {
+    if (auditDest) {
+      // After logrotate moved the file away, write to a new one at the same path.
+      auditDest.reopen();
+      log.info({ auditLog: opts.auditLog }, 'audit log reopened');
+    }
     if (!opts.config) {
       log.info('reload: no --config; nothing to reload');
       return { ok: true };
@@ -88,7 +103,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     // objects are destroyed (its calls would be UNAUTHENTICATED from now on anyway).
     const revoked = [...broker.sessions.all()].filter((s) => s.state !== 'closing' && s.state !== 'closed' && !tenants.get(s.tenant));
     for (const s of revoked) {
-      log.info({ audit: true, session: s.id, tenant: s.tenant }, 'tenant removed from the config: ending its session');
+      broker.auditRecord({ session: s.id, tenant: s.tenant }, 'tenant removed from the config: ending its session');
       void broker.evict(s.id).catch((e: unknown) => log.error({ err: e, session: s.id }, 'ending a removed tenant\'s session failed'));
     }
     reloading = reloading.then(() => listeners.reconcile()).catch((e: unknown) => {
@@ -108,6 +123,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       listeners.close();
       fdChannel?.close();
       if (metrics) await new Promise((r) => metrics!.close(r));
+      if (auditDest) {
+        // end() writes what is buffered, then closes the file.
+        await new Promise<void>((resolve) => {
+          auditDest.once('close', () => resolve());
+          auditDest.end();
+        });
+      }
       const left = broker.registry.size;
       log.info({ objects: left, sessions: broker.sessions.size }, left === 0 ? 'stopped: every object destroyed' : 'stopped with objects left');
     })();

@@ -17,6 +17,8 @@ export interface DaemonOptions {
   tlsKey: string | null;
   tlsCa: string | null;
   insecureTcp: boolean;
+  /** Also write audit records here (JSON lines; reopened on SIGHUP for log rotation). */
+  auditLog?: string | null;
   /** The fd channel's socket path (null or absent: no fd channel, on any socket). */
   fdSocket?: string | null;
 }
@@ -49,6 +51,8 @@ Options:
   --metrics-listen HOST:PORT
                            serve Prometheus metrics on /metrics
   --check-config FILE      validate a config file and exit (0: valid)
+  --audit-log FILE         also append audit records (every mutating verb) to
+                           FILE as JSON lines; SIGHUP reopens it (log rotation)
   --log-level LEVEL        trace|debug|info|warn|error (default info; RDMA_BROKER_LOG_LEVEL)
   -h, --help               this text
   --version                print the version
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
         'tls-ca': { type: 'string' },
         'insecure-tcp': { type: 'boolean' },
         'check-config': { type: 'string' },
+        'audit-log': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -121,5 +126,6 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     tlsKey: v['tls-key'] ?? null,
     tlsCa: v['tls-ca'] ?? null,
     insecureTcp: v['insecure-tcp'] ?? false,
+    auditLog: v['audit-log'] ?? null,
   };
 }

@@ -3,7 +3,6 @@
  * by auth.ts before these run; here a tenant caller is only narrowed to its
  * own tenant (another tenant is NOT_FOUND for it, never "not yours").
  */
-import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.js';
 import { BrokerError } from '../core/errors.js';
 import { patchQuota, quotaToMap, type TenantDirectory } from '../core/tenants.js';
@@ -56,7 +55,7 @@ export function usageOut(tenant: string, role: string, u: CoreUsage, quota: Reco
   };
 }
 
-export function adminHandlers(broker: Broker, tenants: TenantDirectory, log: Logger, unary: Unary): AdminServiceHandlers {
+export function adminHandlers(broker: Broker, tenants: TenantDirectory, unary: Unary): AdminServiceHandlers {
   const known = (): string[] => [...tenants.list().map((t) => t.name), ...[...broker.accounting.tenants()].map(([n]) => n)];
   return {
     WhoAmI: unary('AdminService.WhoAmI', (call) => {
@@ -88,7 +87,7 @@ export function adminHandlers(broker: Broker, tenants: TenantDirectory, log: Log
       }
       const next = patchQuota(t.quota, set, r.clear, CREATABLE);
       tenants.setQuota(t.name, next);
-      log.info({ audit: true, by: who.tenant, tenant: t.name, quota: quotaToMap(next) }, 'quota changed');
+      broker.auditRecord({ by: who.tenant, tenant: t.name, quota: quotaToMap(next) }, 'quota changed');
       return { quota: { tenant: t.name, limits: toStrings(quotaToMap(next)) } };
     }),
     EvictSession: unary('AdminService.EvictSession', async (call) => {
@@ -96,7 +95,7 @@ export function adminHandlers(broker: Broker, tenants: TenantDirectory, log: Log
       const s = broker.sessions.get(call.request.session_id);
       if (!s) throw new BrokerError('NO_SUCH_SESSION', `no such session: ${JSON.stringify(call.request.session_id)}`);
       const objects = broker.registry.countOwned(s.id);
-      log.info({ audit: true, by: who.tenant, session: s.id, tenant: s.tenant, objects }, 'session evicted');
+      broker.auditRecord({ by: who.tenant, session: s.id, tenant: s.tenant, objects }, 'session evicted');
       await broker.evict(s.id);
       return { tenant: s.tenant, objects_destroyed: objects };
     }),

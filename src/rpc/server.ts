@@ -295,7 +295,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
     'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
   });
-  const admin = adminHandlers(broker, tenants, log, (name, fn) => unary(log, name, fn));
+  const admin = adminHandlers(broker, tenants, (name, fn) => unary(log, name, fn));
   server.addService(pkg.DeviceService.service, guardService('DeviceService', devices, auth, log));
   server.addService(pkg.ObjectService.service, guardService('ObjectService', objects, auth, log));
   server.addService(pkg.SessionService.service, guardService('SessionService', sessions, auth, log));

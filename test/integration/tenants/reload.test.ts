@@ -164,4 +164,29 @@ describe('reload in process', () => {
       await hx.stop();
     }
   });
+
+  it('--audit-log appends audit records as JSON lines and reopens the file on reload (log rotation)', async () => {
+    const dirAudit = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-audit-'));
+    const file = path.join(dirAudit, 'sub', 'audit.log');
+    const hx = await startHarness({ tenants: [{ name: 'x', socket: 'x.sock' }] }, { auditLog: file });
+    const c = new Caller(unix(path.join(hx.dir, 'x.sock')));
+    const read = (f: string): Json[] => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Json) : []);
+    try {
+      await c.open();
+      const pd = await c.create('pd');
+      for (let i = 0; i < 200 && read(file).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      fs.renameSync(file, `${file}.1`);
+      expect(hx.daemon.reload()).toEqual({ ok: true });
+      await c.call('ObjectService', 'Destroy', { handle: pd.handle });
+      c.close();
+      await hx.stop();
+      const before = read(`${file}.1`);
+      const after = read(file);
+      expect(before.map((l) => [l.audit, l.verb, l.tenant, String(l.handle), l.result])).toEqual([[true, 'create', 'x', String(pd.handle), 'ok']]);
+      expect(after.map((l) => [l.audit, l.verb, l.type, String(l.handle), l.result])).toEqual([[true, 'destroy', 'pd', String(pd.handle), 'ok']]);
+    } finally {
+      c.close();
+      fs.rmSync(dirAudit, { recursive: true, force: true });
+    }
+  });
 });
