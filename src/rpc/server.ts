@@ -38,8 +38,6 @@ export interface ServerDeps {
   tenants?: TenantDirectory;
   /** Identifies the callers of this listener (see auth.ts); default: the directory's socket tenant. */
   auth?: Authenticator;
-  /** @deprecated use `auth`: resolves the caller's identity from the call. */
-  identify?: Authenticator;
   /** The fd channel socket beside this listener, told to clients with their fd tokens (null: none). */
   fdSocket?: string | null;
 }
@@ -92,7 +90,7 @@ function filterIn(f: ObjectFilter__Output | null | undefined, caller: CallerIden
 export function createServer(deps: ServerDeps): grpc.Server {
   const { broker, log } = deps;
   const tenants = deps.tenants ?? new TenantDirectory();
-  const auth = deps.auth ?? deps.identify ?? fixedTenant(tenants, () => tenants.config.socketTenant, 'socket');
+  const auth = deps.auth ?? fixedTenant(tenants, () => tenants.config.socketTenant, 'socket');
   const fdSocket = deps.fdSocket ?? null;
   const pkg = api().rdmabroker.v1;
 

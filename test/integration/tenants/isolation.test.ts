@@ -251,6 +251,39 @@ describe('roles', () => {
     expect(await B.code('ObjectService', 'Query', { handle: bObjs.pd })).toBe(S.OK);
   });
 
+  it('lets a viewer page through every table over TCP, filtered by tenant, type and device', async () => {
+    const tv = new Caller({ target: `127.0.0.1:${hx.daemon.tcpPort}`, token: TOKEN_V });
+    try {
+      const pageAll = async (filter: Json): Promise<Json[]> => {
+        const out: Json[] = [];
+        let start = '0';
+        for (let i = 0; i < 100; i++) {
+          const r = await tv.call<Json>('InspectionService', 'ListObjects', { filter, start_handle: start, max_results: 2 });
+          out.push(...(r.objects as Json[]));
+          expect((r.objects as Json[]).length).toBeLessThanOrEqual(2);
+          if (r.end) return out;
+          start = r.next_start_handle as string;
+        }
+        throw new Error('paging did not end');
+      };
+      const all = await pageAll({});
+      const ids = all.map((o) => BigInt(o.handle as string));
+      expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : 1)));
+      expect(new Set(ids).size).toBe(ids.length);
+      const direct = (await tv.call<Json>('InspectionService', 'ListObjects', { max_results: 10000 })).objects as Json[];
+      expect(all.length).toBe(direct.length);
+      const bOnly = await pageAll({ tenant: 'team-b', type: 'qp', device: 'sim0' });
+      expect(bOnly.map((o) => o.handle)).toEqual([bObjs.qp]);
+      expect(bOnly[0]).toMatchObject({ tenant: 'team-b', session: B.sessionId, type: 'qp', device: 'sim0' });
+      expect((bOnly[0]!.parents as string[]).sort()).toEqual([bObjs.pd, bObjs.cq].sort());
+      expect(Number(bOnly[0]!.created_unix_ms)).toBeGreaterThan(0);
+      const sessions = (await tv.call<Json>('InspectionService', 'ListSessions', {})).sessions as Json[];
+      expect(new Set(sessions.map((x) => x.tenant))).toEqual(new Set(['team-a', 'team-b']));
+    } finally {
+      tv.close();
+    }
+  });
+
   it('lets only admins change quotas and evict sessions', async () => {
     expect(await A.code('AdminService', 'SetQuota', { tenant: 'team-a', set: { pd: '100' } })).toBe(S.PERMISSION_DENIED);
     expect(await A.code('AdminService', 'EvictSession', { session_id: B.sessionId })).toBe(S.PERMISSION_DENIED);
