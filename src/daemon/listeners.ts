@@ -170,32 +170,49 @@ export class Listeners {
       this.fd?.unlisten(tenantFdSocket(p));
       this.log.info({ socket: p, tenant: l.tenant }, 'tenant socket closed');
     }
+    // One tenant's socket failing (a bad directory, a chown without root)
+    // does not keep the others from being served; the failures are reported together.
+    const failures: string[] = [];
     for (const [p, w] of want) {
-      const have = this.perTenant.get(p);
-      if (have) {
-        if (have.socket.mode !== w.socket.mode || have.socket.uid !== w.socket.uid || have.socket.gid !== w.socket.gid) {
-          applyMode(w.socket);
-          this.fd?.chmod(tenantFdSocket(p), { mode: w.socket.mode, uid: w.socket.uid, gid: w.socket.gid });
-          have.socket = w.socket;
-        }
-        continue;
-      }
-      const tenant = w.tenant;
-      const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'), this.fd ? tenantFdSocket(p) : null);
-      prepareSocket(p, 0o750, w.socket.uid, w.socket.gid);
       try {
-        await bind(server, `unix:${p}`, grpc.ServerCredentials.createInsecure());
-        applyMode(w.socket);
-        this.fd?.listen(tenantFdSocket(p), { mode: w.socket.mode, uid: w.socket.uid, gid: w.socket.gid, tenant });
+        await this.serveTenant(p, w.tenant, w.socket);
       } catch (e) {
-        server.forceShutdown();
-        unlinkQuiet(p);
-        this.fd?.unlisten(tenantFdSocket(p));
-        throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
+        failures.push((e as Error).message);
+        this.log.error({ tenant: w.tenant, socket: p, error: (e as Error).message }, 'tenant socket not served');
       }
-      this.perTenant.set(p, { tenant, socket: w.socket, server });
-      this.log.info({ socket: p, tenant, mode: w.socket.mode.toString(8) }, 'tenant socket serving');
     }
+    if (failures.length > 0) throw new Error(failures.join('; '));
+  }
+
+  private async serveTenant(p: string, tenant: string, socket: TenantSocket): Promise<void> {
+    const have = this.perTenant.get(p);
+    if (have) {
+      if (have.socket.mode !== socket.mode || have.socket.uid !== socket.uid || have.socket.gid !== socket.gid) {
+        applyMode(socket);
+        this.fd?.chmod(tenantFdSocket(p), { mode: socket.mode, uid: socket.uid, gid: socket.gid });
+        have.socket = socket;
+      }
+      return;
+    }
+    // Before the try below: a path that is not a socket must be left alone, not unlinked.
+    try {
+      prepareSocket(p, 0o750, socket.uid, socket.gid);
+    } catch (e) {
+      throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
+    }
+    const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'), this.fd ? tenantFdSocket(p) : null);
+    try {
+      await bind(server, `unix:${p}`, grpc.ServerCredentials.createInsecure());
+      applyMode(socket);
+      this.fd?.listen(tenantFdSocket(p), { mode: socket.mode, uid: socket.uid, gid: socket.gid, tenant });
+    } catch (e) {
+      server.forceShutdown();
+      unlinkQuiet(p);
+      this.fd?.unlisten(tenantFdSocket(p));
+      throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
+    }
+    this.perTenant.set(p, { tenant, socket, server });
+    this.log.info({ socket: p, tenant, mode: socket.mode.toString(8) }, 'tenant socket serving');
   }
 
   private all(): grpc.Server[] {

@@ -189,4 +189,23 @@ describe('reload in process', () => {
       fs.rmSync(dirAudit, { recursive: true, force: true });
     }
   });
+
+  it('serves the other tenant sockets when one cannot be served, and leaves a file in the way alone', async () => {
+    const hx = await startHarness({ tenants: [{ name: 'x', socket: 'x.sock' }] });
+    try {
+      fs.writeFileSync(path.join(hx.dir, 'in-the-way'), 'keep me');
+      fs.writeFileSync(hx.config, JSON.stringify({ tenants: [{ name: 'x', socket: 'x.sock' }, { name: 'y', socket: 'in-the-way' }, { name: 'z', socket: 'z.sock' }] }));
+      expect(hx.daemon.reload()).toEqual({ ok: true });
+      for (let i = 0; i < 200 && hx.daemon.listeners.tenantSockets().length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(hx.daemon.listeners.tenantSockets().map((p) => path.basename(p)).sort()).toEqual(['x.sock', 'z.sock']);
+      expect(fs.readFileSync(path.join(hx.dir, 'in-the-way'), 'utf8')).toBe('keep me');
+      const z = new Caller(unix(path.join(hx.dir, 'z.sock')));
+      expect(await z.call('AdminService', 'WhoAmI')).toMatchObject({ tenant: 'z' });
+      z.close();
+      expect(hx.logs.some((l) => l.msg === 'tenant socket not served' && l.tenant === 'y' && String(l.error).includes('not a socket'))).toBe(true);
+    } finally {
+      await hx.stop();
+    }
+  });
 });
