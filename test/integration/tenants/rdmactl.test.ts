@@ -2,7 +2,9 @@
  * rdmactl over TCP with TLS and tokens, and several --addr merged with a
  * node column; the tenant commands (whoami, accounting, quotas, quota, evict).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +119,41 @@ describe('rdmactl with several --addr', () => {
     expect(r.code).toBe(1);
     expect(r.err.trim().split('\n').length).toBe(1);
     expect(r.err).toMatch(/authenticate/);
+  });
+
+  it('merges the nodes\' watch streams line by line with a node field', async () => {
+    const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/rdmactl.js');
+    const child = spawn(process.execPath, [bin, ...on('--token', TEAM, 'watch', '--initial', '-j')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: Json[] = [];
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(JSON.parse(buf.slice(0, i)) as Json);
+        buf = buf.slice(i + 1);
+      }
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const fresh = nodes.map((n) => new Caller({ target: `127.0.0.1:${n.daemon.tcpPort}`, creds: grpc.credentials.createSsl(certs.read('ca.pem')), token: TEAM }));
+    try {
+      for (const c of fresh) await c.open('watch');
+      const until = async (pred: () => boolean, what: string): Promise<void> => {
+        for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+        if (!pred()) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(lines)}`);
+      };
+      // --initial: each node lists its objects, then SYNCED: both streams are open.
+      await until(() => lines.filter((l) => l.kind === 'SYNCED').length === 2, 'SYNCED from both nodes');
+      const before = lines.length;
+      const made = await Promise.all(fresh.map((c) => c.create('cq', { cqe: { u64: '4' } })));
+      await until(() => lines.slice(before).filter((l) => l.kind === 'CREATED').length === 2, 'the two creates');
+      const created = lines.slice(before).filter((l) => l.kind === 'CREATED');
+      expect(created.map((l) => [l.node, (l.object as Json).handle]).sort()).toEqual(made.map((o, i) => [addrs[i], Number(o.handle)]).sort());
+      expect(new Set(lines.filter((l) => l.kind === 'SYNCED').map((l) => l.node))).toEqual(new Set(addrs));
+    } finally {
+      child.kill('SIGINT');
+      for (const c of fresh) c.close();
+    }
+    expect(await exited).toBe(0);
   });
 });
