@@ -54,12 +54,12 @@ export class Conn {
 
   async openSession(name: string): Promise<Sess> {
     const stream = this.sessions.Connect();
-    const opened = await new Promise<{ token: string; id: string }>((resolve, reject) => {
+    const opened = await new Promise<{ token: string; id: string; fdToken: string; fdSocket: string }>((resolve, reject) => {
       const onData = (m: SessionServerMessage__Output): void => {
         if (m.opened) {
           stream.off('error', reject);
           stream.off('data', onData);
-          resolve({ token: m.opened.token, id: m.opened.session_id });
+          resolve({ token: m.opened.token, id: m.opened.session_id, fdToken: m.opened.fd_token ?? '', fdSocket: m.opened.fd_socket ?? '' });
         }
       };
       stream.on('data', onData);
@@ -70,7 +70,10 @@ export class Conn {
     // Events (none expected here) must be drained for flow control.
     stream.on('data', () => {});
     stream.on('error', () => {});
-    return new Sess(this, stream, opened.token, opened.id);
+    const sess = new Sess(this, stream, opened.token, opened.id);
+    sess.fdToken = opened.fdToken;
+    sess.fdSocket = opened.fdSocket;
+    return sess;
   }
 
   async sessionIds(): Promise<Set<string>> {
@@ -98,6 +101,11 @@ export class Sess {
   readonly md: grpc.Metadata;
   /** When set, sees every request and reply. */
   tap: CallTap | null = null;
+  /** Calls answered so far. */
+  calls = 0;
+  /** The fd channel of this session (SessionOpened.fd_token / fd_socket; empty when the daemon has none). */
+  fdToken = '';
+  fdSocket = '';
 
   constructor(
     readonly conn: Conn,
@@ -115,6 +123,7 @@ export class Sess {
         reject(e ?? new Error(`${method}: no reply`));
         return;
       }
+      this.calls++;
       this.tap?.(method, req, r);
       resolve(r);
     };
