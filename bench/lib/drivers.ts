@@ -48,10 +48,10 @@ export interface Driver<H> {
 
 export class GrpcDriver implements Driver<string> {
   readonly name = 'grpc';
-  constructor(private readonly s: Sess, private readonly gid: string) {}
+  constructor(private readonly s: Sess, private readonly gid: string, private readonly device = 'sim0') {}
 
   allocPd(): Promise<string> {
-    return this.s.createH('pd', {}, 'sim0');
+    return this.s.createH('pd', {}, this.device);
   }
   async deallocPd(h: string): Promise<void> {
     await this.s.destroy(h);
@@ -65,7 +65,7 @@ export class GrpcDriver implements Driver<string> {
     await this.s.destroy(h);
   }
   createCq(): Promise<string> {
-    return this.s.createH('cq', { cqe: 256 }, 'sim0');
+    return this.s.createH('cq', { cqe: 256 }, this.device);
   }
   async destroyCq(h: string): Promise<void> {
     await this.s.destroy(h);
@@ -134,19 +134,24 @@ export class CoreDriver implements Driver<number> {
   readonly name = 'core';
   constructor(readonly broker: Broker, readonly s: Session, private readonly gid: string) {}
 
-  static async start(): Promise<CoreDriver> {
-    const broker = new Broker({ backend: createSimBackend(), log: pino({ level: 'warn' }) });
+  /** A Broker over `backend` (default: a fresh sim) with one session, in this process. */
+  static async start(backend: Backend = createSimBackend(), device = 'sim0'): Promise<CoreDriver> {
+    const broker = new Broker({ backend, log: pino({ level: 'warn' }) });
     await broker.start();
     const s = broker.openSession({ name: 'bench', tenant: 'default', peer: 'in-process', leaseMs: 600_000, resumeGraceMs: 0 });
-    const gid = broker.devices.get('sim0').ports[0]?.gids[0]?.gid ?? '';
-    return new CoreDriver(broker, s, gid);
+    const gid = broker.devices.get(device).ports[0]?.gids[0]?.gid ?? '';
+    const d = new CoreDriver(broker, s, gid);
+    d.device = device;
+    return d;
   }
+
+  private device = 'sim0';
 
   private async create(type: string, attrs: PlainMap, device = ''): Promise<import('../../src/core/registry.js').BrokerObject> {
     return this.broker.create(this.s, { type, device, attrs, userHandle: '0' });
   }
   async allocPd(): Promise<number> {
-    return (await this.create('pd', {}, 'sim0')).handle;
+    return (await this.create('pd', {}, this.device)).handle;
   }
   async deallocPd(h: number): Promise<void> {
     await this.broker.destroy(this.s, h);
@@ -160,7 +165,7 @@ export class CoreDriver implements Driver<number> {
     await this.broker.destroy(this.s, h);
   }
   async createCq(): Promise<number> {
-    return (await this.create('cq', { cqe: 256 }, 'sim0')).handle;
+    return (await this.create('cq', { cqe: 256 }, this.device)).handle;
   }
   async destroyCq(h: number): Promise<void> {
     await this.broker.destroy(this.s, h);
@@ -191,14 +196,14 @@ export class CoreDriver implements Driver<number> {
 
 type SimH = PdRef | MrRef | CqRef | QpRef;
 
+/** A verbs backend called directly (the sim, or libibverbs in the VM). */
 export class SimDriver implements Driver<SimH> {
   readonly name = 'sim';
   private tag = 1;
   private constructor(readonly backend: Backend, readonly ctx: DeviceContext, private readonly gid: string) {}
 
-  static async start(): Promise<SimDriver> {
-    const backend = createSimBackend();
-    const ctx = await backend.openDevice('sim0');
+  static async start(backend: Backend = createSimBackend(), device = 'sim0'): Promise<SimDriver> {
+    const ctx = await backend.openDevice(device);
     const gid = (await ctx.queryGidTable(1))[0]?.gid ?? '';
     return new SimDriver(backend, ctx, gid);
   }

@@ -18,6 +18,9 @@ export const ROOT = ((): string => {
 /** Where compiled benchmark files live (this file is BUILD/bench/lib/procs.js). */
 export const BUILD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** sysconf(_SC_CLK_TCK): 100 on Linux. */
+const CLK_TCK = 100;
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitForSocket(p: string, child: ChildProcess, timeoutMs: number, what: string): Promise<void> {
@@ -58,6 +61,19 @@ export class Child {
     return this.stderr;
   }
 
+  /** CPU time the process has used so far (user + system, µs; clock-tick resolution). */
+  cpuUs(): number {
+    try {
+      const stat = fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces): state is field 3; utime 14, stime 15.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(rest[11]) + Number(rest[12]);
+      return (ticks * 1e6) / CLK_TCK;
+    } catch {
+      return NaN;
+    }
+  }
+
   /** Heap after a full GC (needs --expose-gc and bench/heap-hook.cjs). */
   heap(): Promise<HeapSample> {
     const id = this.nextId++;
@@ -93,9 +109,13 @@ export interface DaemonOptions {
   /** Directory for a CPU profile (node --cpu-prof), or null. */
   cpuProfDir?: string | null;
   logLevel?: string;
+  /** How long to wait for the socket (emulated VMs start slowly). */
+  startTimeoutMs?: number;
+  /** --device (default sim). */
+  device?: 'sim' | 'ibverbs' | 'auto';
 }
 
-/** Starts rdma-brokerd --device sim in a child process and waits until it listens. */
+/** Starts rdma-brokerd (--device sim unless told) in a child process and waits until it listens. */
 export async function startDaemon(o: DaemonOptions): Promise<Child> {
   const nodeArgs: string[] = [];
   // The hook only answers heap questions over IPC (and stops the daemon if the benchmark dies).
@@ -108,14 +128,14 @@ export async function startDaemon(o: DaemonOptions): Promise<Child> {
   } catch {
     // not there
   }
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', 'sim', '--socket', o.socket, '--log-level', o.logLevel ?? 'info'], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', o.device ?? 'sim', '--socket', o.socket, '--log-level', o.logLevel ?? 'info'], {
     stdio: ['ignore', log, 'pipe', 'ipc'],
     env: { ...process.env, RDMA_BROKER_LOG_LEVEL: o.logLevel ?? 'info' },
   });
   fs.closeSync(log);
   const c = new Child(proc, o.socket);
   try {
-    await waitForSocket(o.socket, proc, 15_000, 'rdma-brokerd');
+    await waitForSocket(o.socket, proc, o.startTimeoutMs ?? 60_000, 'rdma-brokerd');
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${c.lastStderr}`);
