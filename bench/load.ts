@@ -29,7 +29,7 @@ async function waitGone(conn: Conn, ids: string[], t0Us: number, timeoutMs = 120
   }
 }
 
-export async function runScaling(socket: string, levels: number[], durationMs: number): Promise<ScalingRow[]> {
+export async function runScaling(daemon: Child, socket: string, levels: number[], durationMs: number): Promise<ScalingRow[]> {
   const out: ScalingRow[] = [];
   for (const n of levels) {
     const connCount = Math.min(n, 64);
@@ -38,6 +38,8 @@ export async function runScaling(socket: string, levels: number[], durationMs: n
     let errors = 0;
     // Warm up every session once.
     await Promise.all(sessions.map(async (s) => s.destroy(await s.createH('pd', {}, 'sim0'))));
+    const srv0 = daemon.cpuUs();
+    const cli0 = process.cpuUsage();
     const t0 = nowUs();
     const stopAt = t0 + durationMs * 1000;
     await Promise.all(sessions.map(async (s) => {
@@ -56,8 +58,15 @@ export async function runScaling(socket: string, levels: number[], durationMs: n
       }
     }));
     const wall = nowUs() - t0;
+    const cli = process.cpuUsage(cli0);
     const s = summarize(lat, wall);
-    out.push({ sessions: n, connections: connCount, summary: s, errors });
+    out.push({
+      sessions: n, connections: connCount, summary: s, errors,
+      daemonCpuPerCallUs: (daemon.cpuUs() - srv0) / lat.length,
+      clientCpuPerCallUs: (cli.user + cli.system) / lat.length,
+      daemonBusy: (daemon.cpuUs() - srv0) / wall,
+      clientBusy: (cli.user + cli.system) / wall,
+    });
     for (const x of sessions) x.end();
     await waitGone(conns[0] as Conn, sessions.map((x) => x.id), nowUs());
     for (const c of conns) c.close();

@@ -13,12 +13,12 @@ import { EchoClient } from './lib/echo.js';
 import { CoreDriver, GrpcDriver, SimDriver } from './lib/drivers.js';
 import { ROOT, startDaemon, startEcho, type Child } from './lib/procs.js';
 import type { LoopBudget } from './lib/stats.js';
-import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, runBatch, runDriver, runFloor } from './verbs.js';
+import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, runBatch, runBatchParallel, runDriver, runFloor } from './verbs.js';
 import { SESSION_HEADER } from '../src/wire/proto.js';
 import { report, type Results } from './report.js';
 import { runCleanup, runHeap, runScaling, runSessions1k } from './load.js';
 import { runInprocChild } from './inproc.js';
-import { fdsStatus } from './fds.js';
+import { runFds } from './fds.js';
 import { runVm } from './vm.js';
 
 const { values: args } = parseArgs({
@@ -37,15 +37,19 @@ const { values: args } = parseArgs({
 const envFlag = (k: string): boolean => process.env[`npm_config_${k}`] === 'true';
 const mode: 'quick' | 'full' = args.full || envFlag('full') ? 'full' : 'quick';
 const vmMode = Boolean(args.vm) || envFlag('vm');
-const only = args.only ? new Set(args.only.split(',')) : null;
+// --vm alone runs only the VM part (everything there runs emulated, slowly).
+const only = args.only ? new Set(args.only.split(',')) : vmMode ? new Set<string>(['vm']) : null;
 const want = (part: string): boolean => !only || only.has(part);
 
 const BUDGETS: Record<typeof mode, {
-  verbs: LoopBudget; direct: LoopBudget; floor: LoopBudget; batch: LoopBudget;
+  verbs: LoopBudget; direct: LoopBudget; floor: LoopBudget; batch: LoopBudget; fds: LoopBudget; vm: LoopBudget; vmBatch: LoopBudget;
   scalingMs: number; cleanup: number[]; heapN: number; inprocHeapN: number;
 }> = {
   quick: {
     scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
+    fds: { maxIters: 5000, maxMs: 1000, minIters: 200, warmup: 50 },
+    vm: { maxIters: 2000, maxMs: 6000, minIters: 15, warmup: 3 },
+    vmBatch: { maxIters: 500, maxMs: 2000, minIters: 2, warmup: 1 },
     verbs: { maxIters: 5000, maxMs: 2500, minIters: 200, warmup: 50 },
     direct: { maxIters: 20000, maxMs: 1500, minIters: 500, warmup: 200 },
     floor: { maxIters: 5000, maxMs: 350, minIters: 200, warmup: 50 },
@@ -53,6 +57,9 @@ const BUDGETS: Record<typeof mode, {
   },
   full: {
     scalingMs: 5000, cleanup: [1000, 10_000, 100_000], heapN: 100_000, inprocHeapN: 100_000,
+    fds: { maxIters: 50000, maxMs: 5000, minIters: 1000, warmup: 200 },
+    vm: { maxIters: 20000, maxMs: 30000, minIters: 200, warmup: 20 },
+    vmBatch: { maxIters: 5000, maxMs: 8000, minIters: 20, warmup: 5 },
     verbs: { maxIters: 50000, maxMs: 15000, minIters: 2000, warmup: 300 },
     direct: { maxIters: 200000, maxMs: 6000, minIters: 5000, warmup: 1000 },
     floor: { maxIters: 50000, maxMs: 2000, minIters: 2000, warmup: 300 },
@@ -76,6 +83,10 @@ const log = (msg: string): void => {
   process.stderr.write(`[bench ${((performance.now()) / 1000).toFixed(1)}s] ${msg}\n`);
 };
 
+function cpuPerCall(calls: number, serverUs: number, client: NodeJS.CpuUsage): { calls: number; serverUs: number; clientUs: number } {
+  return { calls, serverUs: serverUs / calls, clientUs: (client.user + client.system) / calls };
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const budget = BUDGETS[mode];
@@ -92,87 +103,110 @@ async function main(): Promise<void> {
       floor: 'bare grpc-js unary service in a child process on a unix socket, raw-bytes payloads sized like each broker request and reply, same metadata header',
       direct: 'in this process: the Broker core (dispatcher, registry, accounting) over the sim backend, and the sim backend alone',
     },
-    verbs: null, batch: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, vm: null,
+    verbs: null, batch: null, batchParallel: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, vm: null,
     notes: [],
   };
 
-  const socket = path.join(tmp, 'broker.sock');
-  const daemon = await startDaemon({ socket, logFile: path.join(cacheDir, 'daemon.log'), cpuProfDir: profDir, logLevel: 'info' });
-  children.push(daemon);
-  log(`daemon pid ${daemon.pid} on ${socket}`);
-  const conn = new Conn(socket);
-  await conn.ready();
-  const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device: 'sim0' }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
+  const simParts = ['verbs', 'batch', 'scaling', 'cleanup', 'heap', 'fds'].some(want);
+  if (simParts) {
+    const socket = path.join(tmp, 'broker.sock');
+    const daemon = await startDaemon({ socket, logFile: path.join(cacheDir, 'daemon.log'), cpuProfDir: profDir, logLevel: 'info' });
+    children.push(daemon);
+    log(`daemon pid ${daemon.pid} on ${socket}`);
+    const conn = new Conn(socket);
+    await conn.ready();
+    const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device: 'sim0' }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
 
-  if (want('verbs') || want('batch')) {
-    const s = await conn.openSession('bench-verbs');
-    const g = new GrpcDriver(s, gid);
-    const labels = [...new Set([...VERB_ROWS.map((r) => r.key), ...BATCH_GROUPS.flatMap((x) => x.labels)])];
-    if (want('verbs')) {
-      log('verbs over gRPC (unary)');
-      const grpcRes = await runDriver(g, budget.verbs);
-      log('verbs in-process: Broker core over sim');
-      const core = await CoreDriver.start();
-      const coreRes = await runDriver(core, budget.direct);
-      await core.close();
-      log('verbs in-process: sim backend');
-      const sim = await SimDriver.start();
-      const simRes = await runDriver(sim, budget.direct);
-      await sim.close();
-      log('transport floor: bare grpc-js echo');
-      const f = await fixture(g);
-      const sizes = await captureSizes(g, s, f);
-      const echoSock = path.join(tmp, 'echo.sock');
-      const echoProc = await startEcho(echoSock);
-      children.push(echoProc);
-      const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
-      await echo.ready();
-      const floor = await runFloor(echo, sizes, labels, budget.floor);
-      echo.close();
-      await echoProc.stop();
-      results.verbs = { grpc: grpcRes, core: coreRes, sim: simRes, floor };
+    if (want('verbs') || want('batch')) {
+      const s = await conn.openSession('bench-verbs');
+      const g = new GrpcDriver(s, gid);
+      const labels = [...new Set([...VERB_ROWS.map((r) => r.key), ...BATCH_GROUPS.flatMap((x) => x.labels)])];
+      if (want('verbs')) {
+        log('verbs over gRPC (unary)');
+        // CPU per call on each side, which contention on a shared machine does not stretch as it stretches latency.
+        let calls0 = s.calls;
+        let srv0 = daemon.cpuUs();
+        let cli0 = process.cpuUsage();
+        const grpcRes = await runDriver(g, budget.verbs);
+        const brokerCpu = cpuPerCall(s.calls - calls0, daemon.cpuUs() - srv0, process.cpuUsage(cli0));
+        log('verbs in-process: Broker core over sim');
+        const core = await CoreDriver.start();
+        const coreRes = await runDriver(core, budget.direct);
+        await core.close();
+        log('verbs in-process: sim backend');
+        const sim = await SimDriver.start();
+        const simRes = await runDriver(sim, budget.direct);
+        await sim.close();
+        log('transport floor: bare grpc-js echo');
+        const f = await fixture(g);
+        const sizes = await captureSizes(g, s, f);
+        const echoSock = path.join(tmp, 'echo.sock');
+        const echoProc = await startEcho(echoSock);
+        children.push(echoProc);
+        const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
+        await echo.ready();
+        calls0 = echo.calls;
+        srv0 = echoProc.cpuUs();
+        cli0 = process.cpuUsage();
+        const floor = await runFloor(echo, sizes, labels, budget.floor);
+        const echoCpu = cpuPerCall(echo.calls - calls0, echoProc.cpuUs() - srv0, process.cpuUsage(cli0));
+        echo.close();
+        await echoProc.stop();
+        results.verbs = { grpc: grpcRes, core: coreRes, sim: simRes, floor, cpu: { broker: brokerCpu, echo: echoCpu } };
+      }
+      if (want('batch')) {
+        log('Batch (16, 256)');
+        const f = await fixture(g);
+        results.batch = await runBatch(s, f, gid, [16, 256], budget.batch);
+        log('Batch 256 with 2 calls in flight');
+        const par = [];
+        for (let i = 0; i < 2; i++) {
+          const ps = await conn.openSession(`bench-batch-${i}`);
+          par.push({ s: ps, f: await fixture(new GrpcDriver(ps, gid)) });
+        }
+        results.batchParallel = await runBatchParallel(par, gid, 256, budget.batch.maxMs);
+        for (const p of par) p.s.end();
+      }
+      s.end();
     }
-    if (want('batch')) {
-      log('Batch (16, 256)');
-      const f = await fixture(g);
-      results.batch = await runBatch(s, f, gid, [16, 256], budget.batch);
-    }
-    s.end();
-  }
 
-  if (want('scaling')) {
-    log('scaling: 1, 8, 64, 512 concurrent sessions');
-    results.scaling = await runScaling(socket, [1, 8, 64, 512], budget.scalingMs);
-    log('1,000 concurrent sessions');
-    results.sessions1k = await runSessions1k(socket, 1000, 100);
-  }
-  if (want('cleanup')) {
-    log(`cleanup of sessions holding ${budget.cleanup.join(', ')} objects`);
-    results.cleanup = await runCleanup(socket, budget.cleanup);
-  }
-  if (want('heap')) {
-    log('daemon heap per tracked object');
-    results.heap = await runHeap(daemon, socket, [{ mix: 'pd', n: budget.heapN }, { mix: 'mix', n: budget.heapN }]);
-  }
-  if (want('cleanup') || want('heap')) {
-    log('in-process cleanup and heap (child with --expose-gc)');
-    const r = await runInprocChild(budget.cleanup, budget.inprocHeapN);
-    if (results.cleanup) {
-      for (const c of results.cleanup) c.coreMs = r.cleanup.find((x) => x.objects === c.objects)?.ms ?? null;
-    } else {
-      results.cleanup = r.cleanup.map((c) => ({ objects: c.objects, daemonMs: null, coreMs: c.ms, mix: '25% PD, 25% CQ, 50% RC QP' }));
+    if (want('scaling')) {
+      log('scaling: 1, 8, 64, 512 concurrent sessions');
+      results.scaling = await runScaling(daemon, socket, [1, 8, 64, 512], budget.scalingMs);
+      log('1,000 concurrent sessions');
+      results.sessions1k = await runSessions1k(socket, 1000, 100);
     }
-    results.heap = [...(results.heap ?? []), ...r.heap];
-  }
-  if (want('fds')) results.fds = await fdsStatus(socket);
+    if (want('cleanup')) {
+      log(`cleanup of sessions holding ${budget.cleanup.join(', ')} objects`);
+      results.cleanup = await runCleanup(socket, budget.cleanup);
+    }
+    if (want('heap')) {
+      log('daemon heap per tracked object');
+      results.heap = await runHeap(daemon, socket, [{ mix: 'pd', n: budget.heapN }, { mix: 'mix', n: budget.heapN }]);
+    }
+    if (want('cleanup') || want('heap')) {
+      log('in-process cleanup and heap (child with --expose-gc)');
+      const r = await runInprocChild(budget.cleanup, budget.inprocHeapN);
+      if (results.cleanup) {
+        for (const c of results.cleanup) c.coreMs = r.cleanup.find((x) => x.objects === c.objects)?.ms ?? null;
+      } else {
+        results.cleanup = r.cleanup.map((c) => ({ objects: c.objects, daemonMs: null, coreMs: c.ms, mix: '25% PD, 25% CQ, 50% RC QP' }));
+      }
+      results.heap = [...(results.heap ?? []), ...r.heap];
+    }
+    if (want('fds')) {
+      log('fd passing round trips');
+      results.fds = await runFds(socket, budget.fds);
+    }
 
-  conn.close();
-  const code = await daemon.stop();
-  if (code !== 0) results.notes.push(`the daemon exited with ${code} on SIGTERM`);
-  if (profDir) results.notes.push(`daemon CPU profile: ${path.relative(ROOT, profDir)}`);
-  if (vmMode) {
-    log('VM mode: broker on the kernel device vs a C program calling libibverbs');
-    results.vm = await runVm({ tmp, cacheDir, budget: budget.verbs });
+    conn.close();
+    const code = await daemon.stop();
+    if (code !== 0) results.notes.push(`the daemon exited with ${code} on SIGTERM`);
+    if (profDir) results.notes.push(`daemon CPU profile: ${path.relative(ROOT, profDir)}`);
+  }
+  if (want('vm')) {
+    log('VM mode: the broker on the kernel device vs a C program calling libibverbs');
+    results.vm = await runVm({ tmp, cacheDir, budget: budget.vm, batchBudget: budget.vmBatch, log });
   }
   results.seconds = (Date.now() - t0) / 1000;
   results.host.loadavgEnd = os.loadavg();

@@ -158,7 +158,7 @@ function createStep(type: string, attrs: PlainMap, device = ''): BatchStep {
 }
 
 /** The steps of one Batch of `size` verbs of a group. */
-export function batchSteps(group: string, size: number, f: Fixture<string>, gid: string): BatchStep[] {
+export function batchSteps(group: string, size: number, f: Fixture<string>, gid: string, device = 'sim0'): BatchStep[] {
   const steps: BatchStep[] = [];
   const pd = new HandleValue(Number(f.pd));
   const cq = new HandleValue(Number(f.cq));
@@ -171,7 +171,7 @@ export function batchSteps(group: string, size: number, f: Fixture<string>, gid:
   };
   switch (group) {
     case 'pd':
-      pair(() => createStep('pd', {}, 'sim0'));
+      pair(() => createStep('pd', {}, device));
       break;
     case 'mr4k':
       pair(() => createStep('mr', { pd, length: 4096, access: ACCESS_RW }));
@@ -180,7 +180,7 @@ export function batchSteps(group: string, size: number, f: Fixture<string>, gid:
       pair(() => createStep('mr', { pd, length: 1 << 20, access: ACCESS_RW }));
       break;
     case 'cq':
-      pair(() => createStep('cq', { cqe: 256 }, 'sim0'));
+      pair(() => createStep('cq', { cqe: 256 }, device));
       break;
     case 'qp':
       pair(() => createStep('qp', qpCreateAttrs(pd, cq)));
@@ -217,11 +217,11 @@ export interface BatchResult {
   sizes: { req: number; rep: number };
 }
 
-export async function runBatch(s: Sess, f: Fixture<string>, gid: string, sizes: number[], budget: LoopBudget): Promise<BatchResult[]> {
+export async function runBatch(s: Sess, f: Fixture<string>, gid: string, sizes: number[], budget: LoopBudget, device = 'sim0'): Promise<BatchResult[]> {
   const out: BatchResult[] = [];
   for (const g of BATCH_GROUPS) {
     for (const size of sizes) {
-      const steps = batchSteps(g.key, size, f, gid);
+      const steps = batchSteps(g.key, size, f, gid, device);
       let sz = { req: 0, rep: 0 };
       s.tap = (method, req, rep) => {
         sz = wireSizes(method, req, rep);
@@ -236,6 +236,40 @@ export async function runBatch(s: Sess, f: Fixture<string>, gid: string, sizes: 
       const call = summarize(v.lat, v.wallUs);
       out.push({ group: g.key, size, call, perVerbUs: call.p50Us / size, verbsPerSec: call.opsPerSec * size, sizes: sz });
     }
+  }
+  return out;
+}
+
+export interface BatchParallelResult {
+  group: string;
+  size: number;
+  inFlight: number;
+  verbsPerSec: number;
+  call: Summary;
+}
+
+/**
+ * Batch throughput with several calls in flight (one session each, each with
+ * its own objects), so the client and the daemon can use both cores.
+ */
+export async function runBatchParallel(sessions: { s: Sess; f: Fixture<string> }[], gid: string, size: number, ms: number): Promise<BatchParallelResult[]> {
+  const out: BatchParallelResult[] = [];
+  for (const g of BATCH_GROUPS) {
+    const work = sessions.map((x) => ({ ...x, steps: batchSteps(g.key, size, x.f, gid) }));
+    await Promise.all(work.map((x) => x.s.batch(x.steps)));
+    const lat: number[] = [];
+    const t0 = performance.now();
+    const stopAt = t0 + ms;
+    await Promise.all(work.map(async (x) => {
+      while (performance.now() < stopAt) {
+        const a = performance.now();
+        await x.s.batch(x.steps);
+        lat.push((performance.now() - a) * 1000);
+      }
+    }));
+    const wallUs = (performance.now() - t0) * 1000;
+    const call = summarize(lat, wallUs);
+    out.push({ group: g.key, size, inFlight: sessions.length, verbsPerSec: call.opsPerSec * size, call });
   }
   return out;
 }

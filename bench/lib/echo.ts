@@ -41,6 +41,8 @@ export async function serveEcho(socket: string): Promise<grpc.Server> {
 export class EchoClient {
   private readonly client: grpc.Client;
   private readonly md: grpc.Metadata;
+  /** Calls answered so far. */
+  calls = 0;
 
   constructor(socket: string, sessionHeader: { key: string; value: string }) {
     this.client = new grpc.Client(`unix:${socket}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
@@ -62,7 +64,11 @@ export class EchoClient {
 
   call(payload: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest<Buffer, Buffer>('/bench.v1.Echo/Echo', passthrough, passthrough, payload, this.md, (e, r) => (e || !r ? reject(e) : resolve(r)));
+      this.client.makeUnaryRequest<Buffer, Buffer>('/bench.v1.Echo/Echo', passthrough, passthrough, payload, this.md, (e, r) => {
+        if (e || !r) return reject(e);
+        this.calls++;
+        resolve(r);
+      });
     });
   }
 
