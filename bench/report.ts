@@ -283,18 +283,19 @@ export function report(r: Results): string {
       const be = r.vm.backend ?? {};
       const co = r.vm.core ?? {};
       out += table(
-        ['verb', 'C libibverbs p50', 'backend (koffi) p50', 'core in-proc p50', 'broker gRPC p50', 'broker p99', 'backend/C', 'broker/C'],
+        ['verb', 'C libibverbs p50', 'backend (koffi) p50', 'core in-proc p50', 'broker gRPC p50', 'broker p99', 'echo p50', 'backend/C', 'broker/C', 'broker/echo'],
         VERB_ROWS.map((row) => {
           const a = c[row.key];
           const b = g[row.key];
           const k = be[row.key];
           const q = co[row.key];
+          const e = r.vm?.floor?.[row.key];
           return [
             row.label, a ? fmtUs(a.p50Us) : '-', k ? fmtUs(k.p50Us) : '-', q ? fmtUs(q.p50Us) : '-', b ? fmtUs(b.p50Us) : '-', b ? fmtUs(b.p99Us) : '-',
-            a && k ? x(k.p50Us / a.p50Us) : '-', a && b ? x(b.p50Us / a.p50Us) : '-',
+            e ? fmtUs(e.p50Us) : '-', a && k ? x(k.p50Us / a.p50Us) : '-', a && b ? x(b.p50Us / a.p50Us) : '-', b && e ? x(b.p50Us / e.p50Us) : '-',
           ];
         }),
-        [false, true, true, true, true, true, true, true],
+        [false, true, true, true, true, true, true, true, true, true],
       );
       if (r.vm.batch) {
         out += '\nBatch on the kernel device (per verb = call p50 / verbs):\n\n';

@@ -13,9 +13,11 @@ import { Conn } from './lib/client.js';
 import pino from 'pino';
 import { CoreDriver, GrpcDriver, SimDriver } from './lib/drivers.js';
 import type { Backend } from '../src/verbs/backend.js';
-import { ROOT, startDaemon } from './lib/procs.js';
+import { ROOT, startDaemon, startEcho } from './lib/procs.js';
 import type { LoopBudget, Summary } from './lib/stats.js';
-import { runDriver, runBatch, fixture, type BatchResult } from './verbs.js';
+import { VERB_ROWS, captureSizes, runDriver, runBatch, runFloor, fixture, type BatchResult } from './verbs.js';
+import { EchoClient } from './lib/echo.js';
+import { SESSION_HEADER } from '../src/wire/proto.js';
 
 const run = promisify(execFile);
 // Loaded on demand, as the daemon does: it needs libibverbs.so.1.
@@ -33,7 +35,8 @@ export interface VmResult {
   backend?: Record<string, Summary>;
   core?: Record<string, Summary>;
   batch?: BatchResult[];
-  compile?: string;
+  /** The bare grpc-js echo in the same guest, sized like each verb. */
+  floor?: Record<string, Summary>;
 }
 
 function toSummary(x: { n: number; p50_us: number; p99_us: number; mean_us: number }): Summary {
@@ -85,12 +88,25 @@ export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudg
     const s = await conn.openSession('bench-vm');
     const g = new GrpcDriver(s, gid, device);
     const grpc = await runDriver(g, o.budget);
-    o.log('VM: Batch on the kernel device');
     const f = await fixture(g);
+    o.log('VM: the transport floor (bare grpc-js echo) in the same guest');
+    const sizes = await captureSizes(g, s, f);
+    const echoSock = path.join(o.tmp, 'vm-echo.sock');
+    const echoProc = await startEcho(echoSock, 300_000);
+    let floor: Record<string, Summary>;
+    try {
+      const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
+      await echo.ready(120_000);
+      floor = await runFloor(echo, sizes, VERB_ROWS.map((r) => r.key), o.budget);
+      echo.close();
+    } finally {
+      await echoProc.stop();
+    }
+    o.log('VM: Batch on the kernel device');
     const batch = await runBatch(s, f, gid, [256], o.batchBudget, device);
     s.end();
     conn.close();
-    return { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, backend, core, grpc, batch };
+    return { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, backend, core, grpc, floor, batch };
   } finally {
     await daemon.stop();
   }

@@ -144,7 +144,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Child> {
 }
 
 /** Starts the bare echo server (the transport floor) in a child process. */
-export async function startEcho(socket: string): Promise<Child> {
+export async function startEcho(socket: string, startTimeoutMs = 60_000): Promise<Child> {
   try {
     fs.unlinkSync(socket);
   } catch {
@@ -153,7 +153,7 @@ export async function startEcho(socket: string): Promise<Child> {
   const proc = spawn(process.execPath, [path.join(BUILD, 'bench/echo-server.js'), socket], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const c = new Child(proc, socket);
   try {
-    await waitForSocket(socket, proc, 15_000, 'echo server');
+    await waitForSocket(socket, proc, startTimeoutMs, 'echo server');
   } catch (e) {
     proc.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${c.lastStderr}`);
