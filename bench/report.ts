@@ -4,6 +4,14 @@ import { fmtBytes, fmtNum, fmtUs } from './lib/stats.js';
 import { BATCH_GROUPS, VERB_ROWS, type BatchParallelResult, type BatchResult } from './verbs.js';
 import type { VmResult } from './vm.js';
 
+/** CPU per call (µs): the server's event-loop thread, the whole server process, the client process. */
+export interface CpuPerCall {
+  calls: number;
+  serverUs: number;
+  serverAllUs: number;
+  clientUs: number;
+}
+
 export interface ScalingRow {
   sessions: number;
   connections: number;
@@ -44,7 +52,7 @@ export interface Results {
     sim: Record<string, Summary>;
     floor: Record<string, Summary & { rpcs: { req: number; rep: number }[] }>;
     /** CPU per unary call (µs), server and client side, over the whole loop. */
-    cpu?: { broker: { calls: number; serverUs: number; clientUs: number }; echo: { calls: number; serverUs: number; clientUs: number } };
+    cpu?: { broker: CpuPerCall; echo: CpuPerCall };
   } | null;
   batch: BatchResult[] | null;
   batchParallel: BatchParallelResult[] | null;
@@ -194,8 +202,8 @@ export function report(r: Results): string {
     if (v.cpu) {
       const b = v.cpu.broker;
       const e = v.cpu.echo;
-      out += `CPU per unary call, averaged over every verb above: daemon ${fmtUs(b.serverUs)} vs echo server ${fmtUs(e.serverUs)} (${x(b.serverUs / e.serverUs)}); `
-        + `client ${fmtUs(b.clientUs)} vs ${fmtUs(e.clientUs)} (${x(b.clientUs / e.clientUs)}); ${b.calls} and ${e.calls} calls\n`;
+      out += `CPU per unary call, averaged over every verb above (${b.calls} and ${e.calls} calls): daemon event loop ${fmtUs(b.serverUs)} vs echo server's ${fmtUs(e.serverUs)} (${x(b.serverUs / e.serverUs)}); `
+        + `whole daemon process ${fmtUs(b.serverAllUs)} vs ${fmtUs(e.serverAllUs)}; client ${fmtUs(b.clientUs)} vs ${fmtUs(e.clientUs)} (${x(b.clientUs / e.clientUs)})\n`;
     }
   }
 

@@ -83,8 +83,8 @@ const log = (msg: string): void => {
   process.stderr.write(`[bench ${((performance.now()) / 1000).toFixed(1)}s] ${msg}\n`);
 };
 
-function cpuPerCall(calls: number, serverUs: number, client: NodeJS.CpuUsage): { calls: number; serverUs: number; clientUs: number } {
-  return { calls, serverUs: serverUs / calls, clientUs: (client.user + client.system) / calls };
+function cpuPerCall(calls: number, serverUs: number, serverAllUs: number, client: NodeJS.CpuUsage): { calls: number; serverUs: number; serverAllUs: number; clientUs: number } {
+  return { calls, serverUs: serverUs / calls, serverAllUs: serverAllUs / calls, clientUs: (client.user + client.system) / calls };
 }
 
 async function main(): Promise<void> {
@@ -126,9 +126,10 @@ async function main(): Promise<void> {
         // CPU per call on each side, which contention on a shared machine does not stretch as it stretches latency.
         let calls0 = s.calls;
         let srv0 = daemon.cpuUs();
+        let all0 = daemon.cpuUs(true);
         let cli0 = process.cpuUsage();
         const grpcRes = await runDriver(g, budget.verbs);
-        const brokerCpu = cpuPerCall(s.calls - calls0, daemon.cpuUs() - srv0, process.cpuUsage(cli0));
+        const brokerCpu = cpuPerCall(s.calls - calls0, daemon.cpuUs() - srv0, daemon.cpuUs(true) - all0, process.cpuUsage(cli0));
         log('verbs in-process: Broker core over sim');
         const core = await CoreDriver.start();
         const coreRes = await runDriver(core, budget.direct);
@@ -147,9 +148,10 @@ async function main(): Promise<void> {
         await echo.ready();
         calls0 = echo.calls;
         srv0 = echoProc.cpuUs();
+        all0 = echoProc.cpuUs(true);
         cli0 = process.cpuUsage();
         const floor = await runFloor(echo, sizes, labels, budget.floor);
-        const echoCpu = cpuPerCall(echo.calls - calls0, echoProc.cpuUs() - srv0, process.cpuUsage(cli0));
+        const echoCpu = cpuPerCall(echo.calls - calls0, echoProc.cpuUs() - srv0, echoProc.cpuUs(true) - all0, process.cpuUsage(cli0));
         echo.close();
         await echoProc.stop();
         results.verbs = { grpc: grpcRes, core: coreRes, sim: simRes, floor, cpu: { broker: brokerCpu, echo: echoCpu } };

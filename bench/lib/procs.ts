@@ -61,10 +61,14 @@ export class Child {
     return this.stderr;
   }
 
-  /** CPU time the process has used so far (user + system, µs; clock-tick resolution). */
-  cpuUs(): number {
+  /**
+   * CPU time used so far (user + system, µs; clock-tick resolution) by the
+   * main thread (the event loop), or by the whole process (with V8's
+   * compiler and GC threads and the libuv pool) when `allThreads`.
+   */
+  cpuUs(allThreads = false): number {
     try {
-      const stat = fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      const stat = fs.readFileSync(allThreads ? `/proc/${this.pid}/stat` : `/proc/${this.pid}/task/${this.pid}/stat`, 'utf8');
       // Fields after the command name (which may contain spaces): state is field 3; utime 14, stime 15.
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ticks = Number(rest[11]) + Number(rest[12]);
