@@ -145,6 +145,8 @@ export function noSuchSession(): BrokerError {
 
 /** How long an fd-channel token stays valid if unused. */
 export const FD_TOKEN_TTL_MS = 60_000;
+/** How many unused fd-channel tokens a session may hold. */
+export const FD_TOKENS_PER_SESSION = 64;
 
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
@@ -187,7 +189,13 @@ export class SessionTable {
   issueFdToken(s: Session, ttlMs = FD_TOKEN_TTL_MS): string {
     if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
     const now = Date.now();
-    for (const [t, v] of this.fdTokens) if (v.expires <= now) this.fdTokens.delete(t);
+    const mine: string[] = [];
+    for (const [t, v] of this.fdTokens) {
+      if (v.expires <= now) this.fdTokens.delete(t);
+      else if (v.session === s) mine.push(t);
+    }
+    // Unused tokens are bounded per session: the oldest gives way.
+    if (mine.length >= FD_TOKENS_PER_SESSION) this.fdTokens.delete(mine[0]!);
     const token = `fd-${randomBytes(24).toString('base64url')}`;
     this.fdTokens.set(token, { session: s, expires: now + ttlMs });
     return token;

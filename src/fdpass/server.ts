@@ -83,6 +83,13 @@ interface SessionFds {
 type Handler = (c: Conn & { session: Session }, req: FdRequest, fds: number[]) => Promise<{ body: Record<string, unknown>; fds: number[] }>;
 
 const COMPLETION_PENDING_MAX = 65_536;
+/**
+ * Each connection holds a daemon fd: a session may keep this many bound
+ * connections, and at most this many may wait unbound (a local process
+ * cannot exhaust the daemon's fds for everyone).
+ */
+export const MAX_CONNECTIONS_PER_SESSION = 64;
+export const MAX_UNBOUND_CONNECTIONS = 256;
 const ASYNC_PENDING_MAX = 1024;
 
 export class FdChannelServer {
@@ -179,6 +186,13 @@ export class FdChannelServer {
       sock.close('no peer credentials');
       return;
     }
+    let unbound = 0;
+    for (const x of this.conns.values()) if (!x.session) unbound++;
+    if (unbound >= MAX_UNBOUND_CONNECTIONS) {
+      this.log.warn({ peer, unbound }, 'too many fd channel connections waiting to bind; dropping one');
+      sock.close('too many unbound connections');
+      return;
+    }
     const c: Conn = { id: this.nextConn++, tenant, path, sock, peer, session: null, untieSession: null, queue: [], busy: false, bindTimer: null };
     this.conns.set(c.id, c);
     c.bindTimer = setTimeout(() => {
@@ -268,6 +282,11 @@ export class FdChannelServer {
     const s = this.opts.broker.sessions.redeemFdToken(req.token);
     // A tenant's own socket serves that tenant's sessions only; another's answers as an unknown token.
     if (c.tenant !== null && s.tenant !== c.tenant) throw new BrokerError('NO_SESSION', 'no such fd-channel token (tokens are one-time and expire; ask the session for a new one)');
+    let bound = 0;
+    for (const x of this.conns.values()) if (x.session === s) bound++;
+    if (bound >= MAX_CONNECTIONS_PER_SESSION) {
+      throw new BrokerError('QUOTA_EXCEEDED', `the session already has ${bound} fd channel connections (at most ${MAX_CONNECTIONS_PER_SESSION})`);
+    }
     if (this.opts.authorize && !this.opts.authorize(c.peer, s)) {
       this.log.warn({ conn: c.id, session: s.id, peer: c.peer }, 'fd channel bind refused for this peer');
       throw new BrokerError('PERMISSION_DENIED', 'this process may not receive the session\'s fds');

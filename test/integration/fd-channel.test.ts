@@ -12,7 +12,7 @@ import { connectPacket } from '../../src/fdpass/packet-socket.js';
 import { closeAll } from '../../src/fdpass/scm.js';
 import * as libc from '../../src/sys/libc.js';
 import { SharedMemory } from '../../src/sys/memory.js';
-import { handle, loadSimGid, RawSession, rcPair, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
+import { DEVICE, handle, loadSimGid, RawSession, rcPair, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 
 let d: FdDaemon;
 let gid: string;
@@ -21,11 +21,7 @@ let baseline: number;
 beforeAll(async () => {
   d = await spawnFdDaemon('main');
   gid = await loadSimGid(d.socket);
-  // Settle: the first gRPC connection opens the daemon's side of it.
-  const s = await RawSession.open(d.socket);
-  s.close();
-  await new Promise((r) => setTimeout(r, 200));
-  baseline = d.fdCount();
+  baseline = await settle(d);
 });
 afterAll(async () => {
   await d?.stop();
@@ -70,6 +66,25 @@ describe('binding', () => {
     await backToBaseline();
   });
 
+  it('a session holds at most 64 fd connections (RESOURCE_EXHAUSTED past them)', async () => {
+    const s = await RawSession.open(d.socket);
+    const cs: FdChannel[] = [];
+    for (let i = 0; i < 64; i++) cs.push(await FdChannel.connect(d.fdSocket, await s.fdToken()));
+    expect((await failure(FdChannel.connect(d.fdSocket, await s.fdToken()))).statusName).toBe('RESOURCE_EXHAUSTED');
+    cs.pop()!.close();
+    await waitFor(async () => {
+      try {
+        cs.push(await FdChannel.connect(d.fdSocket, await s.fdToken()));
+        return true;
+      } catch {
+        return false;
+      }
+    }, 2000, 'a free connection slot');
+    for (const c of cs) c.close();
+    s.close();
+    await backToBaseline();
+  });
+
   it('refuses requests before bind and unknown tokens', async () => {
     const sock = await connectPacket(d.fdSocket);
     const replies: Record<string, unknown>[] = [];
@@ -90,7 +105,7 @@ describe('binding', () => {
     const ev = await c.asyncEvents();
     s.close();
     await waitFor(() => c.closed, 3000, 'the fd channel to close');
-    expect(await ev.next(3000)).toEqual([]);
+    expect(await ev.next(3000 * SLOW)).toEqual([]);
     expect(ev.ended).toBe(true);
     ev.close();
     await backToBaseline();
@@ -127,7 +142,7 @@ describe('fds out', () => {
     const ch = (await s.create('comp_channel')).handle;
     const ev = await c.completionEvents(ch);
     const { pd, cq, a, b } = await rcPair(s, gid, { channel: ch });
-    const other = (await s.create('cq', { cqe: 4, channel: handle(ch) }, 'sim0', '77')).handle;
+    const other = (await s.create('cq', { cqe: 4, channel: handle(ch) }, DEVICE, '77')).handle;
     const access = ['LOCAL_WRITE', 'REMOTE_WRITE'];
     const src = await c.regSharedMr(pd, 4096, access);
     const dst = await c.regSharedMr(pd, 4096, access);
@@ -138,7 +153,7 @@ describe('fds out', () => {
     await s.invoke(a.handle, 'post_send', {
       wrs: [{ wr_id: 9, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'], sg_list: [{ addr: src.addr, length: 26, lkey: src.lkey }], remote_addr: dst.addr, rkey: dst.rkey }],
     });
-    const fired = await ev.next(5000);
+    const fired = await ev.next(5000 * SLOW);
     expect(fired).toEqual([{ cq, userHandle: 4242n }]);
     const wcs = (await s.invoke(cq, 'poll', { max: 4 })).wcs as { wr_id: bigint; status: string }[];
     expect(wcs.map((w) => [w.wr_id, w.status])).toEqual([[9n, 'SUCCESS']]);
@@ -150,7 +165,7 @@ describe('fds out', () => {
     await s.destroy(cq);
     await s.destroy(other);
     await s.destroy(ch);
-    expect(await ev.next(2000)).toEqual([]);
+    expect(await ev.next(2000 * SLOW)).toEqual([]);
     expect(ev.ended).toBe(true);
     ev.close();
     src.memory.close();
@@ -167,7 +182,7 @@ describe('fds out', () => {
     const { a } = await rcPair(s, gid);
     // RTS -> SQD with en_sqd_async_notify: SQ_DRAINED once the send queue is empty.
     await s.modify(a.handle, { qp_state: 'SQD', en_sqd_async_notify: 1 });
-    const recs = await ev.next(5000);
+    const recs = await ev.next(5000 * SLOW);
     expect(recs).toEqual([{ handle: a.handle, userHandle: 0n, kind: 'async', eventType: 5, port: 0 }]);
     ev.close();
     c.close();
@@ -178,7 +193,7 @@ describe('fds out', () => {
   it('the command fd for ibv_import_device: UNIMPLEMENTED where the device cannot import', async () => {
     const s = await RawSession.open(d.socket);
     const c = await FdChannel.connect(d.fdSocket, s.opened.fd_token);
-    const e = await failure(c.importDevice('sim0'));
+    const e = await failure(c.importDevice(DEVICE));
     expect(e.statusName).toBe('UNIMPLEMENTED');
     c.close();
     s.close();
@@ -211,7 +226,7 @@ describe('fds in', () => {
     const s = await RawSession.open(d.socket);
     const c = await FdChannel.connect(d.fdSocket, s.opened.fd_token);
     const pd = (await s.create('pd')).handle;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100 * SLOW));
     const before = d.fdCount();
     const pipe = libc.pipe2(libc.O_CLOEXEC)!;
     const diskPath = path.join(d.dir, 'disk-file');

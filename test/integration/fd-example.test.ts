@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client } from '../../src/client/index.js';
 import { rdmaWrite } from '../../src/examples/rdma-write.js';
-import { ROOT, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
+import { DEVICE, ROOT, settle, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 import { spawn } from 'node:child_process';
 
 const EXAMPLE = path.join(ROOT, 'dist/examples/rdma-write.js');
@@ -18,11 +18,7 @@ let baseline: number;
 
 beforeAll(async () => {
   d = await spawnFdDaemon('example', ['--log-level', 'debug']);
-  const c = await connect({ socket: d.socket });
-  await (await c.openSession()).close();
-  c.close();
-  await new Promise((r) => setTimeout(r, 200));
-  baseline = d.fdCount();
+  baseline = await settle(d);
 });
 afterAll(async () => {
   await d?.stop();
@@ -104,7 +100,7 @@ describe('the client library', () => {
     expect(s.hasFdChannel).toBe(true);
     expect(s.fdSocket).toBe(d.fdSocket);
     expect(await rdmaWrite(client, s, { bytes: 12_345, wait: 'events' })).toBe(12_345);
-    const pd = await s.allocPd('sim0');
+    const pd = await s.allocPd(DEVICE);
     // A daemon-allocated MR, mapped here.
     const mr = await s.regMr(pd, 8192, ['LOCAL_WRITE']);
     const m = await s.mapMr(mr);

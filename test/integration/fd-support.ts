@@ -13,6 +13,16 @@ import { fromWireMap, handle, toWireMap, type PlainMap } from '../../src/wire/va
 import type { SessionOpened__Output } from '../../src/wire/gen/rdmabroker/v1/SessionOpened.js';
 import type { ObjectInfo__Output } from '../../src/wire/gen/rdmabroker/v1/ObjectInfo.js';
 
+/**
+ * The device the fd tests run on: the simulated sim0 by default; inside the
+ * soft-RoCE VM, RDMA_BROKER_FD_DEVICE=rxe0 runs them on the kernel's device
+ * through libibverbs (see docs/fd-channel.md, "Tests").
+ */
+export const DEVICE = process.env.RDMA_BROKER_FD_DEVICE || 'sim0';
+const BACKEND = DEVICE.startsWith('sim') ? 'sim' : 'ibverbs';
+/** Waits stretch on a real device: the VM runs under emulation, many times slower (assertions on time do not). */
+export const SLOW = BACKEND === 'sim' ? 1 : 8;
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DAEMON = path.join(ROOT, 'bin/rdma-brokerd.js');
 
@@ -29,6 +39,7 @@ export interface FdDaemon {
 }
 
 export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  ms *= SLOW;
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond();
@@ -41,7 +52,7 @@ export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: s
 export async function spawnFdDaemon(tag: string, extra: string[] = []): Promise<FdDaemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rb-fd-${tag}-`));
   const socket = path.join(dir, 'broker.sock');
-  const proc = spawn(process.execPath, [DAEMON, '--device', 'sim', '--socket', socket, '--log-level', 'info', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [DAEMON, '--device', BACKEND, '--socket', socket, '--log-level', 'info', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let buf = '';
   proc.stdout!.on('data', (d: Buffer) => {
@@ -131,7 +142,7 @@ export class RawSession {
     });
   }
 
-  async create(type: string, attrs: PlainMap = {}, device = 'sim0', userHandle = '0'): Promise<{ handle: number; attrs: PlainMap; info: ObjectInfo__Output }> {
+  async create(type: string, attrs: PlainMap = {}, device = DEVICE, userHandle = '0'): Promise<{ handle: number; attrs: PlainMap; info: ObjectInfo__Output }> {
     const r = await this.unary<{ object: ObjectInfo__Output }>(this.objects, 'Create', { type, device, attrs: toWireMap(attrs), user_handle: userHandle });
     return { handle: Number(r.object.handle), attrs: fromWireMap(r.object.attrs), info: r.object };
   }
@@ -182,10 +193,10 @@ export function inspector(socket: string): (session: string) => Promise<ObjectIn
 
 export { handle };
 
-/** A loopback RC pair on sim0 port 1, in RTS, with a CQ on a completion channel. */
+/** A loopback RC pair on the test device's port 1, in RTS, with a CQ on a completion channel. */
 export async function rcPair(s: RawSession, gid: string, opts: { channel?: number } = {}): Promise<{ pd: number; cq: number; a: { handle: number; qpn: number }; b: { handle: number; qpn: number } }> {
   const pd = (await s.create('pd')).handle;
-  const cq = (await s.create('cq', opts.channel ? { cqe: 16, channel: handle(opts.channel) } : { cqe: 16 }, 'sim0', '4242')).handle;
+  const cq = (await s.create('cq', opts.channel ? { cqe: 16, channel: handle(opts.channel) } : { cqe: 16 }, DEVICE, '4242')).handle;
   const mk = async () => {
     const q = await s.create('qp', {
       pd: handle(pd), send_cq: handle(cq), recv_cq: handle(cq), qp_type: 'RC',
@@ -213,9 +224,23 @@ export async function loadSimGid(socket: string): Promise<string> {
   const pkg = api().rdmabroker.v1;
   const c = new pkg.DeviceService(`unix:${socket}`, grpc.credentials.createInsecure());
   const r = await new Promise<{ ports: { gids: { index: number; gid: string }[] }[] }>((resolve, reject) =>
-    c.Query({ device: 'sim0' }, (e, r) => (e ? reject(e) : resolve(r as never))));
+    c.Query({ device: DEVICE }, (e, r) => (e ? reject(e) : resolve(r as never))));
   const gid = r.ports[0]?.gids.find((g) => g.index === 0)?.gid;
   c.close();
-  if (!gid) throw new Error('sim0 has no GID 0');
+  if (!gid) throw new Error(`${DEVICE} has no GID 0`);
   return gid;
+}
+
+/**
+ * Brings the daemon to its steady state and returns its fd count there: a
+ * gRPC connection came and went, and the tenant's device context is open
+ * (a real device context holds fds of its own for as long as the daemon runs).
+ */
+export async function settle(d: FdDaemon): Promise<number> {
+  const s = await RawSession.open(d.socket);
+  const pd = await s.create('pd');
+  await s.destroy(pd.handle);
+  s.close();
+  await new Promise((r) => setTimeout(r, 300 * SLOW));
+  return d.fdCount();
 }
