@@ -14,14 +14,10 @@ import type { Broker } from '../core/broker.js';
 import type { TenantDirectory, TenantSocket } from '../core/tenants.js';
 import { fixedTenant, tcpAuthenticator, type Authenticator } from '../rpc/auth.js';
 import { createServer, setNotServing } from '../rpc/server.js';
+import { TlsCertificates, type TlsFiles } from './tls.js';
 import type { FdChannelServer } from '../fdpass/server.js';
 
-export interface TlsFiles {
-  cert: string;
-  key: string;
-  /** CA that client certificates must chain to; without it, no client certificates are asked for. */
-  ca: string | null;
-}
+export type { TlsFiles } from './tls.js';
 
 export interface ListenerOptions {
   socket: string;
@@ -86,6 +82,7 @@ interface TenantListener {
 export class Listeners {
   private main: grpc.Server | null = null;
   private tcp: grpc.Server | null = null;
+  private certs: TlsCertificates | null = null;
   private readonly perTenant = new Map<string, TenantListener>();
   /** The bound TCP port (useful with --listen HOST:0). */
   tcpPort: number | null = null;
@@ -126,24 +123,16 @@ export class Listeners {
   }
 
   private tcpCredentials(): grpc.ServerCredentials {
-    const tls = this.opts.tls;
-    if (!tls) return grpc.ServerCredentials.createInsecure();
-    const cert = fs.readFileSync(tls.cert);
-    const key = fs.readFileSync(tls.key);
-    if (!tls.ca) return grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }], false);
-    // Client certificates are asked for and verified against the CA, but not
-    // required: a caller may use a bearer token instead. grpc-js hands the
-    // handler the peer certificate only when it verified.
-    const ca = fs.readFileSync(tls.ca);
-    // grpc-js registers its watcher only after asking the provider, so the
-    // certificates must arrive asynchronously (as a file watcher's would).
-    const provider: grpc.experimental.CertificateProvider = {
-      addCaCertificateListener: (l) => queueMicrotask(() => l({ caCertificate: ca })),
-      removeCaCertificateListener: () => {},
-      addIdentityCertificateListener: (l) => queueMicrotask(() => l({ certificate: cert, privateKey: key })),
-      removeIdentityCertificateListener: () => {},
-    };
-    return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
+    if (!this.opts.tls) return grpc.ServerCredentials.createInsecure();
+    this.certs = new TlsCertificates(this.opts.tls);
+    return this.certs.credentials();
+  }
+
+  /** Re-reads the TLS files (SIGHUP); throws, keeping the old certificates, when they do not load. */
+  reloadTls(): boolean {
+    if (!this.certs) return false;
+    this.certs.reload();
+    return true;
   }
 
   /** Opens, re-modes or closes tenant sockets to match the tenant table. */

@@ -85,6 +85,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       auditDest.reopen();
       log.info({ auditLog: opts.auditLog }, 'audit log reopened');
     }
+    try {
+      if (listeners.reloadTls()) log.info({ cert: opts.tlsCert, ca: opts.tlsCa }, 'TLS certificates reloaded');
+    } catch (e) {
+      log.error({ error: (e as Error).message }, 'TLS reload failed; keeping the current certificates');
+    }
     if (!opts.config) {
       log.info('reload: no --config; nothing to reload');
       return { ok: true };

@@ -41,7 +41,8 @@ Options:
   --max-resume-grace-ms N  longest resume grace a session may ask for (default 300000)
   --config FILE            tenants, identities, roles and quotas (JSON or YAML;
                            SIGHUP reloads it); see docs/tenants.md
-  --tls-cert FILE          serve TCP with TLS: the server certificate (PEM)
+  --tls-cert FILE          serve TCP with TLS: the server certificate (PEM;
+                           SIGHUP re-reads the TLS files)
   --tls-key FILE           ... and its private key (PEM)
   --tls-ca FILE            ask TCP clients for certificates signed by this CA
                            (mapped to tenants in the config)
