@@ -212,6 +212,19 @@ export class IbvContext implements DeviceContext {
     return readI32(this.ptr, L.context.cmd_fd);
   }
 
+  /** For ibv_import_device (issue 4): the context keeps owning the fd. */
+  commandFd(): number {
+    this.live('ibv_import_device');
+    return this.cmdFd;
+  }
+
+  /** The kernel handle of a PD or MR, for ibv_import_pd / ibv_import_mr on the importing side. */
+  kernelHandle(ref: PdRef | MrRef): number {
+    if (ref instanceof IbvPd && ref.ctx === this && !ref.dead) return readU32(ref.ptr, L.pd.handle);
+    if (ref instanceof IbvMr && ref.ctx === this && !ref.dead) return readU32(ref.ptr, L.mr.handle);
+    throw new VerbsError('ibv_import', EINVAL, 'not a live PD or MR of this context');
+  }
+
   get numCompVectors(): number {
     return readI32(this.ptr, L.context.num_comp_vectors);
   }
