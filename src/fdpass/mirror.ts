@@ -80,12 +80,10 @@ export class EventMirror {
   }
 
   private tryWrite(record: Buffer): boolean {
-    const n = Number(libc.write(this.writeEnd, record, record.length));
-    if (n === record.length) return true;
-    if (n < 0 && libc.errno() === libc.E.EAGAIN) return false;
-    // Nothing else can happen to a pipe whose read end we hold; be safe anyway.
-    this.close();
-    return false;
+    // A record is below PIPE_BUF: a non-blocking write puts it whole or not
+    // at all (EAGAIN). The pipe cannot break (the daemon holds its read end),
+    // so any failure waits for room, as EAGAIN does.
+    return Number(libc.write(this.writeEnd, record, record.length)) === record.length;
   }
 
   private flush(): void {

@@ -25,11 +25,22 @@ export interface PacketHandlers {
 /** How many messages one readiness callback reads before yielding to the loop. */
 const READ_BATCH = 32;
 
+/**
+ * Errors that mean the connection is gone. Any other failure of a
+ * non-blocking recvmsg/sendmsg is treated as "try again when the loop says
+ * so": koffi reads errno after the call returned to JS, so an unexpected
+ * value may be stale, and a real failure shows up anyway as a poll error, a
+ * hangup or end of file. A few in a row do close the socket.
+ */
+const FATAL_ERRNOS: ReadonlySet<number> = new Set([libc.E.EBADF, libc.E.EPIPE, libc.E.ECONNRESET, libc.E.ENOTSOCK, 107 /* ENOTCONN */]);
+const MAX_ODD_ERRORS = 3;
+
 /** A connected, non-blocking SOCK_SEQPACKET socket. */
 export class PacketSocket {
   private watch: libc.FdWatch | null = null;
   private readonly queue: { data: Uint8Array; fds: number[] }[] = [];
   private paused = false;
+  private oddErrors = 0;
   private closedReason: string | null = null;
   private handlers: PacketHandlers | null = null;
 
@@ -101,9 +112,10 @@ export class PacketSocket {
           this.close('peer closed');
           return;
         case 'error':
-          this.close(`recvmsg: errno ${r.errno}`);
+          if (this.fatal(r.errno)) this.close(`recvmsg: errno ${r.errno}`);
           return;
         case 'message':
+          this.oddErrors = 0;
           if (!this.handlers) {
             closeAll(r.fds);
             continue;
@@ -123,8 +135,11 @@ export class PacketSocket {
     if (this.closedReason !== null) return false;
     if (this.queue.length === 0) {
       const r = sendWithFds(this.fd, data, fds);
-      if (r.kind === 'sent') return true;
-      if (r.kind === 'error') {
+      if (r.kind === 'sent') {
+        this.oddErrors = 0;
+        return true;
+      }
+      if (r.kind === 'error' && this.fatal(r.errno)) {
         this.close(`sendmsg: errno ${r.errno}`);
         return false;
       }
@@ -149,14 +164,21 @@ export class PacketSocket {
       const m = this.queue[0]!;
       const r = sendWithFds(this.fd, m.data, m.fds);
       if (r.kind === 'again') break;
+      if (r.kind === 'error') {
+        if (this.fatal(r.errno)) this.close(`sendmsg: errno ${r.errno}`);
+        break;
+      }
+      this.oddErrors = 0;
       this.queue.shift();
       closeAll(m.fds);
-      if (r.kind === 'error') {
-        this.close(`sendmsg: errno ${r.errno}`);
-        return;
-      }
     }
     this.rearm();
+  }
+
+  /** Whether an error ends the connection (see FATAL_ERRNOS). */
+  private fatal(errno: number): boolean {
+    if (FATAL_ERRNOS.has(errno)) return true;
+    return ++this.oddErrors >= MAX_ODD_ERRORS;
   }
 
   /** Closes the socket and every queued fd. Idempotent. */
