@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'boolean' },
     out: { type: 'string' },
+    // For diagnosis: warn turns the daemon's per-verb audit log off.
+    'daemon-log-level': { type: 'string' },
   },
   strict: true,
 });
@@ -110,7 +112,9 @@ async function main(): Promise<void> {
   const simParts = ['verbs', 'batch', 'scaling', 'cleanup', 'heap', 'fds'].some(want);
   if (simParts) {
     const socket = path.join(tmp, 'broker.sock');
-    const daemon = await startDaemon({ socket, logFile: path.join(cacheDir, 'daemon.log'), cpuProfDir: profDir, logLevel: 'info' });
+    const daemonLogLevel = args['daemon-log-level'] ?? 'info';
+    if (daemonLogLevel !== 'info') results.notes.push(`the daemon ran with --log-level ${daemonLogLevel} (the default is info, which writes an audit line per mutating verb)`);
+    const daemon = await startDaemon({ socket, logFile: path.join(cacheDir, 'daemon.log'), cpuProfDir: profDir, logLevel: daemonLogLevel });
     children.push(daemon);
     log(`daemon pid ${daemon.pid} on ${socket}`);
     const conn = new Conn(socket);
