@@ -175,6 +175,8 @@ export function computeGoals(r: Results): Goal[] {
 export function report(r: Results): string {
   let out = `\nrdma-broker benchmark (${r.mode}) — ${r.started}, ${String(r.host.cpus)} CPUs (${String(r.host.cpuModel)}), node ${String(r.host.node)}\n`;
   for (const [k, v] of Object.entries(r.setup)) out += `  ${k}: ${v}\n`;
+  const la = (v: unknown): string => (Array.isArray(v) ? (v as number[]).map((n) => n.toFixed(1)).join(' ') : '-');
+  out += `  load average at start ${la(r.host.loadavg)}, at end ${la(r.host.loadavgEnd)} (other work on the machine stretches latencies; CPU per call is steadier)\n`;
 
   if (r.verbs) {
     const v = r.verbs;
