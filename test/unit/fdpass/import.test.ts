@@ -1,0 +1,85 @@
+/**
+ * import_device over the fd channel, on a device that supports import: the
+ * sim wrapped to report supportsImport and to expose a command fd and kernel
+ * handles, as the libibverbs backend does on mlx5 (no such NIC here).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Broker } from '../../../src/core/broker.js';
+import type { Session } from '../../../src/core/sessions.js';
+import { FdChannel, FdChannelError } from '../../../src/client/fd-channel.js';
+import { FdChannelServer } from '../../../src/fdpass/server.js';
+import * as libc from '../../../src/sys/libc.js';
+import type { Backend, DeviceContext, MrRef, PdRef } from '../../../src/verbs/backend.js';
+import { SimBackend } from '../../../src/verbs/sim/index.js';
+import { HandleValue } from '../../../src/wire/values.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-import-'));
+const cmd = libc.pipe2(libc.O_CLOEXEC)!;
+let broker: Broker;
+let server: FdChannelServer;
+
+function importable(inner: Backend): Backend {
+  return {
+    kind: inner.kind,
+    listDevices: () => inner.listDevices(),
+    watchDevices: (cb) => inner.watchDevices(cb),
+    async openDevice(name) {
+      const ctx = await inner.openDevice(name);
+      return new Proxy(ctx, {
+        get(t, k, r) {
+          if (k === 'capabilities') return () => ({ ...t.capabilities(), supportsImport: true });
+          if (k === 'commandFd') return () => cmd[0];
+          if (k === 'kernelHandle') return (ref: PdRef | MrRef) => 1000 + (ref.tag % 1000);
+          const v = Reflect.get(t, k, r) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      }) as DeviceContext;
+    },
+  };
+}
+
+beforeAll(async () => {
+  broker = new Broker({ backend: importable(new SimBackend()), log: pino({ level: 'silent' }) });
+  await broker.start();
+  server = new FdChannelServer({ broker, log: pino({ level: 'silent' }) });
+  server.listen(path.join(dir, 'fd.sock'));
+});
+afterAll(async () => {
+  server?.close();
+  await broker?.shutdown();
+  libc.close(cmd[0]);
+  libc.close(cmd[1]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function open(name: string): Session {
+  return broker.openSession({ name, tenant: 'default', peer: 'test', leaseMs: 0, resumeGraceMs: 0 });
+}
+
+it('passes the tenant context\'s command fd and the kernel handles of the PDs and MRs named', async () => {
+  const s = open('importer');
+  const other = open('other');
+  const pd = await broker.create(s, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+  const mr = await broker.create(s, { type: 'mr', device: '', attrs: { pd: new HandleValue(pd.handle), length: 4096n }, userHandle: '0' });
+  const ch = await broker.create(s, { type: 'comp_channel', device: 'sim0', attrs: {}, userHandle: '0' });
+  const theirs = await broker.create(other, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+  const c = await FdChannel.connect(path.join(dir, 'fd.sock'), broker.sessions.issueFdToken(s));
+  const r = await c.importDevice('sim0', [pd.handle, mr.handle]);
+  expect(fs.readlinkSync(`/proc/self/fd/${r.fd}`)).toBe(fs.readlinkSync(`/proc/self/fd/${cmd[0]}`));
+  expect(r.objects).toEqual([
+    { handle: pd.handle, type: 'pd', kernelHandle: 1000 + (pd.handle % 1000) },
+    { handle: mr.handle, type: 'mr', kernelHandle: 1000 + (mr.handle % 1000) },
+  ]);
+  libc.close(r.fd);
+  const wrongType = await c.importDevice('sim0', [ch.handle]).catch((e: unknown) => e);
+  expect((wrongType as FdChannelError).statusName).toBe('INVALID_ARGUMENT');
+  const notMine = await c.importDevice('sim0', [theirs.handle]).catch((e: unknown) => e);
+  expect((notMine as FdChannelError).statusName).toBe('NOT_FOUND');
+  const noDevice = await c.importDevice('sim9').catch((e: unknown) => e);
+  expect((noDevice as FdChannelError).statusName).toBe('NOT_FOUND');
+  c.close();
+});
