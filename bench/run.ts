@@ -1,5 +1,7 @@
 /**
- * npm run bench [-- --quick | --full] [--vm] [--only PARTS] [--profile]
+ * npm run bench [-- --quick | --full] [--vm] [--only PARTS] [--profile] [--daemon-log-level L] [--out DIR]
+ *
+ * PARTS: verbs, batch, scaling, cleanup, heap, fds, vm (comma-separated).
  *
  * What the broker costs, side by side in one run. Prints a table and writes
  * JSON to bench/results/. See README.md, "Benchmarks".
