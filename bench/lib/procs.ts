@@ -126,7 +126,8 @@ export async function startDaemon(o: DaemonOptions): Promise<Child> {
   nodeArgs.push('--expose-gc', '--require', path.join(ROOT, 'bench/heap-hook.cjs'));
   if (o.cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`);
   fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
-  const log = fs.openSync(o.logFile, 'a');
+  // One run's log only: the audit trail alone is a line per mutating verb (hundreds of MB over a few runs).
+  const log = fs.openSync(o.logFile, 'w');
   try {
     fs.unlinkSync(o.socket);
   } catch {
