@@ -9,7 +9,7 @@
 import {
   ASYNC_EVENT_NAMES, QP_STATE_VALUES, QP_TYPE_VALUES, WC_OPCODE_VALUES, WC_STATUS_NAMES, VerbsError, Errno,
   type AhAttr, type AsyncEventType, type DeviceAttr, type FlowAttr, type LinkLayer, type Mtu, type PortAttr,
-  type PortState, type QpAttr, type QpCap, type QpState, type QpType, type Wc, type WcOpcode, type WcStatus,
+  type PortState, type QpAttr, type QpCap, type QpState, type QpType, type Sge, type Wc, type WcOpcode, type WcStatus,
 } from '../backend.js';
 import { normalizeGid } from '../sim/gid.js';
 import { FLOW_SPEC, L, type NativeBlock } from './binding.js';
@@ -285,6 +285,62 @@ export function decodeQpAttr(b: NativeBlock): QpAttr {
   };
 }
 
+// ------------------------------------------------------------------ WR lists
+
+/** The chain fields shared by struct ibv_send_wr and struct ibv_recv_wr. */
+interface WrChainLayout {
+  $size: number;
+  wr_id: number;
+  next: number;
+  sg_list: number;
+  num_sge: number;
+}
+
+/** Where a posted WR list lies in one block: the WRs back to back, then all their SGEs, then the 8-byte bad_wr out-pointer. */
+export interface WrListPlace {
+  sgeBase: number;
+  badOff: number;
+  /** Bytes the block needs. */
+  size: number;
+}
+
+export function wrListPlace(W: WrChainLayout, wrs: readonly { sg_list: readonly Sge[] }[]): WrListPlace {
+  let sges = 0;
+  for (const wr of wrs) sges += wr.sg_list.length;
+  const sgeBase = wrs.length * W.$size;
+  const badOff = sgeBase + sges * L.sge.$size;
+  return { sgeBase, badOff, size: badOff + 8 };
+}
+
+/**
+ * Encodes a WR list as the chain libibverbs walks: each WR's wr_id, `next`
+ * (the following WR, NULL after the last), sg_list and num_sge, and its SGEs
+ * at `place.sgeBase`; `fill` writes each WR's own fields (it may throw to
+ * refuse a WR). The block must be zeroed and `place.size` long.
+ */
+export function encodeWrList<T extends { wr_id: bigint; sg_list: readonly Sge[] }>(
+  b: NativeBlock, W: WrChainLayout, place: WrListPlace, wrs: readonly T[],
+  fill: (v: DataView, off: number, wr: T, i: number) => void = () => {},
+): void {
+  const v = b.view;
+  let s = 0;
+  for (let i = 0; i < wrs.length; i++) {
+    const wr = wrs[i] as T;
+    const off = i * W.$size;
+    fill(v, off, wr, i);
+    v.setBigUint64(off + W.wr_id, BigInt.asUintN(64, wr.wr_id), true);
+    v.setBigUint64(off + W.next, i + 1 < wrs.length ? b.at((i + 1) * W.$size) : 0n, true);
+    v.setBigUint64(off + W.sg_list, wr.sg_list.length ? b.at(place.sgeBase + s * L.sge.$size) : 0n, true);
+    v.setInt32(off + W.num_sge, wr.sg_list.length, true);
+    for (const sge of wr.sg_list) {
+      const so = place.sgeBase + s++ * L.sge.$size;
+      v.setBigUint64(so + L.sge.addr, BigInt.asUintN(64, sge.addr), true);
+      v.setUint32(so + L.sge.length, sge.length >>> 0, true);
+      v.setUint32(so + L.sge.lkey, sge.lkey >>> 0, true);
+    }
+  }
+}
+
 // ------------------------------------------------------------------ wc
 
 export function decodeWc(v: DataView, off: number): Wc {
@@ -337,6 +393,18 @@ export function flowSize(a: FlowAttr): number {
   return n;
 }
 
+/** A matched field: its value, and all ones at the same place in the spec's mask half (`half` bytes on). */
+function matchBytes(b: NativeBlock, at: number, half: number, value: Uint8Array): void {
+  b.bytes(at, value.length).set(value);
+  b.bytes(at + half, value.length).fill(0xff);
+}
+
+/** A matched 16-bit field in network order (ether type, VLAN tag, ports). */
+function matchU16(v: DataView, at: number, half: number, value: number): void {
+  v.setUint16(at, value, false);
+  v.setUint16(at + half, 0xffff, false);
+}
+
 /** Encodes struct ibv_flow_attr followed by its specs; every given field is matched exactly (mask all ones). */
 export function encodeFlow(b: NativeBlock, a: FlowAttr, call: string): void {
   const v = b.view;
@@ -355,52 +423,23 @@ export function encodeFlow(b: NativeBlock, a: FlowAttr, call: string): void {
     switch (s.type) {
       case 'ETH': {
         const o = L.specEth;
-        const valOff = o['val.dst_mac'];
-        const half = o.mask - valOff;
+        const half = o.mask - o['val.dst_mac'];
         v.setUint32(off + o.type, FLOW_SPEC.ETH, true);
         v.setUint16(off + o.size, o.$size, true);
-        b.bytes(off + o['val.dst_mac'], 6).set(macBytes(s.dst_mac, call));
-        b.bytes(off + o.mask + (o['val.dst_mac'] - valOff), 6).fill(0xff);
-        if (s.ether_type !== undefined) {
-          v.setUint16(off + o['val.ether_type'], s.ether_type, false);
-          v.setUint16(off + o['val.ether_type'] + half, 0xffff, false);
-        }
-        if (s.vlan_tag !== undefined) {
-          v.setUint16(off + o['val.vlan_tag'], s.vlan_tag, false);
-          v.setUint16(off + o['val.vlan_tag'] + half, 0xffff, false);
-        }
+        matchBytes(b, off + o['val.dst_mac'], half, macBytes(s.dst_mac, call));
+        if (s.ether_type !== undefined) matchU16(v, off + o['val.ether_type'], half, s.ether_type);
+        if (s.vlan_tag !== undefined) matchU16(v, off + o['val.vlan_tag'], half, s.vlan_tag);
         off += o.$size;
         break;
       }
-      case 'IPV4': {
-        const o = L.specIpv4;
-        const half = o.mask - o['val.src_ip'];
-        v.setUint32(off + o.type, FLOW_SPEC.IPV4, true);
-        v.setUint16(off + o.size, o.$size, true);
-        if (s.src_ip) {
-          b.bytes(off + o['val.src_ip'], 4).set(ipv4Bytes(s.src_ip, call));
-          b.bytes(off + o['val.src_ip'] + half, 4).fill(0xff);
-        }
-        if (s.dst_ip) {
-          b.bytes(off + o['val.dst_ip'], 4).set(ipv4Bytes(s.dst_ip, call));
-          b.bytes(off + o['val.dst_ip'] + half, 4).fill(0xff);
-        }
-        off += o.$size;
-        break;
-      }
+      case 'IPV4':
       case 'IPV6': {
-        const o = L.specIpv6;
+        const [o, spec, addr] = s.type === 'IPV4' ? [L.specIpv4, FLOW_SPEC.IPV4, ipv4Bytes] : [L.specIpv6, FLOW_SPEC.IPV6, gidBytes];
         const half = o.mask - o['val.src_ip'];
-        v.setUint32(off + o.type, FLOW_SPEC.IPV6, true);
+        v.setUint32(off + o.type, spec, true);
         v.setUint16(off + o.size, o.$size, true);
-        if (s.src_ip) {
-          b.bytes(off + o['val.src_ip'], 16).set(gidBytes(s.src_ip, call));
-          b.bytes(off + o['val.src_ip'] + half, 16).fill(0xff);
-        }
-        if (s.dst_ip) {
-          b.bytes(off + o['val.dst_ip'], 16).set(gidBytes(s.dst_ip, call));
-          b.bytes(off + o['val.dst_ip'] + half, 16).fill(0xff);
-        }
+        if (s.src_ip) matchBytes(b, off + o['val.src_ip'], half, addr(s.src_ip, call));
+        if (s.dst_ip) matchBytes(b, off + o['val.dst_ip'], half, addr(s.dst_ip, call));
         off += o.$size;
         break;
       }
@@ -409,14 +448,8 @@ export function encodeFlow(b: NativeBlock, a: FlowAttr, call: string): void {
         const half = o.mask - o['val.dst_port'];
         v.setUint32(off + o.type, s.type === 'TCP' ? FLOW_SPEC.TCP : FLOW_SPEC.UDP, true);
         v.setUint16(off + o.size, o.$size, true);
-        if (s.dst_port !== undefined) {
-          v.setUint16(off + o['val.dst_port'], s.dst_port, false);
-          v.setUint16(off + o['val.dst_port'] + half, 0xffff, false);
-        }
-        if (s.src_port !== undefined) {
-          v.setUint16(off + o['val.src_port'], s.src_port, false);
-          v.setUint16(off + o['val.src_port'] + half, 0xffff, false);
-        }
+        if (s.dst_port !== undefined) matchU16(v, off + o['val.dst_port'], half, s.dst_port);
+        if (s.src_port !== undefined) matchU16(v, off + o['val.src_port'], half, s.src_port);
         off += o.$size;
         break;
       }

@@ -33,7 +33,7 @@ import {
 } from './binding.js';
 import {
   asyncEventName, decodeCap, decodeDeviceAttr, decodePortAttr, decodeQpAttr, decodeWc, encodeAh, encodeCap,
-  encodeFlow, encodeQpAttr, flowSize, gidBytes, gidText, qpTypeName,
+  encodeFlow, encodeQpAttr, encodeWrList, flowSize, gidBytes, gidText, qpTypeName, wrListPlace,
 } from './codec.js';
 import type { FdPoller } from './poller.js';
 
@@ -734,23 +734,12 @@ export class IbvContext implements DeviceContext {
     const qp = this.own(ref, IbvQp, call);
     if (wrs.length === 0) return;
     const W = L.sendWr;
-    let sges = 0;
-    for (const wr of wrs) sges += wr.sg_list.length;
-    const sgeBase = wrs.length * W.$size;
-    const badOff = sgeBase + sges * L.sge.$size;
-    const b = this.scratch.get(badOff + 8);
-    const v = b.view;
-    let s = 0;
-    for (let i = 0; i < wrs.length; i++) {
-      const wr = wrs[i] as SendWr;
-      const off = i * W.$size;
+    const place = wrListPlace(W, wrs);
+    const b = this.scratch.get(place.size);
+    encodeWrList(b, W, place, wrs, (v, off, wr, i) => {
       const opcode = WR_OPCODE_VALUES[wr.opcode];
       // A type 2 bind WR needs bind fields the interface does not carry.
       if (opcode === undefined || wr.opcode === 'BIND_MW') throw new PostError(call, EINVAL, i, `${call}: WR ${i}: opcode ${wr.opcode} cannot be posted here`);
-      v.setBigUint64(off + W.wr_id, BigInt.asUintN(64, wr.wr_id), true);
-      v.setBigUint64(off + W.next, i + 1 < wrs.length ? b.at((i + 1) * W.$size) : 0n, true);
-      v.setBigUint64(off + W.sg_list, wr.sg_list.length ? b.at(sgeBase + s * L.sge.$size) : 0n, true);
-      v.setInt32(off + W.num_sge, wr.sg_list.length, true);
       v.setUint32(off + W.opcode, opcode, true);
       v.setUint32(off + W.send_flags, wr.send_flags >>> 0, true);
       if (wr.opcode === 'SEND_WITH_IMM' || wr.opcode === 'RDMA_WRITE_WITH_IMM') v.setUint32(off + W.imm_data, (wr.imm_data ?? 0) >>> 0, false);
@@ -770,15 +759,9 @@ export class IbvContext implements DeviceContext {
         v.setBigUint64(off + W['wr.rdma.remote_addr'], BigInt.asUintN(64, wr.remote_addr ?? 0n), true);
         v.setUint32(off + W['wr.rdma.rkey'], (wr.rkey ?? 0) >>> 0, true);
       }
-      for (const sge of wr.sg_list) {
-        const so = sgeBase + s++ * L.sge.$size;
-        v.setBigUint64(so + L.sge.addr, BigInt.asUintN(64, sge.addr), true);
-        v.setUint32(so + L.sge.length, sge.length >>> 0, true);
-        v.setUint32(so + L.sge.lkey, sge.lkey >>> 0, true);
-      }
-    }
-    const rc = this.ops.post_send(qp.ptr, b.ptr, b.at(badOff));
-    if (rc !== 0) throw this.postError(call, rc, b, badOff, W.$size, wrs.length);
+    });
+    const rc = this.ops.post_send(qp.ptr, b.ptr, b.at(place.badOff));
+    if (rc !== 0) throw this.postError(call, rc, b, place.badOff, W.$size, wrs.length);
   }
 
   async postRecv(ref: QpRef, wrs: RecvWr[]): Promise<void> {
@@ -791,29 +774,11 @@ export class IbvContext implements DeviceContext {
   private postRecvList(call: string, post: (wr: Ptr, bad: Ptr) => number, wrs: RecvWr[]): void {
     if (wrs.length === 0) return;
     const W = L.recvWr;
-    let sges = 0;
-    for (const wr of wrs) sges += wr.sg_list.length;
-    const sgeBase = wrs.length * W.$size;
-    const badOff = sgeBase + sges * L.sge.$size;
-    const b = this.scratch.get(badOff + 8);
-    const v = b.view;
-    let s = 0;
-    for (let i = 0; i < wrs.length; i++) {
-      const wr = wrs[i] as RecvWr;
-      const off = i * W.$size;
-      v.setBigUint64(off + W.wr_id, BigInt.asUintN(64, wr.wr_id), true);
-      v.setBigUint64(off + W.next, i + 1 < wrs.length ? b.at((i + 1) * W.$size) : 0n, true);
-      v.setBigUint64(off + W.sg_list, wr.sg_list.length ? b.at(sgeBase + s * L.sge.$size) : 0n, true);
-      v.setInt32(off + W.num_sge, wr.sg_list.length, true);
-      for (const sge of wr.sg_list) {
-        const so = sgeBase + s++ * L.sge.$size;
-        v.setBigUint64(so + L.sge.addr, BigInt.asUintN(64, sge.addr), true);
-        v.setUint32(so + L.sge.length, sge.length >>> 0, true);
-        v.setUint32(so + L.sge.lkey, sge.lkey >>> 0, true);
-      }
-    }
-    const rc = post(b.ptr, b.at(badOff));
-    if (rc !== 0) throw this.postError(call, rc, b, badOff, W.$size, wrs.length);
+    const place = wrListPlace(W, wrs);
+    const b = this.scratch.get(place.size);
+    encodeWrList(b, W, place, wrs);
+    const rc = post(b.ptr, b.at(place.badOff));
+    if (rc !== 0) throw this.postError(call, rc, b, place.badOff, W.$size, wrs.length);
   }
 
   /** *bad_wr points into our WR array: its index is the first WR not posted. */
