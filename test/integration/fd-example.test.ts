@@ -17,7 +17,7 @@ let d: FdDaemon;
 let baseline: number;
 
 beforeAll(async () => {
-  d = await spawnFdDaemon('example', ['--log-level', 'debug']);
+  d = await spawnFdDaemon('example', [], { logLevel: 'debug' });
   baseline = await settle(d);
 });
 afterAll(async () => {

@@ -3,15 +3,13 @@
  * /proc/PID/fd counts the daemon's fds only), and a thin raw gRPC session.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { api, SESSION_HEADER } from '../../src/wire/proto.js';
 import { fromWireMap, handle, toWireMap, type PlainMap } from '../../src/wire/values.js';
 import type { SessionOpened__Output } from '../../src/wire/gen/rdmabroker/v1/SessionOpened.js';
 import type { ObjectInfo__Output } from '../../src/wire/gen/rdmabroker/v1/ObjectInfo.js';
+import { ROOT, spawnDaemon, waitFor as baseWaitFor, type Daemon, type SpawnOptions } from './helpers.js';
 
 /**
  * The device the fd tests run on: the simulated sim0 by default; inside the
@@ -23,66 +21,27 @@ const BACKEND = DEVICE.startsWith('sim') ? 'sim' : 'ibverbs';
 /** Waits stretch on a real device: the VM runs under emulation, many times slower (assertions on time do not). */
 export const SLOW = BACKEND === 'sim' ? 1 : 8;
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DAEMON = path.join(ROOT, 'bin/rdma-brokerd.js');
+export { ROOT };
 
-export interface FdDaemon {
-  proc: ChildProcess;
-  socket: string;
+export interface FdDaemon extends Daemon {
   fdSocket: string;
-  dir: string;
-  logs: Record<string, unknown>[];
   /** The daemon's open fds (entries of /proc/PID/fd). */
   fdCount(): number;
   fdList(): string[];
-  stop(): Promise<void>;
 }
 
-export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
-  ms *= SLOW;
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** {@link baseWaitFor}, stretched by {@link SLOW}. */
+export function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  return baseWaitFor(cond, ms * SLOW, what);
 }
 
-export async function spawnFdDaemon(tag: string, extra: string[] = []): Promise<FdDaemon> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rb-fd-${tag}-`));
-  const socket = path.join(dir, 'broker.sock');
-  const proc = spawn(process.execPath, [DAEMON, '--device', BACKEND, '--socket', socket, '--log-level', 'info', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Record<string, unknown>[] = [];
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  let dead = false;
-  const exited = new Promise<void>((r) => proc.on('exit', () => {
-    dead = true;
-    r();
-  }));
-  await waitFor(() => dead || logs.some((l) => l.msg === 'rdma-brokerd serving'), 15_000, 'the daemon').catch((e: Error) => {
-    proc.kill('SIGKILL');
-    throw new Error(`${e.message}: ${stderr}`);
-  });
-  if (dead) throw new Error(`the daemon exited: ${stderr}`);
-  const fdDir = `/proc/${proc.pid}/fd`;
+/** The daemon on the fd tests' device (log level info unless told), with its fd socket and a view of its fd table. */
+export async function spawnFdDaemon(tag: string, extra: string[] = [], o: SpawnOptions = {}): Promise<FdDaemon> {
+  const d = await spawnDaemon(`fd-${tag}`, extra, { device: BACKEND, logLevel: 'info', readyMs: 15_000 * SLOW, stdin: 'ignore', ...o });
+  const fdDir = `/proc/${d.proc.pid}/fd`;
   return {
-    proc, socket, fdSocket: `${socket}.fd`, dir, logs,
+    ...d,
+    fdSocket: `${d.socket}.fd`,
     fdCount: () => fs.readdirSync(fdDir).length,
     fdList: () => fs.readdirSync(fdDir).map((f) => {
       try {
@@ -91,11 +50,6 @@ export async function spawnFdDaemon(tag: string, extra: string[] = []): Promise<
         return f;
       }
     }),
-    async stop() {
-      if (!dead) proc.kill('SIGKILL');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import pino from 'pino';
@@ -64,12 +64,28 @@ export async function startInProcess(tag: string, o: { limits?: Record<string, n
 }
 
 export interface Daemon {
-  proc: ChildProcessWithoutNullStreams;
+  proc: ChildProcess;
   socket: string;
-  /** Parsed pino lines so far. */
+  /** The daemon's temp directory (its socket is in it); removed by stop(). */
+  dir: string;
+  /** Parsed pino lines so far (a line that is not JSON as `{ msg: line }`). */
   logs: Record<string, unknown>[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILLs the daemon (when it still runs), waits for its exit and removes its directory. */
   stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** --device (default sim). */
+  device?: string;
+  /** --log-level (default debug). */
+  logLevel?: string;
+  /** How long it may take to serve (default 15 s). */
+  readyMs?: number;
+  /** The child's stdin (default pipe). */
+  stdin?: 'pipe' | 'ignore';
+  /** A directory to run in (created by the caller, e.g. holding a config); default a new temp one. Either way stop() removes it. */
+  dir?: string;
 }
 
 /** Waits for `cond` (polled every 20 ms) or throws after `ms`. */
@@ -83,15 +99,16 @@ export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: s
   }
 }
 
-/** Spawns rdma-brokerd (--device sim unless told otherwise) on a temp socket and waits until it serves. */
-export async function spawnDaemon(tag: string, extra: string[] = [], o: { device?: 'sim' | 'ibverbs' | 'auto'; readyMs?: number } = {}): Promise<Daemon> {
-  const { dir, socket } = tempSocket(tag);
-  const proc = spawn(process.execPath, [DAEMON_BIN, '--device', o.device ?? 'sim', '--socket', socket, '--log-level', 'debug', ...extra], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+/** Spawns rdma-brokerd on `DIR/broker.sock` (a temp DIR unless given) and waits until it serves. */
+export async function spawnDaemon(tag: string, extra: string[] = [], o: SpawnOptions = {}): Promise<Daemon> {
+  const dir = o.dir ?? tempSocket(tag).dir;
+  const socket = path.join(dir, 'broker.sock');
+  const proc = spawn(process.execPath, [DAEMON_BIN, '--device', o.device ?? 'sim', '--socket', socket, '--log-level', o.logLevel ?? 'debug', ...extra], {
+    stdio: [o.stdin ?? 'pipe', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
   let buf = '';
-  proc.stdout.on('data', (d: Buffer) => {
+  proc.stdout!.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
@@ -105,7 +122,7 @@ export async function spawnDaemon(tag: string, extra: string[] = [], o: { device
     }
   });
   let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })));
   let dead = false;
@@ -117,7 +134,7 @@ export async function spawnDaemon(tag: string, extra: string[] = [], o: { device
     });
   if (dead) throw new Error(`the daemon exited early: ${stderr}`);
   return {
-    proc, socket, logs, exited,
+    proc, socket, dir, logs, exited,
     async stop() {
       if (!dead) proc.kill('SIGKILL');
       await exited;

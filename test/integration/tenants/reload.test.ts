@@ -3,22 +3,21 @@
  * without dropping sessions (and opens a new tenant's socket); a broken config
  * on SIGHUP keeps the old one and logs why.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, spawnDaemon, tempSocket, type Daemon } from '../helpers.js';
 import { Caller, startHarness, unix, type Json } from './harness.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const S = grpc.status;
 
 let dir: string;
 let cfg: string;
-let child: ChildProcess;
-const lines: Json[] = [];
+let d: Daemon;
+let lines: Json[];
 
 function writeConfig(pd: number | string, extra = ''): void {
   fs.writeFileSync(cfg, `tenants:\n  - name: t\n    socket: t/broker.sock\n    quotas:\n      pd: ${pd}\n${extra}`);
@@ -34,36 +33,15 @@ async function waitLog(pred: (l: Json) => boolean, from: number, what: string): 
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-reload-'));
+  dir = tempSocket('reload').dir;
   cfg = path.join(dir, 'config.yaml');
   writeConfig(2);
-  child = spawn(process.execPath, [path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', 'sim', '--socket', path.join(dir, 'main.sock'), '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        lines.push(JSON.parse(line) as Json);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
-  await waitLog((l) => l.msg === 'rdma-brokerd serving', 0, 'the daemon to start');
+  d = await spawnDaemon('reload', ['--config', cfg], { dir, logLevel: 'info', stdin: 'ignore' });
+  lines = d.logs as Json[];
 });
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
+  await d?.stop();
 });
 
 describe('SIGHUP', () => {
@@ -76,7 +54,7 @@ describe('SIGHUP', () => {
 
       let from = lines.length;
       writeConfig(4, `  - name: u\n    socket: u/broker.sock\n`);
-      child.kill('SIGHUP');
+      d.proc.kill('SIGHUP');
       await waitLog((l) => l.msg === 'config reloaded', from, 'the reload');
       await waitLog((l) => l.msg === 'tenant socket serving' && l.tenant === 'u', from, "u's socket");
       // Same session, same stream: the new quota applies.
@@ -88,7 +66,7 @@ describe('SIGHUP', () => {
 
       from = lines.length;
       writeConfig(-1);
-      child.kill('SIGHUP');
+      d.proc.kill('SIGHUP');
       const bad = await waitLog((l) => l.msg === 'config reload failed; keeping the current config', from, 'the failed reload');
       expect(bad.error).toContain('tenants[0].quotas.pd: expected a non-negative integer');
       // The old config (pd: 4, tenant u) is still in force; the session is still there.
