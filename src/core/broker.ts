@@ -74,6 +74,8 @@ export class Broker {
   private readonly log: Logger;
   private readonly auditLog: Logger;
   private readonly auditExtra: Logger | null;
+  /** Per session: the audit loggers with its tenant and id bound. */
+  private readonly auditLoggers = new WeakMap<Session, { main: Logger; extra: Logger | null }>();
   private stopping = false;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -238,7 +240,19 @@ export class Broker {
    * methods (post, poll, notify, MR reads and writes) and queries are not.
    */
   private audit(s: Session, verb: string, type: string, handle: number, device: string, result: string, method = ''): void {
-    this.auditRecord({ tenant: s.tenant, session: s.id, verb, type, method: method || undefined, handle, device: device || undefined, result }, 'audit');
+    // The session's loggers carry tenant and session pre-serialised (pino
+    // child bindings), so a record serialises only the verb's own fields.
+    let l = this.auditLoggers.get(s);
+    if (!l) {
+      const bound = { tenant: s.tenant, session: s.id };
+      l = { main: this.auditLog.child(bound), extra: this.auditExtra?.child({ audit: true, ...bound }) ?? null };
+      this.auditLoggers.set(s, l);
+    }
+    const rec = method
+      ? { verb, type, method, handle, device: device || undefined, result }
+      : { verb, type, handle, device: device || undefined, result };
+    l.main.info(rec, 'audit');
+    l.extra?.info(rec, 'audit');
   }
 
   /** Writes one audit record (`"audit": true`) to the log and to the audit log, if any. */
