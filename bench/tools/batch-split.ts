@@ -1,7 +1,7 @@
 /**
  * Where a Batch's time goes, in-process: protobuf decode of the request,
  * the Broker's work, and protobuf encode of the reply, without a socket.
- * Usage: node .cache/bench-build/bench/tools/batch-split.js [GROUP] [SIZE] [LOGLEVEL]
+ * Usage: [BUFFERED=1 | SONIC=1] [N=200] node .cache/bench-build/bench/tools/batch-split.js [GROUP] [SIZE] [LOGLEVEL]
  */
 import fs from 'node:fs';
 import pino from 'pino';
@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { batchSteps, fixture, type Fixture } from '../verbs.js';
 import { CoreDriver } from '../lib/drivers.js';
 import { nowUs } from '../lib/stats.js';
+import { coalescingDestination } from '../../src/daemon/logdest.js';
 
 const group = process.argv[2] ?? 'pd';
 const size = Number(process.argv[3] ?? 256);
@@ -21,7 +22,10 @@ type MD = { requestSerialize(m: unknown): Buffer; requestDeserialize(b: Buffer):
 const def = packageDefinition()['rdmabroker.v1.ObjectService'] as unknown as Record<string, MD>;
 const batchDef = def.Batch as MD;
 
-const dest = process.env.BUFFERED ? pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }) : pino.destination({ dest: '/dev/null', sync: true });
+// BUFFERED: the daemon's destination (asynchronous sonic-boom behind the per-turn coalescing of src/daemon/logdest.ts);
+// SONIC: sonic-boom alone; otherwise synchronous writes.
+const sonic = (): ReturnType<typeof pino.destination> => pino.destination({ dest: '/dev/null', sync: false });
+const dest = process.env.BUFFERED ? coalescingDestination(sonic()) : process.env.SONIC ? sonic() : pino.destination({ dest: '/dev/null', sync: true });
 const log = pino({ level }, dest);
 const broker = new Broker({ backend: createSimBackend(), log });
 await broker.start();

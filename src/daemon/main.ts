@@ -14,6 +14,7 @@ import { brokerMetrics, serveMetrics } from './metrics.js';
 import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.js';
 import { selectBackend } from './backend.js';
 import { FdChannelServer } from '../fdpass/server.js';
+import { coalescingDestination } from './logdest.js';
 
 const VERSION = '0.1.0';
 
@@ -41,7 +42,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       auditDest.once('error', (e: Error) => reject(new Error(`--audit-log ${opts.auditLog}: ${e.message}`)));
     });
   }
-  const auditLog = auditDest ? pino({ level: 'info', base: { pid: process.pid } }, auditDest) : undefined;
+  const auditLines = auditDest ? coalescingDestination(auditDest) : null;
+  const auditLog = auditLines ? pino({ level: 'info', base: { pid: process.pid } }, auditLines) : undefined;
   const backend = await selectBackend(opts.device, log);
   const broker = new Broker({
     backend,
@@ -82,6 +84,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   const reload = (): { ok: true } | { ok: false; error: string } => {
     if (auditDest) {
       // After logrotate moved the file away, write to a new one at the same path.
+      auditLines?.drain();
       auditDest.reopen();
       log.info({ auditLog: opts.auditLog }, 'audit log reopened');
     }
@@ -129,6 +132,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       fdChannel?.close();
       if (metrics) await new Promise((r) => metrics!.close(r));
       if (auditDest) {
+        auditLines?.drain();
         // end() writes what is buffered, then closes the file.
         await new Promise<void>((resolve) => {
           auditDest.once('close', () => resolve());
@@ -149,7 +153,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
-  const log = pino({ level: opts.logLevel, base: { pid: process.pid } });
+  // stdout as pino's default (asynchronous sonic-boom), with each turn's lines handed over at once.
+  const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, coalescingDestination(pino.destination({ dest: process.stdout.fd || 1, sync: false })));
   const d = await startDaemon(opts, log);
   let stopping = false;
   const stop = (sig: string): void => {
