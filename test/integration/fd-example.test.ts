@@ -39,9 +39,13 @@ function verbsOf(session: string): { verb: string; type: string; method?: string
   return d.logs.filter((l) => l.msg === 'verb' && l.session === session) as never;
 }
 
-function sessionOfPid(pid: number): string {
-  const l = d.logs.find((x) => x.msg === 'fd channel bound' && (x.peer as { pid: number } | undefined)?.pid === pid);
-  if (!l) throw new Error(`no fd channel bound by pid ${pid}`);
+/**
+ * The session whose fd channel the process bound. The daemon logs
+ * asynchronously (pino to a pipe) and our reading of that pipe is one more
+ * event: the line may arrive after the process's exit, so it is waited for.
+ */
+async function sessionOfPid(pid: number): Promise<string> {
+  const l = await waitFor(() => d.logs.find((x) => x.msg === 'fd channel bound' && (x.peer as { pid: number } | undefined)?.pid === pid), 3000, `the fd channel bound by pid ${pid}`);
   return l.session as string;
 }
 
@@ -51,7 +55,7 @@ describe('the example on shared memory', () => {
       const r = await run(['--wait', wait, '--bytes', String(3 << 20)]);
       expect(r.out).toBe(`rdma-write ok ${3 << 20} bytes\n`);
       expect(r.code).toBe(0);
-      const s = sessionOfPid(r.pid);
+      const s = await sessionOfPid(r.pid);
       await waitFor(() => d.logs.some((l) => l.msg === 'session ended' && l.session === s), 3000, 'the session to end');
       const verbs = verbsOf(s);
       const invokes = verbs.filter((v) => v.verb === 'invoke');
@@ -76,7 +80,7 @@ describe('the example on shared memory', () => {
   it('--memory daemon --wait events: daemon memory over the control path, completion from the event fd', async () => {
     const r = await run(['--memory', 'daemon', '--wait', 'events', '--bytes', '5000']);
     expect(r.out).toBe('rdma-write ok 5000 bytes\n');
-    const s = sessionOfPid(r.pid);
+    const s = await sessionOfPid(r.pid);
     await waitFor(() => d.logs.some((l) => l.msg === 'session ended' && l.session === s), 3000, 'the session to end');
     const mrIo = verbsOf(s).filter((v) => v.type === 'mr' && v.verb === 'invoke').map((v) => v.method);
     expect(mrIo.sort()).toEqual(['read', 'write']);
