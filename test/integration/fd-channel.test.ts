@@ -12,7 +12,7 @@ import { connectPacket } from '../../src/fdpass/packet-socket.js';
 import { closeAll } from '../../src/fdpass/scm.js';
 import * as libc from '../../src/sys/libc.js';
 import { SharedMemory } from '../../src/sys/memory.js';
-import { DEVICE, handle, loadSimGid, RawSession, rcPair, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
+import { backToBaseline, DEVICE, handle, loadSimGid, RawSession, rcPair, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 
 let d: FdDaemon;
 let gid: string;
@@ -31,14 +31,6 @@ async function failure(p: Promise<unknown>): Promise<FdChannelError> {
   const e = await p.then(() => null, (x: unknown) => x);
   if (!(e instanceof FdChannelError)) throw new Error(`expected an FdChannelError, got ${e === null ? 'success' : String(e)}`);
   return e;
-}
-
-/** The daemon's fd count settles back to the baseline (sessions end asynchronously). */
-async function backToBaseline(): Promise<void> {
-  await waitFor(() => d.fdCount() <= baseline, 5000, `the daemon's fd count to return to ${baseline}`).catch((e: Error) => {
-    throw new Error(`${e.message}; now ${d.fdCount()}:\n${d.fdList().join('\n')}`);
-  });
-  expect(d.fdCount()).toBe(baseline);
 }
 
 function memfd(size: number, flags = libc.MFD_CLOEXEC | libc.MFD_ALLOW_SEALING): number {
@@ -63,7 +55,7 @@ describe('binding', () => {
     c.close();
     c2.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('a session holds at most 64 fd connections (RESOURCE_EXHAUSTED past them)', async () => {
@@ -82,7 +74,7 @@ describe('binding', () => {
     }, 2000, 'a free connection slot');
     for (const c of cs) c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('refuses requests before bind and unknown tokens', async () => {
@@ -96,7 +88,7 @@ describe('binding', () => {
     expect(replies.map((r) => (r.error as { status_name: string }).status_name)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'INVALID_ARGUMENT']);
     expect(replies.map((r) => r.id)).toEqual([1, 2, null]);
     sock.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('closes the connection when the session ends (reads see the end)', async () => {
@@ -108,7 +100,7 @@ describe('binding', () => {
     expect(await ev.next(3000 * SLOW)).toEqual([]);
     expect(ev.ended).toBe(true);
     ev.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 });
 
@@ -133,7 +125,7 @@ describe('fds out', () => {
     m.memory.close();
     c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('completion events: a record per fired CQ says which CQ; destroy needs no client ack', async () => {
@@ -172,7 +164,7 @@ describe('fds out', () => {
     dst.memory.close();
     c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('async events: the session async fd carries object events with their handles', async () => {
@@ -187,7 +179,7 @@ describe('fds out', () => {
     ev.close();
     c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('the command fd for ibv_import_device: UNIMPLEMENTED where the device cannot import', async () => {
@@ -197,7 +189,7 @@ describe('fds out', () => {
     expect(e.statusName).toBe('UNIMPLEMENTED');
     c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 });
 
@@ -219,7 +211,7 @@ describe('fds in', () => {
     mem.close();
     c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 
   it('refuses bad fds with INVALID_ARGUMENT and keeps none of them', async () => {
@@ -280,7 +272,7 @@ describe('fds in', () => {
     fs.closeSync(devNull);
     c.close();
     s.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 });
 
@@ -306,7 +298,7 @@ describe('isolation', () => {
     tc.close();
     owner.close();
     thief.close();
-    await backToBaseline();
+    await backToBaseline(d, baseline);
   });
 });
 

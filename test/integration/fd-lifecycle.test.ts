@@ -11,7 +11,7 @@ import { connectPacket } from '../../src/fdpass/packet-socket.js';
 import { closeAll } from '../../src/fdpass/scm.js';
 import * as libc from '../../src/sys/libc.js';
 import { SharedMemory } from '../../src/sys/memory.js';
-import { DEVICE, handle, inspector, loadSimGid, RawSession, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
+import { backToBaseline, DEVICE, handle, inspector, loadSimGid, RawSession, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 
 let d: FdDaemon;
 let gid: string;
@@ -25,13 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await d?.stop();
 });
-
-async function backToBaseline(ms = 5000): Promise<void> {
-  await waitFor(() => d.fdCount() <= baseline, ms, `the daemon's fd count to return to ${baseline}`).catch((e: Error) => {
-    throw new Error(`${e.message}; now ${d.fdCount()}:\n${d.fdList().join('\n')}`);
-  });
-  expect(d.fdCount()).toBe(baseline);
-}
 
 describe('a client holding fds is SIGKILLed', () => {
   it('its objects are destroyed within 2 s, no destroy hangs, and its fds are all released', async () => {
@@ -59,7 +52,7 @@ describe('a client holding fds is SIGKILLed', () => {
     expect(took).toBeLessThan(2000);
     await waitFor(() => d.logs.some((l) => l.msg === 'session ended' && l.session === held.session), 2000, 'the session to end');
     expect(d.logs.some((l) => l.msg === 'destroy failed during cleanup; dropping the object')).toBe(false);
-    await backToBaseline(3000);
+    await backToBaseline(d, baseline, 3000);
   });
 });
 
@@ -130,7 +123,7 @@ describe('many requests across many connections', () => {
     for (const s of sessions) s.close();
     mem.close();
     libc.close(short);
-    await backToBaseline(10_000);
+    await backToBaseline(d, baseline, 10_000);
     expect(d.logs.filter((l) => l.level === 50)).toEqual([]);
   }, 120_000 * SLOW);
 });

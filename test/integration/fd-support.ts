@@ -9,6 +9,7 @@ import { api, SESSION_HEADER } from '../../src/wire/proto.js';
 import { fromWireMap, handle, toWireMap, type PlainMap } from '../../src/wire/values.js';
 import type { SessionOpened__Output } from '../../src/wire/gen/rdmabroker/v1/SessionOpened.js';
 import type { ObjectInfo__Output } from '../../src/wire/gen/rdmabroker/v1/ObjectInfo.js';
+import { expect } from 'vitest';
 import { ROOT, spawnDaemon, waitFor as baseWaitFor, type Daemon, type SpawnOptions } from './helpers.js';
 
 /**
@@ -31,7 +32,7 @@ export interface FdDaemon extends Daemon {
 }
 
 /** {@link baseWaitFor}, stretched by {@link SLOW}. */
-export function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+export function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
   return baseWaitFor(cond, ms * SLOW, what);
 }
 
@@ -186,15 +187,52 @@ export async function loadSimGid(socket: string): Promise<string> {
 }
 
 /**
- * Brings the daemon to its steady state and returns its fd count there: a
- * gRPC connection came and went, and the tenant's device context is open
- * (a real device context holds fds of its own for as long as the daemon runs).
+ * The daemon's open connections on its gRPC socket: the accepted sockets in
+ * its fd table that /proc/net/unix shows connected on `d.socket`.
+ */
+export function grpcConnections(d: FdDaemon): number {
+  const inodes = new Set<string>();
+  for (const l of d.fdList()) {
+    const m = /-> socket:\[(\d+)\]$/.exec(l);
+    if (m) inodes.add(m[1]!);
+  }
+  let n = 0;
+  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 8 && f[5] === '03' && f.slice(7).join(' ') === d.socket && inodes.has(f[6]!)) n++;
+  }
+  return n;
+}
+
+/**
+ * Brings the daemon to its steady state and returns its fd count there: one
+ * gRPC connection from this process (its channels are never closed, so it
+ * stays for the daemon's life), a session came and went on it, and the
+ * tenant's device context is open (a real device context holds fds of its own
+ * for as long as the daemon runs). Connections this process closed before
+ * (loadSimGid's) are gone from the daemon's fd table first: the daemon closes
+ * them when it reads their end, in its own time.
  */
 export async function settle(d: FdDaemon): Promise<number> {
   const s = await RawSession.open(d.socket);
   const pd = await s.create('pd');
   await s.destroy(pd.handle);
   s.close();
-  await new Promise((r) => setTimeout(r, 300 * SLOW));
+  await waitFor(() => d.logs.some((l) => l.msg === 'session ended' && l.session === s.id), 5000, 'the settling session to end');
+  await waitFor(() => grpcConnections(d) === 1, 5000, 'the daemon to hold exactly one gRPC connection (this process\'s)');
   return d.fdCount();
+}
+
+/**
+ * Waits until the daemon's fd count is back down to `baseline` (sessions end
+ * asynchronously), then requires it to be exactly that; either failure lists
+ * the daemon's fds.
+ */
+export async function backToBaseline(d: FdDaemon, baseline: number, ms = 5000): Promise<void> {
+  await waitFor(() => d.fdCount() <= baseline, ms, `the daemon's fd count to return to ${baseline}`).catch((e: Error) => {
+    throw new Error(`${e.message}; now ${d.fdCount()}:\n${d.fdList().join('\n')}`);
+  });
+  const now = d.fdList();
+  expect(now.length, `the daemon's fds:\n${now.join('\n')}`).toBe(baseline);
 }

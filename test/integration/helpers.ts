@@ -89,7 +89,7 @@ export interface SpawnOptions {
 }
 
 /** Waits for `cond` (polled every 20 ms) or throws after `ms`. */
-export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+export async function waitFor<T>(cond: () => T | Promise<T>, ms: number, what: string): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await cond();
