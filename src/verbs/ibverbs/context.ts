@@ -36,6 +36,7 @@ import {
   encodeFlow, encodeQpAttr, encodeWrList, flowSize, gidBytes, gidText, qpTypeName, wrListPlace,
 } from './codec.js';
 import type { FdPoller } from './poller.js';
+import { destroyInOrder, step } from '../teardown.js';
 
 const { EINVAL, EIO, EOPNOTSUPP, EPERM } = Errno;
 const EAGAIN = 11;
@@ -891,30 +892,24 @@ export class IbvContext implements DeviceContext {
   private async doClose(): Promise<void> {
     // Children first, as the kernel's cleanup ends up doing; a failure is logged
     // and left to ibv_close_device, where the kernel destroys whatever remains.
-    const order: Cls<IbvObject>[] = [IbvFlow, IbvQp, IbvMw, IbvAh, IbvMr, IbvSrq, IbvCq, IbvChannel, IbvXrcd, IbvPd];
-    for (const cls of order) {
-      for (const o of [...this.objects]) {
-        if (!(o instanceof cls) || o.dead) continue;
-        try {
-          if (o instanceof IbvQp) {
-            for (const [hex, lid] of o.mcast) {
-              await this.detachMcast(o, gidText(Buffer.from(hex, 'hex')), lid).catch(() => {});
-            }
-            await this.destroyQp(o);
-          } else if (o instanceof IbvFlow) await this.destroyFlow(o);
-          else if (o instanceof IbvMw) await this.deallocMw(o);
-          else if (o instanceof IbvAh) await this.destroyAh(o);
-          else if (o instanceof IbvMr) await this.deregMr(o);
-          else if (o instanceof IbvSrq) await this.destroySrq(o);
-          else if (o instanceof IbvCq) await this.destroyCq(o);
-          else if (o instanceof IbvChannel) await this.destroyCompChannel(o);
-          else if (o instanceof IbvXrcd) await this.closeXrcd(o);
-          else if (o instanceof IbvPd) await this.deallocPd(o);
-        } catch (e) {
-          this.init.warn(`closing ${this.name}: destroying a ${o.constructor.name.replace(/^Ibv/, '').toLowerCase()} failed`, e);
-        }
-      }
-    }
+    await destroyInOrder(this.objects, [
+      step(IbvFlow, (o) => this.destroyFlow(o)),
+      step(IbvQp, async (o) => {
+        for (const [hex, lid] of o.mcast) await this.detachMcast(o, gidText(Buffer.from(hex, 'hex')), lid).catch(() => {});
+        await this.destroyQp(o);
+      }),
+      step(IbvMw, (o) => this.deallocMw(o)),
+      step(IbvAh, (o) => this.destroyAh(o)),
+      step(IbvMr, (o) => this.deregMr(o)),
+      step(IbvSrq, (o) => this.destroySrq(o)),
+      step(IbvCq, (o) => this.destroyCq(o)),
+      step(IbvChannel, (o) => this.destroyCompChannel(o)),
+      step(IbvXrcd, (o) => this.closeXrcd(o)),
+      step(IbvPd, (o) => this.deallocPd(o)),
+    ], {
+      skip: (o) => o.dead,
+      onError: (o, e) => this.init.warn(`closing ${this.name}: destroying a ${o.constructor.name.replace(/^Ibv/, '').toLowerCase()} failed`, e),
+    });
     this.closed = true;
     this.unwatchAsync();
     for (const o of this.objects) if (o instanceof IbvChannel) o.unwatch();

@@ -24,6 +24,7 @@ import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
 import { normalizeGid, isMulticastGid } from './gid.js';
 import { deviceAttr, portAttr } from './limits.js';
 import { modifyQpIsOk } from './qp-state.js';
+import { destroyInOrder, step } from '../teardown.js';
 import type { SimDevice } from './device.js';
 import {
   SimAh, SimChannel, SimCq, SimMr, SimMw, SimPd, SimQp, SimSrq, type SimObject,
@@ -716,20 +717,16 @@ export class SimContext implements DeviceContext {
     if (this.closed) return;
     this.closed = true;
     // Children first, as uverbs_destroy_ufile_hw ends up doing: QPs, then what they used.
-    const order = [SimQp, SimMw, SimAh, SimMr, SimSrq, SimCq, SimChannel, SimPd] as const;
-    for (const cls of order) {
-      for (const o of [...this.objects]) {
-        if (!(o instanceof cls)) continue;
-        if (o instanceof SimQp) await this.destroyQp(o);
-        else if (o instanceof SimMw) await this.deallocMw(o);
-        else if (o instanceof SimAh) await this.destroyAh(o);
-        else if (o instanceof SimMr) await this.deregMr(o);
-        else if (o instanceof SimSrq) await this.destroySrq(o);
-        else if (o instanceof SimCq) await this.destroyCq(o);
-        else if (o instanceof SimChannel) await this.destroyCompChannel(o);
-        else if (o instanceof SimPd) await this.deallocPd(o);
-      }
-    }
+    await destroyInOrder(this.objects, [
+      step(SimQp, (o) => this.destroyQp(o)),
+      step(SimMw, (o) => this.deallocMw(o)),
+      step(SimAh, (o) => this.destroyAh(o)),
+      step(SimMr, (o) => this.deregMr(o)),
+      step(SimSrq, (o) => this.destroySrq(o)),
+      step(SimCq, (o) => this.destroyCq(o)),
+      step(SimChannel, (o) => this.destroyCompChannel(o)),
+      step(SimPd, (o) => this.deallocPd(o)),
+    ]);
     this.device.contexts.delete(this);
     this.handler = null;
   }
