@@ -4,6 +4,7 @@
  * children-first, exit 0. SIGHUP: reload --config (a broken file is reported
  * and the running config kept; sessions are never dropped by a reload).
  */
+import fs from 'node:fs';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { Broker } from '../core/broker.js';
@@ -152,9 +153,28 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   };
 }
 
+/**
+ * Where the log goes: stdout, written once per event-loop turn (logdest.ts).
+ * A regular file is written synchronously: the write lands in the page cache
+ * and costs a few µs, while an asynchronous write hands each chunk to the
+ * libuv thread pool (tens of µs of CPU per write, measured with bench/tools
+ * unary-profile). A pipe, socket or terminal (journald, a log shipper) is
+ * written asynchronously, as pino does by default, so a stalled reader never
+ * blocks the event loop.
+ */
+function stdoutDestination(): ReturnType<typeof pino.destination> {
+  const fd = process.stdout.fd || 1;
+  let file = false;
+  try {
+    file = fs.fstatSync(fd).isFile();
+  } catch {
+    // Not a usable fd: let sonic-boom report it as it would.
+  }
+  return pino.destination({ dest: fd, sync: file });
+}
+
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
-  // stdout as pino's default (asynchronous sonic-boom), with each turn's lines handed over at once.
-  const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, coalescingDestination(pino.destination({ dest: process.stdout.fd || 1, sync: false })));
+  const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, coalescingDestination(stdoutDestination()));
   const d = await startDaemon(opts, log);
   let stopping = false;
   const stop = (sig: string): void => {
