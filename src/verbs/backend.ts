@@ -364,6 +364,25 @@ export interface SendWr {
   remote_qkey?: number;
   /** LOCAL_INV / SEND_WITH_INV */
   invalidate_rkey?: number;
+  /** BIND_MW (a type 2 window, or a type 1 one bound through the SQ) */
+  bind_mw?: SendWrBind;
+}
+
+/**
+ * The bind_mw fields of ibv_send_wr. `rkey` is the window's new rkey: only
+ * its low byte (the key) is taken (rxe accepts an unchanged key).
+ * The MR is required (rxe reads its lkey even to unbind). A refused bind
+ * completes with MW_BIND_ERR and moves the QP to ERR. The libibverbs backend
+ * sets ibv_mw.rkey to the new rkey when posting, as libibverbs callers do, so
+ * after a refused bind that window's rkey no longer matches the device's.
+ */
+export interface SendWrBind {
+  mw: MwRef;
+  rkey: number;
+  mr: MrRef;
+  addr: bigint;
+  length: number;
+  mw_access_flags: number;
 }
 
 export interface RecvWr {

@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   Access, QpAttrMask as M, SendFlags, VerbsError,
-  type AhAttr, type Backend, type BackendEvent, type CqRef, type DeviceContext, type GidEntry, type MrRef,
+  type AhAttr, type Backend, type BackendEvent, type CqRef, type DeviceContext, type GidEntry, type MrRef, type MwRef,
   type PdRef, type PortAttr, type QpAttr, type QpRef, type QpState, type QpType, type Wc,
 } from '../../src/verbs/backend.js';
 
@@ -426,6 +426,106 @@ export function defineConformance(name: string, makeBackend: () => Promise<Backe
       await ctx.destroyQp(b);
       await ctx.deallocMw(mw);
       await ctx.deregMr(target);
+    });
+
+    /** Type 2 windows: the device lists MEM_WINDOW_TYPE_2B (IBV_DEVICE_MEM_WINDOW_TYPE_2B = 1 << 24). */
+    async function type2Windows(): Promise<boolean> {
+      if (ctx.capabilities().unsupported.has('mw.create')) return false;
+      const attr = await ctx.queryDevice();
+      return attr.max_mw > 0 && (attr.device_cap_flags & (1 << 24)) !== 0;
+    }
+
+    /** The rkey a bind asks for: the window's rkey with the next key byte. */
+    const nextKey = (rkey: number): number => ((rkey & ~0xff) | ((rkey + 1) & 0xff)) >>> 0;
+
+    async function postBind(qp: QpRef, mw: MwRef, mr: MrRef, wrId: bigint, access: number, rkey = nextKey(mw.rkey)): Promise<number> {
+      await ctx.postSend(qp, [{
+        wr_id: wrId, opcode: 'BIND_MW', send_flags: SendFlags.SIGNALED, sg_list: [],
+        bind_mw: { mw, rkey, mr, addr: mr.addr + 4096n, length: 4096, mw_access_flags: access },
+      }]);
+      return rkey;
+    }
+
+    it('binds a type 2 window with a BIND_MW WR, WRITEs and READs through it, and LOCAL_INV revokes it', async () => {
+      if (!(await type2Windows())) return;
+      const { pd, cq, a, b } = await rcPair();
+      const target = await ctx.regMr(pd, { kind: 'alloc', length: 8192 }, ALL_REMOTE | Access.MW_BIND, 10);
+      const local = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 11);
+      const mw = await ctx.allocMw(pd, 2, 12);
+      expect(mw.type).toBe(2);
+      const before = mw.rkey;
+      const rkey = await postBind(b, mw, target, 40n, Access.REMOTE_WRITE | Access.REMOTE_READ);
+      const [bw] = await poll(cq, 1);
+      expect(bw).toMatchObject({ wr_id: 40n, status: 'SUCCESS', opcode: 'BIND_MW' });
+      expect(mw.rkey).toBe(rkey);
+      expect(mw.rkey).not.toBe(before);
+
+      mem(local).write(0, Buffer.from('through a type 2 window'));
+      await ctx.postSend(a, [{
+        wr_id: 41n, opcode: 'RDMA_WRITE', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: local.addr, length: 23, lkey: local.lkey }], remote_addr: target.addr + 4096n + 100n, rkey,
+      }]);
+      const [wr] = await poll(cq, 1);
+      expect(wr).toMatchObject({ wr_id: 41n, status: 'SUCCESS', opcode: 'RDMA_WRITE' });
+      expect(mem(target).read(4096 + 100, 23).toString()).toBe('through a type 2 window');
+
+      mem(target).write(4096 + 2000, Buffer.from('read back'));
+      await ctx.postSend(a, [{
+        wr_id: 42n, opcode: 'RDMA_READ', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: local.addr + 512n, length: 9, lkey: local.lkey }], remote_addr: target.addr + 4096n + 2000n, rkey,
+      }]);
+      const [rd] = await poll(cq, 1);
+      expect(rd).toMatchObject({ wr_id: 42n, status: 'SUCCESS', opcode: 'RDMA_READ' });
+      expect(mem(local).read(512, 9).toString()).toBe('read back');
+
+      await ctx.postSend(b, [{ wr_id: 43n, opcode: 'LOCAL_INV', send_flags: SendFlags.SIGNALED, sg_list: [], invalidate_rkey: rkey }]);
+      const [inv] = await poll(cq, 1);
+      expect(inv).toMatchObject({ wr_id: 43n, status: 'SUCCESS', opcode: 'LOCAL_INV' });
+
+      await ctx.postSend(a, [{
+        wr_id: 44n, opcode: 'RDMA_READ', send_flags: SendFlags.SIGNALED,
+        sg_list: [{ addr: local.addr + 1024n, length: 9, lkey: local.lkey }], remote_addr: target.addr + 4096n + 2000n, rkey,
+      }]);
+      const [gone] = await poll(cq, 1);
+      expect(gone).toMatchObject({ wr_id: 44n, status: 'REM_ACCESS_ERR' });
+      await ctx.destroyQp(a);
+      await ctx.destroyQp(b);
+      await ctx.deallocMw(mw);
+      await ctx.deregMr(target);
+    });
+
+    it('refuses type 2 binds without MW_BIND, granting write without LOCAL_WRITE, on another PD, or of a bound window', async () => {
+      if (!(await type2Windows())) return;
+      const one = await rcPair();
+      const two = await rcPair();
+      const cases: { qp: QpRef; mw: MwRef; mr: MrRef; access: number; bound?: boolean }[] = [
+        // C10-73: the MR was registered without MW_BIND.
+        { qp: one.a, mw: await ctx.allocMw(one.pd, 2, 20), mr: await ctx.regMr(one.pd, { kind: 'alloc', length: 8192 }, ALL_REMOTE, 21), access: Access.REMOTE_READ },
+        // C10-72: the window is on another PD than the QP.
+        { qp: one.b, mw: await ctx.allocMw(two.pd, 2, 22), mr: await ctx.regMr(two.pd, { kind: 'alloc', length: 8192 }, ALL_REMOTE | Access.MW_BIND, 23), access: Access.REMOTE_READ },
+        // C10-74: remote write through a window on an MR without local write.
+        { qp: two.a, mw: await ctx.allocMw(two.pd, 2, 24), mr: await ctx.regMr(two.pd, { kind: 'alloc', length: 8192 }, Access.REMOTE_READ | Access.MW_BIND, 25), access: Access.REMOTE_WRITE },
+        // o10-37.2.30: a type 2 window binds only when free (not bound, or invalidated).
+        { qp: two.b, mw: await ctx.allocMw(two.pd, 2, 26), mr: await ctx.regMr(two.pd, { kind: 'alloc', length: 8192 }, ALL_REMOTE | Access.MW_BIND, 27), access: Access.REMOTE_READ, bound: true },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const cq = c.qp === one.a || c.qp === one.b ? one.cq : two.cq;
+        if (c.bound) {
+          await postBind(c.qp, c.mw, c.mr, 60n, c.access);
+          expect((await poll(cq, 1))[0]).toMatchObject({ wr_id: 60n, status: 'SUCCESS', opcode: 'BIND_MW' });
+        }
+        await postBind(c.qp, c.mw, c.mr, 50n + BigInt(i), c.access);
+        const [w] = await poll(cq, 1);
+        expect(w, `case ${i}`).toMatchObject({ wr_id: 50n + BigInt(i), status: 'MW_BIND_ERR' });
+        const q = await ctx.queryQp(c.qp);
+        expect(q.attr.qp_state, `case ${i}`).toBe('ERR');
+      }
+    });
+
+    it('answers EINVAL for a BIND_MW WR without bind fields', async () => {
+      if (!(await type2Windows())) return;
+      const { a } = await rcPair();
+      expect(await errnoOf(ctx.postSend(a, [{ wr_id: 1n, opcode: 'BIND_MW', send_flags: SendFlags.SIGNALED, sg_list: [] }]))).toBe(EINVAL);
     });
 
     it('receives through an SRQ, reports its attributes and raises SRQ_LIMIT_REACHED', async () => {

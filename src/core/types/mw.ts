@@ -2,7 +2,11 @@ import type { MwRef, PdRef } from '../../verbs/backend.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 
-/** Memory window (UVERBS_OBJECT_MW); type 1 windows are bound with qp.bind_mw. */
+/**
+ * Memory window (UVERBS_OBJECT_MW); type 1 windows are bound with qp.bind_mw,
+ * type 2 windows with a BIND_MW work request (qp.post_send's bind_mw) and
+ * revoked with LOCAL_INV / SEND_WITH_INV.
+ */
 export const mw: ObjectTypeSpec = {
   name: 'mw',
   id: 6,

@@ -104,6 +104,17 @@ const sendWrSpec = attr('wrs', 1, 'list', {
     attr('remote_qpn', 11, 'u32', { max: 0xffffff }),
     attr('remote_qkey', 12, 'u32'),
     attr('invalidate_rkey', 13, 'u32'),
+    attr('bind_mw', 14, 'struct', {
+      doc: 'BIND_MW: bind a type 2 window (or a type 1 one) through the send queue; rkey is the new rkey (only its key byte is taken)',
+      members: [
+        attr('mw', 1, 'handle', { mandatory: true, types: ['mw'], access: 'write' }),
+        attr('rkey', 2, 'u32', { mandatory: true }),
+        attr('mr', 3, 'handle', { mandatory: true, types: ['mr'] }),
+        attr('addr', 4, 'u64', { mandatory: true }),
+        attr('length', 5, 'u64', { mandatory: true }),
+        attr('mw_access_flags', 6, 'flags', { names: ACCESS_NAMES }),
+      ],
+    }),
   ],
 });
 
@@ -124,6 +135,17 @@ function toSendWrs(v: unknown): SendWr[] {
     if (w.remote_qpn !== undefined) wr.remote_qpn = w.remote_qpn as number;
     if (w.remote_qkey !== undefined) wr.remote_qkey = w.remote_qkey as number;
     if (w.invalidate_rkey !== undefined) wr.invalidate_rkey = w.invalidate_rkey as number;
+    if (w.bind_mw !== undefined) {
+      const b = w.bind_mw as Validated;
+      wr.bind_mw = {
+        mw: (b.mw as { ref: MwRef }).ref,
+        rkey: b.rkey as number,
+        mr: (b.mr as { ref: MrRef }).ref,
+        addr: b.addr as bigint,
+        length: Number(b.length as bigint),
+        mw_access_flags: (b.mw_access_flags as number | undefined) ?? 0,
+      };
+    }
     return wr;
   });
 }

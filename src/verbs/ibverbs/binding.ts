@@ -85,7 +85,9 @@ export const LAYOUT = {
     $size: 128, wr_id: 0, next: 8, sg_list: 16, num_sge: 24, opcode: 28, send_flags: 32, imm_data: 36,
     invalidate_rkey: 36, 'wr.rdma.remote_addr': 40, 'wr.rdma.rkey': 48, 'wr.atomic.remote_addr': 40,
     'wr.atomic.compare_add': 48, 'wr.atomic.swap': 56, 'wr.atomic.rkey': 64, 'wr.ud.ah': 40,
-    'wr.ud.remote_qpn': 48, 'wr.ud.remote_qkey': 52,
+    'wr.ud.remote_qpn': 48, 'wr.ud.remote_qkey': 52, 'qp_type.xrc.remote_srqn': 72, 'bind_mw.mw': 80,
+    'bind_mw.rkey': 88, 'bind_mw.bind_info': 96, 'bind_mw.bind_info.mr': 96, 'bind_mw.bind_info.addr': 104,
+    'bind_mw.bind_info.length': 112, 'bind_mw.bind_info.mw_access_flags': 120,
   },
   ibv_recv_wr: { $size: 32, wr_id: 0, next: 8, sg_list: 16, num_sge: 24 },
   ibv_wc: {
@@ -383,6 +385,9 @@ export function readI32(p: Ptr, off: number): number {
 }
 export function readU64(p: Ptr, off: number): bigint {
   return BigInt(koffi.decode(p, off, 'uint64_t') as number | bigint);
+}
+export function writeU32(p: Ptr, off: number, value: number): void {
+  koffi.encode(p, off, 'uint32_t', value >>> 0);
 }
 export function readPtr(p: Ptr, off: number): Ptr {
   return readU64(p, off);

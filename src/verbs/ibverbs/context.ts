@@ -28,7 +28,7 @@ import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
 import * as libc from '../../sys/libc.js';
 import { normalizeGid } from '../sim/gid.js';
 import {
-  GID_TYPE_NAMES, L, NativeBlock, callAsync, readI32, readU32, withBlock,
+  GID_TYPE_NAMES, L, NativeBlock, callAsync, readI32, readU32, withBlock, writeU32,
   type Ibv, type IbvOps, type Ptr,
 } from './binding.js';
 import {
@@ -739,13 +739,26 @@ export class IbvContext implements DeviceContext {
     const b = this.scratch.get(place.size);
     encodeWrList(b, W, place, wrs, (v, off, wr, i) => {
       const opcode = WR_OPCODE_VALUES[wr.opcode];
-      // A type 2 bind WR needs bind fields the interface does not carry.
-      if (opcode === undefined || wr.opcode === 'BIND_MW') throw new PostError(call, EINVAL, i, `${call}: WR ${i}: opcode ${wr.opcode} cannot be posted here`);
+      if (opcode === undefined) throw new PostError(call, EINVAL, i, `${call}: WR ${i}: opcode ${wr.opcode} cannot be posted here`);
       v.setUint32(off + W.opcode, opcode, true);
       v.setUint32(off + W.send_flags, wr.send_flags >>> 0, true);
       if (wr.opcode === 'SEND_WITH_IMM' || wr.opcode === 'RDMA_WRITE_WITH_IMM') v.setUint32(off + W.imm_data, (wr.imm_data ?? 0) >>> 0, false);
       else if (wr.opcode === 'SEND_WITH_INV' || wr.opcode === 'LOCAL_INV') v.setUint32(off + W.invalidate_rkey, (wr.invalidate_rkey ?? 0) >>> 0, true);
-      if (wr.opcode === 'ATOMIC_CMP_AND_SWP' || wr.opcode === 'ATOMIC_FETCH_AND_ADD') {
+      if (wr.opcode === 'BIND_MW') {
+        // rxe's provider dereferences both the window and the MR while posting.
+        const bw = wr.bind_mw;
+        const mw = bw?.mw;
+        const mr = bw?.mr;
+        if (!bw || !(mw instanceof IbvMw) || mw.ctx !== this || mw.dead || !(mr instanceof IbvMr) || mr.ctx !== this || mr.dead) {
+          throw new PostError(call, EINVAL, i, `${call}: WR ${i}: BIND_MW needs a live window and MR of this context`);
+        }
+        v.setBigUint64(off + W['bind_mw.mw'], mw.ptr, true);
+        v.setUint32(off + W['bind_mw.rkey'], bw.rkey >>> 0, true);
+        v.setBigUint64(off + W['bind_mw.bind_info.mr'], mr.ptr, true);
+        v.setBigUint64(off + W['bind_mw.bind_info.addr'], BigInt.asUintN(64, bw.addr), true);
+        v.setBigUint64(off + W['bind_mw.bind_info.length'], BigInt(bw.length), true);
+        v.setUint32(off + W['bind_mw.bind_info.mw_access_flags'], bw.mw_access_flags >>> 0, true);
+      } else if (wr.opcode === 'ATOMIC_CMP_AND_SWP' || wr.opcode === 'ATOMIC_FETCH_AND_ADD') {
         v.setBigUint64(off + W['wr.atomic.remote_addr'], BigInt.asUintN(64, wr.remote_addr ?? 0n), true);
         v.setBigUint64(off + W['wr.atomic.compare_add'], BigInt.asUintN(64, wr.compare_add ?? 0n), true);
         v.setBigUint64(off + W['wr.atomic.swap'], BigInt.asUintN(64, wr.swap ?? 0n), true);
@@ -762,6 +775,12 @@ export class IbvContext implements DeviceContext {
       }
     });
     const rc = this.ops.post_send(qp.ptr, b.ptr, b.at(place.badOff));
+    const posted = rc === 0 ? wrs.length : this.badIndex(b, place.badOff, W.$size, wrs.length);
+    // The caller keeps ibv_mw.rkey current (the provider passes it as the window's present rkey).
+    for (let i = 0; i < posted; i++) {
+      const bw = (wrs[i] as SendWr).bind_mw;
+      if (bw && bw.mw instanceof IbvMw) writeU32(bw.mw.ptr, L.mw.rkey, ((bw.mw.rkey & ~0xff) | (bw.rkey & 0xff)) >>> 0);
+    }
     if (rc !== 0) throw this.postError(call, rc, b, place.badOff, W.$size, wrs.length);
   }
 
@@ -783,10 +802,14 @@ export class IbvContext implements DeviceContext {
   }
 
   /** *bad_wr points into our WR array: its index is the first WR not posted. */
-  private postError(call: string, rc: number, b: NativeBlock, badOff: number, wrSize: number, n: number): PostError {
+  /** The index *bad_wr points at (0 when it points outside the list). */
+  private badIndex(b: NativeBlock, badOff: number, wrSize: number, n: number): number {
     const bad = b.view.getBigUint64(badOff, true);
-    let idx = 0;
-    if (bad >= b.ptr && bad < b.ptr + BigInt(n * wrSize)) idx = Number(bad - b.ptr) / wrSize;
+    return bad >= b.ptr && bad < b.ptr + BigInt(n * wrSize) ? Number(bad - b.ptr) / wrSize : 0;
+  }
+
+  private postError(call: string, rc: number, b: NativeBlock, badOff: number, wrSize: number, n: number): PostError {
+    const idx = this.badIndex(b, badOff, wrSize, n);
     const errno = this.lost ? EIO : rc < 0 ? -rc : rc;
     return new PostError(call, errno, idx, `${call}: WR ${idx} failed (errno ${errno})`);
   }
@@ -892,13 +915,16 @@ export class IbvContext implements DeviceContext {
   private async doClose(): Promise<void> {
     // Children first, as the kernel's cleanup ends up doing; a failure is logged
     // and left to ibv_close_device, where the kernel destroys whatever remains.
+    // Windows before QPs: a type 2 window bound through a QP holds a reference
+    // on it, and rxe's QP destroy waits for that reference (about 50 s) before
+    // giving up on it.
     await destroyInOrder(this.objects, [
       step(IbvFlow, (o) => this.destroyFlow(o)),
+      step(IbvMw, (o) => this.deallocMw(o)),
       step(IbvQp, async (o) => {
         for (const [hex, lid] of o.mcast) await this.detachMcast(o, gidText(Buffer.from(hex, 'hex')), lid).catch(() => {});
         await this.destroyQp(o);
       }),
-      step(IbvMw, (o) => this.deallocMw(o)),
       step(IbvAh, (o) => this.destroyAh(o)),
       step(IbvMr, (o) => this.deregMr(o)),
       step(IbvSrq, (o) => this.destroySrq(o)),

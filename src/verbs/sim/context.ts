@@ -598,11 +598,16 @@ export class SimContext implements DeviceContext {
         if (!(wr.ah instanceof SimAh) || wr.ah.dead || wr.ah.ctx !== this || wr.ah.pd !== qp.pd) return EINVAL;
         break;
       case 'UC':
-        if (op !== 'SEND' && op !== 'SEND_WITH_IMM' && op !== 'RDMA_WRITE' && op !== 'RDMA_WRITE_WITH_IMM' && op !== 'LOCAL_INV') return EINVAL;
+        if (op !== 'SEND' && op !== 'SEND_WITH_IMM' && op !== 'RDMA_WRITE' && op !== 'RDMA_WRITE_WITH_IMM' && op !== 'LOCAL_INV' && op !== 'BIND_MW') return EINVAL;
         break;
       default:
-        if (op === 'BIND_MW') return EINVAL; // the interface has no bind fields for a type-2 bind WR
         break;
+    }
+    if (op === 'BIND_MW') {
+      // The provider reads the window and the MR (its lkey) when posting; the device checks the rest.
+      const b = wr.bind_mw;
+      if (!b || !(b.mw instanceof SimMw) || b.mw.ctx !== this || b.mw.dead) return EINVAL;
+      if (!(b.mr instanceof SimMr) || b.mr.ctx !== this || b.mr.dead) return EINVAL;
     }
     if (op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD') {
       if (wr.sg_list.length !== 1 || wr.sg_list[0]?.length !== 8) return EINVAL;
@@ -718,8 +723,8 @@ export class SimContext implements DeviceContext {
     this.closed = true;
     // Children first, as uverbs_destroy_ufile_hw ends up doing: QPs, then what they used.
     await destroyInOrder(this.objects, [
-      step(SimQp, (o) => this.destroyQp(o)),
       step(SimMw, (o) => this.deallocMw(o)),
+      step(SimQp, (o) => this.destroyQp(o)),
       step(SimAh, (o) => this.destroyAh(o)),
       step(SimMr, (o) => this.deregMr(o)),
       step(SimSrq, (o) => this.destroySrq(o)),

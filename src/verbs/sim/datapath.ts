@@ -355,6 +355,7 @@ function execute(qp: SimQp, wr: SendWr): boolean {
   if (!local) return fail(qp, wr, 'LOC_PROT_ERR');
 
   if (op === 'LOCAL_INV') return localInvalidate(qp, wr);
+  if (op === 'BIND_MW') return bindMwWr(qp, wr);
   if (qp.qp_type === 'UD') return sendUd(qp, wr, local, len);
   // Reads and atomics need an initiator credit: with max_rd_atomic 0 they never leave (as rxe).
   if ((isRead || isAtomic) && qp.attr.max_rd_atomic === 0) return park(qp, 'rd_atomic', null, null);
@@ -524,6 +525,51 @@ function localInvalidate(qp: SimQp, wr: SendWr): boolean {
   unbind(o);
   completeSend(qp, wr, 'SUCCESS');
   return true;
+}
+
+/**
+ * A BIND_MW work request (rxe_bind_mw / rxe_check_bind_mw): a type 2 window
+ * must be free (unbound or invalidated), on the QP's PD and bound to a
+ * non-empty range; the new rkey takes the WR's key byte (rxe dropped its
+ * same-key check, so an unchanged key binds too); the MR needs MW_BIND, and
+ * LOCAL_WRITE when the window grants remote write or atomic access; the
+ * range must lie inside the MR. A refused bind completes with MW_BIND_ERR and
+ * moves the QP to ERR; a type 2 window is then bound to this QP alone.
+ */
+function bindMwWr(qp: SimQp, wr: SendWr): boolean {
+  const b = wr.bind_mw;
+  const mw = b?.mw;
+  const mr = b?.mr;
+  if (!b || !(mw instanceof SimMw) || mw.dead) return fail(qp, wr, 'MW_BIND_ERR');
+  const bound = b.length > 0 && mr instanceof SimMr && !mr.dead ? mr : null;
+  if (b.length > 0 && !bound) return fail(qp, wr, 'MW_BIND_ERR');
+  const acc = b.mw_access_flags;
+  let ok = mw.pd === qp.pd;
+  if (mw.type === 2 && (mw.binding !== null || !bound)) ok = false;
+  if (mw.type === 1 && acc & Access.ZERO_BASED) ok = false;
+  if (bound && (bound.pd !== qp.pd || !bindRangeOk(bound, b.addr, b.length, acc))) ok = false;
+  if (!ok) return fail(qp, wr, 'MW_BIND_ERR');
+  const newRkey = ((mw.rkey & ~0xff) | (b.rkey & 0xff)) >>> 0;
+  const dev = qp.ctx.device;
+  dev.keys.delete(mw.rkey);
+  mw.rkey = newRkey;
+  dev.keys.set(newRkey, mw);
+  unbind(mw);
+  if (bound) {
+    mw.binding = { mr: bound, addr: b.addr, length: b.length, access: acc };
+    bound.numMw++;
+    if (mw.type === 2) mw.qp = qp;
+  }
+  completeSend(qp, wr, 'SUCCESS');
+  return true;
+}
+
+/** The MR side of a bind (C10-72..75): same PD, MW_BIND, LOCAL_WRITE for remote write/atomic, range inside the MR. */
+function bindRangeOk(mr: SimMr, addr: bigint, length: number, acc: number): boolean {
+  if (!(mr.access & Access.MW_BIND)) return false;
+  if (acc & ~(Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC)) return false;
+  if (acc & (Access.REMOTE_WRITE | Access.REMOTE_ATOMIC) && !(mr.access & Access.LOCAL_WRITE)) return false;
+  return addr >= mr.addr && addr + BigInt(length) <= mr.addr + BigInt(mr.length);
 }
 
 /**
