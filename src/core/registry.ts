@@ -107,10 +107,17 @@ export class Registry {
     this.emit('MODIFIED', o);
   }
 
-  /** The owner's objects, newest first: a valid children-first destroy order. */
+  /**
+   * The owner's objects, newest first: a valid children-first destroy order.
+   * Memory windows come first whatever their age: nothing depends on one, and
+   * a type 2 window bound through a QP holds that QP (rxe's QP destroy waits
+   * about 50 s for the window's reference).
+   */
   ownedNewestFirst(ownerId: string): BrokerObject[] {
     const m = this.byOwner.get(ownerId);
-    return m ? [...m.values()].reverse() : [];
+    if (!m) return [];
+    const all = [...m.values()].reverse();
+    return [...all.filter((o) => o.type === 'mw'), ...all.filter((o) => o.type !== 'mw')];
   }
 
   countOwned(ownerId: string): number {

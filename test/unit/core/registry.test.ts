@@ -39,6 +39,15 @@ describe('Registry', () => {
     expect(cq.users).toBe(0);
   });
 
+  it('puts memory windows first in the cleanup order, older than the QPs or not', () => {
+    const r = new Registry();
+    const pd = make(r, 'pd', 's');
+    const mw = make(r, 'mw', 's', [pd]);
+    const cq = make(r, 'cq', 's');
+    const qp = make(r, 'qp', 's', [pd, cq, cq]);
+    expect(r.ownedNewestFirst('s').map((o) => o.handle)).toEqual([mw.handle, qp.handle, cq.handle, pd.handle]);
+  });
+
   it('pages in handle order', () => {
     const r = new Registry();
     const all = Array.from({ length: 25 }, (_, i) => make(r, i % 2 ? 'pd' : 'cq', 's'));
