@@ -189,19 +189,46 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
       if (spec.maxItems !== undefined && v.length > spec.maxItems) {
         throw err.invalid(`attribute ${path}: ${v.length} items exceeds ${spec.maxItems}`);
       }
-      const elem: AttrSpec = spec.members
-        ? { name: spec.name, id: spec.id, kind: 'struct', members: spec.members }
-        : { name: spec.name, id: spec.id, kind: spec.element ?? 'u64' };
+      const elem = elementOf(spec);
       return v.map((item, i) => validateValue(elem, item, `${path}[${i}]`, ctx));
     }
   }
 }
 
 /** Validates an input map against specs: unknown names, missing mandatory attributes, kinds and ranges. */
+/** Per spec table (they are static data): its input attributes by name. */
+const inputsByName = new WeakMap<readonly AttrSpec[], Map<string, AttrSpec>>();
+
+function inputsOf(specs: readonly AttrSpec[]): Map<string, AttrSpec> {
+  let m = inputsByName.get(specs);
+  if (!m) {
+    m = new Map();
+    for (const s of specs) if (s.dir !== 'out' && !m.has(s.name)) m.set(s.name, s);
+    inputsByName.set(specs, m);
+  }
+  return m;
+}
+
+/** Per list spec: the spec of its elements. */
+const elementSpecs = new WeakMap<AttrSpec, AttrSpec>();
+
+function elementOf(spec: AttrSpec): AttrSpec {
+  let e = elementSpecs.get(spec);
+  if (!e) {
+    e = spec.members
+      ? { name: spec.name, id: spec.id, kind: 'struct', members: spec.members }
+      : { name: spec.name, id: spec.id, kind: spec.element ?? 'u64' };
+    elementSpecs.set(spec, e);
+  }
+  return e;
+}
+
 export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: string, ctx: ResolveCtx): Validated {
   const out: Validated = {};
-  for (const key of Object.keys(input)) {
-    const spec = specs.find((s) => s.name === key && s.dir !== 'out');
+  const inputs = inputsOf(specs);
+  for (const key in input) {
+    if (!Object.hasOwn(input, key)) continue;
+    const spec = inputs.get(key);
     if (!spec) {
       const known = specs.filter((s) => s.dir !== 'out').map((s) => s.name);
       throw err.invalid(`unknown attribute ${where}.${key} (known: ${known.join(', ') || 'none'})`);

@@ -328,9 +328,10 @@ export class Broker {
     const deviceName = this.deviceOf(held, a.device, where);
     const d = this.devices.live(deviceName);
     this.checkSupported(d, spec.name, 'create');
-    const parentSet = new Set(spec.create.attrs.filter((x) => x.parent).map((x) => x.name));
+    const parentSet = parentAttrsOf(spec.create.attrs);
     // A QP whose send and receive CQ are one CQ holds it once (one parent, one user).
-    const parents = [...new Set(held.filter((h) => parentSet.has(attrNameOf(attrs, h.obj))).map((h) => h.obj))];
+    const parents: BrokerObject[] = [];
+    for (const h of held) if (!parents.includes(h.obj) && parentSet.has(attrNameOf(attrs, h.obj))) parents.push(h.obj);
     const bytes = spec.name === 'mr' ? Number(attrs.length as bigint) : 0;
     this.accounting.charge(s.tenant, spec.name, bytes);
     let taken: Held[] = [];
@@ -673,6 +674,18 @@ export class Broker {
 }
 
 export { METHOD_IDS };
+
+/** Per create attribute table (static data): the names of the attributes that name the parents. */
+const parentAttrs = new WeakMap<readonly AttrSpec[], ReadonlySet<string>>();
+
+function parentAttrsOf(specs: readonly AttrSpec[]): ReadonlySet<string> {
+  let set = parentAttrs.get(specs);
+  if (!set) {
+    set = new Set(specs.filter((x) => x.parent).map((x) => x.name));
+    parentAttrs.set(specs, set);
+  }
+  return set;
+}
 
 function attrNameOf(attrs: Record<string, unknown>, o: BrokerObject): string {
   for (const [k, v] of Object.entries(attrs)) if (v === o) return k;

@@ -79,9 +79,15 @@ export function fromWire(v: Value__Output | Value, bigints = false): Plain {
   switch (v.kind) {
     case 'u64':
     case 's64': {
-      const b = BigInt(String(v[v.kind]));
-      if (!bigints && b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(b);
-      return b;
+      // Decimal strings (the loader's longs: String) or numbers; a safe
+      // integer becomes a number without a BigInt round trip.
+      const x = v[v.kind] as string | number | bigint | null | undefined;
+      if (!bigints && (typeof x === 'number' || (typeof x === 'string' && isDecimal(x)))) {
+        const n = Number(x);
+        // A decimal beyond 2^53 rounds to at least 2^53, which is not safe.
+        if (Number.isSafeInteger(n)) return n;
+      }
+      return BigInt(String(x));
     }
     case 'flag':
       return Boolean(v.flag);
@@ -100,6 +106,19 @@ export function fromWire(v: Value__Output | Value, bigints = false): Plain {
     default:
       throw new TypeError('value without a kind');
   }
+}
+
+/** An optional minus and 1 to 20 digits. */
+function isDecimal(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 21) return false;
+  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n) return false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 export function fromWireMap(m: Record<string, Value__Output | Value> | undefined | null, bigints = false): PlainMap {

@@ -45,5 +45,16 @@ describe('wire values', () => {
     expect(back.h).toEqual(new HandleValue(2 ** 48 + 3));
     expect(back.list).toEqual([1n, 2n ** 63n]);
     expect(fromWire({ kind: 'u64', u64: '9007199254740993' } as Value__Output)).toBe(9007199254740993n);
+    // Safe integers come back as numbers, from strings or numbers; the edges stay exact.
+    expect(fromWire({ kind: 'u64', u64: '9007199254740991' } as Value__Output)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(fromWire({ kind: 'u64', u64: '9007199254740992' } as Value__Output)).toBe(2n ** 53n);
+    expect(fromWire({ kind: 's64', s64: '-9007199254740991' } as Value__Output)).toBe(-Number.MAX_SAFE_INTEGER);
+    expect(fromWire({ kind: 's64', s64: '-9007199254740992' } as Value__Output)).toBe(-(2n ** 53n));
+    expect(fromWire({ kind: 'u64', u64: 4096 } as unknown as Value__Output)).toBe(4096);
+    expect(fromWire({ kind: 'u64', u64: '00042' } as Value__Output)).toBe(42);
+    expect(fromWire({ kind: 'u64', u64: '7' } as Value__Output, true)).toBe(7n);
+    // Not a decimal integer: malformed, as before.
+    expect(() => fromWire({ kind: 'u64', u64: '1e3' } as Value__Output)).toThrow();
+    expect(() => fromWire({ kind: 'u64', u64: '1.5' } as Value__Output)).toThrow();
   });
 });
