@@ -262,6 +262,10 @@ export interface SrqInitAttr {
   max_wr: number;
   max_sge: number;
   srq_limit: number;
+  /** An XRC SRQ (ibv_create_srq_ex, IBV_SRQT_XRC): needs `xrcd` and `cq`. Default BASIC. */
+  srq_type?: 'BASIC' | 'XRC';
+  xrcd?: XrcdRef | null;
+  cq?: CqRef | null;
 }
 
 /** struct ibv_srq_attr; enum ibv_srq_attr_mask: MAX_WR = 1, LIMIT = 2 */
@@ -287,7 +291,11 @@ export interface QpInitAttr {
   srq: SrqRef | null;
   cap: QpCap;
   sq_sig_all: boolean;
-  /** XRC target QPs only. */
+  /**
+   * XRC_RECV QPs only: their XRC domain (ibv_create_qp_ex). XRC QPs and XRC
+   * SRQs exist only where XRC domains do: where `xrcd.create` is unsupported,
+   * creating them answers EOPNOTSUPP.
+   */
   xrcd?: XrcdRef | null;
 }
 
@@ -364,6 +372,8 @@ export interface SendWr {
   remote_qkey?: number;
   /** LOCAL_INV / SEND_WITH_INV */
   invalidate_rkey?: number;
+  /** XRC_SEND: the target XRC SRQ's number */
+  remote_srqn?: number;
   /** BIND_MW (a type 2 window, or a type 1 one bound through the SQ) */
   bind_mw?: SendWrBind;
 }
@@ -452,7 +462,11 @@ export interface MrRef extends ObjectRef {
 export interface MwRef extends ObjectRef { readonly kind: 'mw'; readonly type: 1 | 2; readonly rkey: number }
 export interface ChannelRef extends ObjectRef { readonly kind: 'comp_channel' }
 export interface CqRef extends ObjectRef { readonly kind: 'cq'; readonly cqe: number }
-export interface SrqRef extends ObjectRef { readonly kind: 'srq' }
+export interface SrqRef extends ObjectRef {
+  readonly kind: 'srq';
+  /** XRC SRQs: the number XRC_SEND work requests name (remote_srqn). */
+  readonly srq_num?: number;
+}
 export interface QpRef extends ObjectRef { readonly kind: 'qp'; readonly qp_num: number; readonly qp_type: QpType }
 export interface AhRef extends ObjectRef { readonly kind: 'ah' }
 export interface XrcdRef extends ObjectRef { readonly kind: 'xrcd' }

@@ -35,6 +35,7 @@ async function errnoOf(p: Promise<unknown>): Promise<number | string> {
 
 const EINVAL = 22;
 const EBUSY = 16;
+const EOPNOTSUPP = 95;
 
 export function defineConformance(name: string, makeBackend: () => Promise<Backend>, opts: ConformanceOptions = {}): void {
   const timeoutMs = opts.timeoutMs ?? 5000;
@@ -526,6 +527,34 @@ export function defineConformance(name: string, makeBackend: () => Promise<Backe
       if (!(await type2Windows())) return;
       const { a } = await rcPair();
       expect(await errnoOf(ctx.postSend(a, [{ wr_id: 1n, opcode: 'BIND_MW', send_flags: SendFlags.SIGNALED, sg_list: [] }]))).toBe(EINVAL);
+    });
+
+    it('creates XRC QPs and XRC SRQs only where XRC domains exist (EOPNOTSUPP elsewhere)', async () => {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(16, null, 0, 2);
+      const cap = { max_send_wr: 4, max_recv_wr: 0, max_send_sge: 1, max_recv_sge: 0, max_inline_data: 0 };
+      const srqAttr = { max_wr: 4, max_sge: 1, srq_limit: 0 };
+      if (ctx.capabilities().unsupported.has('xrcd.create')) {
+        expect(await errnoOf(ctx.openXrcd(3))).toBe(EOPNOTSUPP);
+        for (const qp_type of ['XRC_SEND', 'XRC_RECV'] as const) {
+          expect(await errnoOf(ctx.createQp(pd, { qp_type, send_cq: cq, recv_cq: cq, srq: null, cap, sq_sig_all: false }, 4))).toBe(EOPNOTSUPP);
+        }
+        if (!ctx.capabilities().unsupported.has('srq.create')) {
+          expect(await errnoOf(ctx.createSrq(pd, { ...srqAttr, srq_type: 'XRC', cq }, 5))).toBe(EOPNOTSUPP);
+        }
+        return;
+      }
+      const xrcd = await ctx.openXrcd(3);
+      const srq = await ctx.createSrq(pd, { ...srqAttr, srq_type: 'XRC', xrcd, cq }, 5);
+      expect(srq.srq_num).toBeGreaterThan(0);
+      const recv = await ctx.createQp(pd, { qp_type: 'XRC_RECV', send_cq: cq, recv_cq: cq, srq: null, cap, sq_sig_all: false, xrcd }, 6);
+      const send = await ctx.createQp(pd, { qp_type: 'XRC_SEND', send_cq: cq, recv_cq: cq, srq: null, cap, sq_sig_all: false }, 7);
+      expect(recv.qp_type).toBe('XRC_RECV');
+      expect(send.qp_type).toBe('XRC_SEND');
+      await ctx.destroyQp(send);
+      await ctx.destroyQp(recv);
+      await ctx.destroySrq(srq);
+      await ctx.closeXrcd(xrcd);
     });
 
     it('receives through an SRQ, reports its attributes and raises SRQ_LIMIT_REACHED', async () => {

@@ -1,6 +1,6 @@
 import {
   QpAttrMask,
-  type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType, type SendWr, type SrqRef,
+  type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType, type SendWr, type SrqRef, type XrcdRef,
 } from '../../verbs/backend.js';
 import type { Validated } from '../attrs.js';
 import type { ObjectTypeSpec } from './spec.js';
@@ -115,6 +115,7 @@ const sendWrSpec = attr('wrs', 1, 'list', {
         attr('mw_access_flags', 6, 'flags', { names: ACCESS_NAMES }),
       ],
     }),
+    attr('remote_srqn', 15, 'u32', { max: 0xffffff, doc: 'XRC_SEND: the target XRC SRQ (its srq_num)' }),
   ],
 });
 
@@ -146,6 +147,7 @@ function toSendWrs(v: unknown): SendWr[] {
         mw_access_flags: (b.mw_access_flags as number | undefined) ?? 0,
       };
     }
+    if (w.remote_srqn !== undefined) wr.remote_srqn = w.remote_srqn as number;
     return wr;
   });
 }
@@ -165,6 +167,7 @@ export const qp: ObjectTypeSpec = {
       attr('qp_type', 5, 'enum', { mandatory: true, names: QP_TYPE_NAMES }),
       attr('cap', 6, 'struct', { members: capMembers }),
       attr('sq_sig_all', 7, 'bool'),
+      attr('xrcd', 8, 'handle', { types: ['xrcd'], parent: true, doc: 'XRC_RECV: the XRC domain (ibv_create_qp_ex; only where xrcd.create is supported)' }),
     ],
     out: [out('qp_num', 10, 'u32'), out('qp_state', 11, 'enum'), out('cap', 12, 'struct')],
     run: async (c) => {
@@ -182,6 +185,7 @@ export const qp: ObjectTypeSpec = {
           max_inline_data: (cap.max_inline_data as number | undefined) ?? 0,
         },
         sq_sig_all: (c.attrs.sq_sig_all as boolean | undefined) ?? false,
+        xrcd: (c.attrs.xrcd as { ref: XrcdRef } | undefined)?.ref ?? null,
       }, c.tag);
       return { ref, attrs: { qp_num: ref.qp_num, qp_type: ref.qp_type, qp_state: 'RESET' } };
     },

@@ -1,4 +1,4 @@
-import { SrqAttrMask, type PdRef, type SrqAttr, type SrqRef } from '../../verbs/backend.js';
+import { SrqAttrMask, type CqRef, type PdRef, type SrqAttr, type SrqRef, type XrcdRef } from '../../verbs/backend.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 import { recvWrsSpec, toRecvWrs } from './common.js';
@@ -15,17 +15,25 @@ export const srq: ObjectTypeSpec = {
       attr('max_wr', 2, 'u32', { mandatory: true, min: 1 }),
       attr('max_sge', 3, 'u32', { min: 1 }),
       attr('srq_limit', 4, 'u32'),
+      attr('srq_type', 5, 'enum', { names: { BASIC: 0, XRC: 1 }, doc: 'XRC: ibv_create_srq_ex, needs xrcd and cq (only where xrcd.create is supported)' }),
+      attr('xrcd', 6, 'handle', { types: ['xrcd'], parent: true }),
+      attr('cq', 7, 'handle', { types: ['cq'], parent: true }),
     ],
-    out: [out('max_wr', 10, 'u32'), out('max_sge', 11, 'u32'), out('srq_limit', 12, 'u32')],
+    out: [out('max_wr', 10, 'u32'), out('max_sge', 11, 'u32'), out('srq_limit', 12, 'u32'), out('srq_num', 13, 'u32')],
     run: async (c) => {
       const init = {
         max_wr: c.attrs.max_wr as number,
         max_sge: (c.attrs.max_sge as number | undefined) ?? 1,
         srq_limit: (c.attrs.srq_limit as number | undefined) ?? 0,
       };
-      const ref = await c.dev.createSrq((c.attrs.pd as { ref: PdRef }).ref, init, c.tag);
+      const ref = await c.dev.createSrq((c.attrs.pd as { ref: PdRef }).ref, {
+        ...init,
+        srq_type: (c.attrs.srq_type as 'BASIC' | 'XRC' | undefined) ?? 'BASIC',
+        xrcd: (c.attrs.xrcd as { ref: XrcdRef } | undefined)?.ref ?? null,
+        cq: (c.attrs.cq as { ref: CqRef } | undefined)?.ref ?? null,
+      }, c.tag);
       const q = await c.dev.querySrq(ref).catch(() => init);
-      return { ref, attrs: { ...q } };
+      return { ref, attrs: { ...q, ...(ref.srq_num !== undefined ? { srq_num: ref.srq_num } : {}) } };
     },
   },
   destroy: (o, dev) => dev.destroySrq(o.ref as SrqRef),

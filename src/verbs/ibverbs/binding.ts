@@ -40,7 +40,10 @@ export const LAYOUT = {
     'ops.alloc_mw': 64, 'ops.bind_mw': 72, 'ops.dealloc_mw': 80, 'ops.poll_cq': 96, 'ops.req_notify_cq': 104,
     'ops.post_srq_recv': 168, 'ops.post_send': 208, 'ops.post_recv': 216,
   },
-  verbs_context: { $size: 648, sz: 312, context: 320, open_xrcd: 288, close_xrcd: 296, ibv_create_flow: 240, ibv_destroy_flow: 224 },
+  verbs_context: {
+    $size: 648, sz: 312, context: 320, open_xrcd: 288, close_xrcd: 296, ibv_create_flow: 240, ibv_destroy_flow: 224,
+    create_qp_ex: 264, create_srq_ex: 280, get_srq_num: 272,
+  },
   ibv_device_attr: {
     $size: 232, fw_ver: 0, node_guid: 64, sys_image_guid: 72, max_mr_size: 80, page_size_cap: 88, vendor_id: 96,
     vendor_part_id: 100, hw_ver: 104, max_qp: 108, max_qp_wr: 112, device_cap_flags: 116, max_sge: 120,
@@ -70,6 +73,11 @@ export const LAYOUT = {
   ibv_qp_init_attr: { $size: 64, qp_context: 0, send_cq: 8, recv_cq: 16, srq: 24, cap: 32, qp_type: 52, sq_sig_all: 56 },
   ibv_srq_attr: { $size: 12, max_wr: 0, max_sge: 4, srq_limit: 8 },
   ibv_srq_init_attr: { $size: 24, srq_context: 0, attr: 8 },
+  ibv_srq_init_attr_ex: { $size: 64, srq_context: 0, attr: 8, comp_mask: 20, srq_type: 24, pd: 32, xrcd: 40, cq: 48 },
+  ibv_qp_init_attr_ex: {
+    $size: 136, qp_context: 0, send_cq: 8, recv_cq: 16, srq: 24, cap: 32, qp_type: 52, sq_sig_all: 56, comp_mask: 60, pd: 64,
+    xrcd: 72,
+  },
   ibv_xrcd_init_attr: { $size: 12, comp_mask: 0, fd: 4, oflags: 8 },
   ibv_global_route: { $size: 24, dgid: 0, flow_label: 16, sgid_index: 20, hop_limit: 21, traffic_class: 22 },
   ibv_ah_attr: { $size: 32, grh: 0, dlid: 24, sl: 26, src_path_bits: 27, static_rate: 28, is_global: 29, port_num: 30 },
@@ -124,6 +132,8 @@ export const L = {
   qpInit: LAYOUT.ibv_qp_init_attr,
   srqAttr: LAYOUT.ibv_srq_attr,
   srqInit: LAYOUT.ibv_srq_init_attr,
+  srqInitEx: LAYOUT.ibv_srq_init_attr_ex,
+  qpInitEx: LAYOUT.ibv_qp_init_attr_ex,
   xrcdInit: LAYOUT.ibv_xrcd_init_attr,
   grh: LAYOUT.ibv_global_route,
   ahAttr: LAYOUT.ibv_ah_attr,
@@ -212,6 +222,10 @@ export interface IbvOps {
   close_xrcd: Async<[xrcd: Ptr], number> | null;
   create_flow: Async<[qp: Ptr, attr: Ptr], Ptr | null> | null;
   destroy_flow: Async<[flow: Ptr], number> | null;
+  /** XRC QPs and SRQs (ibv_create_qp_ex / ibv_create_srq_ex / ibv_get_srq_num). */
+  create_qp_ex: Async<[ctx: Ptr, attr: Ptr], Ptr | null> | null;
+  create_srq_ex: Async<[ctx: Ptr, attr: Ptr], Ptr | null> | null;
+  get_srq_num: Async<[srq: Ptr, num: Ptr], number> | null;
 }
 
 /** The loaded library. */
@@ -236,6 +250,9 @@ const PROTOS = {
   close_xrcd: 'int rdmab_close_xrcd_t(void *xrcd)',
   create_flow: 'void *rdmab_create_flow_t(void *qp, void *attr)',
   destroy_flow: 'int rdmab_destroy_flow_t(void *flow)',
+  create_qp_ex: 'void *rdmab_create_qp_ex_t(void *ctx, void *attr)',
+  create_srq_ex: 'void *rdmab_create_srq_ex_t(void *ctx, void *attr)',
+  get_srq_num: 'int rdmab_get_srq_num_t(void *srq, void *num)',
 } as const;
 type ProtoName = keyof typeof PROTOS;
 let protos: Record<ProtoName, TypeObject> | null = null;
@@ -320,7 +337,7 @@ export function loadIbverbs(path: string = LIBRARY): Ibv {
         return decode<T>(p, name);
       };
       // verbs_get_ctx_op: only when the context is extended and the op lies inside vctx->sz.
-      const vop = <T>(field: 'open_xrcd' | 'close_xrcd' | 'ibv_create_flow' | 'ibv_destroy_flow', name: ProtoName): T | null => {
+      const vop = <T>(field: 'open_xrcd' | 'close_xrcd' | 'ibv_create_flow' | 'ibv_destroy_flow' | 'create_qp_ex' | 'create_srq_ex' | 'get_srq_num', name: ProtoName): T | null => {
         if (readU64(ctx, L.context.abi_compat) !== VERBS_ABI_IS_EXTENDED) return null;
         const base = ctx - BigInt(L.vctx.context);
         const sz = readU64(base, L.vctx.sz);
@@ -341,6 +358,9 @@ export function loadIbverbs(path: string = LIBRARY): Ibv {
         close_xrcd: vop('close_xrcd', 'close_xrcd'),
         create_flow: vop('ibv_create_flow', 'create_flow'),
         destroy_flow: vop('ibv_destroy_flow', 'destroy_flow'),
+        create_qp_ex: vop('create_qp_ex', 'create_qp_ex'),
+        create_srq_ex: vop('create_srq_ex', 'create_srq_ex'),
+        get_srq_num: vop('get_srq_num', 'get_srq_num'),
       };
     },
   };

@@ -104,6 +104,8 @@ class IbvCq extends IbvObject implements CqRef {
 
 class IbvSrq extends IbvObject implements SrqRef {
   readonly kind = 'srq' as const;
+  /** XRC SRQs: the number XRC_SEND WRs name (ibv_get_srq_num). */
+  srq_num?: number;
 }
 
 class IbvQp extends IbvObject implements QpRef {
@@ -611,6 +613,7 @@ export class IbvContext implements DeviceContext {
     this.live(call);
     const pd = this.own(pdRef, IbvPd, call);
     this.unsupported(call, 'srq.create');
+    if (attr.srq_type === 'XRC') return this.createXrcSrq(pd, attr, tag);
     return withBlock(L.srqInit.$size, async (b) => {
       const a = L.srqInit.attr;
       b.view.setUint32(a + L.srqAttr.max_wr, attr.max_wr >>> 0, true);
@@ -619,6 +622,42 @@ export class IbvContext implements DeviceContext {
       const p = await this.ctor(call, this.ibv.fn.create_srq, pd.ptr, b.ptr);
       const srq = this.add(new IbvSrq(this, tag, p));
       this.srqByPtr.set(p, srq);
+      return srq;
+    });
+  }
+
+  /** ibv_create_srq_ex with IBV_SRQT_XRC: only where XRC domains exist. */
+  private async createXrcSrq(pd: IbvPd, attr: SrqInitAttr, tag: number): Promise<SrqRef> {
+    const call = 'ibv_create_srq_ex';
+    this.unsupported(call, 'xrcd.create');
+    const create = this.ops.create_srq_ex;
+    const getNum = this.ops.get_srq_num;
+    if (!create || !getNum) throw new VerbsError(call, EOPNOTSUPP);
+    if (!attr.xrcd || !attr.cq) throw new VerbsError(call, EINVAL, `${call}: an XRC SRQ needs an XRC domain and a CQ`);
+    const xrcd = this.own(attr.xrcd, IbvXrcd, call);
+    const cq = this.own(attr.cq, IbvCq, call);
+    const X = L.srqInitEx;
+    return withBlock(X.$size + 8, async (b) => {
+      const v = b.view;
+      v.setUint32(X.attr + L.srqAttr.max_wr, attr.max_wr >>> 0, true);
+      v.setUint32(X.attr + L.srqAttr.max_sge, attr.max_sge >>> 0, true);
+      v.setUint32(X.attr + L.srqAttr.srq_limit, attr.srq_limit >>> 0, true);
+      // IBV_SRQ_INIT_ATTR_TYPE | PD | XRCD | CQ; IBV_SRQT_XRC = 1
+      v.setUint32(X.comp_mask, 1 | 2 | 4 | 8, true);
+      v.setUint32(X.srq_type, 1, true);
+      v.setBigUint64(X.pd, pd.ptr, true);
+      v.setBigUint64(X.xrcd, xrcd.ptr, true);
+      v.setBigUint64(X.cq, cq.ptr, true);
+      const p = await this.ctor(call, create, this.ptr, b.ptr);
+      const srq = this.add(new IbvSrq(this, tag, p));
+      this.srqByPtr.set(p, srq);
+      try {
+        await this.verb('ibv_get_srq_num', getNum, p, b.at(X.$size));
+      } catch (e) {
+        await this.destroySrq(srq).catch(() => {});
+        throw e;
+      }
+      srq.srq_num = v.getUint32(X.$size, true);
       return srq;
     });
   }
@@ -673,8 +712,7 @@ export class IbvContext implements DeviceContext {
     const srq = init.srq ? this.own(init.srq, IbvSrq, call) : null;
     const type = QP_TYPE_VALUES[init.qp_type];
     if (type === undefined) throw new VerbsError(call, EINVAL, `${call}: bad qp_type ${JSON.stringify(init.qp_type)}`);
-    // XRC QPs need ibv_create_qp_ex with an XRC domain; no provider we run offers them.
-    if (init.qp_type === 'XRC_SEND' || init.qp_type === 'XRC_RECV') this.unsupported(call, 'xrcd.create');
+    if (init.qp_type === 'XRC_SEND' || init.qp_type === 'XRC_RECV') return this.createXrcQp(pd, init, type, tag);
     return withBlock(L.qpInit.$size, async (b) => {
       const v = b.view;
       const o = L.qpInit;
@@ -685,6 +723,41 @@ export class IbvContext implements DeviceContext {
       v.setUint32(o.qp_type, type, true);
       v.setInt32(o.sq_sig_all, init.sq_sig_all ? 1 : 0, true);
       const p = await this.ctor(call, this.ibv.fn.create_qp, pd.ptr, b.ptr);
+      const qp = this.add(new IbvQp(this, tag, p, readU32(p, L.qp.qp_num), init.qp_type, init.sq_sig_all));
+      this.qpByPtr.set(p, qp);
+      return qp;
+    });
+  }
+
+  /**
+   * XRC QPs go through ibv_create_qp_ex, only where XRC domains exist: an
+   * XRC_SEND QP has a PD and a send CQ; an XRC_RECV QP names its XRC domain
+   * and has neither queues nor CQs of its own.
+   */
+  private async createXrcQp(pd: IbvPd, init: QpInitAttr, type: number, tag: number): Promise<QpRef> {
+    const call = 'ibv_create_qp_ex';
+    this.unsupported(call, 'xrcd.create');
+    const create = this.ops.create_qp_ex;
+    if (!create) throw new VerbsError(call, EOPNOTSUPP);
+    const recv = init.qp_type === 'XRC_RECV';
+    const xrcd = recv ? (init.xrcd ? this.own(init.xrcd, IbvXrcd, call) : null) : null;
+    if (recv && !xrcd) throw new VerbsError(call, EINVAL, `${call}: an XRC_RECV QP needs an XRC domain`);
+    const send = recv ? null : this.own(init.send_cq, IbvCq, call);
+    const X = L.qpInitEx;
+    return withBlock(X.$size, async (b) => {
+      const v = b.view;
+      if (send) {
+        // As ibv_xsrq_pingpong: the initiator has a send CQ only (the kernel ignores recv_cq for XRC_INI).
+        v.setBigUint64(X.send_cq, send.ptr, true);
+        encodeCap(v, X.cap, { ...init.cap, max_recv_wr: 0, max_recv_sge: 0 });
+        v.setInt32(X.sq_sig_all, init.sq_sig_all ? 1 : 0, true);
+      }
+      v.setUint32(X.qp_type, type, true);
+      // IBV_QP_INIT_ATTR_PD = 1, IBV_QP_INIT_ATTR_XRCD = 2
+      v.setUint32(X.comp_mask, xrcd ? 2 : 1, true);
+      if (xrcd) v.setBigUint64(X.xrcd, xrcd.ptr, true);
+      else v.setBigUint64(X.pd, pd.ptr, true);
+      const p = await this.ctor(call, create, this.ptr, b.ptr);
       const qp = this.add(new IbvQp(this, tag, p, readU32(p, L.qp.qp_num), init.qp_type, init.sq_sig_all));
       this.qpByPtr.set(p, qp);
       return qp;
@@ -773,6 +846,7 @@ export class IbvContext implements DeviceContext {
         v.setBigUint64(off + W['wr.rdma.remote_addr'], BigInt.asUintN(64, wr.remote_addr ?? 0n), true);
         v.setUint32(off + W['wr.rdma.rkey'], (wr.rkey ?? 0) >>> 0, true);
       }
+      if (qp.qp_type === 'XRC_SEND') v.setUint32(off + W['qp_type.xrc.remote_srqn'], (wr.remote_srqn ?? 0) >>> 0, true);
     });
     const rc = this.ops.post_send(qp.ptr, b.ptr, b.at(place.badOff));
     const posted = rc === 0 ? wrs.length : this.badIndex(b, place.badOff, W.$size, wrs.length);

@@ -334,6 +334,8 @@ export class SimContext implements DeviceContext {
     const call = 'ibv_create_srq';
     this.live(call);
     const pd = this.own(pdRef, SimPd, call);
+    // Like rxe, the sim has no XRC domains, so no XRC SRQs (ibv_create_srq_ex answers EOPNOTSUPP).
+    if (attr.srq_type === 'XRC') throw new VerbsError('ibv_create_srq_ex', EOPNOTSUPP, 'ibv_create_srq_ex: the sim has no XRC');
     const l = this.device.limits;
     // rxe_srq_chk_init
     if (!Number.isInteger(attr.max_wr) || attr.max_wr < 1 || attr.max_wr > l.max_srq_wr) throw new VerbsError(call, EINVAL, `${call}: max_wr ${attr.max_wr} is outside 1..${l.max_srq_wr}`);
