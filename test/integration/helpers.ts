@@ -10,7 +10,7 @@ import { Broker } from '../../src/core/broker.js';
 import { createServer } from '../../src/rpc/server.js';
 import { SimBackend } from '../../src/verbs/sim/index.js';
 import type { PoolCounts } from '../../src/verbs/sim/device.js';
-import { connect, RdmaError, type Client } from '../../src/client/index.js';
+import { connect, RdmaError, type AttrMap, type Client, type RdmaObject, type Session } from '../../src/client/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DAEMON_BIN = path.join(ROOT, 'bin/rdma-brokerd.js');
@@ -167,4 +167,23 @@ export async function failure(p: Promise<unknown>): Promise<RdmaError> {
   const e = await p.then(() => null, (x: unknown) => x);
   if (!(e instanceof RdmaError)) throw new Error(`expected the call to fail with an RdmaError, got ${e === null ? 'success' : String(e)}`);
   return e;
+}
+
+/** A session on an in-process broker with a PD, a CQ and the port's address (GRH to GID 0): what QP tests start from. */
+export interface QpFixture {
+  rb: InProcess;
+  s: Session;
+  pd: RdmaObject;
+  cq: RdmaObject;
+  ah: AttrMap;
+}
+
+export async function startQpFixture(tag: string, name: string): Promise<QpFixture> {
+  const rb = await startInProcess(tag);
+  const s = await rb.client.openSession({ name });
+  const pd = await s.allocPd('sim0');
+  const cq = await s.createCq('sim0', 64);
+  const q = await rb.client.queryDevice('sim0');
+  const ah: AttrMap = { port_num: 1, grh: { dgid: q.ports[0]?.gids[0]?.gid ?? '', sgid_index: 0, hop_limit: 1 } };
+  return { rb, s, pd, cq, ah };
 }

@@ -1,7 +1,7 @@
 /** The QP state machine over gRPC: legal transitions move, illegal ones answer INVALID_ARGUMENT with errno EINVAL and change nothing. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RdmaError, status, type AttrMap, type RdmaObject, type Session } from '../../src/client/index.js';
-import { startInProcess, type InProcess } from './helpers.js';
+import { startQpFixture, type InProcess } from './helpers.js';
 
 let rb: InProcess;
 let s: Session;
@@ -10,12 +10,7 @@ let cq: RdmaObject;
 let ah: AttrMap;
 
 beforeAll(async () => {
-  rb = await startInProcess('qpstate');
-  s = await rb.client.openSession({ name: 'qp-state' });
-  pd = await s.allocPd('sim0');
-  cq = await s.createCq('sim0', 64);
-  const q = await rb.client.queryDevice('sim0');
-  ah = { port_num: 1, grh: { dgid: q.ports[0]?.gids[0]?.gid ?? '', sgid_index: 0, hop_limit: 1 } };
+  ({ rb, s, pd, cq, ah } = await startQpFixture('qpstate', 'qp-state'));
 });
 afterAll(async () => {
   await s?.close();
