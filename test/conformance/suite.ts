@@ -125,17 +125,22 @@ export function defineConformance(name: string, makeBackend: () => Promise<Backe
       await ctx.modifyQp(qp, { qp_state: 'RTS', timeout: 14, retry_cnt: 7, rnr_retry: 7, sq_psn: 0, max_rd_atomic: 1 }, RTS_MASK);
     }
 
-    async function rcPair(): Promise<{ pd: PdRef; cq: CqRef; a: QpRef; b: QpRef }> {
-      const pd = await ctx.allocPd(1);
-      const cq = await ctx.createCq(64, null, 0, 2);
-      const a = await mkQp(pd, cq, 'RC', 3);
-      const b = await mkQp(pd, cq, 'RC', 4);
+    /** Connects two RC QPs to each other: RESET -> INIT -> RTR -> RTS on both. */
+    async function connectRc(a: QpRef, b: QpRef): Promise<void> {
       await toInit(a, 'RC');
       await toInit(b, 'RC');
       await toRtr(a, b.qp_num);
       await toRtr(b, a.qp_num);
       await toRts(a);
       await toRts(b);
+    }
+
+    async function rcPair(): Promise<{ pd: PdRef; cq: CqRef; a: QpRef; b: QpRef }> {
+      const pd = await ctx.allocPd(1);
+      const cq = await ctx.createCq(64, null, 0, 2);
+      const a = await mkQp(pd, cq, 'RC', 3);
+      const b = await mkQp(pd, cq, 'RC', 4);
+      await connectRc(a, b);
       return { pd, cq, a, b };
     }
 
@@ -369,12 +374,7 @@ export function defineConformance(name: string, makeBackend: () => Promise<Backe
       const cq = await ctx.createCq(16, ch, 0, 51);
       const a = await mkQp(pd, cq, 'RC', 3);
       const b = await mkQp(pd, cq, 'RC', 4);
-      await toInit(a, 'RC');
-      await toInit(b, 'RC');
-      await toRtr(a, b.qp_num);
-      await toRtr(b, a.qp_num);
-      await toRts(a);
-      await toRts(b);
+      await connectRc(a, b);
       expect(await errnoOf(ctx.destroyCompChannel(ch))).toBe(EBUSY);
       const buf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, ALL_REMOTE, 10);
       await ctx.reqNotifyCq(cq, false);
@@ -568,12 +568,7 @@ export function defineConformance(name: string, makeBackend: () => Promise<Backe
       const cap = { max_send_wr: 8, max_recv_wr: 0, max_send_sge: 1, max_recv_sge: 1, max_inline_data: 0 };
       const a = await ctx.createQp(pd, { qp_type: 'RC', send_cq: cq, recv_cq: cq, srq: null, sq_sig_all: false, cap: { ...cap, max_recv_wr: 8 } }, 3);
       const b = await ctx.createQp(pd, { qp_type: 'RC', send_cq: cq, recv_cq: cq, srq, sq_sig_all: false, cap }, 4);
-      await toInit(a, 'RC');
-      await toInit(b, 'RC');
-      await toRtr(a, b.qp_num);
-      await toRtr(b, a.qp_num);
-      await toRts(a);
-      await toRts(b);
+      await connectRc(a, b);
       const rbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 10);
       const sbuf = await ctx.regMr(pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 11);
       await ctx.postSrqRecv(srq, [0, 1, 2].map((i) => ({ wr_id: BigInt(50 + i), sg_list: [{ addr: rbuf.addr + BigInt(i * 1024), length: 1024, lkey: rbuf.lkey }] })));
