@@ -23,7 +23,7 @@ import type { DeviceEntry } from '../core/devices.js';
 import type { ListFilter } from '../core/registry.js';
 import type { ObjectFilter__Output } from '../wire/gen/rdmabroker/v1/ObjectFilter.js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
+import { addReflection } from './reflection.js';
 import { TenantDirectory } from '../core/tenants.js';
 import { callerOf, fixedTenant, guardService, type Authenticator, type CallerIdentity } from './auth.js';
 import { adminHandlers } from './admin.js';
@@ -302,7 +302,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
   // Health and reflection answer anyone, so probes and grpcurl need no credentials.
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(SERVICE_NAMES.map((n) => [n, 'SERVING'])) });
   health.addToServer(server);
-  new ReflectionService(packageDefinition()).addToServer(server);
+  addReflection(server, packageDefinition());
   healthOf.set(server, health);
   return server;
 }

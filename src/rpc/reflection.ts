@@ -1,0 +1,159 @@
+/**
+ * Server reflection with fully qualified type names, for grpcurl-style tools.
+ *
+ * proto-loader builds its file descriptors with protobufjs, which writes type
+ * references relative to the referring message (`Attrs`, not
+ * `.rdmabroker.v1.Attrs`). Reflection clients such as `buf curl` resolve
+ * references strictly and fail every describe and call on such descriptors,
+ * so the descriptors are rewritten here, once at start, with every field type,
+ * extendee and method input/output resolved by protobuf's scoping rules
+ * (innermost scope first) and written absolute. The health service's
+ * descriptors are added, so reflection lists `grpc.health.v1.Health` too.
+ */
+import { createRequire } from 'node:module';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import type * as Descriptor from 'protobufjs/ext/descriptor/index.js';
+
+const require = createRequire(import.meta.url);
+const descriptor = require('protobufjs/ext/descriptor/index.js') as typeof Descriptor;
+
+type FileProto = Descriptor.IFileDescriptorProto;
+type MessageProto = Descriptor.IDescriptorProto;
+
+/** The health service's package definition, loaded from the proto grpc-health-check ships. */
+function healthDefinition(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+}
+
+/** Every message and enum name a file declares, fully qualified without the leading dot. */
+function collectSymbols(file: FileProto, into: Set<string>): void {
+  const pkg = file.package ? `${file.package}.` : '';
+  const walk = (prefix: string, msgs: readonly MessageProto[] | undefined): void => {
+    for (const m of msgs ?? []) {
+      const name = `${prefix}${m.name ?? ''}`;
+      into.add(name);
+      for (const e of m.enumType ?? []) into.add(`${name}.${e.name ?? ''}`);
+      walk(`${name}.`, m.nestedType);
+    }
+  };
+  walk(pkg, file.messageType);
+  for (const e of file.enumType ?? []) into.add(`${pkg}${e.name ?? ''}`);
+}
+
+/** Resolves a type reference seen in `scope` (a dotted name) to `.pkg.Type`, as protoc does. */
+function qualify(ref: string | undefined, scope: string, symbols: ReadonlySet<string>): string | undefined {
+  if (!ref || ref.startsWith('.')) return ref;
+  let s = scope;
+  for (;;) {
+    const candidate = s ? `${s}.${ref}` : ref;
+    if (symbols.has(candidate)) return `.${candidate}`;
+    if (!s) return ref;
+    const dot = s.lastIndexOf('.');
+    s = dot < 0 ? '' : s.slice(0, dot);
+  }
+}
+
+/** protoc's name for the entry type of map field `field`: `port_attrs` → `PortAttrsEntry`. */
+function mapEntryName(field: string): string {
+  return `${field.split('_').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('')}Entry`;
+}
+
+/**
+ * protobufjs names a map field's entry type after the field (`Attrs` for
+ * `attrs`), where protoc (and every strict descriptor consumer) expects
+ * `AttrsEntry`; the short name also shadows a top-level message of the same
+ * name. The entries are renamed and their fields pointed at them absolutely,
+ * before any other reference is resolved.
+ */
+function renameMapEntries(name: string, m: MessageProto): void {
+  for (const nested of m.nestedType ?? []) {
+    if (!nested.options?.mapEntry) continue;
+    const field = (m.field ?? []).find((f) => f.typeName === nested.name && mapEntryName(f.name ?? '').toLowerCase() === `${nested.name ?? ''}entry`.toLowerCase());
+    if (!field?.name) continue;
+    nested.name = mapEntryName(field.name);
+    field.typeName = `.${name}.${nested.name}`;
+  }
+}
+
+function rewriteFile(file: FileProto, symbols: ReadonlySet<string>): void {
+  const pkg = file.package ?? '';
+  const walk = (scope: string, msgs: readonly MessageProto[] | undefined): void => {
+    for (const m of msgs ?? []) {
+      const name = scope ? `${scope}.${m.name ?? ''}` : (m.name ?? '');
+      for (const f of [...(m.field ?? []), ...(m.extension ?? [])]) {
+        f.typeName = qualify(f.typeName, name, symbols);
+        f.extendee = qualify(f.extendee, name, symbols);
+      }
+      walk(name, m.nestedType);
+    }
+  };
+  walk(pkg, file.messageType);
+  for (const f of file.extension ?? []) {
+    f.typeName = qualify(f.typeName, pkg, symbols);
+    f.extendee = qualify(f.extendee, pkg, symbols);
+  }
+  for (const svc of file.service ?? []) {
+    for (const m of svc.method ?? []) {
+      m.inputType = qualify(m.inputType, pkg, symbols);
+      m.outputType = qualify(m.outputType, pkg, symbols);
+    }
+  }
+}
+
+/**
+ * A copy of the package definitions (the API's and the health service's)
+ * whose file descriptors carry fully qualified names. Only the
+ * `fileDescriptorProtos` of each entry change.
+ */
+export function reflectionDefinition(api: protoLoader.PackageDefinition): protoLoader.PackageDefinition {
+  const merged: protoLoader.PackageDefinition = { ...healthDefinition(), ...api };
+  // Each entry carries every file of its load; decode each file once.
+  const decoded = new Map<string, FileProto>();
+  for (const entry of Object.values(merged)) {
+    const protos = (entry as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
+    for (const bin of protos ?? []) {
+      const file = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(bin)) as FileProto;
+      if (file.name && !decoded.has(file.name)) decoded.set(file.name, file);
+    }
+  }
+  for (const f of decoded.values()) {
+    const pkg = f.package ?? '';
+    const walk = (scope: string, msgs: readonly MessageProto[] | undefined): void => {
+      for (const m of msgs ?? []) {
+        const name = scope ? `${scope}.${m.name ?? ''}` : (m.name ?? '');
+        renameMapEntries(name, m);
+        walk(name, m.nestedType);
+      }
+    };
+    walk(pkg, f.messageType);
+  }
+  const symbols = new Set<string>();
+  for (const f of decoded.values()) collectSymbols(f, symbols);
+  const encoded = new Map<string, Buffer>();
+  for (const [name, f] of decoded) {
+    rewriteFile(f, symbols);
+    encoded.set(name, Buffer.from(descriptor.FileDescriptorProto.encode(descriptor.FileDescriptorProto.fromObject(f)).finish()));
+  }
+  const out: protoLoader.PackageDefinition = {};
+  for (const [key, entry] of Object.entries(merged)) {
+    const protos = (entry as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
+    if (!protos) {
+      out[key] = entry;
+      continue;
+    }
+    const files = protos.map((bin) => {
+      const name = descriptor.FileDescriptorProto.decode(bin) as unknown as FileProto;
+      return (name.name && encoded.get(name.name)) || bin;
+    });
+    out[key] = { ...entry, fileDescriptorProtos: files } as typeof entry;
+  }
+  return out;
+}
+
+/** Adds reflection (v1 and v1alpha) for the API and the health service to a server. */
+export function addReflection(server: grpc.Server, api: protoLoader.PackageDefinition): void {
+  new ReflectionService(reflectionDefinition(api)).addToServer(server);
+}
