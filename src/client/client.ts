@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { api } from '../wire/proto.js';
 import { defaultSocket } from '../wire/defaults.js';
@@ -408,6 +409,31 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
 }
 
 /**
+ * Says what keeps this process from a socket it got EACCES on: the first
+ * directory on the way that it cannot search, else the socket itself (a
+ * connect needs write permission on it). Bounded by the path's components.
+ */
+function accessProblem(socketPath: string): string {
+  const who = typeof process.getuid === 'function' ? `uid ${process.getuid()}, gid ${process.getgid?.()}` : 'this process';
+  const abs = path.resolve(socketPath);
+  const dirs = ['/'];
+  for (const part of path.dirname(abs).split('/').filter(Boolean)) dirs.push(path.join(dirs[dirs.length - 1]!, part));
+  for (const dir of dirs) {
+    try {
+      fs.accessSync(dir, fs.constants.X_OK);
+    } catch {
+      return `permission denied: directory ${dir}${modeOf(dir)} is not searchable by ${who}, so ${socketPath} cannot be reached`;
+    }
+  }
+  return `permission denied on ${socketPath}${modeOf(abs)} for ${who} (a connect needs write access to the socket: ask for its owner or group)`;
+}
+
+function modeOf(p: string): string {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  return st ? ` (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid})` : '';
+}
+
+/**
  * Checks that something accepts connections on a unix socket: a missing
  * path, a stale socket left by a killed daemon (ECONNREFUSED) or a permission
  * problem is reported at once, where gRPC would retry until its deadline.
@@ -424,7 +450,7 @@ function probeSocket(socketPath: string): Promise<void> {
       const why: Record<string, string> = {
         ENOENT: `no daemon socket at ${socketPath} (is rdma-brokerd running?)`,
         ECONNREFUSED: `nothing listens on ${socketPath} (is rdma-brokerd running?)`,
-        EACCES: `permission denied on ${socketPath} (the socket is for root and the daemon's group)`,
+        EACCES: accessProblem(socketPath),
         ENOTSOCK: `${socketPath} is not a socket`,
       };
       const code = e.code === 'EACCES' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAVAILABLE;

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { socketPathProblem, tenantFdSocket } from './paths.js';
 import { OBJECT_TYPES } from '../core/types/index.js';
 import type { TenantQuota } from '../core/accounting.js';
 import {
@@ -95,13 +96,25 @@ function idOf(v: unknown, at: string): number {
   return nonNegInt(v, at);
 }
 
+/**
+ * A tenant socket path, resolved against the config's directory and checked
+ * (paths.ts): not under /proc, /sys or /dev (also not through a symlink),
+ * short enough for sun_path with its ".fd" twin, and its deepest existing
+ * ancestor a directory, so that the daemon can make the rest.
+ */
+function socketPath(v: unknown, at: string, base: string): string {
+  const p = path.resolve(base, str(v, at));
+  const problem = socketPathProblem(p, tenantFdSocket(p).length - p.length);
+  if (problem) throw new ConfigError(at, problem);
+  return p;
+}
+
 function socket(v: unknown, at: string, base: string): TenantSocket {
-  const abs = (p: string): string => path.resolve(base, p);
-  if (typeof v === 'string') return { path: abs(str(v, at)), mode: 0o660, uid: null, gid: null };
+  if (typeof v === 'string') return { path: socketPath(v, at, base), mode: 0o660, uid: null, gid: null };
   if (!isObj(v)) throw new ConfigError(at, 'expected a path or { path, mode, owner, group }');
   only(v, at, ['path', 'mode', 'owner', 'group']);
   return {
-    path: abs(str(v.path, `${at}.path`)),
+    path: socketPath(v.path, `${at}.path`, base),
     mode: v.mode === undefined ? 0o660 : octalMode(v.mode, `${at}.mode`),
     uid: v.owner === undefined ? null : idOf(v.owner, `${at}.owner`),
     gid: v.group === undefined ? null : idOf(v.group, `${at}.group`),

@@ -15,6 +15,7 @@ import type { TenantDirectory, TenantSocket } from '../core/tenants.js';
 import { fixedTenant, tcpAuthenticator, type Authenticator } from '../rpc/auth.js';
 import { createServer, setNotServing } from '../rpc/server.js';
 import { TlsCertificates, type TlsFiles } from './tls.js';
+import { blockingDir, claimSocketPath, describeDir, makeDirs, socketPathProblem, tenantFdSocket } from './paths.js';
 import type { FdChannelServer } from '../fdpass/server.js';
 
 export type { TlsFiles } from './tls.js';
@@ -34,35 +35,31 @@ export interface ListenerOptions {
   fdSocket?: string | null;
 }
 
-/** The fd-channel socket beside a tenant's gRPC socket. */
-export function tenantFdSocket(grpcSocket: string): string {
-  return `${grpcSocket}.fd`;
-}
+export { tenantFdSocket } from './paths.js';
 
 function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => server.bindAsync(address, creds, (e, port) => (e ? reject(e) : resolve(port))));
 }
 
-/** Removes a stale socket from an earlier run (the daemon owns the path) and makes its directory. */
-function prepareSocket(p: string, dirMode: number, uid: number | null, gid: number | null): void {
-  const dir = path.dirname(p);
-  if (!fs.existsSync(dir)) {
-    fs.mkdirSync(dir, { recursive: true, mode: dirMode });
-    // The directory is what a tenant can reach or mount: give it to the socket's owner.
-    if (uid !== null || gid !== null) fs.chownSync(dir, uid ?? -1, gid ?? -1);
-  }
-  try {
-    const st = fs.lstatSync(p);
-    if (!st.isSocket()) throw new Error(`${p} exists and is not a socket`);
-    fs.unlinkSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+/**
+ * Makes a socket's directory (0755 directories owned by the daemon: a tenant
+ * never owns a directory the daemon later chmods in, so it cannot swap its
+ * socket for a symlink) and clears a stale socket from an earlier run. A
+ * socket another daemon serves is refused ({@link SocketInUseError}); the
+ * path is checked first, so a bad one fails at once instead of spinning.
+ */
+async function prepareSocket(p: string, suffixBytes = 0): Promise<void> {
+  const problem = socketPathProblem(p, suffixBytes);
+  if (problem) throw new Error(problem);
+  makeDirs(path.dirname(p));
+  await claimSocketPath(p);
 }
 
-function applyMode(s: TenantSocket): void {
-  fs.chmodSync(s.path, s.mode);
-  if (s.uid !== null || s.gid !== null) fs.chownSync(s.path, s.uid ?? -1, s.gid ?? -1);
+/** Sets a socket's mode and owner, refusing anything but the socket the daemon bound there. */
+function applyMode(p: string, mode: number, uid: number | null, gid: number | null): void {
+  if (!fs.lstatSync(p).isSocket()) throw new Error(`${p} is no longer a socket; not changing its mode`);
+  fs.chmodSync(p, mode);
+  if (uid !== null || gid !== null) fs.lchownSync(p, uid ?? -1, gid ?? -1);
 }
 
 function unlinkQuiet(p: string): void {
@@ -84,6 +81,8 @@ export class Listeners {
   private tcp: grpc.Server | null = null;
   private certs: TlsCertificates | null = null;
   private readonly perTenant = new Map<string, TenantListener>();
+  /** gRPC socket paths this daemon bound: the only ones it ever removes. */
+  private readonly bound = new Set<string>();
   /** The bound TCP port (useful with --listen HOST:0). */
   tcpPort: number | null = null;
 
@@ -105,14 +104,15 @@ export class Listeners {
   async start(): Promise<void> {
     const { opts, tenants } = this;
     const mainFd = this.fd && opts.fdSocket ? opts.fdSocket : null;
+    // Both of the daemon's own paths are checked before either is bound: a
+    // second daemon refused here has bound, and so removes, nothing.
+    await prepareSocket(opts.socket);
+    if (mainFd) await prepareSocket(mainFd);
     this.main = this.server(fixedTenant(tenants, () => tenants.config.socketTenant, 'socket'), mainFd);
-    prepareSocket(opts.socket, 0o755, null, null);
     await bind(this.main, `unix:${opts.socket}`, grpc.ServerCredentials.createInsecure());
+    this.bound.add(opts.socket);
     fs.chmodSync(opts.socket, 0o660);
-    if (mainFd) {
-      fs.mkdirSync(path.dirname(mainFd), { recursive: true, mode: 0o755 });
-      this.fd!.listen(mainFd, { mode: 0o660 });
-    }
+    if (mainFd) this.fd!.listen(mainFd, { mode: 0o660 });
     if (opts.listen) {
       this.tcp = this.server(tcpAuthenticator(tenants, opts.insecureTcp ? () => tenants.config.socketTenant : null));
       this.tcpPort = await bind(this.tcp, opts.listen, this.tcpCredentials());
@@ -155,7 +155,7 @@ export class Listeners {
       // A socket that went away or changed hands: its callers are cut off.
       this.perTenant.delete(p);
       l.server.forceShutdown();
-      unlinkQuiet(p);
+      this.unlinkOwn(p);
       this.fd?.unlisten(tenantFdSocket(p));
       this.log.info({ socket: p, tenant: l.tenant }, 'tenant socket closed');
     }
@@ -175,33 +175,57 @@ export class Listeners {
 
   private async serveTenant(p: string, tenant: string, socket: TenantSocket): Promise<void> {
     const have = this.perTenant.get(p);
+    const { uid, gid } = this.ownerOf(tenant, socket);
     if (have) {
       if (have.socket.mode !== socket.mode || have.socket.uid !== socket.uid || have.socket.gid !== socket.gid) {
-        applyMode(socket);
-        this.fd?.chmod(tenantFdSocket(p), { mode: socket.mode, uid: socket.uid, gid: socket.gid });
+        applyMode(p, socket.mode, uid, gid);
+        this.fd?.chmod(tenantFdSocket(p), { mode: socket.mode, uid, gid });
         have.socket = socket;
       }
       return;
     }
-    // Before the try below: a path that is not a socket must be left alone, not unlinked.
+    // Before the try below: a path that is not ours (not a socket, or another
+    // daemon's live socket) must be left alone, not unlinked.
+    const fdPath = this.fd ? tenantFdSocket(p) : null;
     try {
-      prepareSocket(p, 0o750, socket.uid, socket.gid);
+      await prepareSocket(p, fdPath ? fdPath.length - p.length : 0);
+      if (fdPath) await claimSocketPath(fdPath);
     } catch (e) {
       throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
     }
-    const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'), this.fd ? tenantFdSocket(p) : null);
+    const server = this.server(fixedTenant(this.tenants, () => tenant, 'tenant-socket'), fdPath);
     try {
       await bind(server, `unix:${p}`, grpc.ServerCredentials.createInsecure());
-      applyMode(socket);
-      this.fd?.listen(tenantFdSocket(p), { mode: socket.mode, uid: socket.uid, gid: socket.gid, tenant });
+      this.bound.add(p);
+      applyMode(p, socket.mode, uid, gid);
+      if (fdPath) this.fd!.listen(fdPath, { mode: socket.mode, uid, gid, tenant });
     } catch (e) {
       server.forceShutdown();
-      unlinkQuiet(p);
-      this.fd?.unlisten(tenantFdSocket(p));
+      this.unlinkOwn(p);
+      if (fdPath) this.fd!.unlisten(fdPath);
       throw new Error(`tenant ${tenant}: cannot serve ${p}: ${(e as Error).message}`);
     }
     this.perTenant.set(p, { tenant, socket, server });
-    this.log.info({ socket: p, tenant, mode: socket.mode.toString(8) }, 'tenant socket serving');
+    this.log.info({ socket: p, tenant, mode: socket.mode.toString(8), uid, gid }, 'tenant socket serving');
+    const blocked = blockingDir(p, uid, gid);
+    if (blocked) {
+      this.log.warn({ socket: p, tenant, uid, gid, dir: blocked.dir }, `tenant ${tenant} (uid ${uid ?? '-'}, gid ${gid ?? '-'}) cannot reach its socket ${p}: directory ${describeDir(blocked)} is not searchable by it`);
+    }
+  }
+
+  /**
+   * Who a tenant socket belongs to: the config's owner/group, else the
+   * tenant's first uid/gid (its processes run as those), else the daemon's.
+   */
+  private ownerOf(tenant: string, socket: TenantSocket): { uid: number | null; gid: number | null } {
+    const spec = this.tenants.get(tenant);
+    return { uid: socket.uid ?? spec?.uids[0] ?? null, gid: socket.gid ?? spec?.gids[0] ?? null };
+  }
+
+  /** Removes a socket file only if this daemon bound it. */
+  private unlinkOwn(p: string): void {
+    if (!this.bound.delete(p)) return;
+    unlinkQuiet(p);
   }
 
   private all(): grpc.Server[] {
@@ -222,8 +246,7 @@ export class Listeners {
 
   close(): void {
     for (const s of this.all()) s.forceShutdown();
-    unlinkQuiet(this.opts.socket);
-    for (const p of this.perTenant.keys()) unlinkQuiet(p);
+    for (const p of [...this.bound]) this.unlinkOwn(p);
     this.perTenant.clear();
     this.main = this.tcp = null;
   }

@@ -5,6 +5,7 @@
  * and the running config kept; sessions are never dropped by a reload).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { Broker } from '../core/broker.js';
@@ -16,6 +17,7 @@ import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.j
 import { selectBackend } from './backend.js';
 import { FdChannelServer } from '../fdpass/server.js';
 import { coalescingDestination } from './logdest.js';
+import { forbiddenRoot, makeDirs } from './paths.js';
 
 const VERSION = '0.1.0';
 
@@ -36,7 +38,18 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   // A broken config at start is fatal (ConfigError names the field).
   const tenants = new TenantDirectory(opts.config ? loadConfig(opts.config) : undefined);
   // The audit file is opened first: a daemon that cannot audit does not start.
-  const auditDest = opts.auditLog ? pino.destination({ dest: opts.auditLog, append: true, mkdir: true, sync: false }) : null;
+  // Its directory is made here, bounded (paths.ts): a recursive mkdir under /proc never returns.
+  if (opts.auditLog) {
+    const where = path.resolve(opts.auditLog);
+    const root = forbiddenRoot(where);
+    if (root) throw new Error(`--audit-log ${opts.auditLog}: under ${root} (a kernel file system)`);
+    try {
+      makeDirs(path.dirname(where));
+    } catch (e) {
+      throw new Error(`--audit-log ${opts.auditLog}: ${(e as Error).message}`);
+    }
+  }
+  const auditDest = opts.auditLog ? pino.destination({ dest: opts.auditLog, append: true, mkdir: false, sync: false }) : null;
   if (auditDest) {
     await new Promise<void>((resolve, reject) => {
       auditDest.once('ready', resolve);

@@ -195,6 +195,25 @@ export class PacketSocket {
   }
 }
 
+/**
+ * Whether a socket file has no listener: a non-blocking connect answers
+ * ECONNREFUSED at once (a unix connect never waits). Any other answer (a
+ * connection, EAGAIN for a full backlog, EPROTOTYPE for a listener of another
+ * socket type) means someone serves it.
+ */
+export function socketIsStale(path: string): boolean {
+  const { addr, len } = libc.sockaddrUn(path);
+  const fd = libc.socket(libc.AF_UNIX, libc.SOCK_SEQPACKET | libc.SOCK_NONBLOCK | libc.SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`socket(AF_UNIX, SOCK_SEQPACKET): errno ${libc.errno()}`);
+  try {
+    if (libc.connect(fd, addr, len) === 0) return false;
+    const e = libc.errno();
+    return e === libc.E.ECONNREFUSED || e === libc.E.ENOENT;
+  } finally {
+    libc.close(fd);
+  }
+}
+
 /** A listening SOCK_SEQPACKET unix socket at a filesystem path. */
 export class PacketListener {
   private watch: libc.FdWatch | null = null;
@@ -212,11 +231,16 @@ export class PacketListener {
    * error), listens, and calls `onConnection` for each accepted connection.
    */
   static listen(path: string, mode: number, onConnection: (s: PacketSocket) => void, onError: (e: Error) => void = () => {}): PacketListener {
-    try {
-      if (!fs.lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket`);
-      fs.unlinkSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const st = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (st) {
+      if (!st.isSocket()) throw new Error(`${path} exists and is not a socket`);
+      // Replaced only when nobody listens there: a live socket is another daemon's.
+      if (!socketIsStale(path)) throw new Error(`socket in use by a running daemon: ${path}`);
+      try {
+        fs.unlinkSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
     const fd = libc.socket(libc.AF_UNIX, libc.SOCK_SEQPACKET | libc.SOCK_NONBLOCK | libc.SOCK_CLOEXEC, 0);
     if (fd < 0) throw new Error(`socket(AF_UNIX, SOCK_SEQPACKET): errno ${libc.errno()}`);
