@@ -29,7 +29,7 @@ import type { SimDevice } from './device.js';
 import {
   SimAh, SimChannel, SimCq, SimMr, SimMw, SimPd, SimQp, SimSrq, type SimObject,
 } from './objects.js';
-import { bindMw, enterError, flushQp, kickWaiters, progressSq, resetQp, type Fabric } from './datapath.js';
+import { bindMw, enterError, flushQp, progressSq, resetQp, wakeSrqWaiters, wakeWaiters, type Fabric } from './datapath.js';
 
 const { EINVAL, EBUSY, EIO, ENOMEM, EOPNOTSUPP } = Errno;
 
@@ -395,7 +395,7 @@ export class SimContext implements DeviceContext {
       if (srq.rq.size >= srq.maxWr) throw new PostError(call, ENOMEM, i, `${call}: the SRQ is full`);
       srq.rq.push(wr);
     }
-    kickWaiters(srq.rnrWaiters);
+    wakeSrqWaiters(srq);
   }
 
   // ------------------------------------------------------------------- qp
@@ -546,6 +546,8 @@ export class SimContext implements DeviceContext {
         if (t.en_sqd_async_notify && !qp.wait) this.emit({ kind: 'async', type: 'SQ_DRAINED', tag: qp.tag, port: null });
       } else if (next === 'RTS') progressSq(qp);
     }
+    // Senders parked on this QP's RNR NAKs meet whatever the change made of it on their next try.
+    if (mask & (M.STATE | M.AV | M.DEST_QPN)) wakeWaiters(qp);
   }
 
   async queryQp(ref: QpRef): Promise<{ attr: QpAttr; init: { cap: QpCap; qp_type: QpRef['qp_type']; sq_sig_all: boolean } }> {
@@ -636,7 +638,7 @@ export class SimContext implements DeviceContext {
       qp.rq.push(wr);
     }
     if (qp.state === 'ERR') flushQp(qp);
-    else kickWaiters(qp.rnrWaiters);
+    else wakeWaiters(qp);
   }
 
   private detachGroup(qp: SimQp, gid: string): void {

@@ -3,16 +3,18 @@
  * moving real bytes between MR memory, with the completions and errors
  * soft-RoCE produces.
  *
- * Processing runs synchronously inside postSend/postRecv/modifyQp and never
- * blocks: a send that cannot complete yet (RNR NAK, unreachable peer) parks
- * the send queue and is retried from a timer or when the peer posts a
- * receive. Status codes follow rxe (rxe_req.c / rxe_resp.c / rxe_comp.c):
+ * Processing starts inside postSend/modifyQp, never blocks and does a
+ * bounded amount of work per event-loop turn (the rest is scheduled): a send
+ * that cannot complete yet (RNR NAK, unreachable peer) parks the send queue
+ * and is retried from a timer, or on a later turn when the peer posts a
+ * receive or changes. Status codes follow rxe (rxe_req.c / rxe_resp.c / rxe_comp.c):
  * - a bad local key or range: LOC_PROT_ERR, the QP goes to ERR;
  * - a bad rkey, range or MR access at the responder: REM_ACCESS_ERR on the
  *   requester; both QPs go to ERR and the responder gets QP_ACCESS_ERR;
  * - an operation the responder QP's access flags forbid, a misaligned atomic,
  *   a receive buffer too small: REM_INV_REQ_ERR (the responder: QP_REQ_ERR);
  * - no receive posted: RNR; RNR_RETRY_EXC_ERR after rnr_retry retries (7: forever);
+ * - no answer (peer gone or not receiving): RETRY_EXC_ERR after retry_cnt retries (7: forever, as rxe);
  * - any error moves the QP to ERR, which flushes every outstanding WR with WR_FLUSH_ERR.
  */
 import { Access, SendFlags, mtuBytes, type AsyncEventType, type MwBind, type RecvWr, type SendWr, type Sge, type Wc, type WcOpcode, type WcStatus } from '../backend.js';
@@ -217,6 +219,53 @@ function clearWait(qp: SimQp): void {
   qp.wait = null;
 }
 
+// ---------------------------------------------------------- scheduling
+//
+// Every entry point does a bounded amount of work and leaves the rest to a
+// later turn of the event loop: a client can queue up to max_send_wr WRs of
+// up to 2 GiB each, park QPs on RNR NAKs forever, or post receives that wake
+// many senders, and none of that may hold the loop (the daemon serves every
+// tenant from it). Waiting is always a timer or a wake-up, never a loop.
+
+/** WRs and bytes the data path moves per event-loop turn before it yields. */
+const TURN_WRS = 64;
+const TURN_BYTES = 8 << 20;
+/** The ceiling of an endless retry loop's back-off (rnr_retry / retry_cnt 7). */
+const BACKOFF_MAX_MS = 1000;
+
+interface Budget {
+  wrs: number;
+  bytes: number;
+}
+
+/** QPs with work left for a later turn, in FIFO order. */
+const runq = new Set<SimQp>();
+let turn: ReturnType<typeof setImmediate> | null = null;
+
+/** Runs the QP's send queue on a later turn (idempotent; never re-enters the caller). */
+export function schedule(qp: SimQp): void {
+  if (qp.dead) return;
+  runq.add(qp);
+  if (!turn) {
+    turn = setImmediate(runTurn);
+    turn.unref(); // pending sim work never keeps a process alive
+  }
+}
+
+function runTurn(): void {
+  turn = null;
+  const budget: Budget = { wrs: TURN_WRS * 4, bytes: TURN_BYTES * 4 };
+  for (const qp of runq) {
+    if (budget.wrs <= 0 || budget.bytes <= 0) break;
+    runq.delete(qp);
+    progressSq(qp, budget);
+  }
+  if (runq.size > 0 && !turn) {
+    turn = setImmediate(runTurn);
+    turn.unref();
+  }
+}
+
 /** Flushes every outstanding receive and send WR with WR_FLUSH_ERR (the QP is in ERR). */
 export function flushQp(qp: SimQp): void {
   for (let wr = qp.rq.shift(); wr; wr = qp.rq.shift()) {
@@ -228,36 +277,62 @@ export function flushQp(qp: SimQp): void {
   }
 }
 
+/**
+ * The senders parked on an RNR NAK from `d` retry on a later turn: a receive
+ * was posted, or `d` changed (state, address, destroyed) so that their next
+ * packet meets a different answer. The set is emptied before anyone runs, so
+ * a sender that parks on `d` again cannot be visited twice.
+ */
+export function wakeWaiters(d: SimQp): void {
+  const sets = d.srq ? [d.rnrWaiters, d.srq.rnrWaiters] : [d.rnrWaiters];
+  for (const set of sets) {
+    if (set.size === 0) continue;
+    const ws = [...set];
+    for (const w of ws) {
+      if (set !== d.rnrWaiters && w.wait?.on !== d) continue;
+      clearWait(w);
+      schedule(w);
+    }
+  }
+}
+
+/** A receive was posted on an SRQ: every sender parked on one of its QPs retries on a later turn. */
+export function wakeSrqWaiters(srq: SimSrq): void {
+  if (srq.rnrWaiters.size === 0) return;
+  const ws = [...srq.rnrWaiters];
+  srq.rnrWaiters.clear();
+  for (const w of ws) {
+    clearWait(w);
+    schedule(w);
+  }
+}
+
+function freshRetries(qp: SimQp): void {
+  qp.rnrLeft = null;
+  qp.retryLeft = null;
+  qp.backoffMs = 0;
+}
+
 /** Moves a QP to ERR: stalls are cancelled and outstanding WRs flushed. */
 export function enterError(qp: SimQp, _fromDatapath: boolean): void {
   qp.state = 'ERR';
   qp.attr.qp_state = 'ERR';
   qp.attr.cur_qp_state = 'ERR';
   clearWait(qp);
-  qp.retriesLeft = null;
+  freshRetries(qp);
   flushQp(qp);
+  wakeWaiters(qp);
 }
 
 /** RESET: everything outstanding is dropped without completions. */
 export function resetQp(qp: SimQp): void {
   clearWait(qp);
-  for (const w of qp.rnrWaiters) kickOne(w);
-  qp.rnrWaiters.clear();
+  runq.delete(qp);
+  wakeWaiters(qp);
   qp.sq.clear();
   qp.rq.clear();
-  qp.retriesLeft = null;
+  freshRetries(qp);
   qp.commEst = false;
-}
-
-function kickOne(w: SimQp): void {
-  clearWait(w);
-  if (!w.dead) progressSq(w);
-}
-
-/** A receive was posted: retry the senders parked on an RNR NAK now rather than at their timer. */
-export function kickWaiters(set: Set<SimQp>): void {
-  if (set.size === 0) return;
-  for (const w of [...set]) kickOne(w);
 }
 
 function park(qp: SimQp, kind: 'rnr' | 'retry' | 'rd_atomic', ms: number | null, on: SimQp | null): false {
@@ -269,34 +344,50 @@ function park(qp: SimQp, kind: 'rnr' | 'retry' | 'rd_atomic', ms: number | null,
 }
 
 function onTimer(qp: SimQp): void {
-  const w = qp.wait;
-  if (!w || qp.dead) return;
+  if (!qp.wait || qp.dead) return;
   clearWait(qp);
-  // rnr_retry 7 means "retry forever"; retry_cnt has no such value.
-  if (qp.retriesLeft !== null && !(w.kind === 'rnr' && qp.retriesLeft === 7)) qp.retriesLeft--;
   progressSq(qp);
 }
 
-function rnr(qp: SimQp, wr: SendWr, d: SimQp): boolean {
-  if (qp.retriesLeft === null) qp.retriesLeft = qp.attr.rnr_retry;
-  if (qp.retriesLeft === 0) return fail(qp, wr, 'RNR_RETRY_EXC_ERR');
-  return park(qp, 'rnr', RNR_MS[d.attr.min_rnr_timer] ?? 1, d);
+/** An endless retry (count 7) waits `first` ms, then twice as long each time up to a second. */
+function backoff(qp: SimQp, first: number): number {
+  qp.backoffMs = qp.backoffMs === 0 ? first : Math.min(BACKOFF_MAX_MS, Math.max(first, qp.backoffMs * 2));
+  return qp.backoffMs;
 }
 
-/** No answer from the peer: retransmit after the local ACK timeout, retry_cnt times. */
+/** rxe COMPST_RNR_RETRY: 7 retries forever, otherwise rnr_retry times, then RNR_RETRY_EXC_ERR. */
+function rnr(qp: SimQp, wr: SendWr, d: SimQp): boolean {
+  if (qp.rnrLeft === null) qp.rnrLeft = qp.attr.rnr_retry;
+  if (qp.rnrLeft === 0) return fail(qp, wr, 'RNR_RETRY_EXC_ERR');
+  const ms = RNR_MS[d.attr.min_rnr_timer] ?? 1;
+  if (qp.rnrLeft === 7) return park(qp, 'rnr', backoff(qp, ms), d);
+  qp.rnrLeft--;
+  return park(qp, 'rnr', ms, d);
+}
+
+/**
+ * No answer from the peer (rxe COMPST_ERROR_RETRY): retransmit after the
+ * local ACK timeout; retry_cnt 7 retries forever (as rxe), otherwise
+ * retry_cnt times, then RETRY_EXC_ERR. timeout 0 disables the retransmit
+ * timer: the WR waits for ever, as on the wire.
+ */
 function retry(qp: SimQp, wr: SendWr): boolean {
-  // timeout 0 disables the retransmit timer (rxe): the WR waits forever, as on the wire.
   if (qp.attr.timeout === 0) return park(qp, 'retry', null, null);
-  if (qp.retriesLeft === null) qp.retriesLeft = qp.attr.retry_cnt;
-  if (qp.retriesLeft === 0) return fail(qp, wr, 'RETRY_EXC_ERR');
+  if (qp.retryLeft === null) qp.retryLeft = qp.attr.retry_cnt;
+  if (qp.retryLeft === 0) return fail(qp, wr, 'RETRY_EXC_ERR');
   const ms = Math.min(2000, (4.096 * 2 ** qp.attr.timeout) / 1000);
+  if (qp.retryLeft === 7) return park(qp, 'retry', backoff(qp, ms), null);
+  qp.retryLeft--;
   return park(qp, 'retry', ms, null);
 }
 
 // ---------------------------------------------------------- requester
 
-/** Runs the send queue until it is empty, stalled, or the QP leaves RTS. */
-export function progressSq(qp: SimQp): void {
+/**
+ * Runs the send queue until it is empty, stalled, the QP leaves RTS, or the
+ * turn's budget is spent (the rest is scheduled for a later turn).
+ */
+export function progressSq(qp: SimQp, budget: Budget = { wrs: TURN_WRS, bytes: TURN_BYTES }): void {
   if (qp.busy || qp.dead) return;
   if (qp.wait?.kind === 'rd_atomic' && qp.attr.max_rd_atomic > 0) clearWait(qp);
   qp.busy = true;
@@ -308,10 +399,16 @@ export function progressSq(qp: SimQp): void {
         return;
       }
       if (qp.state !== 'RTS' || qp.wait) break;
+      if (budget.wrs <= 0 || budget.bytes <= 0) {
+        schedule(qp);
+        break;
+      }
       const wr = qp.sq.peek() as SendWr;
+      budget.wrs--;
+      budget.bytes -= sumLen(wr.sg_list);
       if (!execute(qp, wr)) break;
       qp.sq.shift();
-      qp.retriesLeft = null;
+      freshRetries(qp);
     }
   } finally {
     qp.busy = false;

@@ -148,8 +148,12 @@ export class SimQp extends SimObject implements QpRef {
   /** QPs stalled on an RNR NAK from this QP. */
   readonly rnrWaiters = new Set<SimQp>();
   wait: SqWait | null = null;
-  /** Retries left for the WR at the head of the SQ (null: a fresh WR). */
-  retriesLeft: number | null = null;
+  /** RNR retries left for the WR at the head of the SQ (null: a fresh WR); rxe's comp.rnr_retry. */
+  rnrLeft: number | null = null;
+  /** Transport retries left for that WR (null: a fresh WR); rxe's comp.retry_cnt. */
+  retryLeft: number | null = null;
+  /** The next wait of an endless (7) retry loop, in ms: it backs off so a stuck QP costs nearly nothing. */
+  backoffMs = 0;
   /** Set while the send queue is being processed (a QP can be its own peer). */
   busy = false;
   /** COMM_EST was reported (the first packet arrived in RTR). */
