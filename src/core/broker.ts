@@ -10,7 +10,7 @@
  * leaves nothing behind.
  */
 import type { Logger } from 'pino';
-import { ASYNC_EVENT_NAMES, VerbsError, type Backend, type BackendEvent, type DeviceContext } from '../verbs/backend.js';
+import { ASYNC_EVENT_NAMES, VerbsError, type Backend, type BackendEvent, type DeviceContext, type MrRef } from '../verbs/backend.js';
 import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import { validateMap, type Access, type AttrSpec, type ResolveCtx } from './attrs.js';
 import { BrokerError, asBrokerError } from './errors.js';
@@ -20,6 +20,7 @@ import { DEFAULT_SESSION_LIMITS, SessionTable, type EndReason, type Session, typ
 import { TYPES_BY_NAME, OBJECT_TYPES } from './types/index.js';
 import { METHOD_IDS, type HandedMemory, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
 import { Accounting, type QuotaPolicy } from './accounting.js';
+import { MemoryIndex } from './memory-check.js';
 
 void ASYNC_EVENT_NAMES;
 
@@ -71,6 +72,12 @@ export class Broker {
   readonly sessions: SessionTable;
   readonly devices: DeviceTable;
   readonly accounting: Accounting;
+  /**
+   * Each session's MRs by device, lkey and address: what its work requests
+   * may name (./memory-check.ts). Every path that posts work requests checks
+   * against `memory.of(session)` before the backend sees them.
+   */
+  readonly memory = new MemoryIndex();
   private readonly log: Logger;
   private readonly auditLog: Logger;
   private readonly auditExtra: Logger | null;
@@ -113,6 +120,7 @@ export class Broker {
       this.sessions.forget(s);
       this.accounting.sessionClosed(s.tenant);
       this.registry.dropOwner(s.id);
+      this.memory.drop(s.id);
       this.log.info({ session: s.id, tenant: s.tenant, reason, destroyed: count }, 'session ended');
     });
   }
@@ -346,6 +354,7 @@ export class Broker {
       };
       if (res.bytes !== undefined && res.bytes !== bytes) this.accounting.adjustBytes(s.tenant, res.bytes - bytes);
       this.registry.commit(obj);
+      if (res.memory) this.memory.add(s.id, { ...res.memory, handle, device: deviceName });
       this.accounting.record(s.tenant, spec.name, 'create', 'ok');
       this.log.debug({ session: s.id, tenant: s.tenant, verb: 'create', type: spec.name, handle, device: deviceName }, 'verb');
       if (s.state === 'closing' || s.state === 'closed') {
@@ -411,7 +420,7 @@ export class Broker {
     const held = this.lockAll([{ obj: o, access: 'read' }]);
     try {
       this.devices.live(o.device);
-      const fresh = await o.spec.query.run({ dev: o.dev, device: o.device, attrs: {}, obj: o });
+      const fresh = await o.spec.query.run({ dev: o.dev, device: o.device, attrs: {}, obj: o, mem: this.memory.of(s) });
       o.attrs = { ...o.attrs, ...fresh };
       this.accounting.record(s.tenant, o.type, 'query', 'ok');
       return o;
@@ -432,7 +441,7 @@ export class Broker {
     const v = this.resolveAttrs(s, o.spec.modify.attrs, attrs, `${o.type}.modify`, held, refs);
     const taken = this.lockAll(held);
     try {
-      const outAttrs = await o.spec.modify.run({ dev: o.dev, device: o.device, attrs: v, obj: o });
+      const outAttrs = await o.spec.modify.run({ dev: o.dev, device: o.device, attrs: v, obj: o, mem: this.memory.of(s) });
       o.attrs = { ...o.attrs, ...outAttrs };
       this.registry.modified(o);
       this.accounting.record(s.tenant, o.type, 'modify', 'ok');
@@ -476,12 +485,18 @@ export class Broker {
   private async removeObject(o: BrokerObject, reason: RemoveReason, forced = false): Promise<PlainMap> {
     if (o.dead) return {};
     let out: PlainMap = {};
+    // An MR leaves the memory index before the device lets go of it (and the
+    // daemon unmaps it): no work request checked from here on may name it.
+    const range = o.type === 'mr' ? this.memory.remove(o.owner.id, o.device, o.handle, (o.ref as MrRef).lkey) : undefined;
     try {
       if (o.spec.destroy) out = (await o.spec.destroy(o, o.dev)) ?? {};
     } catch (e) {
       const lost = this.devices.list().find((d) => d.name === o.device)?.state === 'lost';
       const eio = e instanceof VerbsError && e.errno === 5;
-      if (reason === 'destroy' && !lost && !eio) throw e;
+      if (reason === 'destroy' && !lost && !eio) {
+        if (range) this.memory.add(o.owner.id, range);
+        throw e;
+      }
       if (!lost && !eio) this.log.warn({ err: e, handle: o.handle, type: o.type, reason, forced }, 'destroy failed during cleanup; dropping the object');
     }
     this.registry.remove(o);
@@ -518,7 +533,7 @@ export class Broker {
     const taken = this.lockAll(held);
     try {
       const dev: DeviceContext = target ? target.dev : d.probe;
-      const out = await m.run({ dev, device: d.name, attrs: v, obj: target ?? { handle: 0, type: 'device', ref: { tag: 0 }, device: d.name } });
+      const out = await m.run({ dev, device: d.name, attrs: v, obj: target ?? { handle: 0, type: 'device', ref: { tag: 0 }, device: d.name }, mem: this.memory.of(s) });
       this.accounting.record(s.tenant, spec.name, method, 'ok');
       if (this.log.isLevelEnabled('debug')) this.log.debug({ session: s.id, verb: 'invoke', type: spec.name, method, handle }, 'verb');
       return out;

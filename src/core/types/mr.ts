@@ -1,18 +1,12 @@
 import type { MemorySource, MrRef } from '../../verbs/backend.js';
 import { err } from '../errors.js';
+import { checkMrOffset } from '../memory-check.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 import { ACCESS_NAMES } from './common.js';
 
 /** Largest read/write through the control path; bulk data belongs on a mapped memfd. */
 export const MR_IO_MAX = 16 << 20;
-
-function range(mr: MrRef, offset: bigint, length: number): number {
-  if (offset + BigInt(length) > BigInt(mr.length)) {
-    throw err.invalid(`range [${offset}, ${offset + BigInt(length)}) is outside the MR (${mr.length} bytes)`);
-  }
-  return Number(offset);
-}
 
 /** Memory region (UVERBS_OBJECT_MR). */
 export const mr: ObjectTypeSpec = {
@@ -45,6 +39,7 @@ export const mr: ObjectTypeSpec = {
         ref,
         attrs: { addr: ref.addr, length: ref.length, lkey: ref.lkey, rkey: ref.rkey },
         bytes: ref.length,
+        memory: { addr: ref.addr, length: ref.length, lkey: ref.lkey, access: (c.attrs.access as number | undefined) ?? 0, mapped: ref.memory !== null },
       };
     },
   },
@@ -66,7 +61,7 @@ export const mr: ObjectTypeSpec = {
         const r = c.obj.ref as MrRef;
         if (!r.memory) throw err.invalid('this MR has no memory the daemon can read');
         const length = c.attrs.length as number;
-        const off = range(r, (c.attrs.offset as bigint | undefined) ?? 0n, length);
+        const off = checkMrOffset(r, (c.attrs.offset as bigint | undefined) ?? 0n, length, 'mr.read');
         return { data: r.memory.read(off, length) };
       },
     },
@@ -79,7 +74,7 @@ export const mr: ObjectTypeSpec = {
         const r = c.obj.ref as MrRef;
         if (!r.memory) throw err.invalid('this MR has no memory the daemon can write');
         const data = c.attrs.data as Buffer;
-        const off = range(r, (c.attrs.offset as bigint | undefined) ?? 0n, data.length);
+        const off = checkMrOffset(r, (c.attrs.offset as bigint | undefined) ?? 0n, data.length, 'mr.write');
         r.memory.write(off, data);
         return {};
       },

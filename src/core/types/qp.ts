@@ -3,6 +3,7 @@ import {
   type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType, type SendWr, type SrqRef, type XrcdRef,
 } from '../../verbs/backend.js';
 import type { Validated } from '../attrs.js';
+import { checkBind, checkRecvWrs, checkSendWrs } from '../memory-check.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 import {
@@ -215,7 +216,9 @@ export const qp: ObjectTypeSpec = {
       lock: 'read',
       attrs: [sendWrSpec],
       run: async (c) => {
-        await c.dev.postSend(c.obj.ref as QpRef, toSendWrs(c.attrs.wrs));
+        const wrs = toSendWrs(c.attrs.wrs);
+        checkSendWrs(c.mem, c.device, wrs, 'qp.post_send');
+        await c.dev.postSend(c.obj.ref as QpRef, wrs);
         return {};
       },
     },
@@ -225,7 +228,9 @@ export const qp: ObjectTypeSpec = {
       lock: 'read',
       attrs: [recvWrsSpec],
       run: async (c) => {
-        await c.dev.postRecv(c.obj.ref as QpRef, toRecvWrs(c.attrs.wrs));
+        const wrs = toRecvWrs(c.attrs.wrs);
+        checkRecvWrs(c.mem, c.device, wrs, 'qp.post_recv');
+        await c.dev.postRecv(c.obj.ref as QpRef, wrs);
         return {};
       },
     },
@@ -264,12 +269,15 @@ export const qp: ObjectTypeSpec = {
       ],
       out: [out('rkey', 8, 'u32')],
       run: async (c) => {
+        const mr = (c.attrs.mr as { ref: MrRef }).ref;
+        const length = Number(c.attrs.length as bigint);
+        checkBind(mr, c.attrs.addr as bigint, length, 'qp.bind_mw');
         const rkey = await c.dev.bindMw(c.obj.ref as QpRef, (c.attrs.mw as { ref: MwRef }).ref, {
           wr_id: (c.attrs.wr_id as bigint | undefined) ?? 0n,
           send_flags: (c.attrs.send_flags as number | undefined) ?? 2,
-          mr: (c.attrs.mr as { ref: MrRef }).ref,
+          mr,
           addr: c.attrs.addr as bigint,
-          length: Number(c.attrs.length as bigint),
+          length,
           mw_access_flags: (c.attrs.mw_access_flags as number | undefined) ?? 0,
         });
         return { rkey };

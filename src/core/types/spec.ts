@@ -9,6 +9,7 @@
 import type { PlainMap } from '../../wire/values.js';
 import type { DeviceContext, ObjectRef } from '../../verbs/backend.js';
 import type { Access, AttrSpec, Validated } from '../attrs.js';
+import type { MemoryRangeInit, SessionMemory } from '../memory-check.js';
 
 /** A live object as handlers see it. */
 export interface ObjectHandle<R extends ObjectRef = ObjectRef> {
@@ -38,6 +39,8 @@ export interface CreateCtx extends CallCtx {
 
 export interface TargetCtx<R extends ObjectRef = ObjectRef> extends CallCtx {
   readonly obj: ObjectHandle<R>;
+  /** The calling session's registered memory: what its work requests may name (../memory-check.ts). */
+  readonly mem: SessionMemory;
 }
 
 export interface CreateResult {
@@ -46,6 +49,8 @@ export interface CreateResult {
   attrs: PlainMap;
   /** Bytes of registered memory to account (MRs). */
   bytes?: number;
+  /** Memory the session may now name in work requests (MRs): the broker indexes it for the memory checks. */
+  memory?: MemoryRangeInit;
 }
 
 export interface MethodSpec {

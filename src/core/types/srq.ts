@@ -2,6 +2,7 @@ import { SrqAttrMask, type CqRef, type PdRef, type SrqAttr, type SrqRef, type Xr
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 import { recvWrsSpec, toRecvWrs } from './common.js';
+import { checkRecvWrs } from '../memory-check.js';
 
 /** Shared receive queue (UVERBS_OBJECT_SRQ). */
 export const srq: ObjectTypeSpec = {
@@ -56,7 +57,9 @@ export const srq: ObjectTypeSpec = {
       lock: 'read',
       attrs: [recvWrsSpec],
       run: async (c) => {
-        await c.dev.postSrqRecv(c.obj.ref as SrqRef, toRecvWrs(c.attrs.wrs));
+        const wrs = toRecvWrs(c.attrs.wrs);
+        checkRecvWrs(c.mem, c.device, wrs, 'srq.post_recv');
+        await c.dev.postSrqRecv(c.obj.ref as SrqRef, wrs);
         return {};
       },
     },
