@@ -4,11 +4,14 @@
  * objects holding it. The kernel bills every object to the daemon, so this
  * table is the only place that knows who owns what.
  *
- * Handles are opaque, only grow, and are never reused while the daemon runs:
- * a per-run random prefix in the high bits makes handles from an earlier run
- * answer NOT_FOUND instead of naming someone else's object.
+ * Handles are opaque and never reused while the daemon runs, and they tell a
+ * tenant nothing about anyone else's activity: they are a keyed permutation
+ * of the creation count (handles.ts), not the count itself. Creation order is
+ * kept apart from handle values: cleanup goes by commit order (the maps'
+ * insertion order: a child always commits after what it holds) and listings
+ * page by creation sequence (which a handle decodes back to).
  */
-import { randomInt } from 'node:crypto';
+import { HandleCipher } from './handles.js';
 import type { PlainMap } from '../wire/values.js';
 import type { DeviceContext, ObjectRef } from '../verbs/backend.js';
 import type { Access } from './attrs.js';
@@ -59,11 +62,20 @@ export function matches(o: BrokerObject, f: ListFilter): boolean {
 }
 
 export class Registry {
-  private readonly prefix = randomInt(1, 0x10000) * 2 ** 32;
-  private next = 1;
+  private readonly cipher: HandleCipher;
+  private next = 0;
+  /** Live (and not yet compacted dead) objects by creation sequence, for listings; `seqs` runs beside. */
+  private ordered: BrokerObject[] = [];
+  private seqs: number[] = [];
+  private deadInOrder = 0;
   private readonly objects = new Map<number, BrokerObject>();
   private readonly byOwner = new Map<string, Map<number, BrokerObject>>();
   private readonly listeners = new Set<ChangeListener>();
+
+  /** `key`: the handle permutation's key (tests); default a random one per run. */
+  constructor(key?: Buffer) {
+    this.cipher = new HandleCipher(key);
+  }
 
   get size(): number {
     return this.objects.size;
@@ -71,7 +83,7 @@ export class Registry {
 
   /** Reserves a fresh handle (a create that fails just skips it). */
   allocHandle(): number {
-    return this.prefix + this.next++;
+    return this.cipher.handleOf(this.next++);
   }
 
   get(handle: number): BrokerObject | undefined {
@@ -90,6 +102,7 @@ export class Registry {
     let m = this.byOwner.get(o.owner.id);
     if (!m) this.byOwner.set(o.owner.id, (m = new Map()));
     m.set(o.handle, o);
+    this.addOrdered(o);
     for (const p of o.parents) p.users++;
     this.emit('CREATED', o);
   }
@@ -99,6 +112,8 @@ export class Registry {
     o.dead = true;
     this.objects.delete(o.handle);
     this.byOwner.get(o.owner.id)?.delete(o.handle);
+    this.deadInOrder++;
+    if (this.deadInOrder > 1024 && this.deadInOrder * 2 > this.ordered.length) this.compactOrdered();
     for (const p of o.parents) p.users--;
     this.emit('DESTROYED', o);
   }
@@ -133,15 +148,60 @@ export class Registry {
     return [...this.objects.values()].filter((o) => o.device === device).reverse();
   }
 
-  /** A page of objects in handle order, channelz style. */
+  /**
+   * A page of objects in creation order, channelz style: `start` is 0 or a
+   * handle (the previous page's `next`), the page begins at that object's
+   * place in creation order even if it was destroyed meanwhile.
+   */
   list(filter: ListFilter, start: number, max: number): { objects: BrokerObject[]; end: boolean; next: number } {
     const out: BrokerObject[] = [];
-    for (const o of this.objects.values()) {
-      if (o.handle < start || !matches(o, filter)) continue;
+    const from = start > 0 ? this.cipher.seqOf(start) : 0;
+    if (from === null) return { objects: out, end: true, next: 0 };
+    for (let i = this.lowerBound(from); i < this.ordered.length; i++) {
+      const o = this.ordered[i]!;
+      if (o.dead || !matches(o, filter)) continue;
       if (out.length === max) return { objects: out, end: false, next: o.handle };
       out.push(o);
     }
     return { objects: out, end: true, next: 0 };
+  }
+
+  /** The first index of `ordered` whose sequence is at least `seq`. */
+  private lowerBound(seq: number): number {
+    let lo = 0;
+    let hi = this.seqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqs[mid]! < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Commits come nearly in sequence order (creates that overlap can finish out of order). */
+  private addOrdered(o: BrokerObject): void {
+    const seq = this.cipher.seqOf(o.handle) ?? this.next;
+    if (this.seqs.length === 0 || this.seqs[this.seqs.length - 1]! < seq) {
+      this.ordered.push(o);
+      this.seqs.push(seq);
+      return;
+    }
+    const i = this.lowerBound(seq);
+    this.ordered.splice(i, 0, o);
+    this.seqs.splice(i, 0, seq);
+  }
+
+  private compactOrdered(): void {
+    const ordered: BrokerObject[] = [];
+    const seqs: number[] = [];
+    this.ordered.forEach((o, i) => {
+      if (o.dead) return;
+      ordered.push(o);
+      seqs.push(this.seqs[i]!);
+    });
+    this.ordered = ordered;
+    this.seqs = seqs;
+    this.deadInOrder = 0;
   }
 
   all(): IterableIterator<BrokerObject> {

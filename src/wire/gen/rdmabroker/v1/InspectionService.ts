@@ -11,16 +11,18 @@ import type { WatchObjectsRequest as _rdmabroker_v1_WatchObjectsRequest, WatchOb
 
 export interface InspectionServiceClient extends grpc.Client {
   /**
-   * Lists objects, paged by handle (handles only grow): pass the last
-   * response's next_start_handle as start_handle.
+   * Lists objects in creation order, paged: pass the last response's
+   * next_start_handle as start_handle (handles are opaque and unordered; the
+   * page starts where that object was, even if it has gone since).
    */
   ListObjects(argument: _rdmabroker_v1_ListObjectsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rdmabroker_v1_ListObjectsResponse__Output>): grpc.ClientUnaryCall;
   ListObjects(argument: _rdmabroker_v1_ListObjectsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rdmabroker_v1_ListObjectsResponse__Output>): grpc.ClientUnaryCall;
   ListObjects(argument: _rdmabroker_v1_ListObjectsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rdmabroker_v1_ListObjectsResponse__Output>): grpc.ClientUnaryCall;
   ListObjects(argument: _rdmabroker_v1_ListObjectsRequest, callback: grpc.requestCallback<_rdmabroker_v1_ListObjectsResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Lists objects, paged by handle (handles only grow): pass the last
-   * response's next_start_handle as start_handle.
+   * Lists objects in creation order, paged: pass the last response's
+   * next_start_handle as start_handle (handles are opaque and unordered; the
+   * page starts where that object was, even if it has gone since).
    */
   listObjects(argument: _rdmabroker_v1_ListObjectsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rdmabroker_v1_ListObjectsResponse__Output>): grpc.ClientUnaryCall;
   listObjects(argument: _rdmabroker_v1_ListObjectsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rdmabroker_v1_ListObjectsResponse__Output>): grpc.ClientUnaryCall;
@@ -53,8 +55,9 @@ export interface InspectionServiceClient extends grpc.Client {
 
 export interface InspectionServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
-   * Lists objects, paged by handle (handles only grow): pass the last
-   * response's next_start_handle as start_handle.
+   * Lists objects in creation order, paged: pass the last response's
+   * next_start_handle as start_handle (handles are opaque and unordered; the
+   * page starts where that object was, even if it has gone since).
    */
   ListObjects: grpc.handleUnaryCall<_rdmabroker_v1_ListObjectsRequest__Output, _rdmabroker_v1_ListObjectsResponse>;
   
