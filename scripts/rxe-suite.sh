@@ -1,9 +1,26 @@
 #!/bin/sh
 # The real-kernel suite, run inside the soft-RoCE VM by `npm run test:rxe`:
-# test/rxe (conformance on rxe0, the daemon end to end, cleanup against
-# `rdma resource show`, device removal), then the fd-channel integration tests
-# against a daemon serving rxe0 (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md).
+# the kernel's answers to the differential catalog, recorded afresh and
+# checked against test/fixtures/rxe-answers.jsonl; test/rxe (conformance on
+# rxe0, the differential catalog through the backend and the broker, the
+# daemon end to end, cleanup against `rdma resource show`, device removal),
+# then the fd-channel integration tests against a daemon serving rxe0
+# (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md).
 set -e
+echo "rxe-suite: recording the kernel's answers to test/differential/cases.txt"
+out=.cache/differential
+mkdir -p "$out"
+gcc -O2 -Wall -Wno-format-truncation -o "$out/recorder" test/differential/recorder.c -libverbs
+"$out/recorder" test/differential/cases.txt rxe0 "$(dpkg-query -W -f='${Version}' libibverbs1)" > "$out/rxe-answers.jsonl"
+head -n 1 "$out/rxe-answers.jsonl"
+tail -n +2 "$out/rxe-answers.jsonl" > "$out/fresh.body"
+tail -n +2 test/fixtures/rxe-answers.jsonl > "$out/fixture.body"
+if ! cmp -s "$out/fresh.body" "$out/fixture.body"; then
+  echo "rxe-suite: the kernel's answers differ from test/fixtures/rxe-answers.jsonl (fresh: $out/rxe-answers.jsonl):"
+  diff "$out/fixture.body" "$out/fresh.body" | cut -c1-400 | head -n 40 || true
+  exit 1
+fi
+echo "rxe-suite: $(wc -l < "$out/fresh.body") recorded answers agree with test/fixtures/rxe-answers.jsonl"
 npx vitest run --config vitest.rxe.config.ts
 echo "rxe-suite: fd-channel tests on rxe0"
 RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/fd- \
