@@ -32,7 +32,8 @@ Commands:
   evict SESSION            (admin) end a session now, destroying its objects
 
 Options:
-  --socket PATH            the daemon's unix socket (default: ${defaultSocket()})
+  --socket PATH            the daemon's unix socket (default: $RDMA_BROKER_SOCKET,
+                           else ${defaultSocket()})
   --addr HOST:PORT         a daemon serving TCP (--listen); give it several times
                            to merge the nodes' tables (a node column is added)
   --token TOKEN            bearer token for TCP (or --token-file FILE, or
@@ -91,14 +92,20 @@ function objectJson(o: ObjectRecord): Record<string, unknown> {
     parents: o.parents,
     created_unix_ms: o.createdUnixMs,
     attrs: toJson(o.attrs),
+    ...(o.pod ? { pod: o.pod } : {}),
   };
+}
+
+/** namespace/pod/container, or undefined (kv leaves it out). */
+function podName(p: { namespace: string; name: string; container: string } | null | undefined): string | undefined {
+  return p ? `${p.namespace}/${p.name}/${p.container}` : undefined;
 }
 
 function objectLine(o: ObjectRecord): string {
   const attrs: [string, unknown][] = KEY_ATTRS.filter((k) => o.attrs[k] !== undefined).map((k) => [k, o.attrs[k]]);
   return kv([
     ['dev', o.device], ['type', o.type], ['handle', o.handle], ['session', o.session], ['tenant', o.tenant],
-    ['user_handle', o.userHandle === '0' ? '' : o.userHandle], ['parents', o.parents.join(',')], ...attrs,
+    ['user_handle', o.userHandle === '0' ? '' : o.userHandle], ['pod', podName(o.pod)], ['parents', o.parents.join(',')], ...attrs,
   ]);
 }
 
@@ -157,7 +164,7 @@ async function sessions(c: Client, o: Out): Promise<void> {
   for (const s of list) {
     const age = Math.max(0, Math.round((now - Number(s.created_unix_ms)) / 1000));
     o.write(`session ${s.session_id} ${kv([
-      ['name', s.name], ['tenant', s.tenant], ['state', s.state], ['objects', s.object_count], ['age', `${age}s`], ['peer', s.peer],
+      ['name', s.name], ['tenant', s.tenant], ['state', s.state], ['objects', s.object_count], ['age', `${age}s`], ['peer', s.peer], ['pod', podName(s.pod)],
     ])}\n`);
   }
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { api } from '../wire/proto.js';
-import { defaultSocket } from '../wire/defaults.js';
+import { clientSocket } from '../wire/defaults.js';
 import { decodeAttrs, type PlainMap } from './values.js';
 import { RdmaError } from './errors.js';
 import { Session, type OpenSessionOptions } from './session.js';
@@ -29,7 +29,7 @@ import type { WhoAmIResponse__Output } from '../wire/gen/rdmabroker/v1/WhoAmIRes
 const MAX_MESSAGE_BYTES = 64 << 20;
 
 export interface ConnectOptions {
-  /** The daemon's unix socket (default: the daemon's default socket). */
+  /** The daemon's unix socket (default: `$RDMA_BROKER_SOCKET`, else the daemon's default socket). */
   socket?: string;
   /** HOST:PORT of a daemon serving TCP (`--listen`). */
   addr?: string;
@@ -109,6 +109,15 @@ export interface ObjectRecord {
   parents: number[];
   createdUnixMs: number;
   attrs: PlainMap;
+  /** The Kubernetes pod of the owning session (opened on a pod's allocation socket), else absent. */
+  pod?: PodRef;
+}
+
+/** A container of a Kubernetes pod. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  container: string;
 }
 
 export interface ObjectFilter {
@@ -135,6 +144,7 @@ export function objectRecord(o: ObjectInfo__Output): ObjectRecord {
     parents: o.parents.map(Number),
     createdUnixMs: Number(o.created_unix_ms),
     attrs: decodeAttrs(o.attrs),
+    ...(o.pod ? { pod: { namespace: o.pod.namespace, name: o.pod.name, container: o.pod.container } } : {}),
   };
 }
 
@@ -461,7 +471,8 @@ function probeSocket(socketPath: string): Promise<void> {
 
 /**
  * Connects to rdma-brokerd and waits until it answers. With neither `socket`
- * nor `addr`, the daemon's default socket.
+ * nor `addr`: `$RDMA_BROKER_SOCKET` (what a Kubernetes pod is given), else the
+ * daemon's default socket.
  */
 export async function connect(o: ConnectOptions = {}): Promise<Client> {
   if (o.socket && o.addr) throw new TypeError('connect: give socket or addr, not both');
@@ -470,7 +481,7 @@ export async function connect(o: ConnectOptions = {}): Promise<Client> {
   if (o.addr) {
     target = o.addr.startsWith('dns:') || o.addr.startsWith('ipv4:') || o.addr.startsWith('ipv6:') ? o.addr : `dns:${o.addr}`;
   } else {
-    socketPath = o.socket ?? defaultSocket();
+    socketPath = o.socket ?? clientSocket();
     // Fail fast with a clear message instead of retrying a path nobody serves.
     await probeSocket(socketPath);
     target = `unix:${socketPath}`;

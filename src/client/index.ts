@@ -18,7 +18,7 @@
 export { connect, Client, AsyncQueue, tlsCredentials } from './client.js';
 export type {
   TlsOptions, TenantUsage, WhoAmI,
-  ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, ObjectFilter, ObjectChange, SessionInfo,
+  ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, PodRef, ObjectFilter, ObjectChange, SessionInfo,
 } from './client.js';
 export { Session, RdmaObject, SharedMr } from './session.js';
 export { FdChannel, FdChannelError, EventFd, SharedMemory, defaultFdSocket } from './fd-channel.js';

@@ -15,7 +15,7 @@ import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import { validateMap, type Access, type AttrSpec, type ResolveCtx } from './attrs.js';
 import { BrokerError, asBrokerError } from './errors.js';
 import { DeviceTable, type DeviceEntry } from './devices.js';
-import { Registry, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter } from './registry.js';
+import { Registry, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter, type SessionLabels } from './registry.js';
 import { DEFAULT_SESSION_LIMITS, SessionTable, type EndReason, type Session, type SessionLimits } from './sessions.js';
 import { TYPES_BY_NAME, OBJECT_TYPES } from './types/index.js';
 import { METHOD_IDS, type HandedMemory, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
@@ -104,12 +104,12 @@ export class Broker {
 
   // ---------------------------------------------------------------- sessions
 
-  openSession(o: { name: string; tenant: string; peer: string; leaseMs: number; resumeGraceMs: number }): Session {
+  openSession(o: { name: string; tenant: string; peer: string; leaseMs: number; resumeGraceMs: number; labels?: SessionLabels }): Session {
     if (this.stopping) throw new BrokerError('SHUTTING_DOWN', 'the daemon is shutting down');
     this.accounting.checkSession(o.tenant);
     const s = this.sessions.open(o);
     this.accounting.sessionOpened(o.tenant);
-    this.log.info({ session: s.id, tenant: s.tenant, name: s.name, peer: o.peer, leaseMs: s.opts.leaseMs, resumeGraceMs: s.opts.resumeGraceMs }, 'session opened');
+    this.log.info({ session: s.id, tenant: s.tenant, name: s.name, peer: o.peer, labels: o.labels, leaseMs: s.opts.leaseMs, resumeGraceMs: s.opts.resumeGraceMs }, 'session opened');
     return s;
   }
 
@@ -252,7 +252,7 @@ export class Broker {
     // child bindings), so a record serialises only the verb's own fields.
     let l = this.auditLoggers.get(s);
     if (!l) {
-      const bound = { tenant: s.tenant, session: s.id };
+      const bound = s.labels ? { tenant: s.tenant, session: s.id, labels: s.labels } : { tenant: s.tenant, session: s.id };
       l = { main: this.auditLog.child(bound), extra: this.auditExtra?.child({ audit: true, ...bound }) ?? null };
       this.auditLoggers.set(s, l);
     }

@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'DEVICE_LOST'
   | 'UNSUPPORTED'
   | 'SHUTTING_DOWN'
+  /** The listener does not know its caller yet (a pod the kubelet has not named yet); retry shortly. */
+  | 'NOT_READY'
   /** The device answered with an errno (see `errno`, `call`). */
   | 'ERRNO';
 

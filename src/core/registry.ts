@@ -21,7 +21,17 @@ import type { ObjectTypeSpec } from './types/spec.js';
 export interface OwnerRef {
   readonly id: string;
   readonly tenant: string;
+  /** Where the owner runs, as its listener named it (see {@link SessionLabels}). */
+  readonly labels?: SessionLabels;
 }
+
+/**
+ * Free-form names a listener attaches to the sessions opened on it (for
+ * example the workload a per-allocation socket was made for: `namespace`,
+ * `pod`, `container`). The core only carries them into listings, logs and
+ * audit records.
+ */
+export type SessionLabels = Readonly<Record<string, string>>;
 
 export interface BrokerObject {
   readonly handle: number;

@@ -7,7 +7,7 @@
  * the timers).
  */
 import { randomBytes } from 'node:crypto';
-import type { OwnerRef } from './registry.js';
+import type { OwnerRef, SessionLabels } from './registry.js';
 import { BrokerError } from './errors.js';
 
 export interface SessionEvent {
@@ -32,6 +32,8 @@ export interface SessionOptions {
   peer: string;
   leaseMs: number;
   resumeGraceMs: number;
+  /** Names from the listener the session was opened on (empty: none). */
+  labels?: SessionLabels;
 }
 
 /** Events kept for a detached session until it resumes (the oldest are dropped past this). */
@@ -59,6 +61,9 @@ export class Session implements OwnerRef {
   }
   get name(): string {
     return this.opts.name;
+  }
+  get labels(): SessionLabels | undefined {
+    return this.opts.labels;
   }
 
   /** Delivers an event to the attached stream, or keeps it for a resume. */
@@ -162,7 +167,7 @@ export class SessionTable {
     return this.byId.size;
   }
 
-  open(o: { name: string; tenant: string; peer: string; leaseMs: number; resumeGraceMs: number }): Session {
+  open(o: { name: string; tenant: string; peer: string; leaseMs: number; resumeGraceMs: number; labels?: SessionLabels }): Session {
     const l = this.limits;
     const leaseMs = o.leaseMs ? Math.min(Math.max(o.leaseMs, l.minLeaseMs), l.maxLeaseMs) : l.defaultLeaseMs;
     const resumeGraceMs = Math.min(o.resumeGraceMs, l.maxResumeGraceMs);

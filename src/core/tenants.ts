@@ -132,6 +132,8 @@ export class TenantDirectory implements QuotaPolicy {
   private byName = new Map<string, TenantSpec>();
   private byToken = new Map<string, TenantSpec>();
   private cfg: TenantsConfig;
+  /** Tenants made at run time (see {@link addDynamic}); they outlive reloads. */
+  private readonly dynamic = new Map<string, TenantSpec>();
 
   constructor(cfg: TenantsConfig = defaultTenantsConfig()) {
     this.cfg = cfg;
@@ -150,12 +152,39 @@ export class TenantDirectory implements QuotaPolicy {
 
   private index(): void {
     this.byName = new Map(this.cfg.tenants.map((t) => [t.name, t]));
+    // A tenant the file names wins over a run-time one of the same name.
+    for (const [n, t] of this.dynamic) if (!this.byName.has(n)) this.byName.set(n, t);
     this.byToken = new Map();
     for (const t of this.cfg.tenants) for (const d of t.tokenDigests) this.byToken.set(d, t);
   }
 
   list(): readonly TenantSpec[] {
-    return this.cfg.tenants;
+    if (this.dynamic.size === 0) return this.cfg.tenants;
+    return [...this.cfg.tenants, ...[...this.dynamic.values()].filter((t) => !this.cfg.tenants.some((c) => c.name === t.name))];
+  }
+
+  /**
+   * Adds (or updates the role and quota of) a tenant made at run time, such
+   * as one per Kubernetes namespace from a template. It has no sockets,
+   * tokens, certificates or uids: only a listener that names it reaches it.
+   */
+  addDynamic(name: string, role: Role, quota: TenantQuota): TenantSpec {
+    let t = this.dynamic.get(name);
+    if (t) {
+      t.role = role;
+      t.quota = quota;
+    } else {
+      t = { name, role, quota, sockets: [], uids: [], gids: [], certs: [], tokenDigests: [] };
+      this.dynamic.set(name, t);
+    }
+    if (!this.cfg.tenants.some((c) => c.name === name)) this.byName.set(name, t);
+    return this.byName.get(name)!;
+  }
+
+  /** Drops a run-time tenant (its sessions must have ended). */
+  removeDynamic(name: string): void {
+    if (!this.dynamic.delete(name)) return;
+    if (!this.cfg.tenants.some((c) => c.name === name)) this.byName.delete(name);
   }
 
   get(name: string): TenantSpec | undefined {

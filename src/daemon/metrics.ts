@@ -55,6 +55,21 @@ export function brokerMetrics(broker: Broker, tenants: TenantDirectory, withProc
   gauge('quota_limit', 'Quota limits per tenant (resource: objects, sessions, registered_bytes or an object type); absent means no limit.', ['tenant', 'resource'], (g) => {
     for (const t of tenants.list()) for (const [resource, v] of Object.entries(quotaToMap(t.quota))) g.set({ tenant: t.name, resource }, v);
   });
+  // Sessions opened on a Kubernetes pod's allocation socket carry the pod's names (src/k8s/).
+  const podLabels = ['tenant', 'namespace', 'pod', 'container'];
+  const perPod = (fn: (key: Record<string, string>, objects: number) => void): void => {
+    for (const s of broker.sessions.all()) {
+      const l = s.labels;
+      if (!l || l.pod === undefined) continue;
+      fn({ tenant: s.tenant, namespace: l.namespace ?? '', pod: l.pod, container: l.container ?? '' }, broker.registry.countOwned(s.id));
+    }
+  };
+  gauge('pod_sessions', 'Live sessions per Kubernetes pod container (opened on its allocation socket).', podLabels, (g) => {
+    perPod((k) => g.inc(k, 1));
+  });
+  gauge('pod_objects', 'Live objects per Kubernetes pod container (all types).', podLabels, (g) => {
+    perPod((k, n) => g.inc(k, n));
+  });
   gauge('devices', 'Devices served, by state (live, lost).', ['device', 'state'], (g) => {
     for (const d of broker.devices.list()) g.set({ device: d.name, state: d.state }, 1);
   });

@@ -25,6 +25,8 @@ import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type Rdma
 
 const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT [--token T]] [--bytes N] [--device D]
          [--wait events|poll] [--memory shared|daemon] [--hold]
+  --socket PATH the daemon's unix socket (default: $RDMA_BROKER_SOCKET, as in a
+                Kubernetes pod, else the daemon's default socket)
   --token T     bearer token for TCP (default: $RDMACTL_TOKEN, as rdmactl)
   --bytes N     bytes to write (default 4096)
   --device D    the device (default: the first live device)

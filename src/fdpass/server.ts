@@ -52,8 +52,12 @@ export interface FdSocketOptions {
   mode?: number;
   uid?: number | null;
   gid?: number | null;
-  /** Only sessions of this tenant may bind here (a tenant's own socket); null: any. */
-  tenant?: string | null;
+  /**
+   * Only sessions of this tenant may bind here (a tenant's own socket); null:
+   * any. A function is asked at each connection (a socket whose tenant is
+   * learnt after it is bound, as a Kubernetes allocation's).
+   */
+  tenant?: string | null | (() => string);
 }
 
 interface Conn {
@@ -126,10 +130,11 @@ export class FdChannelServer {
     this.start();
     if (this.listeners.has(path)) return;
     const tenant = o.tenant ?? null;
-    const l = PacketListener.listen(path, o.mode ?? 0o660, (s) => this.accept(s, tenant, path), (e) => this.log.warn({ err: e, path }, 'accept failed'));
+    const tenantNow = (): string | null => (typeof tenant === 'function' ? tenant() : tenant);
+    const l = PacketListener.listen(path, o.mode ?? 0o660, (s) => this.accept(s, tenantNow(), path), (e) => this.log.warn({ err: e, path }, 'accept failed'));
     if ((o.uid ?? null) !== null || (o.gid ?? null) !== null) fs.chownSync(path, o.uid ?? -1, o.gid ?? -1);
     this.listeners.set(path, l);
-    this.log.info({ path, tenant }, 'fd channel listening');
+    this.log.info({ path, tenant: tenantNow() }, 'fd channel listening');
   }
 
   /** Re-applies a socket's mode and owner (tenant config reload). */

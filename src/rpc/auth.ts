@@ -16,14 +16,17 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { BrokerError } from '../core/errors.js';
 import type { Role, TenantDirectory, TenantSpec } from '../core/tenants.js';
+import type { SessionLabels } from '../core/registry.js';
 import { toServiceError } from './status.js';
 
 /** How a caller was identified. */
 export interface CallerIdentity {
   tenant: string;
   role: Role;
-  /** How: "socket", "tenant-socket", "token", "cert", "insecure-tcp". */
+  /** How: "socket", "tenant-socket", "token", "cert", "insecure-tcp", "k8s-allocation". */
   via?: string;
+  /** Names the listener attaches to the sessions its callers open (a pod's namespace, name, container). */
+  labels?: SessionLabels;
 }
 
 /**

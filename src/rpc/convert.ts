@@ -1,5 +1,6 @@
 /** Core values <-> wire messages. */
-import type { BrokerObject } from '../core/registry.js';
+import type { BrokerObject, SessionLabels } from '../core/registry.js';
+import type { PodRef } from '../wire/gen/rdmabroker/v1/PodRef.js';
 import type { Session, SessionEvent } from '../core/sessions.js';
 import { fromWireMap, toWireMap, type PlainMap } from '../wire/values.js';
 import type { ObjectInfo } from '../wire/gen/rdmabroker/v1/ObjectInfo.js';
@@ -18,6 +19,12 @@ function u64Out(v: string): number | string {
   return Number.isSafeInteger(n) ? n : v;
 }
 
+/** The pod named by a session's labels (namespace, pod, container), or null. */
+export function podRef(labels: SessionLabels | undefined): PodRef | null {
+  if (!labels || labels.pod === undefined) return null;
+  return { namespace: labels.namespace ?? '', name: labels.pod, container: labels.container ?? '' };
+}
+
 export function objectInfo(o: BrokerObject): ObjectInfo {
   return {
     // Handles and times are safe integers: numbers encode without a string parse.
@@ -30,6 +37,7 @@ export function objectInfo(o: BrokerObject): ObjectInfo {
     parents: o.parents.map((p) => p.handle),
     created_unix_ms: o.created,
     attrs: toWireMap(o.attrs),
+    pod: podRef(o.owner.labels),
   };
 }
 
@@ -71,6 +79,7 @@ export function sessionInfo(s: Session, objects: number): SessionInfo {
     object_count: objects,
     created_unix_ms: String(s.created),
     peer: s.opts.peer,
+    pod: podRef(s.labels),
   };
 }
 

@@ -201,7 +201,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
               resumed = true;
               log.info({ session: s.id, tenant: s.tenant, peer }, 'session resumed');
             } else {
-              session = broker.openSession({ name: o.name, tenant: who.tenant, peer, leaseMs: o.lease_ms, resumeGraceMs: o.resume_grace_ms });
+              session = broker.openSession({ name: o.name, tenant: who.tenant, peer, leaseMs: o.lease_ms, resumeGraceMs: o.resume_grace_ms, labels: who.labels });
             }
             const s = session;
             call.write({

@@ -31,6 +31,7 @@ const BY_CODE: Record<Exclude<ErrorCode, 'ERRNO'>, grpc.status> = {
   DEVICE_LOST: S.UNAVAILABLE,
   UNSUPPORTED: S.UNIMPLEMENTED,
   SHUTTING_DOWN: S.UNAVAILABLE,
+  NOT_READY: S.UNAVAILABLE,
 };
 
 const BY_ERRNO = new Map<number, grpc.status>([
