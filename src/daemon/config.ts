@@ -15,6 +15,12 @@ import {
   DEFAULT_TENANT, QUOTA_KEYS, ROLES, tokenDigest,
   type CertMatch, type Role, type TenantSocket, type TenantSpec, type TenantsConfig,
 } from '../core/tenants.js';
+import { NAMESPACE_TENANT_PREFIX, defaultTenancy, type NamespaceTenancy } from '../k8s/tenancy.js';
+
+/** The whole config: the tenant table and how Kubernetes namespaces map onto it. */
+export interface DaemonConfig extends TenantsConfig {
+  kubernetes: NamespaceTenancy;
+}
 
 export class ConfigError extends Error {
   constructor(readonly field: string, problem: string) {
@@ -175,13 +181,45 @@ function tenant(v: unknown, at: string, base: string): TenantSpec {
   };
 }
 
+const NAMESPACE_RE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `kubernetes:` namespaces (namespace -> tenant) and the template for the others. */
+function kubernetes(v: unknown, tenantNames: ReadonlyMap<string, number>): NamespaceTenancy {
+  if (v === undefined || v === null) return defaultTenancy();
+  if (!isObj(v)) throw new ConfigError('kubernetes', 'expected a map with "namespaces" and/or "template"');
+  only(v, 'kubernetes', ['namespaces', 'template']);
+  const namespaces = new Map<string, string>();
+  if (v.namespaces !== undefined && v.namespaces !== null) {
+    if (!isObj(v.namespaces)) throw new ConfigError('kubernetes.namespaces', 'expected a map of namespace to tenant name');
+    for (const [ns, t] of Object.entries(v.namespaces)) {
+      const at = `kubernetes.namespaces.${ns}`;
+      if (!NAMESPACE_RE.test(ns)) throw new ConfigError(at, 'not a Kubernetes namespace name (lower-case letters, digits and "-", at most 63)');
+      const name = str(t, at);
+      if (!tenantNames.has(name)) throw new ConfigError(at, `no tenant named ${JSON.stringify(name)}`);
+      namespaces.set(ns, name);
+    }
+  }
+  const template = defaultTenancy().template;
+  if (v.template !== undefined && v.template !== null) {
+    if (!isObj(v.template)) throw new ConfigError('kubernetes.template', 'expected a map with "role" and/or "quotas"');
+    only(v.template, 'kubernetes.template', ['role', 'quotas']);
+    if (v.template.role !== undefined) {
+      const role = str(v.template.role, 'kubernetes.template.role');
+      // A namespace nobody named must not become an admin (or a viewer of everything) by existing.
+      if (role !== 'tenant') throw new ConfigError('kubernetes.template.role', 'only "tenant" (name a namespace in kubernetes.namespaces to give it another role)');
+    }
+    template.quota = quotas(v.template.quotas, 'kubernetes.template.quotas');
+  }
+  return { namespaces, template };
+}
+
 /**
  * Validates a parsed config document. `base` resolves relative socket paths
  * (the config file's directory).
  */
-export function validateConfig(doc: unknown, base = process.cwd()): TenantsConfig {
+export function validateConfig(doc: unknown, base = process.cwd()): DaemonConfig {
   if (!isObj(doc)) throw new ConfigError('', 'the config must be a map with a "tenants" list');
-  only(doc, '', ['tenants', 'socket_tenant']);
+  only(doc, '', ['tenants', 'socket_tenant', 'kubernetes']);
   if (!Array.isArray(doc.tenants)) throw new ConfigError('tenants', 'expected a list');
   const tenants = doc.tenants.map((t, i) => tenant(t, `tenants[${i}]`, base));
   const names = new Map<string, number>();
@@ -191,6 +229,7 @@ export function validateConfig(doc: unknown, base = process.cwd()): TenantsConfi
   tenants.forEach((t, i) => {
     const at = `tenants[${i}]`;
     if (names.has(t.name)) throw new ConfigError(`${at}.name`, `duplicate tenant ${JSON.stringify(t.name)} (also tenants[${names.get(t.name)}])`);
+    if (t.name.startsWith(NAMESPACE_TENANT_PREFIX)) throw new ConfigError(`${at}.name`, `names starting with "${NAMESPACE_TENANT_PREFIX}" are the Kubernetes namespaces' (map a namespace to a tenant in kubernetes.namespaces)`);
     names.set(t.name, i);
     for (const s of t.sockets) {
       if (sockets.has(s.path)) throw new ConfigError(`${at}.socket`, `socket ${s.path} is also tenants[${sockets.get(s.path)}]'s`);
@@ -213,7 +252,7 @@ export function validateConfig(doc: unknown, base = process.cwd()): TenantsConfi
     // Callers on the main socket (root-only by default) stay the built-in admin.
     tenants.push({ name: DEFAULT_TENANT, role: 'admin', quota: {}, sockets: [], uids: [], gids: [], certs: [], tokenDigests: [] });
   }
-  return { tenants, socketTenant };
+  return { tenants, socketTenant, kubernetes: kubernetes(doc.kubernetes, names) };
 }
 
 /** Parses JSON (`.json`) or YAML (anything else; YAML also reads JSON). */
@@ -230,7 +269,7 @@ export function parseConfigText(text: string, file: string): unknown {
   return doc.toJS() as unknown;
 }
 
-export function loadConfig(file: string): TenantsConfig {
+export function loadConfig(file: string): DaemonConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

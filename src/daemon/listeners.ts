@@ -70,6 +70,34 @@ function unlinkQuiet(p: string): void {
   }
 }
 
+/**
+ * A socket the daemon serves on behalf of another module (a Kubernetes
+ * allocation's): its callers are whoever `auth` says, and the fd channel sits
+ * beside it at `PATH.fd`. The directory is the caller's to create and check.
+ */
+export interface ExtraSocket {
+  path: string;
+  /** Mode of both sockets. */
+  mode: number;
+  auth: Authenticator;
+  /** The fd-channel path told to clients (where they see it, e.g. inside a container). */
+  advertisedFdSocket: string;
+  /** The tenant whose sessions may bind on the fd channel (asked per connection). */
+  fdTenant: () => string;
+}
+
+/** chmod without following a symlink: through an O_PATH descriptor of the socket itself. */
+function chmodSocketNoFollow(p: string, mode: number): void {
+  const O_PATH = 0o10000000;
+  const fd = fs.openSync(p, O_PATH | fs.constants.O_NOFOLLOW);
+  try {
+    if (!fs.fstatSync(fd).isSocket()) throw new Error(`${p} is not a socket`);
+    fs.chmodSync(`/proc/self/fd/${fd}`, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 interface TenantListener {
   tenant: string;
   socket: TenantSocket;
@@ -83,6 +111,8 @@ export class Listeners {
   private readonly perTenant = new Map<string, TenantListener>();
   /** gRPC socket paths this daemon bound: the only ones it ever removes. */
   private readonly bound = new Set<string>();
+  /** Sockets served for other modules ({@link serveSocket}), by path. */
+  private readonly extra = new Map<string, grpc.Server>();
   /** The bound TCP port (useful with --listen HOST:0). */
   tcpPort: number | null = null;
 
@@ -229,7 +259,51 @@ export class Listeners {
   }
 
   private all(): grpc.Server[] {
-    return [this.main, this.tcp, ...[...this.perTenant.values()].map((l) => l.server)].filter((s): s is grpc.Server => s !== null);
+    return [this.main, this.tcp, ...[...this.perTenant.values()].map((l) => l.server), ...this.extra.values()].filter((s): s is grpc.Server => s !== null);
+  }
+
+  /**
+   * Serves one more socket (see {@link ExtraSocket}). Whatever is at the path
+   * must be a stale socket (it is replaced); anything else (a file, a
+   * symlink) is an error and is left alone.
+   */
+  async serveSocket(s: ExtraSocket): Promise<void> {
+    if (this.extra.has(s.path)) return;
+    const problem = socketPathProblem(s.path, '.fd'.length);
+    if (problem) throw new Error(problem);
+    for (const f of [s.path, tenantFdSocket(s.path)]) {
+      const st = fs.lstatSync(f, { throwIfNoEntry: false });
+      if (st && !st.isSocket()) throw new Error(`${f} exists and is not a socket (${st.isSymbolicLink() ? 'a symlink' : 'a file'}); leaving it alone`);
+    }
+    await claimSocketPath(s.path);
+    const fdPath = tenantFdSocket(s.path);
+    const server = this.server(s.auth, this.fd ? s.advertisedFdSocket : null);
+    try {
+      await bind(server, `unix:${s.path}`, grpc.ServerCredentials.createInsecure());
+      chmodSocketNoFollow(s.path, s.mode);
+      this.fd?.listen(fdPath, { mode: s.mode, tenant: s.fdTenant });
+    } catch (e) {
+      server.forceShutdown();
+      this.fd?.unlisten(fdPath);
+      throw new Error(`cannot serve ${s.path}: ${(e as Error).message}`);
+    }
+    this.extra.set(s.path, server);
+  }
+
+  /** Stops serving a socket of {@link serveSocket}: its connections are cut, both socket files removed. */
+  closeSocket(p: string): void {
+    const server = this.extra.get(p);
+    if (!server) return;
+    this.extra.delete(p);
+    server.forceShutdown();
+    this.fd?.unlisten(tenantFdSocket(p));
+    for (const f of [p, tenantFdSocket(p)]) {
+      try {
+        if (fs.lstatSync(f).isSocket()) fs.unlinkSync(f);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   /** Stops taking new connections (health says NOT_SERVING); streams stay until {@link close}. */
@@ -241,6 +315,7 @@ export class Listeners {
       this.tcp.unbind(this.opts.listen.replace(/:0$/, `:${this.tcpPort}`));
     }
     for (const [p, l] of this.perTenant) l.server.unbind(`unix:${p}`);
+    for (const [p, server] of this.extra) server.unbind(`unix:${p}`);
     this.fd?.stopAccepting();
   }
 
@@ -248,6 +323,9 @@ export class Listeners {
     for (const s of this.all()) s.forceShutdown();
     for (const p of [...this.bound]) this.unlinkOwn(p);
     this.perTenant.clear();
+    // Sockets of other modules stay on disk: a restarted daemon serves them again
+    // (a Kubernetes pod keeps its mounted directory across a daemon restart).
+    this.extra.clear();
     this.main = this.tcp = null;
   }
 

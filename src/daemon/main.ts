@@ -9,8 +9,11 @@ import path from 'node:path';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import { Broker } from '../core/broker.js';
-import { TenantDirectory, type TenantsConfig } from '../core/tenants.js';
-import { loadConfig } from './config.js';
+import { TenantDirectory } from '../core/tenants.js';
+import { loadConfig, type DaemonConfig } from './config.js';
+import { KubeletPlugin } from '../k8s/plugin.js';
+import { defaultTenancy } from '../k8s/tenancy.js';
+import type { Backend } from '../verbs/backend.js';
 import { Listeners } from './listeners.js';
 import { brokerMetrics, serveMetrics } from './metrics.js';
 import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.js';
@@ -28,15 +31,24 @@ export interface Daemon {
   listeners: Listeners;
   tcpPort: number | null;
   metricsPort: number | null;
+  /** The kubelet device plugin (--kubernetes / --kubelet-dir), or null. */
+  kubelet: KubeletPlugin | null;
   /** Re-reads --config; a broken file keeps the current table (and says why). */
   reload(): { ok: true } | { ok: false; error: string };
   /** Stops accepting, destroys every object children-first, closes the listeners. */
   stop(signal?: string): Promise<void>;
 }
 
-export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ level: opts.logLevel, base: { pid: process.pid } })): Promise<Daemon> {
+/** What a test may hand in instead of what the options select. */
+export interface DaemonDeps {
+  /** The verbs backend (default: selected by --device). */
+  backend?: Backend;
+}
+
+export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ level: opts.logLevel, base: { pid: process.pid } }), deps: DaemonDeps = {}): Promise<Daemon> {
   // A broken config at start is fatal (ConfigError names the field).
-  const tenants = new TenantDirectory(opts.config ? loadConfig(opts.config) : undefined);
+  let config: DaemonConfig | null = opts.config ? loadConfig(opts.config) : null;
+  const tenants = new TenantDirectory(config ?? undefined);
   // The audit file is opened first: a daemon that cannot audit does not start.
   // Its directory is made here, bounded (paths.ts): a recursive mkdir under /proc never returns.
   if (opts.auditLog) {
@@ -58,7 +70,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   }
   const auditLines = auditDest ? coalescingDestination(auditDest) : null;
   const auditLog = auditLines ? pino({ level: 'info', base: { pid: process.pid } }, auditLines) : undefined;
-  const backend = await selectBackend(opts.device, log);
+  const backend = deps.backend ?? await selectBackend(opts.device, log);
   const broker = new Broker({
     backend,
     log,
@@ -79,10 +91,20 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     insecureTcp: opts.insecureTcp,
   });
   let metrics: http.Server | null = null;
+  const kubelet = opts.kubelet
+    ? new KubeletPlugin(opts.kubelet, {
+      broker, tenants, log,
+      tenancy: () => config?.kubernetes ?? defaultTenancy(),
+      serveSocket: (s) => listeners.serveSocket(s),
+      closeSocket: (p) => listeners.closeSocket(p),
+    })
+    : null;
   try {
     await listeners.start();
+    await kubelet?.start();
     if (opts.metricsListen) metrics = await serveMetrics(brokerMetrics(broker, tenants), opts.metricsListen, log);
   } catch (e) {
+    kubelet?.stop();
     listeners.close();
     fdChannel?.close();
     await broker.shutdown();
@@ -111,7 +133,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       log.info('reload: no --config; nothing to reload');
       return { ok: true };
     }
-    let cfg: TenantsConfig;
+    let cfg: DaemonConfig;
     try {
       cfg = loadConfig(opts.config);
     } catch (e) {
@@ -120,6 +142,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       return { ok: false, error };
     }
     tenants.replace(cfg);
+    config = cfg;
+    kubelet?.reloaded();
     log.info({ config: opts.config, tenants: cfg.tenants.map((t) => t.name) }, 'config reloaded');
     // A tenant taken out of the config is revoked: its sessions end and their
     // objects are destroyed (its calls would be UNAUTHENTICATED from now on anyway).
@@ -139,6 +163,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     stopped ??= (async () => {
       log.info({ signal, sessions: broker.sessions.size, objects: broker.registry.size }, 'shutting down');
       // Stop accepting first, then release everything, then drop the streams.
+      kubelet?.stop();
       listeners.stopAccepting();
       await reloading;
       await broker.shutdown();
@@ -160,7 +185,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   };
   const mp = metrics?.address();
   return {
-    broker, tenants, listeners, tcpPort: listeners.tcpPort,
+    broker, tenants, listeners, kubelet, tcpPort: listeners.tcpPort,
     metricsPort: mp && typeof mp === 'object' ? mp.port : null,
     reload, stop,
   };

@@ -1,6 +1,8 @@
 /** Command-line options of rdma-brokerd. */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultSocket } from '../wire/defaults.js';
+import { KUBELET_DEFAULTS, validResourceName, type KubeletOptions } from '../k8s/plugin.js';
 
 export { defaultSocket };
 
@@ -21,6 +23,8 @@ export interface DaemonOptions {
   auditLog?: string | null;
   /** The fd channel's socket path (null or absent: no fd channel, on any socket). */
   fdSocket?: string | null;
+  /** The kubelet device plugin (--kubernetes / --kubelet-dir); null or absent: off. */
+  kubelet?: KubeletOptions | null;
 }
 
 export const USAGE = `Usage: rdma-brokerd [options]
@@ -55,6 +59,20 @@ Options:
   --audit-log FILE         also append audit records (every mutating verb) to
                            FILE as JSON lines; SIGHUP reopens it (log rotation)
   --log-level LEVEL        trace|debug|info|warn|error (default info; RDMA_BROKER_LOG_LEVEL)
+
+Kubernetes (a kubelet device plugin; docs in deploy/README.md):
+  --kubernetes             serve the device plugin under ${KUBELET_DEFAULTS.kubeletDir}
+  --kubelet-dir DIR        ... under DIR instead (implies --kubernetes): the
+                           plugin socket in DIR/device-plugins/, registration at
+                           DIR/device-plugins/kubelet.sock, pod identity from
+                           DIR/pod-resources/kubelet.sock
+  --k8s-resource NAME      the extended resource (default ${KUBELET_DEFAULTS.resourceName})
+  --k8s-slots N            session slots offered (default ${KUBELET_DEFAULTS.slots})
+  --k8s-claim-timeout-ms N release an allocation no pod claims within N ms
+                           (default ${KUBELET_DEFAULTS.claimTimeoutMs})
+  --k8s-poll-ms N          pod-resources List interval (default ${KUBELET_DEFAULTS.podPollMs})
+  --state-dir DIR          allocations' directories and state (default ${KUBELET_DEFAULTS.stateDir})
+  --cdi-dir DIR            also write a CDI spec per allocation (e.g. /var/run/cdi)
   -h, --help               this text
   --version                print the version
 `;
@@ -89,6 +107,14 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
         'check-config': { type: 'string' },
         'audit-log': { type: 'string' },
         'log-level': { type: 'string' },
+        kubernetes: { type: 'boolean' },
+        'kubelet-dir': { type: 'string' },
+        'k8s-resource': { type: 'string' },
+        'k8s-slots': { type: 'string' },
+        'k8s-claim-timeout-ms': { type: 'string' },
+        'k8s-poll-ms': { type: 'string' },
+        'state-dir': { type: 'string' },
+        'cdi-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -111,6 +137,31 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (v['tls-ca'] !== undefined && v['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   if ((v['tls-cert'] !== undefined || v['insecure-tcp']) && v.listen === undefined) throw new UsageError('--tls-cert and --insecure-tcp apply to TCP: give --listen HOST:PORT');
+  const k8sOn = v.kubernetes === true || v['kubelet-dir'] !== undefined;
+  if (!k8sOn) {
+    const stray = ['k8s-resource', 'k8s-slots', 'k8s-claim-timeout-ms', 'k8s-poll-ms', 'state-dir', 'cdi-dir'].find((k) => v[k as keyof typeof v] !== undefined);
+    if (stray) throw new UsageError(`--${stray} applies to the device plugin: give --kubernetes or --kubelet-dir DIR`);
+  }
+  let kubelet: KubeletOptions | null = null;
+  if (k8sOn) {
+    const resourceName = v['k8s-resource'] ?? KUBELET_DEFAULTS.resourceName;
+    if (!validResourceName(resourceName)) throw new UsageError(`--k8s-resource: expected DOMAIN/NAME (e.g. ${KUBELET_DEFAULTS.resourceName}), got ${JSON.stringify(resourceName)}`);
+    const slots = num(v['k8s-slots'], 'k8s-slots', KUBELET_DEFAULTS.slots);
+    if (slots < 1 || slots > 4096) throw new UsageError(`--k8s-slots: expected 1..4096, got ${slots}`);
+    const pollMs = num(v['k8s-poll-ms'], 'k8s-poll-ms', KUBELET_DEFAULTS.podPollMs);
+    if (pollMs < 50) throw new UsageError(`--k8s-poll-ms: at least 50, got ${pollMs}`);
+    const abs = (p: string | undefined, def: string | null): string | null => (p === undefined ? def : path.resolve(p));
+    kubelet = {
+      kubeletDir: abs(v['kubelet-dir'], KUBELET_DEFAULTS.kubeletDir)!,
+      resourceName,
+      slots,
+      stateDir: abs(v['state-dir'], KUBELET_DEFAULTS.stateDir)!,
+      cdiDir: abs(v['cdi-dir'], null),
+      claimTimeoutMs: num(v['k8s-claim-timeout-ms'], 'k8s-claim-timeout-ms', KUBELET_DEFAULTS.claimTimeoutMs),
+      podPollMs: pollMs,
+      checkMs: KUBELET_DEFAULTS.checkMs,
+    };
+  }
   const socket = v.socket ?? defaultSocket();
   const fdSocket = v['fd-socket'] === 'none' ? null : v['fd-socket'] ?? `${socket}.fd`;
   return {
@@ -128,5 +179,6 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     tlsCa: v['tls-ca'] ?? null,
     insecureTcp: v['insecure-tcp'] ?? false,
     auditLog: v['audit-log'] ?? null,
+    kubelet,
   };
 }

@@ -14,10 +14,12 @@ const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sr
 
 /** What each area of src/ may not import: other areas of src/ by name, and packages by prefix. */
 const RULES: Record<string, { areas: string[]; packages: string[] }> = {
-  core: { areas: ['rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'sys'], packages: ['@grpc/'] },
-  verbs: { areas: ['core', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples'], packages: ['@grpc/'] },
-  sys: { areas: ['core', 'verbs', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'wire'], packages: ['@grpc/'] },
-  wire: { areas: ['core', 'verbs', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'sys'], packages: [] },
+  core: { areas: ['rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'sys', 'k8s'], packages: ['@grpc/'] },
+  verbs: { areas: ['core', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'k8s'], packages: ['@grpc/'] },
+  // The Kubernetes integration sits beside the daemon: the daemon wires it in, never the other way.
+  k8s: { areas: ['daemon', 'cli', 'client', 'examples'], packages: [] },
+  sys: { areas: ['core', 'verbs', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'wire', 'k8s'], packages: ['@grpc/'] },
+  wire: { areas: ['core', 'verbs', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'sys', 'k8s'], packages: [] },
 };
 
 interface Import {
