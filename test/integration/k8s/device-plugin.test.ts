@@ -200,7 +200,14 @@ describe('kubelet device plugin: bad input', () => {
     await expect(k.preStart(['slot-3'])).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     // Still serving.
     expect((await rig.admin.devices()).map((d) => d.name)).toEqual(['sim0']);
-    expect((await k.allocate(['slot-1']))).toHaveLength(1);
+    const [r] = await k.allocate(['slot-1']);
+    // Nobody has named its pod yet: a connection is told to retry, not given a tenant.
+    const c = await connect({ socket: r!.mounts[0]!.host_path + '/broker.sock' });
+    try {
+      await expect(c.openSession({ name: 'early' })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/not yet named the pod/) });
+    } finally {
+      c.close();
+    }
   });
 
   it('pod-resources unreachable: a clear error, nothing is evicted, and it recovers', async () => {
@@ -276,13 +283,6 @@ describe('kubelet device plugin: bad input', () => {
     const k = rig.kubelet;
     await registered(k);
     const [r] = await k.allocate(['slot-9']);
-    // Nobody has named its pod: a connection is told to retry, not given a tenant.
-    const c = await connect({ socket: r!.mounts[0]!.host_path + '/broker.sock' });
-    try {
-      await expect(c.openSession({ name: 'early' })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/not yet named the pod/) });
-    } finally {
-      c.close();
-    }
     await waitFor(() => logged(rig!.daemon, 'kubernetes allocation released').length > 0, 4000, 'the unclaimed allocation to be released');
     expect(logged(rig.daemon, 'kubernetes allocation released')[0]!.reason).toMatch(/no pod claimed it within 800 ms/);
     expect(fs.existsSync(r!.mounts[0]!.host_path)).toBe(false);
