@@ -15,7 +15,7 @@ import type { ObjectReply__Output } from '../wire/gen/rdmabroker/v1/ObjectReply.
 import type { BatchReply__Output } from '../wire/gen/rdmabroker/v1/BatchReply.js';
 import type { BatchStep } from '../wire/gen/rdmabroker/v1/BatchStep.js';
 import type { IssueFdTokenReply__Output } from '../wire/gen/rdmabroker/v1/IssueFdTokenReply.js';
-import { FdChannel, type AsyncRecord, type CompletionRecord, type EventFd } from './fd-channel.js';
+import { FdChannel, FdChannelError, type AsyncRecord, type CompletionRecord, type EventFd } from './fd-channel.js';
 import type { SharedMemory } from '../sys/memory.js';
 
 export interface OpenSessionOptions {
@@ -334,15 +334,22 @@ export class Session extends EventEmitter {
       });
     }
     const p = (async () => {
-      let token = this.fdToken;
-      let socket = this.fdSocket;
+      const token = this.fdToken;
+      const socket = this.fdSocket;
       this.fdToken = '';
-      if (!token || !socket) {
+      const fresh = async (): Promise<FdChannel> => {
         const t = await this.issueFdToken();
-        token = t.token;
-        socket = t.fdSocket;
+        return FdChannel.connect(t.fdSocket, t.token);
+      };
+      if (!token || !socket) return fresh();
+      try {
+        return await FdChannel.connect(socket, token);
+      } catch (e) {
+        // The token SessionOpened carried expires (a minute) if unused: a
+        // first use later than that asks the session for a new one.
+        if (e instanceof FdChannelError && e.rdmaError === 'NO_SESSION') return fresh();
+        throw e;
       }
-      return FdChannel.connect(socket, token);
     })();
     this.fdc = p;
     p.catch(() => {

@@ -11,5 +11,5 @@ import { defineCrossTenantMemory, tenantsDaemon } from '../adversarial/cross-ten
 import { RXE_DEVICE, describeRxe } from './vm.js';
 
 describeRxe('rdma-brokerd --device ibverbs on rxe0', () => {
-  defineCrossTenantMemory(RXE_DEVICE, tenantsDaemon('xmem-rxe', { backend: 'ibverbs', device: RXE_DEVICE, readyMs: 90_000 }));
+  defineCrossTenantMemory(RXE_DEVICE, tenantsDaemon('xmem-rxe', { backend: 'ibverbs', device: RXE_DEVICE, readyMs: 300_000 }));
 });

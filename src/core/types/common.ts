@@ -65,6 +65,7 @@ export function fromAhAttr(a: AhAttr): Record<string, number | string | Record<s
 
 export const sgeSpec: AttrSpec = attr('sg_list', 3, 'list', {
   maxItems: 64,
+  doc: 'local memory: each SGE inside an MR of this session (checked by ../memory-check.ts; inline data by address)',
   members: [
     attr('addr', 1, 'u64', { mandatory: true }),
     attr('length', 2, 'u32', { mandatory: true }),

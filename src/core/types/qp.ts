@@ -212,7 +212,7 @@ export const qp: ObjectTypeSpec = {
   methods: {
     post_send: {
       id: 16,
-      doc: 'ibv_post_send: work requests in order; stops at the first bad one',
+      doc: 'ibv_post_send: work requests in order; stops at the first bad one (a local address outside the session\'s MRs refuses the whole list, EINVAL, before any is posted)',
       lock: 'read',
       attrs: [sendWrSpec],
       run: async (c) => {
