@@ -13,9 +13,29 @@ export interface TenantQuota {
   sessions?: number;
   /** Bytes of registered memory. */
   bytes?: number;
+  /**
+   * Daemon fds held for the tenant: the memfd behind each MR, completion
+   * channels, fd-channel connections and event mirrors. Default: the
+   * daemon's per-tenant share ({@link FdLimits.perTenant}).
+   */
+  fds?: number;
   /** Per object type: { qp: 64, mr: 1024 }. */
   types?: Record<string, number>;
 }
+
+/**
+ * The daemon's fds as a pool: `usable` is what tenants may hold together
+ * (RLIMIT_NOFILE less a reserve the daemon keeps for its own sockets, logs and
+ * device files, so one tenant can never starve the others' connects), and
+ * `perTenant` the default share of one tenant without an `fds` quota.
+ */
+export interface FdLimits {
+  usable: number;
+  perTenant: number;
+}
+
+/** Without {@link Accounting.fdLimits} set (tests, embedders): no fd limits beyond the quotas. */
+const NO_FD_LIMITS: FdLimits = { usable: Number.MAX_SAFE_INTEGER, perTenant: Number.MAX_SAFE_INTEGER };
 
 export interface QuotaPolicy {
   quotaFor(tenant: string): TenantQuota | undefined;
@@ -28,17 +48,22 @@ export interface TenantUsage {
   sessionsHigh: number;
   bytes: number;
   bytesHigh: number;
+  fds: number;
+  fdsHigh: number;
   types: Map<string, { current: number; high: number }>;
   /** "type.method" -> result ("ok", or an error code) -> count */
   verbs: Map<string, Map<string, number>>;
 }
 
 function newUsage(): TenantUsage {
-  return { objects: 0, objectsHigh: 0, sessions: 0, sessionsHigh: 0, bytes: 0, bytesHigh: 0, types: new Map(), verbs: new Map() };
+  return { objects: 0, objectsHigh: 0, sessions: 0, sessionsHigh: 0, bytes: 0, bytesHigh: 0, fds: 0, fdsHigh: 0, types: new Map(), verbs: new Map() };
 }
 
 export class Accounting {
   private readonly usage = new Map<string, TenantUsage>();
+  /** Fds held for all tenants together. */
+  private fdsUsed = 0;
+  fdLimits: FdLimits = NO_FD_LIMITS;
 
   constructor(public policy: QuotaPolicy | undefined) {}
 
@@ -70,8 +95,44 @@ export class Accounting {
     this.of(tenant).sessions--;
   }
 
-  /** Reserves one object of `type` (and `bytes`) or throws QUOTA_EXCEEDED, changing nothing. */
-  charge(tenant: string, type: string, bytes: number): void {
+  /** The fd quota of a tenant: its own, else the daemon's default share. */
+  fdQuota(tenant: string): number {
+    return this.policy?.quotaFor(tenant)?.fds ?? this.fdLimits.perTenant;
+  }
+
+  /** Fds held for every tenant together. */
+  get fdsInUse(): number {
+    return this.fdsUsed;
+  }
+
+  private checkFds(tenant: string, u: TenantUsage, n: number, what: string): void {
+    if (n <= 0) return;
+    const q = this.fdQuota(tenant);
+    if (u.fds + n > q) {
+      throw new BrokerError('QUOTA_EXCEEDED', `tenant ${tenant}: fd quota ${q} reached (${what} needs ${n} daemon fd${n > 1 ? 's' : ''}; ${u.fds} held)`);
+    }
+    if (this.fdsUsed + n > this.fdLimits.usable) {
+      throw new BrokerError('QUOTA_EXCEEDED', `the daemon is at its fd limit for tenants (${this.fdsUsed} of ${this.fdLimits.usable} in use; the rest is kept for new connections): ${what} refused`);
+    }
+  }
+
+  /** Takes `n` daemon fds for a tenant (a connection, a mirror) or throws QUOTA_EXCEEDED, changing nothing. */
+  takeFds(tenant: string, n: number, what: string): void {
+    const u = this.of(tenant);
+    this.checkFds(tenant, u, n, what);
+    u.fds += n;
+    u.fdsHigh = Math.max(u.fdsHigh, u.fds);
+    this.fdsUsed += n;
+  }
+
+  giveFds(tenant: string, n: number): void {
+    if (n <= 0) return;
+    this.of(tenant).fds -= n;
+    this.fdsUsed -= n;
+  }
+
+  /** Reserves one object of `type` (and `bytes`, and `fds` daemon fds) or throws QUOTA_EXCEEDED, changing nothing. */
+  charge(tenant: string, type: string, bytes: number, fds = 0): void {
     const u = this.of(tenant);
     const q = this.policy?.quotaFor(tenant);
     let t = u.types.get(type);
@@ -88,16 +149,22 @@ export class Accounting {
         throw new BrokerError('QUOTA_EXCEEDED', `tenant ${tenant}: registered-memory quota ${q.bytes} bytes would be exceeded`);
       }
     }
+    this.checkFds(tenant, u, fds, `a ${type}`);
     u.objects++;
     t.current++;
     u.bytes += bytes;
     u.objectsHigh = Math.max(u.objectsHigh, u.objects);
     t.high = Math.max(t.high, t.current);
     u.bytesHigh = Math.max(u.bytesHigh, u.bytes);
+    if (fds > 0) {
+      u.fds += fds;
+      u.fdsHigh = Math.max(u.fdsHigh, u.fds);
+      this.fdsUsed += fds;
+    }
   }
 
-  uncharge(tenant: string, type: string, bytes: number): void {
-    this.released(tenant, type, bytes);
+  uncharge(tenant: string, type: string, bytes: number, fds = 0): void {
+    this.released(tenant, type, bytes, fds);
   }
 
   adjustBytes(tenant: string, delta: number): void {
@@ -106,10 +173,11 @@ export class Accounting {
     u.bytesHigh = Math.max(u.bytesHigh, u.bytes);
   }
 
-  released(tenant: string, type: string, bytes: number): void {
+  released(tenant: string, type: string, bytes: number, fds = 0): void {
     const u = this.of(tenant);
     u.objects--;
     u.bytes -= bytes;
+    this.giveFds(tenant, fds);
     const t = u.types.get(type);
     if (t) t.current--;
   }

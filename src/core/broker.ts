@@ -341,7 +341,7 @@ export class Broker {
     const parents: BrokerObject[] = [];
     for (const h of held) if (!parents.includes(h.obj) && parentSet.has(attrNameOf(attrs, h.obj))) parents.push(h.obj);
     const bytes = spec.name === 'mr' ? Number(attrs.length as bigint) : 0;
-    this.accounting.charge(s.tenant, spec.name, bytes);
+    this.accounting.charge(s.tenant, spec.name, bytes, spec.fds ?? 0);
     let taken: Held[] = [];
     try {
       taken = this.lockAll(held);
@@ -368,7 +368,7 @@ export class Broker {
       return obj;
     } catch (e) {
       if (!(e instanceof BrokerError && e.code === 'NO_SESSION')) {
-        this.accounting.uncharge(s.tenant, spec.name, bytes);
+        this.accounting.uncharge(s.tenant, spec.name, bytes, spec.fds ?? 0);
         this.accounting.record(s.tenant, spec.name, 'create', errorLabel(e));
       }
       throw e;
@@ -500,7 +500,7 @@ export class Broker {
       if (!lost && !eio) this.log.warn({ err: e, handle: o.handle, type: o.type, reason, forced }, 'destroy failed during cleanup; dropping the object');
     }
     this.registry.remove(o);
-    this.accounting.released(o.owner.tenant, o.type, o.bytes);
+    this.accounting.released(o.owner.tenant, o.type, o.bytes, o.spec.fds ?? 0);
     if (reason !== 'destroy') {
       this.log.debug({ session: o.owner.id, tenant: o.owner.tenant, handle: o.handle, type: o.type, device: o.device, reason, forced }, 'object released');
     }

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   /** The listener does not know its caller yet (a pod the kubelet has not named yet); retry shortly. */
   | 'NOT_READY'
+  /** A client did not do what it had to within the time the daemon gives (send `open` on Connect). */
+  | 'TIMED_OUT'
   /** The device answered with an errno (see `errno`, `call`). */
   | 'ERRNO';
 

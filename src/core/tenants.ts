@@ -69,7 +69,7 @@ export function tokenDigest(token: string): string {
 }
 
 /** The quota keys that are not object types. */
-export const QUOTA_KEYS = { objects: 'objects', sessions: 'sessions', bytes: 'registered_bytes' } as const;
+export const QUOTA_KEYS = { objects: 'objects', sessions: 'sessions', bytes: 'registered_bytes', fds: 'fds' } as const;
 
 /** A quota as a flat map: objects, sessions, registered_bytes and one key per object type. */
 export function quotaToMap(q: TenantQuota): Record<string, number> {
@@ -77,6 +77,7 @@ export function quotaToMap(q: TenantQuota): Record<string, number> {
   if (q.objects !== undefined) out[QUOTA_KEYS.objects] = q.objects;
   if (q.sessions !== undefined) out[QUOTA_KEYS.sessions] = q.sessions;
   if (q.bytes !== undefined) out[QUOTA_KEYS.bytes] = q.bytes;
+  if (q.fds !== undefined) out[QUOTA_KEYS.fds] = q.fds;
   for (const [t, n] of Object.entries(q.types ?? {})) out[t] = n;
   return out;
 }
@@ -88,8 +89,8 @@ export function quotaToMap(q: TenantQuota): Record<string, number> {
 export function patchQuota(q: TenantQuota, set: Record<string, number>, clear: readonly string[], typeNames: ReadonlySet<string>): TenantQuota {
   const next: TenantQuota = { ...q, types: { ...(q.types ?? {}) } };
   const known = (k: string): void => {
-    if (k !== QUOTA_KEYS.objects && k !== QUOTA_KEYS.sessions && k !== QUOTA_KEYS.bytes && !typeNames.has(k)) {
-      throw new BrokerError('INVALID_ATTR', `unknown quota ${JSON.stringify(k)} (objects, sessions, registered_bytes or an object type)`);
+    if (k !== QUOTA_KEYS.objects && k !== QUOTA_KEYS.sessions && k !== QUOTA_KEYS.bytes && k !== QUOTA_KEYS.fds && !typeNames.has(k)) {
+      throw new BrokerError('INVALID_ATTR', `unknown quota ${JSON.stringify(k)} (objects, sessions, registered_bytes, fds or an object type)`);
     }
   };
   for (const k of clear) {
@@ -97,6 +98,7 @@ export function patchQuota(q: TenantQuota, set: Record<string, number>, clear: r
     if (k === QUOTA_KEYS.objects) delete next.objects;
     else if (k === QUOTA_KEYS.sessions) delete next.sessions;
     else if (k === QUOTA_KEYS.bytes) delete next.bytes;
+    else if (k === QUOTA_KEYS.fds) delete next.fds;
     else delete next.types![k];
   }
   for (const [k, v] of Object.entries(set)) {
@@ -105,6 +107,7 @@ export function patchQuota(q: TenantQuota, set: Record<string, number>, clear: r
     if (k === QUOTA_KEYS.objects) next.objects = v;
     else if (k === QUOTA_KEYS.sessions) next.sessions = v;
     else if (k === QUOTA_KEYS.bytes) next.bytes = v;
+    else if (k === QUOTA_KEYS.fds) next.fds = v;
     else next.types![k] = v;
   }
   return next;

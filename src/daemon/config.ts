@@ -87,8 +87,9 @@ function quotas(v: unknown, at: string): TenantQuota {
     if (k === QUOTA_KEYS.objects) q.objects = nonNegInt(val, f);
     else if (k === QUOTA_KEYS.sessions) q.sessions = nonNegInt(val, f);
     else if (k === QUOTA_KEYS.bytes) q.bytes = parseBytes(val, f);
+    else if (k === QUOTA_KEYS.fds) q.fds = nonNegInt(val, f);
     else if (CREATABLE.has(k)) q.types![k] = nonNegInt(val, f);
-    else throw new ConfigError(f, `unknown quota (objects, sessions, registered_bytes or an object type: ${[...CREATABLE].join(', ')})`);
+    else throw new ConfigError(f, `unknown quota (objects, sessions, registered_bytes, fds or an object type: ${[...CREATABLE].join(', ')})`);
   }
   return q;
 }

@@ -33,6 +33,8 @@ export interface ListenerOptions {
    */
   fdChannel?: FdChannelServer | null;
   fdSocket?: string | null;
+  /** How long a Connect stream may wait before its `open` (default: the server's, 5 s). */
+  openTimeoutMs?: number;
 }
 
 export { tenantFdSocket } from './paths.js';
@@ -124,7 +126,7 @@ export class Listeners {
   ) {}
 
   private server(auth: Authenticator, fdSocket: string | null = null): grpc.Server {
-    return createServer({ broker: this.broker, log: this.log, tenants: this.tenants, auth, fdSocket });
+    return createServer({ broker: this.broker, log: this.log, tenants: this.tenants, auth, fdSocket, openTimeoutMs: this.opts.openTimeoutMs });
   }
 
   private get fd(): FdChannelServer | null {

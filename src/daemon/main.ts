@@ -21,6 +21,8 @@ import { selectBackend } from './backend.js';
 import { FdChannelServer } from '../fdpass/server.js';
 import { coalescingDestination } from './logdest.js';
 import { forbiddenRoot, makeDirs } from './paths.js';
+import { raiseNofileLimit } from '../sys/libc.js';
+import type { FdLimits } from '../core/accounting.js';
 
 const VERSION = '0.1.0';
 
@@ -79,6 +81,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     auditLog,
   });
   await broker.start();
+  broker.accounting.fdLimits = fdLimits(log);
   const fdChannel = opts.fdSocket
     ? new FdChannelServer({ broker, log, authorize: (peer, s) => tenants.peerMayServe(peer.uid, peer.gid, s.tenant) })
     : null;
@@ -89,6 +92,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     listen: opts.listen,
     tls: opts.tlsCert && opts.tlsKey ? { cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa } : null,
     insecureTcp: opts.insecureTcp,
+    openTimeoutMs: opts.openTimeoutMs,
   });
   let metrics: http.Server | null = null;
   const kubelet = opts.kubelet
@@ -189,6 +193,26 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     metricsPort: mp && typeof mp === 'object' ? mp.port : null,
     reload, stop,
   };
+}
+
+/**
+ * Raises RLIMIT_NOFILE to its hard limit and splits it: tenants together may
+ * hold all but a reserve (an eighth, at least 256) that keeps the daemon able
+ * to accept connections, log and open devices; one tenant without an `fds`
+ * quota may hold a quarter of that (at least 64).
+ */
+function fdLimits(log: Logger): FdLimits {
+  const lim = raiseNofileLimit();
+  if (!lim) {
+    log.warn('cannot read RLIMIT_NOFILE; fds are limited by the tenants\' fds quotas only');
+    return { usable: Number.MAX_SAFE_INTEGER, perTenant: Number.MAX_SAFE_INTEGER };
+  }
+  if (lim.errno) log.warn({ soft: lim.soft, hard: lim.hard, errno: lim.errno }, 'could not raise the fd limit to the hard limit');
+  const reserve = Math.max(256, Math.floor(lim.soft / 8));
+  const usable = Math.max(0, lim.soft - reserve);
+  const perTenant = Math.max(64, Math.floor(usable / 4));
+  log.info({ soft: lim.soft, hard: lim.hard, reserve, tenantFds: usable, perTenantFds: perTenant }, 'fd limit');
+  return { usable, perTenant };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface DaemonOptions {
   fdSocket?: string | null;
   /** The kubelet device plugin (--kubernetes / --kubelet-dir); null or absent: off. */
   kubelet?: KubeletOptions | null;
+  /** A Connect stream without `open` within this time is ended (DEADLINE_EXCEEDED); default 5000. */
+  openTimeoutMs?: number;
 }
 
 export const USAGE = `Usage: rdma-brokerd [options]
@@ -43,6 +45,7 @@ Options:
                            sim: force the simulated device; ibverbs: require real devices
   --lease-ms N             default session lease (default 30000)
   --max-resume-grace-ms N  longest resume grace a session may ask for (default 300000)
+  --open-timeout-ms N      a Connect stream must send open within N ms (default 5000)
   --config FILE            tenants, identities, roles and quotas (JSON or YAML;
                            SIGHUP reloads it); see docs/tenants.md
   --tls-cert FILE          serve TCP with TLS: the server certificate (PEM;
@@ -98,6 +101,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
         device: { type: 'string' },
         'lease-ms': { type: 'string' },
         'max-resume-grace-ms': { type: 'string' },
+        'open-timeout-ms': { type: 'string' },
         config: { type: 'string' },
         'metrics-listen': { type: 'string' },
         'tls-cert': { type: 'string' },
@@ -172,6 +176,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     logLevel: v['log-level'] ?? process.env.RDMA_BROKER_LOG_LEVEL ?? 'info',
     leaseMs: num(v['lease-ms'], 'lease-ms', 30_000),
     maxResumeGraceMs: num(v['max-resume-grace-ms'], 'max-resume-grace-ms', 300_000),
+    openTimeoutMs: num(v['open-timeout-ms'], 'open-timeout-ms', 5000),
     config: v.config ?? null,
     metricsListen: v['metrics-listen'] ?? null,
     tlsCert: v['tls-cert'] ?? null,

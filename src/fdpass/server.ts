@@ -69,6 +69,10 @@ interface Conn {
   readonly sock: PacketSocket;
   readonly peer: libc.PeerCred;
   session: Session | null;
+  /** The pool an unbound connection waits in (its socket, or its uid on the shared socket). */
+  readonly waitKey: string;
+  /** The tenant charged one fd for this connection once bound (null: not yet). */
+  charged: string | null;
   untieSession: (() => void) | null;
   readonly queue: { data: Buffer; fds: number[]; truncated: boolean }[];
   busy: boolean;
@@ -78,6 +82,8 @@ interface Conn {
 /** Per-session mirrors. */
 interface SessionFds {
   readonly session: Session;
+  /** Fds charged to the session's tenant for its mirrors (each a pipe: two daemon fds). */
+  chargedFds: number;
   asyncMirror: EventMirror | null;
   readonly channels: Map<number, EventMirror>;
   readonly untap: () => void;
@@ -89,16 +95,22 @@ type Handler = (c: Conn & { session: Session }, req: FdRequest, fds: number[]) =
 const COMPLETION_PENDING_MAX = 65_536;
 /**
  * Each connection holds a daemon fd: a session may keep this many bound
- * connections, and at most this many may wait unbound (a local process
- * cannot exhaust the daemon's fds for everyone).
+ * connections (each also counted against its tenant's fd quota), and at most
+ * MAX_UNBOUND_PER_POOL may wait unbound in one pool: a tenant's own socket is
+ * its own pool, and on a shared socket (the main one) each peer uid is. So a
+ * tenant flooding its socket with idle connections only fills its own pool.
  */
 export const MAX_CONNECTIONS_PER_SESSION = 64;
-export const MAX_UNBOUND_CONNECTIONS = 256;
+export const MAX_UNBOUND_PER_POOL = 64;
+/** Fds one event mirror holds in the daemon (a pipe's two ends). */
+const MIRROR_FDS = 2;
 const ASYNC_PENDING_MAX = 1024;
 
 export class FdChannelServer {
   private readonly listeners = new Map<string, PacketListener>();
   private readonly conns = new Map<number, Conn>();
+  /** Unbound connections per waiting pool ({@link Conn.waitKey}). */
+  private readonly unbound = new Map<string, number>();
   private readonly bySession = new Map<string, SessionFds>();
   private nextConn = 1;
   private unwatch: (() => void) | null = null;
@@ -167,7 +179,7 @@ export class FdChannelServer {
       const sf = this.bySession.get(o.owner.id);
       const m = sf?.channels.get(o.handle);
       if (m) {
-        m.close();
+        this.closeMirror(sf!, m);
         sf!.channels.delete(o.handle);
       }
     });
@@ -191,14 +203,20 @@ export class FdChannelServer {
       sock.close('no peer credentials');
       return;
     }
-    let unbound = 0;
-    for (const x of this.conns.values()) if (!x.session) unbound++;
-    if (unbound >= MAX_UNBOUND_CONNECTIONS) {
-      this.log.warn({ peer, unbound }, 'too many fd channel connections waiting to bind; dropping one');
+    const waitKey = tenant !== null ? `socket ${path}` : `uid ${peer.uid}`;
+    const waiting = this.unbound.get(waitKey) ?? 0;
+    if (waiting >= MAX_UNBOUND_PER_POOL) {
+      this.log.warn({ peer, path, tenant, waiting }, 'too many fd channel connections waiting to bind in this pool; refusing one');
+      // Answered, not just dropped: the client reads why, then end of file.
+      const error = errorRecord(new BrokerError('QUOTA_EXCEEDED', `too many fd-channel connections waiting to bind (${waitKey}: at most ${MAX_UNBOUND_PER_POOL}); bind or close the others`));
+      sock.send(Buffer.from(JSON.stringify({ id: null, ok: false, error })));
       sock.close('too many unbound connections');
       return;
     }
-    const c: Conn = { id: this.nextConn++, tenant, path, sock, peer, session: null, untieSession: null, queue: [], busy: false, bindTimer: null };
+    this.unbound.set(waitKey, waiting + 1);
+    const c: Conn = {
+      id: this.nextConn++, tenant, path, sock, peer, session: null, waitKey, charged: null, untieSession: null, queue: [], busy: false, bindTimer: null,
+    };
     this.conns.set(c.id, c);
     c.bindTimer = setTimeout(() => {
       if (!c.session) c.sock.close('not bound in time');
@@ -214,8 +232,17 @@ export class FdChannelServer {
     this.log.debug({ conn: c.id, peer }, 'fd channel connection');
   }
 
+  private unwait(c: Conn): void {
+    const n = (this.unbound.get(c.waitKey) ?? 1) - 1;
+    if (n > 0) this.unbound.set(c.waitKey, n);
+    else this.unbound.delete(c.waitKey);
+  }
+
   private closed(c: Conn, reason: string): void {
     this.conns.delete(c.id);
+    if (!c.session) this.unwait(c);
+    if (c.charged !== null) this.opts.broker.accounting.giveFds(c.charged, 1);
+    c.charged = null;
     if (c.bindTimer) clearTimeout(c.bindTimer);
     c.untieSession?.();
     // Requests not yet handled: their fds are ours to close.
@@ -296,6 +323,9 @@ export class FdChannelServer {
       this.log.warn({ conn: c.id, session: s.id, peer: c.peer }, 'fd channel bind refused for this peer');
       throw new BrokerError('PERMISSION_DENIED', 'this process may not receive the session\'s fds');
     }
+    this.opts.broker.accounting.takeFds(s.tenant, 1, 'an fd-channel connection');
+    c.charged = s.tenant;
+    this.unwait(c);
     c.session = s;
     if (c.bindTimer) clearTimeout(c.bindTimer);
     c.bindTimer = null;
@@ -315,7 +345,7 @@ export class FdChannelServer {
       const x = this.bySession.get(s.id);
       if (x) this.dropSession(x);
     });
-    sf = { session: s, asyncMirror: null, channels: new Map(), untap, cancelEnd };
+    sf = { session: s, chargedFds: 0, asyncMirror: null, channels: new Map(), untap, cancelEnd };
     this.bySession.set(s.id, sf);
     return sf;
   }
@@ -327,6 +357,27 @@ export class FdChannelServer {
     sf.asyncMirror?.close();
     for (const m of sf.channels.values()) m.close();
     sf.channels.clear();
+    this.opts.broker.accounting.giveFds(sf.session.tenant, sf.chargedFds);
+    sf.chargedFds = 0;
+  }
+
+  /** Makes a mirror, its fds counted against the session's tenant (QUOTA_EXCEEDED past its fd quota). */
+  private newMirror(sf: SessionFds, make: () => EventMirror, what: string): EventMirror {
+    this.opts.broker.accounting.takeFds(sf.session.tenant, MIRROR_FDS, what);
+    try {
+      const m = make();
+      sf.chargedFds += MIRROR_FDS;
+      return m;
+    } catch (e) {
+      this.opts.broker.accounting.giveFds(sf.session.tenant, MIRROR_FDS);
+      throw e;
+    }
+  }
+
+  private closeMirror(sf: SessionFds, m: EventMirror): void {
+    m.close();
+    sf.chargedFds -= MIRROR_FDS;
+    this.opts.broker.accounting.giveFds(sf.session.tenant, MIRROR_FDS);
   }
 
   private onEvent(sessionId: string, e: SessionEvent): void {
@@ -352,7 +403,7 @@ export class FdChannelServer {
     const sf = this.sessionFds(s);
     let m = sf.channels.get(o.handle);
     if (!m) {
-      m = EventMirror.create({ recordSize: COMPLETION_RECORD_SIZE, maxPending: COMPLETION_PENDING_MAX });
+      m = this.newMirror(sf, () => EventMirror.create({ recordSize: COMPLETION_RECORD_SIZE, maxPending: COMPLETION_PENDING_MAX }), 'a completion-channel mirror');
       sf.channels.set(o.handle, m);
     }
     return m;
@@ -389,7 +440,7 @@ export class FdChannelServer {
     async_fd: async (c: Conn & { session: Session }, _req: FdRequest, fds: number[]) => {
       noFds(fds, 'async_fd');
       const sf = this.sessionFds(c.session);
-      sf.asyncMirror ??= EventMirror.create({ recordSize: ASYNC_RECORD_SIZE, maxPending: ASYNC_PENDING_MAX });
+      sf.asyncMirror ??= this.newMirror(sf, () => EventMirror.create({ recordSize: ASYNC_RECORD_SIZE, maxPending: ASYNC_PENDING_MAX }), 'the async-event mirror');
       return { body: { fd_kind: 'async_events', record_size: ASYNC_RECORD_SIZE }, fds: [sf.asyncMirror.fd] };
     },
 

@@ -49,6 +49,8 @@ export function usageOut(tenant: string, role: string, u: CoreUsage, quota: Reco
     sessions_high_water: String(u.sessionsHigh),
     registered_bytes: String(u.bytes),
     registered_bytes_high_water: String(u.bytesHigh),
+    fds: String(u.fds),
+    fds_high_water: String(u.fdsHigh),
     types: [...u.types].sort(([a], [b]) => a.localeCompare(b)).map(([type, t]) => ({ type, current: String(t.current), high_water: String(t.high) })),
     verbs,
     quota: toStrings(quota),

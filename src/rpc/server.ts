@@ -20,7 +20,8 @@ import type { DeviceSummary } from '../wire/gen/rdmabroker/v1/DeviceSummary.js';
 import type { StepResult } from '../wire/gen/rdmabroker/v1/StepResult.js';
 import type { BatchStep__Output } from '../wire/gen/rdmabroker/v1/BatchStep.js';
 import type { DeviceEntry } from '../core/devices.js';
-import type { ListFilter } from '../core/registry.js';
+import type { BrokerObject, ChangeKind, ListFilter } from '../core/registry.js';
+import { BoundedStream, MAX_STREAM_BACKLOG } from './streams.js';
 import type { ObjectFilter__Output } from '../wire/gen/rdmabroker/v1/ObjectFilter.js';
 import { HealthImplementation } from 'grpc-health-check';
 import { addReflection } from './reflection.js';
@@ -40,7 +41,14 @@ export interface ServerDeps {
   auth?: Authenticator;
   /** The fd channel socket beside this listener, told to clients with their fd tokens (null: none). */
   fdSocket?: string | null;
+  /** A Connect stream that has not sent `open` within this time is ended with DEADLINE_EXCEEDED (default 5 s). */
+  openTimeoutMs?: number;
 }
+
+/** Default of {@link ServerDeps.openTimeoutMs}. */
+export const DEFAULT_OPEN_TIMEOUT_MS = 5000;
+/** Connect streams of one tenant that may wait for their `open` at once (on one listener); more: RESOURCE_EXHAUSTED. */
+export const MAX_PENDING_OPENS = 64;
 
 /** The services a listener serves, for health checking. */
 export const SERVICE_NAMES = ['DeviceService', 'ObjectService', 'SessionService', 'InspectionService', 'AdminService'].map((s) => `rdmabroker.v1.${s}`);
@@ -92,6 +100,8 @@ export function createServer(deps: ServerDeps): grpc.Server {
   const tenants = deps.tenants ?? new TenantDirectory();
   const auth = deps.auth ?? fixedTenant(tenants, () => tenants.config.socketTenant, 'socket');
   const fdSocket = deps.fdSocket ?? null;
+  const openTimeoutMs = deps.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+  const pendingOpens = new Map<string, number>();
   const pkg = api().rdmabroker.v1;
 
   const sessionOf = (call: { metadata: grpc.Metadata }): Session => {
@@ -182,14 +192,51 @@ export function createServer(deps: ServerDeps): grpc.Server {
     Connect: (call) => {
       let session: Session | null = null;
       const peer = call.getPeer();
+      let ended = false;
       const fail = (e: unknown): void => {
+        if (ended) return;
+        ended = true;
         const se = toServiceError(e, log, 'SessionService.Connect');
         call.emit('error', { code: se.code, details: se.details, metadata: se.metadata });
       };
+      // Until `open`, the stream waits in its tenant's bounded pool, for a bounded time.
+      const tenant = callerOf(call).tenant;
+      let waiting = false;
+      const unwait = (): void => {
+        if (!waiting) return;
+        waiting = false;
+        clearTimeout(openTimer);
+        const n = (pendingOpens.get(tenant) ?? 1) - 1;
+        if (n > 0) pendingOpens.set(tenant, n);
+        else pendingOpens.delete(tenant);
+      };
+      const openTimer = setTimeout(() => {
+        if (!waiting) return;
+        unwait();
+        log.info({ tenant, peer, ms: openTimeoutMs }, 'Connect stream ended: no open in time');
+        fail(new BrokerError('TIMED_OUT', `no open message within ${openTimeoutMs} ms of Connect`));
+      }, openTimeoutMs);
+      openTimer.unref();
+      if ((pendingOpens.get(tenant) ?? 0) >= MAX_PENDING_OPENS) {
+        clearTimeout(openTimer);
+        log.warn({ tenant, peer, max: MAX_PENDING_OPENS }, 'Connect refused: too many streams of this tenant waiting for open');
+        fail(new BrokerError('QUOTA_EXCEEDED', `tenant ${tenant} has ${MAX_PENDING_OPENS} Connect streams waiting for their open message; send open or close them`));
+        return;
+      }
+      waiting = true;
+      pendingOpens.set(tenant, (pendingOpens.get(tenant) ?? 0) + 1);
+      // Events are pushed, not paced by the client: a client that stops reading is ended, not buffered for.
+      const out = new BoundedStream<import('../wire/gen/rdmabroker/v1/SessionServerMessage.js').SessionServerMessage>(call, {
+        log, what: 'SessionService.Connect', context: () => ({ tenant, session: session?.id }),
+        onOverflow: () => closed(),
+        end: fail,
+      });
       call.on('data', (m: import('../wire/gen/rdmabroker/v1/SessionClientMessage.js').SessionClientMessage__Output) => {
+        if (ended) return;
         try {
           if (m.open) {
             if (session) throw new BrokerError('INVALID_ATTR', 'session already open on this stream');
+            unwait();
             const who = callerOf(call);
             const o = m.open;
             let resumed = false;
@@ -204,13 +251,13 @@ export function createServer(deps: ServerDeps): grpc.Server {
               session = broker.openSession({ name: o.name, tenant: who.tenant, peer, leaseMs: o.lease_ms, resumeGraceMs: o.resume_grace_ms, labels: who.labels });
             }
             const s = session;
-            call.write({
+            out.write({
               opened: {
                 session_id: s.id, token: s.token, lease_ms: s.opts.leaseMs, resume_grace_ms: s.opts.resumeGraceMs, resumed, tenant: s.tenant,
                 fd_token: fdSocket ? broker.sessions.issueFdToken(s) : '', fd_socket: fdSocket ?? '',
               },
             });
-            s.attach((seq, e) => call.write({ event: eventOut(seq, e) }));
+            s.attach((seq, e) => out.write({ event: eventOut(seq, e) }));
             // The session can end while its stream is open (lease, eviction,
             // shutdown): the client learns it from the stream's status.
             const off = s.onEnd((reason) => {
@@ -225,12 +272,13 @@ export function createServer(deps: ServerDeps): grpc.Server {
           }
           if (!session) throw new BrokerError('NO_SESSION', 'the first message must be open');
           broker.sessions.touch(session);
-          if (m.keepalive) call.write({ keepalive: { nonce: m.keepalive.nonce } });
+          if (m.keepalive) out.write({ keepalive: { nonce: m.keepalive.nonce } });
         } catch (e) {
           fail(e);
         }
       });
       const closed = (): void => {
+        unwait();
         if (!session) return;
         const s = session;
         session = null;
@@ -261,20 +309,49 @@ export function createServer(deps: ServerDeps): grpc.Server {
     WatchObjects: (call) => {
       const who = callerOf(call);
       const filter = filterIn(call.request.filter, who);
-      const stop = broker.watch(filter, (kind, o) => call.write({ kind, object: objectInfo(o) }));
-      if (call.request.initial) {
-        let start = 0;
-        for (;;) {
-          const page = broker.list(filter, start, 1000);
-          for (const o of page.objects) call.write({ kind: 'CREATED', object: objectInfo(o) });
-          if (page.end) break;
-          start = page.next;
+      const out = new BoundedStream<import('../wire/gen/rdmabroker/v1/ObjectChange.js').ObjectChange>(call, {
+        log, what: 'InspectionService.WatchObjects', context: () => ({ tenant: who.tenant }),
+        onOverflow: () => stop(),
+        end: (e) => {
+          const se = toServiceError(e, log, 'InspectionService.WatchObjects');
+          call.emit('error', { code: se.code, details: se.details, metadata: se.metadata });
+        },
+      });
+      // With `initial`, changes wait (bounded) behind a snapshot of the table
+      // that is written at the client's pace; then they follow in order.
+      let held: [ChangeKind, BrokerObject][] | null = call.request.initial ? [] : null;
+      const stop = broker.watch(filter, (kind, o) => {
+        if (!held) {
+          out.write({ kind, object: objectInfo(o) });
+        } else if (held.length >= MAX_STREAM_BACKLOG) {
+          out.overflow(held.length);
+        } else {
+          held.push([kind, o]);
         }
-        call.write({ kind: 'SYNCED', object: null });
-      }
+      });
       call.on('cancelled', stop);
       call.on('close', stop);
       call.on('error', stop);
+      if (!held) return;
+      const snapshot: BrokerObject[] = [];
+      for (let start = 0; ;) {
+        const page = broker.list(filter, start, 1000);
+        snapshot.push(...page.objects);
+        if (page.end) break;
+        start = page.next;
+      }
+      void (async () => {
+        const gone = (): boolean => out.overflowed || call.cancelled || call.destroyed;
+        for (const o of snapshot) {
+          if (gone()) return;
+          if (!out.write({ kind: 'CREATED', object: objectInfo(o) })) await out.drained();
+        }
+        if (gone()) return;
+        out.write({ kind: 'SYNCED', object: null });
+        const later = held ?? [];
+        held = null;
+        for (const [kind, o] of later) out.write({ kind, object: objectInfo(o) });
+      })().catch((e: unknown) => log.error({ err: e }, 'WatchObjects: initial listing failed'));
     },
     ListSessions: unary(log, 'InspectionService.ListSessions', (call) => {
       const who = callerOf(call);

@@ -32,6 +32,7 @@ const BY_CODE: Record<Exclude<ErrorCode, 'ERRNO'>, grpc.status> = {
   UNSUPPORTED: S.UNIMPLEMENTED,
   SHUTTING_DOWN: S.UNAVAILABLE,
   NOT_READY: S.UNAVAILABLE,
+  TIMED_OUT: S.DEADLINE_EXCEEDED,
 };
 
 const BY_ERRNO = new Map<number, grpc.status>([
@@ -40,6 +41,9 @@ const BY_ERRNO = new Map<number, grpc.status>([
   [Errno.ERANGE, S.OUT_OF_RANGE],
   [Errno.ENOMEM, S.RESOURCE_EXHAUSTED],
   [Errno.ENOSPC, S.RESOURCE_EXHAUSTED],
+  // Out of fds (the daemon's, or the system's): nothing the caller did wrong, a pool ran dry.
+  [Errno.EMFILE, S.RESOURCE_EXHAUSTED],
+  [Errno.ENFILE, S.RESOURCE_EXHAUSTED],
   [Errno.EAGAIN, S.UNAVAILABLE],
   [Errno.EBUSY, S.FAILED_PRECONDITION],
   [Errno.EEXIST, S.ALREADY_EXISTS],

@@ -143,6 +143,32 @@ export const fcntl = lib.func('int fcntl(int fd, int cmd, int arg)') as (fd: num
 /** int close(int fd) */
 export const close = lib.func('int close(int fd)') as (fd: number) => number;
 
+const RLIMIT_NOFILE = 7;
+const getrlimitRaw = lib.func('int getrlimit(int resource, _Out_ uint64_t *rlim)') as (resource: number, rlim: (number | bigint)[]) => number;
+const setrlimitRaw = lib.func('int setrlimit(int resource, const uint64_t *rlim)') as (resource: number, rlim: (number | bigint)[]) => number;
+
+/** RLIMIT_NOFILE (soft, hard), or null when getrlimit fails. */
+export function nofileLimit(): { soft: number; hard: number } | null {
+  const r: (number | bigint)[] = [0, 0];
+  if (getrlimitRaw(RLIMIT_NOFILE, r) !== 0) return null;
+  // RLIM_INFINITY does not happen for NOFILE (the kernel caps it at nr_open); clamp anyway.
+  const n = (v: number | bigint): number => Math.min(Number(v), Number.MAX_SAFE_INTEGER);
+  return { soft: n(r[0]!), hard: n(r[1]!) };
+}
+
+/**
+ * Raises the soft RLIMIT_NOFILE to the hard one (node usually has already:
+ * done here so the daemon does not depend on it) and returns the limits in
+ * force; null when they cannot be read.
+ */
+export function raiseNofileLimit(): { soft: number; hard: number; errno: number } | null {
+  const r: (number | bigint)[] = [0, 0];
+  if (getrlimitRaw(RLIMIT_NOFILE, r) !== 0) return null;
+  const e = BigInt(r[0]!) < BigInt(r[1]!) && setrlimitRaw(RLIMIT_NOFILE, [r[1]!, r[1]!]) !== 0 ? errno() : 0;
+  const now = nofileLimit();
+  return now && { ...now, errno: e };
+}
+
 /** int dup(int fd) */
 export const dup = lib.func('int dup(int fd)') as (fd: number) => number;
 

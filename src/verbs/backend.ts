@@ -40,6 +40,8 @@ export const Errno = {
   EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
   ENOSPC: 28,
   ERANGE: 34,
   ENOSYS: 38,

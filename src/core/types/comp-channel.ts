@@ -10,6 +10,8 @@ export const compChannel: ObjectTypeSpec = {
   name: 'comp_channel',
   id: 5,
   doc: 'completion channel: CQs attached to it report completion notifications as session events',
+  // ibv_create_comp_channel opens one.
+  fds: 1,
   create: {
     doc: 'ibv_create_comp_channel',
     attrs: [],

@@ -13,6 +13,9 @@ export const mr: ObjectTypeSpec = {
   name: 'mr',
   id: 7,
   doc: 'memory region: daemon-allocated shared memory (or a client memfd) registered with the device',
+  // The memfd behind the pages stays open: the fd channel hands it out
+  // (get_fd, mapMr), and a mapping cannot give back its fd; so it is counted.
+  fds: 1,
   create: {
     doc: 'ibv_reg_mr over memory the daemon allocates (a memfd it maps)',
     attrs: [

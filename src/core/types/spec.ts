@@ -70,6 +70,11 @@ export interface ObjectTypeSpec {
   readonly doc: string;
   readonly readOnly?: boolean;
   readonly driver?: boolean;
+  /**
+   * Daemon fds one object holds for its life (the memfd behind an MR, a
+   * completion channel's fd), counted against the tenant's fd quota.
+   */
+  readonly fds?: number;
   readonly create?: {
     readonly doc: string;
     readonly attrs: readonly AttrSpec[];

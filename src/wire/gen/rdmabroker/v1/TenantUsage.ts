@@ -16,6 +16,12 @@ export interface TenantUsage {
   'types'?: (_rdmabroker_v1_TypeUsage)[];
   'verbs'?: (_rdmabroker_v1_VerbCount)[];
   'quota'?: ({[key: string]: number | string | Long});
+  /**
+   * Daemon fds held for the tenant (MR memfds, completion channels, fd-channel
+   * connections, event mirrors): the `fds` quota counts these.
+   */
+  'fds'?: (number | string | Long);
+  'fds_high_water'?: (number | string | Long);
 }
 
 export interface TenantUsage__Output {
@@ -30,4 +36,10 @@ export interface TenantUsage__Output {
   'types': (_rdmabroker_v1_TypeUsage__Output)[];
   'verbs': (_rdmabroker_v1_VerbCount__Output)[];
   'quota': ({[key: string]: string});
+  /**
+   * Daemon fds held for the tenant (MR memfds, completion channels, fd-channel
+   * connections, event mirrors): the `fds` quota counts these.
+   */
+  'fds': (string);
+  'fds_high_water': (string);
 }
