@@ -38,6 +38,7 @@ const BY_CODE: Record<Exclude<ErrorCode, 'ERRNO'>, grpc.status> = {
 const BY_ERRNO = new Map<number, grpc.status>([
   [Errno.EINVAL, S.INVALID_ARGUMENT],
   [Errno.EFAULT, S.INVALID_ARGUMENT],
+  [Errno.ENODATA, S.INVALID_ARGUMENT],
   [Errno.ERANGE, S.OUT_OF_RANGE],
   [Errno.ENOMEM, S.RESOURCE_EXHAUSTED],
   [Errno.ENOSPC, S.RESOURCE_EXHAUSTED],

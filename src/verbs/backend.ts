@@ -45,6 +45,8 @@ export const Errno = {
   ENOSPC: 28,
   ERANGE: 34,
   ENOSYS: 38,
+  /** No data: e.g. an sgid_index whose GID table entry is empty (rdma_fill_sgid_attr). */
+  ENODATA: 61,
   EOPNOTSUPP: 95,
   ETIMEDOUT: 110,
 } as const;

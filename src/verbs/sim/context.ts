@@ -29,16 +29,16 @@ import type { SimDevice } from './device.js';
 import {
   SimAh, SimChannel, SimCq, SimMr, SimMw, SimPd, SimQp, SimSrq, type SimObject,
 } from './objects.js';
-import { bindMw, enterError, flushQp, progressSq, resetQp, wakeSrqWaiters, wakeWaiters, type Fabric } from './datapath.js';
+import { bindMw, enterError, progressSq, resetQp, wakeSrqWaiters, wakeWaiters, type Fabric } from './datapath.js';
 
 const { EINVAL, EBUSY, EIO, ENOMEM, EOPNOTSUPP } = Errno;
 
 /** Bits reg_mr accepts (IB_ACCESS_SUPPORTED: bits 0-9, plus the optional range 20-29 libibverbs filters). */
 const MR_ACCESS_KNOWN = 0x3ff | 0x3ff0_0000;
-/** Access flags a QP may carry (RXE_ACCESS_SUPPORTED_QP). */
-const QP_ACCESS_KNOWN = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC;
 /** Standard ibv_qp_attr_mask bits (IB_QP_ATTR_STANDARD_BITS) plus RATE_LIMIT. */
 const QP_MASK_KNOWN = (1 << 21) - 1 | M.RATE_LIMIT;
+/** Entries of the port's GID table (portAttr's gid_tbl_len). */
+const GID_TBL_LEN = 1024;
 const QP_STATES: ReadonlySet<string> = new Set(['RESET', 'INIT', 'RTR', 'RTS', 'SQD', 'SQE', 'ERR']);
 
 /** rxe queues hold a power of two of slots, one kept empty: a request for n gets 2^k - 1 >= n. */
@@ -391,8 +391,14 @@ export class SimContext implements DeviceContext {
     const srq = this.own(ref, SimSrq, call);
     for (let i = 0; i < wrs.length; i++) {
       const wr = wrs[i] as RecvWr;
-      if (wr.sg_list.length > srq.maxSge) throw new PostError(call, EINVAL, i, `${call}: ${wr.sg_list.length} SGEs > max_sge ${srq.maxSge}`);
-      if (srq.rq.size >= srq.maxWr) throw new PostError(call, ENOMEM, i, `${call}: the SRQ is full`);
+      // rxe_post_one_recv: a full queue first, then the SGE count.
+      let e: PostError | null = null;
+      if (srq.rq.size >= srq.maxWr) e = new PostError(call, ENOMEM, i, `${call}: the SRQ is full`);
+      else if (wr.sg_list.length > srq.maxSge) e = new PostError(call, EINVAL, i, `${call}: ${wr.sg_list.length} SGEs > max_sge ${srq.maxSge}`);
+      if (e) {
+        wakeSrqWaiters(srq);
+        throw e;
+      }
       srq.rq.push(wr);
     }
     wakeSrqWaiters(srq);
@@ -455,7 +461,8 @@ export class SimContext implements DeviceContext {
     const l = this.device.limits;
     const bad = (why: string): VerbsError => new VerbsError(call, EINVAL, `${call}: ${why}`);
     if (mask & M.PORT && a.port_num !== 1) throw bad(`invalid port_num ${String(a.port_num)}`);
-    if (mask & M.PKEY_INDEX && (!u32ok(a.pkey_index) || a.pkey_index >= l.pkey_tbl_len)) throw bad(`pkey_index ${String(a.pkey_index)} >= ${l.pkey_tbl_len}`);
+    // rxe (6.1) checks no pkey_index: any 16-bit index is taken (and the default pkey used).
+    if (mask & M.PKEY_INDEX && (!u32ok(a.pkey_index) || a.pkey_index > 0xffff)) throw bad(`pkey_index ${String(a.pkey_index)} is 16 bits`);
     if (mask & M.QKEY && !u32ok(a.qkey)) throw bad('invalid qkey');
     if (mask & M.CAP) {
       if (!a.cap) throw bad('cap missing');
@@ -463,17 +470,22 @@ export class SimContext implements DeviceContext {
     }
     if (mask & M.ACCESS_FLAGS) {
       if (qp.qp_type !== 'RC' && qp.qp_type !== 'UC') throw bad('access flags on a QP that is not RC/UC');
-      if (!u32ok(a.qp_access_flags) || a.qp_access_flags & ~QP_ACCESS_KNOWN) throw bad(`qp_access_flags 0x${(a.qp_access_flags ?? 0).toString(16)}`);
+      // rxe (6.1) keeps whatever access bits it is given; only the remote ones matter to its responder.
+      if (!u32ok(a.qp_access_flags)) throw bad(`qp_access_flags 0x${(a.qp_access_flags ?? 0).toString(16)}`);
     }
     if (mask & M.AV) this.checkAh(call, a.ah_attr, mask & M.PORT ? a.port_num : undefined);
     if (mask & M.ALT_PATH) throw bad('alternate paths are not supported on RoCE'); // _ib_modify_qp bans APM outside IB
-    if (mask & M.PATH_MTU && (!Number.isInteger(a.path_mtu) || (a.path_mtu as number) < 1 || (a.path_mtu as number) > 5)) throw bad(`invalid path_mtu ${String(a.path_mtu)}`);
+    // rxe_qp_chk_attr compares path_mtu with the port's max_mtu (4096), not its active MTU, and lets 0 through.
+    if (mask & M.PATH_MTU && (!Number.isInteger(a.path_mtu) || (a.path_mtu as number) < 0 || (a.path_mtu as number) > 5)) throw bad(`path_mtu ${String(a.path_mtu)} > the port's max_mtu 5`);
     if (mask & M.MAX_QP_RD_ATOMIC && (!u32ok(a.max_rd_atomic) || a.max_rd_atomic > l.max_qp_rd_atom)) throw bad(`max_rd_atomic ${String(a.max_rd_atomic)} > ${l.max_qp_rd_atom}`);
-    if (mask & M.MAX_DEST_RD_ATOMIC && (!u32ok(a.max_dest_rd_atomic) || a.max_dest_rd_atomic > l.max_qp_init_rd_atom)) throw bad(`max_dest_rd_atomic ${String(a.max_dest_rd_atomic)}`);
+    // These are u8 fields of ibv_qp_attr that rxe (6.1) does not range-check: max_dest_rd_atomic, retry_cnt,
+    // rnr_retry and min_rnr_timer take any byte (a count of 8 or more counts down to 7, then retries for ever, as rxe).
+    const u8 = (v: unknown): boolean => u32ok(v) && v <= 0xff;
+    if (mask & M.MAX_DEST_RD_ATOMIC && !u8(a.max_dest_rd_atomic)) throw bad(`max_dest_rd_atomic ${String(a.max_dest_rd_atomic)} is 8 bits`);
     if (mask & M.TIMEOUT && (!u32ok(a.timeout) || a.timeout > 31)) throw bad(`timeout ${String(a.timeout)} > 31`);
-    if (mask & M.RETRY_CNT && (!u32ok(a.retry_cnt) || a.retry_cnt > 7)) throw bad(`retry_cnt ${String(a.retry_cnt)} > 7`);
-    if (mask & M.RNR_RETRY && (!u32ok(a.rnr_retry) || a.rnr_retry > 7)) throw bad(`rnr_retry ${String(a.rnr_retry)} > 7`);
-    if (mask & M.MIN_RNR_TIMER && (!u32ok(a.min_rnr_timer) || a.min_rnr_timer > 31)) throw bad(`min_rnr_timer ${String(a.min_rnr_timer)} > 31`);
+    if (mask & M.RETRY_CNT && !u8(a.retry_cnt)) throw bad(`retry_cnt ${String(a.retry_cnt)} is 8 bits`);
+    if (mask & M.RNR_RETRY && !u8(a.rnr_retry)) throw bad(`rnr_retry ${String(a.rnr_retry)} is 8 bits`);
+    if (mask & M.MIN_RNR_TIMER && !u8(a.min_rnr_timer)) throw bad(`min_rnr_timer ${String(a.min_rnr_timer)} is 8 bits`);
     if (mask & M.DEST_QPN && (!u32ok(a.dest_qp_num) || a.dest_qp_num > 0xffffff)) throw bad('dest_qp_num is 24 bits');
     if (mask & M.RQ_PSN && !u32ok(a.rq_psn)) throw bad('invalid rq_psn');
     if (mask & M.SQ_PSN && !u32ok(a.sq_psn)) throw bad('invalid sq_psn');
@@ -487,7 +499,9 @@ export class SimContext implements DeviceContext {
     if (ah.port_num !== 1) throw bad(`invalid ah_attr.port_num ${ah.port_num}`);
     if (qpPort !== undefined && qpPort !== ah.port_num) throw bad('port_num and ah_attr.port_num differ');
     if (!ah.grh) throw bad('RoCE address vectors need a GRH');
-    if (!u32ok(ah.grh.sgid_index) || ah.grh.sgid_index >= this.device.gidTable().length) throw bad(`no GID at sgid_index ${ah.grh.sgid_index}`);
+    // rdma_fill_sgid_attr: an index inside the table without a GID is ENODATA, one beyond the table EINVAL.
+    if (!u32ok(ah.grh.sgid_index) || ah.grh.sgid_index >= GID_TBL_LEN) throw bad(`sgid_index ${ah.grh.sgid_index} >= ${GID_TBL_LEN}`);
+    if (ah.grh.sgid_index >= this.device.gidTable().length) throw new VerbsError(call, Errno.ENODATA, `${call}: no GID at sgid_index ${ah.grh.sgid_index}`);
     const dgid = normalizeGid(ah.grh.dgid);
     if (!dgid) throw bad(`bad dgid ${JSON.stringify(ah.grh.dgid)}`);
     return dgid;
@@ -574,71 +588,93 @@ export class SimContext implements DeviceContext {
     this.drop(qp, 'qp');
   }
 
+  /**
+   * ibv_post_send as rdma-core's rxe provider and the kernel answer it: the
+   * provider validates each WR and writes it into the shared send queue
+   * (EINVAL for a bad WR, ENOMEM when the queue is full; *bad_wr is that WR),
+   * then rings the doorbell, which the kernel refuses with EINVAL before RTS
+   * (the WRs stay queued; *bad_wr is NULL, badIndex -1). The doorbell's
+   * error wins over a WR's. An empty list is EINVAL.
+   */
   async postSend(ref: QpRef, wrs: SendWr[]): Promise<void> {
     const call = 'ibv_post_send';
     this.live(call);
     const qp = this.own(ref, SimQp, call);
-    // rxe_post_send: nothing is sent before RTS (the kernel answers the doorbell EINVAL).
-    if (qp.state === 'RESET' || qp.state === 'INIT' || qp.state === 'RTR') {
-      throw new PostError(call, EINVAL, 0, `${call}: the QP is in ${qp.state}`);
-    }
+    if (wrs.length === 0) throw new PostError(call, EINVAL, -1, `${call}: an empty WR list`);
+    let failed: { errno: number; index: number } | null = null;
     for (let i = 0; i < wrs.length; i++) {
       const wr = wrs[i] as SendWr;
       const errno = this.checkSendWr(qp, wr);
-      if (errno) throw new PostError(call, errno, i, `${call}: WR ${i} (${wr.opcode}) is invalid`);
+      if (errno) {
+        failed = { errno, index: i };
+        break;
+      }
       qp.sq.push(wr);
     }
+    if (qp.state === 'RESET' || qp.state === 'INIT' || qp.state === 'RTR') {
+      throw new PostError(call, EINVAL, failed ? failed.index : -1, `${call}: the QP is in ${qp.state} (the doorbell is refused before RTS)`);
+    }
     progressSq(qp);
+    if (failed) {
+      const why = failed.errno === ENOMEM ? 'the send queue is full' : 'is invalid';
+      throw new PostError(call, failed.errno, failed.index, `${call}: WR ${failed.index} (${(wrs[failed.index] as SendWr).opcode}) ${why}`);
+    }
   }
 
-  /** rxe's post_one_send / validate_send_wr checks; 0 when the WR may be queued. */
+  /** rxe's validate_send_wr, then its queue_full check; 0 when the WR may be queued. */
   private checkSendWr(qp: SimQp, wr: SendWr): number {
-    if (qp.sq.size >= qp.cap.max_send_wr) return ENOMEM;
     if (wr.sg_list.length > qp.cap.max_send_sge) return EINVAL;
+    let total = 0;
+    for (const s of wr.sg_list) total += s.length;
     const op = wr.opcode;
-    switch (qp.qp_type) {
-      case 'UD':
-        if (op !== 'SEND' && op !== 'SEND_WITH_IMM') return EINVAL;
-        if (!(wr.ah instanceof SimAh) || wr.ah.dead || wr.ah.ctx !== this || wr.ah.pd !== qp.pd) return EINVAL;
-        break;
-      case 'UC':
-        if (op !== 'SEND' && op !== 'SEND_WITH_IMM' && op !== 'RDMA_WRITE' && op !== 'RDMA_WRITE_WITH_IMM' && op !== 'LOCAL_INV' && op !== 'BIND_MW') return EINVAL;
-        break;
-      default:
-        break;
-    }
+    // The provider checks an atomic's length and alignment (IBA C10-73); the responder never sees a misaligned one.
+    if ((op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD') && (total < 8 || (wr.remote_addr ?? 0n) % 8n !== 0n)) return EINVAL;
+    if (wr.send_flags & 8 /* INLINE */ && total > qp.cap.max_inline_data) return EINVAL;
     if (op === 'BIND_MW') {
+      if (total > 0 || wr.sg_list.length > 0 || (wr.imm_data ?? 0) !== 0) return EINVAL;
+      if (qp.qp_type !== 'RC' && qp.qp_type !== 'UC') return EINVAL;
       // The provider reads the window and the MR (its lkey) when posting; the device checks the rest.
       const b = wr.bind_mw;
       if (!b || !(b.mw instanceof SimMw) || b.mw.ctx !== this || b.mw.dead) return EINVAL;
       if (!(b.mr instanceof SimMr) || b.mr.ctx !== this || b.mr.dead) return EINVAL;
     }
-    if (op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD') {
-      if (wr.sg_list.length !== 1 || wr.sg_list[0]?.length !== 8) return EINVAL;
+    // A UD send names its address handle, which the provider dereferences: it must be a live AH of this PD.
+    if (qp.qp_type === 'UD' && (op === 'SEND' || op === 'SEND_WITH_IMM')) {
+      if (!(wr.ah instanceof SimAh) || wr.ah.dead || wr.ah.ctx !== this || wr.ah.pd !== qp.pd) return EINVAL;
     }
-    if (wr.send_flags & 8 /* INLINE */) {
-      let total = 0;
-      for (const s of wr.sg_list) total += s.length;
-      if (total > qp.cap.max_inline_data) return EINVAL;
-    }
+    // Opcodes the QP type cannot carry are queued; the requester completes them with LOC_QP_OP_ERR.
+    if (qp.sq.size >= qp.cap.max_send_wr) return ENOMEM;
     return 0;
   }
 
+  /**
+   * ibv_post_recv as the rxe provider answers it: EINVAL for an empty list or
+   * a QP in RESET (C10-97.2.1) or with an SRQ, then per WR ENOMEM when the
+   * queue is full and EINVAL for too many SGEs. Receives posted in ERR stay
+   * queued until the responder next runs (a modify to ERR flushes them).
+   */
   async postRecv(ref: QpRef, wrs: RecvWr[]): Promise<void> {
     const call = 'ibv_post_recv';
     this.live(call);
     const qp = this.own(ref, SimQp, call);
-    // rdma-core's rxe provider: C10-97.2.1, no receives in RESET; a QP with an SRQ has no RQ.
-    if (qp.state === 'RESET') throw new PostError(call, EINVAL, 0, `${call}: the QP is in RESET`);
-    if (qp.srq) throw new PostError(call, EINVAL, 0, `${call}: the QP uses an SRQ`);
+    if (wrs.length === 0) throw new PostError(call, EINVAL, -1, `${call}: an empty WR list`);
+    if (qp.state === 'RESET') throw new PostError(call, EINVAL, -1, `${call}: the QP is in RESET`);
+    if (qp.srq) throw new PostError(call, EINVAL, -1, `${call}: the QP uses an SRQ`);
+    let failed: PostError | null = null;
     for (let i = 0; i < wrs.length; i++) {
       const wr = wrs[i] as RecvWr;
-      if (wr.sg_list.length > qp.cap.max_recv_sge) throw new PostError(call, EINVAL, i, `${call}: ${wr.sg_list.length} SGEs > max_recv_sge ${qp.cap.max_recv_sge}`);
-      if (qp.rq.size >= qp.cap.max_recv_wr) throw new PostError(call, ENOMEM, i, `${call}: the receive queue is full`);
+      if (qp.rq.size >= qp.cap.max_recv_wr) {
+        failed = new PostError(call, ENOMEM, i, `${call}: the receive queue is full`);
+        break;
+      }
+      if (wr.sg_list.length > qp.cap.max_recv_sge) {
+        failed = new PostError(call, EINVAL, i, `${call}: ${wr.sg_list.length} SGEs > max_recv_sge ${qp.cap.max_recv_sge}`);
+        break;
+      }
       qp.rq.push(wr);
     }
-    if (qp.state === 'ERR') flushQp(qp);
-    else wakeWaiters(qp);
+    if (qp.state !== 'ERR') wakeWaiters(qp);
+    if (failed) throw failed;
   }
 
   private detachGroup(qp: SimQp, gid: string): void {

@@ -57,6 +57,15 @@ function mkWc(wr_id: bigint, status: WcStatus, opcode: WcOpcode, qp_num: number,
   return { wr_id, status, opcode, vendor_err: 0, byte_len, imm_data, qp_num, src_qp, wc_flags, pkey_index: 0, slid: 0, sl: 0, dlid_path_bits: 0 };
 }
 
+/**
+ * An error (or flush) completion as rxe writes it for a user CQ: only wr_id,
+ * status and qp_num are set (opcode 0, i.e. SEND, byte_len 0, no flags), on
+ * the send and the receive side alike; the standard leaves the rest undefined.
+ */
+function errWc(wr_id: bigint, status: WcStatus, qp_num: number): Wc {
+  return mkWc(wr_id, status, 'SEND', qp_num);
+}
+
 function emitObj(o: { ctx: { emit: SimQp['ctx']['emit'] }; tag: number }, type: AsyncEventType): void {
   o.ctx.emit({ kind: 'async', type, tag: o.tag, port: null });
 }
@@ -69,16 +78,22 @@ export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): void {
     return;
   }
   cq.wcs.push(wc);
-  // Error completions wake a solicited-only arm too (IBA 11.4.2.2).
-  if (cq.arm !== 0 && (cq.arm === 1 || solicited || wc.status !== 'SUCCESS')) {
+  // rxe_cq_post: a solicited-only arm wakes for solicited completions alone; an error completion is no exception.
+  if (cq.arm !== 0 && (cq.arm === 1 || solicited)) {
     cq.arm = 0;
     if (cq.channel) cq.ctx.emit({ kind: 'completion', cq: cq.tag, channel: cq.channel.tag });
   }
 }
 
 function completeSend(qp: SimQp, wr: SendWr, status: WcStatus, byteLen = 0): void {
-  if (status !== 'SUCCESS' || qp.sqSigAll || wr.send_flags & SendFlags.SIGNALED) {
-    pushWc(qp.sendCq, mkWc(wr.wr_id, status, SEND_WC[wr.opcode], qp.qp_num, status === 'SUCCESS' ? byteLen : 0), false);
+  if (status !== 'SUCCESS') {
+    pushWc(qp.sendCq, errWc(wr.wr_id, status, qp.qp_num), false);
+    return;
+  }
+  if (qp.sqSigAll || wr.send_flags & SendFlags.SIGNALED) {
+    // rxe marks the requester's completion of an immediate-data WR with WITH_IMM too.
+    const flags = wr.opcode === 'SEND_WITH_IMM' || wr.opcode === 'RDMA_WRITE_WITH_IMM' ? WC_WITH_IMM : 0;
+    pushWc(qp.sendCq, mkWc(wr.wr_id, status, SEND_WC[wr.opcode], qp.qp_num, byteLen, 0, flags), false);
   }
 }
 
@@ -129,12 +144,6 @@ function localSegs(qp: SimQp, pd: SimPd, sges: readonly Sge[], needWrite: boolea
     out.push(seg);
   }
   return out;
-}
-
-function capacity(segs: readonly Seg[]): number {
-  let n = 0;
-  for (const s of segs) n += s.len;
-  return n;
 }
 
 /** Drops the first `n` bytes of a scatter list (the GRH room of a UD receive). */
@@ -204,10 +213,6 @@ function takeRecv(d: SimQp): RecvWr | undefined {
   return wr;
 }
 
-function recvSegs(d: SimQp, wr: RecvWr): Seg[] | null {
-  return localSegs(d, d.srq ? d.srq.pd : d.pd, wr.sg_list, true, false);
-}
-
 function clearWait(qp: SimQp): void {
   const w = qp.wait;
   if (!w) return;
@@ -268,13 +273,10 @@ function runTurn(): void {
 
 /** Flushes every outstanding receive and send WR with WR_FLUSH_ERR (the QP is in ERR). */
 export function flushQp(qp: SimQp): void {
-  for (let wr = qp.rq.shift(); wr; wr = qp.rq.shift()) {
-    pushWc(qp.recvCq, mkWc(wr.wr_id, 'WR_FLUSH_ERR', 'RECV', qp.qp_num), false);
-  }
+  // rxe's responder completes a flushed receive with no packet in hand, which rxe_cq_post counts as solicited.
+  for (let wr = qp.rq.shift(); wr; wr = qp.rq.shift()) pushWc(qp.recvCq, errWc(wr.wr_id, 'WR_FLUSH_ERR', qp.qp_num), true);
   if (qp.busy) return; // the send loop flushes the SQ once the WR in hand is completed
-  for (let wr = qp.sq.shift(); wr; wr = qp.sq.shift()) {
-    pushWc(qp.sendCq, mkWc(wr.wr_id, 'WR_FLUSH_ERR', SEND_WC[wr.opcode], qp.qp_num), false);
-  }
+  for (let wr = qp.sq.shift(); wr; wr = qp.sq.shift()) pushWc(qp.sendCq, errWc(wr.wr_id, 'WR_FLUSH_ERR', qp.qp_num), false);
 }
 
 /**
@@ -433,23 +435,131 @@ function peer(qp: SimQp): SimQp | null {
   return d;
 }
 
-/** A request the responder refused: the requester completes with `status`, both QPs go to ERR. */
-function remoteError(qp: SimQp, wr: SendWr, d: SimQp, status: 'REM_ACCESS_ERR' | 'REM_INV_REQ_ERR' | 'REM_OP_ERR'): true {
-  emitObj(d, status === 'REM_ACCESS_ERR' ? 'QP_ACCESS_ERR' : 'QP_REQ_ERR');
+/**
+ * How rxe's responder answers a request it cannot execute (rxe_resp.c, its
+ * class A/C errors): the NAK's status on the requester, the status of the
+ * receive WQE the responder already holds (WRITE_WITH_IMM, SEND), and
+ * both QPs in ERR; the responder's other receives are flushed. rxe raises no
+ * async event for these.
+ */
+const NAK = {
+  /** check_op_valid: the responder QP's access flags forbid the operation; max_dest_rd_atomic 0. */
+  invalid: { requester: 'REM_INV_REQ_ERR', responder: 'REM_INV_REQ_ERR' },
+  /** check_rkey: no MR or window for the rkey, the range outside it, or the MR lacks the access. */
+  access: { requester: 'REM_ACCESS_ERR', responder: 'REM_ACCESS_ERR' },
+  /** send_data_in: the receive WQE's SGEs are invalid or too small (a malformed WQE). */
+  malformed: { requester: 'REM_OP_ERR', responder: 'LOC_QP_OP_ERR' },
+} as const satisfies Record<string, { requester: WcStatus; responder: WcStatus }>;
+type NakKind = keyof typeof NAK;
+
+/** A request the responder refused: see {@link NAK}. `held` is the receive WQE it had taken, if any. */
+function remoteError(qp: SimQp, wr: SendWr, d: SimQp, kind: NakKind, held: RecvWr | null = null): true {
+  if (held) pushWc(d.recvCq, errWc(held.wr_id, NAK[kind].responder, d.qp_num), false);
   if (d !== qp) enterError(d, true);
-  return fail(qp, wr, status);
+  return fail(qp, wr, NAK[kind].requester);
+}
+
+/**
+ * A UC responder's refusal: an operation the QP's access flags forbid or a
+ * bad rkey silently drops the message (the requester completes it); a
+ * malformed receive WQE completes with LOC_QP_OP_ERR and moves the responder
+ * to ERR (rxe's class D1/E handling).
+ */
+function ucError(qp: SimQp, wr: SendWr, d: SimQp, kind: NakKind, held: RecvWr | null, len: number): true {
+  if (kind === 'malformed') {
+    if (held) pushWc(d.recvCq, errWc(held.wr_id, 'LOC_QP_OP_ERR', d.qp_num), false);
+    if (d !== qp) enterError(d, true);
+  }
+  return dropped(qp, wr, len);
+}
+
+/**
+ * Where a message of `len` bytes lands in a receive WQE, resolved as rxe's
+ * copy_data does: SGE by SGE, each key checked only when bytes reach it. A
+ * message that does not fit (a bad key or too little room) is a malformed
+ * WQE; the packets that fitted whole before it are already written.
+ */
+interface Scatter {
+  segs: Seg[];
+  ok: boolean;
+  /** Bytes of the message written (whole packets) when !ok. */
+  partial: number;
+}
+
+function scatter(d: SimQp, wr: RecvWr, len: number, mtu: number): Scatter {
+  const pd = d.srq ? d.srq.pd : d.pd;
+  const keys = d.ctx.device.keys;
+  const segs: Seg[] = [];
+  let room = 0;
+  for (const s of wr.sg_list) {
+    if (room >= len) break;
+    if (s.length === 0) continue;
+    const o = keys.get(s.lkey);
+    const seg = o instanceof SimMr && !o.dead && o.lkey === s.lkey && o.pd === pd && o.access & Access.LOCAL_WRITE ? segOfMr(o, s.addr, s.length) : null;
+    if (!seg) break;
+    segs.push(seg);
+    room += seg.len;
+  }
+  if (room >= len) return { segs, ok: true, partial: 0 };
+  return { segs, ok: false, partial: Math.floor(room / mtu) * mtu };
+}
+
+/** Copies the first `n` bytes of `src` into `dst` (both long enough). */
+function copyPrefix(src: readonly Seg[], dst: readonly Seg[], n: number): void {
+  if (n <= 0) return;
+  copySegs(clip(src, n), dst);
+}
+
+function clip(segs: readonly Seg[], n: number): Seg[] {
+  const out: Seg[] = [];
+  for (const s of segs) {
+    if (n <= 0) break;
+    const take = Math.min(n, s.len);
+    out.push({ mem: s.mem, off: s.off, len: take });
+    n -= take;
+  }
+  return out;
+}
+
+/** The path MTU packets of `qp` carry (a QP modified to a path_mtu outside 1..5 keeps 1024). */
+function pathMtu(qp: SimQp): number {
+  const m = qp.attr.path_mtu;
+  return m >= 1 && m <= 5 ? mtuBytes(m) : 1024;
+}
+
+/**
+ * The requester gathers a WR's local data: a bad lkey, range or access fails
+ * the WR before anything is sent. rxe reports it as LOC_QP_OP_ERR when it
+ * builds a SEND or WRITE packet, and as LOC_PROT_ERR when a READ response or
+ * an atomic result cannot be stored.
+ */
+function localFailure(op: SendWr['opcode']): WcStatus {
+  return op === 'RDMA_READ' || op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD' ? 'LOC_PROT_ERR' : 'LOC_QP_OP_ERR';
+}
+
+/** The opcodes each QP type's requester can build packets for (rxe next_opcode); others complete LOC_QP_OP_ERR. */
+function opcodeValid(type: SimQp['qp_type'], op: SendWr['opcode']): boolean {
+  switch (type) {
+    case 'UD':
+      return op === 'SEND' || op === 'SEND_WITH_IMM';
+    case 'UC':
+      return op === 'SEND' || op === 'SEND_WITH_IMM' || op === 'RDMA_WRITE' || op === 'RDMA_WRITE_WITH_IMM' || op === 'LOCAL_INV' || op === 'BIND_MW';
+    default:
+      return true;
+  }
 }
 
 /** Executes the WR at the head of the SQ; false when it has to wait. */
 function execute(qp: SimQp, wr: SendWr): boolean {
   const op = wr.opcode;
+  if (!opcodeValid(qp.qp_type, op)) return fail(qp, wr, 'LOC_QP_OP_ERR');
   const isRead = op === 'RDMA_READ';
   const isAtomic = op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD';
   const len = sumLen(wr.sg_list);
   if (len > MAX_MSG) return fail(qp, wr, 'LOC_LEN_ERR');
   const inline = (wr.send_flags & SendFlags.INLINE) !== 0 && !isRead && !isAtomic;
   const local = localSegs(qp, qp.pd, wr.sg_list, isRead || isAtomic, inline);
-  if (!local) return fail(qp, wr, 'LOC_PROT_ERR');
+  if (!local) return fail(qp, wr, localFailure(op));
 
   if (op === 'LOCAL_INV') return localInvalidate(qp, wr);
   if (op === 'BIND_MW') return bindMwWr(qp, wr);
@@ -463,84 +573,85 @@ function execute(qp: SimQp, wr: SendWr): boolean {
     return retry(qp, wr);
   }
   const flags = d.attr.qp_access_flags;
+  const mtu = pathMtu(qp);
+  const packets = Math.max(1, Math.ceil(len / mtu));
+  const refuse = (kind: NakKind, held: RecvWr | null = null): true => (rc ? remoteError(qp, wr, d, kind, held) : ucError(qp, wr, d, kind, held, len));
+  const solicited = (wr.send_flags & SendFlags.SOLICITED) !== 0;
 
   switch (op) {
     case 'SEND':
     case 'SEND_WITH_IMM':
     case 'SEND_WITH_INV': {
+      // The first packet of a SEND takes a receive WQE (check_resource): none is an RNR NAK (UC: dropped).
       const rwqe = peekRecv(d);
       if (!rwqe) {
-        if (!rc) return dropped(qp, wr, len); // UC drops it
+        if (!rc) return dropped(qp, wr, len);
         return rnr(qp, wr, d);
       }
-      let wcFlags = 0;
+      takeRecv(d);
+      const sc = scatter(d, rwqe, len, mtu);
+      if (!sc.ok) {
+        copyPrefix(local, sc.segs, sc.partial);
+        return refuse('malformed', rwqe);
+      }
+      let wcFlags = WC_GRH;
       if (op === 'SEND_WITH_INV') {
         const mw = d.ctx.device.keys.get(wr.invalidate_rkey ?? -1);
-        if (!(mw instanceof SimMw) || mw.type !== 2 || mw.pd !== d.pd) return remoteError(qp, wr, d, 'REM_OP_ERR');
+        if (!(mw instanceof SimMw) || mw.type !== 2 || mw.pd !== d.pd) return refuse('invalid', rwqe);
         unbind(mw);
         wcFlags |= WC_WITH_INV;
       }
-      takeRecv(d);
-      const dst = recvSegs(d, rwqe);
-      if (!dst) {
-        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_PROT_ERR', 'RECV', d.qp_num), false);
-        if (!rc) return dropped(qp, wr, len);
-        return remoteError(qp, wr, d, 'REM_OP_ERR');
-      }
-      if (capacity(dst) < len) {
-        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_LEN_ERR', 'RECV', d.qp_num), false);
-        if (!rc) return dropped(qp, wr, len);
-        return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
-      }
-      copySegs(local, dst);
+      copySegs(local, sc.segs);
       if (op === 'SEND_WITH_IMM') wcFlags |= WC_WITH_IMM;
-      pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, wr.imm_data ?? 0), (wr.send_flags & SendFlags.SOLICITED) !== 0);
+      pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, op === 'SEND_WITH_IMM' ? wr.imm_data ?? 0 : 0), solicited);
       completeSend(qp, wr, 'SUCCESS', len);
       return true;
     }
     case 'RDMA_WRITE':
     case 'RDMA_WRITE_WITH_IMM': {
       const imm = op === 'RDMA_WRITE_WITH_IMM';
-      if (!(flags & Access.REMOTE_WRITE)) {
-        if (!rc) return dropped(qp, wr, len);
-        return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
-      }
+      if (!(flags & Access.REMOTE_WRITE)) return refuse('invalid');
       // A zero-length write carries no valid rkey/address to check (C9-88).
-      const seg = len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_WRITE);
-      if (len > 0 && !seg) {
-        if (!rc) return dropped(qp, wr, len);
-        return remoteError(qp, wr, d, 'REM_ACCESS_ERR');
+      const checkKey = (): Seg | null | false => (len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_WRITE) ?? false);
+      let seg: Seg | null | false = null;
+      if (imm && packets > 1) {
+        // The first packet (with the RETH) is checked, and every packet but the last written, before the last takes a WQE.
+        seg = checkKey();
+        if (seg === false) return refuse('access');
+        copyPrefix(local, [seg as Seg], (packets - 1) * mtu);
       }
-      let rwqe: RecvWr | undefined;
+      let rwqe: RecvWr | null = null;
       if (imm) {
-        rwqe = peekRecv(d);
+        rwqe = peekRecv(d) ?? null;
         if (!rwqe) {
           if (!rc) return dropped(qp, wr, len);
           return rnr(qp, wr, d);
         }
         takeRecv(d);
       }
+      if (!imm || packets === 1) seg = checkKey();
+      if (seg === false) return refuse('access', rwqe);
       if (seg) copySegs(local, [seg]);
       if (rwqe) {
-        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV_RDMA_WITH_IMM', d.qp_num, len, qp.qp_num, WC_WITH_IMM, wr.imm_data ?? 0), (wr.send_flags & SendFlags.SOLICITED) !== 0);
+        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV_RDMA_WITH_IMM', d.qp_num, len, qp.qp_num, WC_GRH | WC_WITH_IMM, wr.imm_data ?? 0), solicited);
       }
       completeSend(qp, wr, 'SUCCESS', len);
       return true;
     }
     case 'RDMA_READ': {
-      if (!(flags & Access.REMOTE_READ)) return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      if (!(flags & Access.REMOTE_READ) || d.attr.max_dest_rd_atomic === 0) return refuse('invalid');
       const seg = len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_READ);
-      if (len > 0 && !seg) return remoteError(qp, wr, d, 'REM_ACCESS_ERR');
+      if (len > 0 && !seg) return refuse('access');
       if (seg) copySegs([seg], local);
       completeSend(qp, wr, 'SUCCESS', len);
       return true;
     }
     case 'ATOMIC_CMP_AND_SWP':
     case 'ATOMIC_FETCH_AND_ADD': {
-      if (!(flags & Access.REMOTE_ATOMIC)) return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
-      if (wr.remote_addr === undefined || wr.remote_addr % 8n !== 0n) return remoteError(qp, wr, d, 'REM_INV_REQ_ERR');
+      if (!(flags & Access.REMOTE_ATOMIC) || d.attr.max_dest_rd_atomic === 0) return refuse('invalid');
+      // Misaligned addresses never get here: the provider refuses them at post time (EINVAL).
       const seg = remoteSeg(d, wr.rkey, wr.remote_addr, 8, Access.REMOTE_ATOMIC);
-      if (!seg) return remoteError(qp, wr, d, 'REM_ACCESS_ERR');
+      if (!seg) return refuse('access');
       const old = seg.mem.read(seg.off, 8);
       const v = old.readBigUInt64LE(0);
       const arg = BigInt.asUintN(64, wr.compare_add ?? 0n);
@@ -552,9 +663,9 @@ function execute(qp: SimQp, wr: SendWr): boolean {
         b.writeBigUInt64LE(next, 0);
         seg.mem.write(seg.off, b);
       }
-      const l = local[0] as Seg;
-      l.mem.write(l.off, old);
-      completeSend(qp, wr, 'SUCCESS', 8);
+      // The original value lands in the first 8 bytes of the local SGEs; byte_len is the WR's whole length (rxe).
+      writeSegs(old, local);
+      completeSend(qp, wr, 'SUCCESS', len);
       return true;
     }
     default:
@@ -562,16 +673,27 @@ function execute(qp: SimQp, wr: SendWr): boolean {
   }
 }
 
+/** Writes `data` into the start of a scatter list (the caller checked it is long enough). */
+function writeSegs(data: Buffer, dst: readonly Seg[]): void {
+  let at = 0;
+  for (const d of dst) {
+    if (at >= data.length) break;
+    const n = Math.min(d.len, data.length - at);
+    d.mem.write(d.off, data.subarray(at, at + n));
+    at += n;
+  }
+}
+
 function sendUd(qp: SimQp, wr: SendWr, local: Seg[], len: number): boolean {
   const ah = wr.ah as SimAh;
   // Multicast is delivered on the sender's own device (rxe loops group traffic back locally).
   const dev = ah.dgid.startsWith('ff') ? qp.ctx.device : qp.ctx.fabric.deviceByGid(ah.dgid);
-  // A UD message is one packet: it must fit the port MTU.
-  if (len > mtuBytes(qp.ctx.device.limits.active_mtu)) return fail(qp, wr, 'LOC_LEN_ERR');
   // A qkey with the high bit set means "use the QP's own qkey" (IBA 10.2.5).
   const rq = wr.remote_qkey ?? 0;
   const qkey = rq & 0x8000_0000 ? qp.attr.qkey : rq;
-  if (dev && !dev.lost) {
+  // A datagram is one packet: above the port MTU rxe still sends it, and the receiver drops it (check_length).
+  const fits = len <= mtuBytes(qp.ctx.device.limits.active_mtu);
+  if (fits && dev && !dev.lost) {
     if (ah.dgid.startsWith('ff')) {
       const group = dev.mcast.get(ah.dgid);
       if (group) for (const d of [...group]) if (d !== qp) deliverUd(qp, wr, d, local, len, qkey);
@@ -589,16 +711,14 @@ function deliverUd(qp: SimQp, wr: SendWr, d: SimQp, local: Seg[], len: number, q
   if (d.dead || d.qp_type !== 'UD' || !RECEIVING.has(d.state) || d.attr.qkey !== qkey) return;
   const rwqe = takeRecv(d);
   if (!rwqe) return;
-  const dst = recvSegs(d, rwqe);
-  if (!dst) {
-    pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_PROT_ERR', 'RECV', d.qp_num), false);
+  // The receive gets the 40-byte GRH first, then the payload; a WQE too small for both is malformed: LOC_QP_OP_ERR, the QP to ERR.
+  const sc = scatter(d, rwqe, len + GRH_BYTES, Number.MAX_SAFE_INTEGER);
+  if (!sc.ok) {
+    pushWc(d.recvCq, errWc(rwqe.wr_id, 'LOC_QP_OP_ERR', d.qp_num), false);
+    enterError(d, true);
     return;
   }
-  if (capacity(dst) < len + GRH_BYTES) {
-    pushWc(d.recvCq, mkWc(rwqe.wr_id, 'LOC_LEN_ERR', 'RECV', d.qp_num), false);
-    return;
-  }
-  copySegs(local, skip(dst, GRH_BYTES));
+  copySegs(local, skip(sc.segs, GRH_BYTES));
   const imm = wr.opcode === 'SEND_WITH_IMM';
   pushWc(
     d.recvCq,

@@ -58,14 +58,25 @@ export interface ConnectOpts {
   min_rnr_timer?: number;
 }
 
-/** RESET -> INIT -> RTR -> RTS for both QPs, each addressed to the other. */
+/** RESET -> INIT -> RTR -> RTS for both QPs (RC or UC), each addressed to the other; `a === b` loops a QP to itself. */
 export async function connect(f: Fx, a: QpRef, b: QpRef, o: ConnectOpts = {}): Promise<void> {
-  for (const [q, d] of [[a, b], [b, a]] as const) {
+  const pairs: [QpRef, QpRef][] = a === b ? [[a, a]] : [[a, b], [b, a]];
+  for (const [q, d] of pairs) {
+    const rc = q.qp_type === 'RC';
     await f.ctx.modifyQp(q, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: o.access ?? ALL }, M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS);
-    await f.ctx.modifyQp(q, { qp_state: 'RTR', ah_attr: av(f.gid), path_mtu: 3, dest_qp_num: d.qp_num, rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: o.min_rnr_timer ?? 1 }, M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER);
+    await f.ctx.modifyQp(
+      q,
+      { qp_state: 'RTR', ah_attr: av(f.gid), path_mtu: 3, dest_qp_num: d.qp_num, rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: o.min_rnr_timer ?? 1 },
+      M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | (rc ? M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER : 0),
+    );
   }
-  for (const q of [a, b]) {
-    await f.ctx.modifyQp(q, { qp_state: 'RTS', timeout: o.timeout ?? 1, retry_cnt: o.retry_cnt ?? 2, rnr_retry: o.rnr_retry ?? 7, sq_psn: 0, max_rd_atomic: 1 }, M.STATE | M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.SQ_PSN | M.MAX_QP_RD_ATOMIC);
+  for (const [q] of pairs) {
+    const rc = q.qp_type === 'RC';
+    await f.ctx.modifyQp(
+      q,
+      { qp_state: 'RTS', timeout: o.timeout ?? 1, retry_cnt: o.retry_cnt ?? 2, rnr_retry: o.rnr_retry ?? 7, sq_psn: 0, max_rd_atomic: 1 },
+      M.STATE | M.SQ_PSN | (rc ? M.TIMEOUT | M.RETRY_CNT | M.RNR_RETRY | M.MAX_QP_RD_ATOMIC : 0),
+    );
   }
 }
 

@@ -142,13 +142,16 @@ describe('sim device: limits and refusals', () => {
     const { ctx, pd, cq, gid } = await setup();
     const qp = await qpOf(ctx, pd, cq);
     const init = M.STATE | M.PKEY_INDEX | M.PORT | M.ACCESS_FLAGS;
-    expect(await errnoOf(ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 1, port_num: 1, qp_access_flags: 0 }, init))).toBe(22);
-    expect(await errnoOf(ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: 1 << 6 }, init))).toBe(22);
-    await ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: 0 }, init);
+    // rxe checks the port, not the pkey index (any 16-bit one) nor the access bits.
+    expect(await errnoOf(ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 0, port_num: 2, qp_access_flags: 0 }, init))).toBe(22);
+    expect(await errnoOf(ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 0x10000, port_num: 1, qp_access_flags: 0 }, init))).toBe(22);
+    await ctx.modifyQp(qp, { qp_state: 'INIT', pkey_index: 1, port_num: 1, qp_access_flags: 1 << 7 }, init);
     const rtr = M.STATE | M.AV | M.PATH_MTU | M.DEST_QPN | M.RQ_PSN | M.MAX_DEST_RD_ATOMIC | M.MIN_RNR_TIMER;
     const base = { qp_state: 'RTR' as const, ah_attr: av(gid), path_mtu: 3 as const, dest_qp_num: 1, rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 1 };
     expect(await errnoOf(ctx.modifyQp(qp, { ...base, ah_attr: { ...av(gid), grh: null } }, rtr))).toBe(22);
     expect(await errnoOf(ctx.modifyQp(qp, { ...base, max_dest_rd_atomic: 1000 }, rtr))).toBe(22);
+    expect(await errnoOf(ctx.modifyQp(qp, { ...base, path_mtu: 6 as 5 }, rtr))).toBe(22);
+    expect(await errnoOf(ctx.modifyQp(qp, { ...base, ah_attr: { ...av(gid), grh: { ...av(gid).grh!, sgid_index: 1 } } }, rtr))).toBe(61);
     expect(await errnoOf(ctx.modifyQp(qp, base, rtr | (1 << 23)))).toBe(95);
     await ctx.modifyQp(qp, base, rtr);
     expect(await errnoOf(ctx.modifyQp(qp, { qp_state: 'ERR', cur_qp_state: 'RTS' }, M.STATE | M.CUR_STATE))).toBe(22);
@@ -193,11 +196,12 @@ describe('sim device: data path', () => {
     expect((await ctx.queryQp(a)).attr.qp_state).toBe('ERR');
     expect((await ctx.queryQp(b)).attr.qp_state).toBe('ERR');
     await sleep(0);
-    expect(events).toContainEqual({ kind: 'async', type: 'QP_ACCESS_ERR', tag: 9, port: null });
+    // rxe raises no async event on either side for a refused rkey.
+    expect(events.filter((e) => e.kind === 'async')).toEqual([]);
     await ctx.deallocMw(mw);
   });
 
-  it('bad lkey: LOC_PROT_ERR and the rest of the send queue is flushed', async () => {
+  it('bad lkey on a WRITE: LOC_QP_OP_ERR (as rxe builds the packet) and the rest of the send queue is flushed', async () => {
     const { ctx, pd, cq, gid } = await setup();
     const a = await qpOf(ctx, pd, cq);
     const b = await qpOf(ctx, pd, cq);
@@ -206,7 +210,7 @@ describe('sim device: data path', () => {
     const wr = (id: bigint, lkey: number) => ({ wr_id: id, opcode: 'RDMA_WRITE' as const, send_flags: 0, sg_list: [{ addr: mr.addr, length: 8, lkey }], remote_addr: mr.addr + 8n, rkey: mr.rkey });
     await ctx.postSend(a, [wr(1n, mr.lkey), wr(2n, mr.lkey ^ 0xff00), wr(3n, mr.lkey)]);
     const wcs = await drain(ctx, cq, 2);
-    expect(wcs.map((w) => [w.wr_id, w.status])).toEqual([[2n, 'LOC_PROT_ERR'], [3n, 'WR_FLUSH_ERR']]);
+    expect(wcs.map((w) => [w.wr_id, w.status, w.opcode, w.byte_len])).toEqual([[2n, 'LOC_QP_OP_ERR', 'SEND', 0], [3n, 'WR_FLUSH_ERR', 'SEND', 0]]);
   });
 
   it('RNR: rnr_retry 0 fails at once; otherwise a late receive completes the send', async () => {
