@@ -36,8 +36,8 @@ async function rc(o: { access?: number; rbAccess?: number; rnr_retry?: number; t
   await connect(f, a, b, { access: o.access, rnr_retry: o.rnr_retry ?? 0 });
   const la = await f.ctx.regMr(f.pd, { kind: 'alloc', length: 4096 }, Access.LOCAL_WRITE, 5);
   const rb = await f.ctx.regMr(f.pd, { kind: 'alloc', length: 4096 }, o.rbAccess ?? ALL, 6);
-  la.memory!.fill(0, 4096, 0x11);
-  rb.memory!.fill(0, 4096, 0x22);
+  la.memory!.write(0, Buffer.alloc(4096, 0x11));
+  rb.memory!.write(0, Buffer.alloc(4096, 0x22));
   return { f, a, b, acq, bcq, la, rb };
 }
 
@@ -288,7 +288,7 @@ describe('UD', () => {
   it('40 GRH bytes head the receive; a wrong qkey is dropped silently; a payload above the MTU is sent and dropped', async () => {
     const u = await ud();
     const send = (id: bigint, len: number, qkey: number): SendWr => ({ wr_id: id, opcode: 'SEND', send_flags: SendFlags.SIGNALED, sg_list: [{ addr: u.mr.addr, length: len, lkey: u.mr.lkey }], ah: u.ah, remote_qpn: u.b.qp_num, remote_qkey: qkey });
-    u.mr.memory!.fill(0, 64, 0x33);
+    u.mr.memory!.write(0, Buffer.alloc(64, 0x33));
     await u.f.ctx.postRecv(u.b, [{ wr_id: 100n, sg_list: [{ addr: u.mr.addr + 4096n, length: 2048, lkey: u.mr.lkey }] }]);
     await u.f.ctx.postSend(u.a, [send(1n, 64, 0x2222), send(2n, 1025, 0x1111), send(3n, 64, 0x1111)]);
     expect((await drain(u.f.ctx, u.f.cq, 3)).map((w) => [w.wr_id, w.status, w.byte_len])).toEqual([[1n, 'SUCCESS', 64], [2n, 'SUCCESS', 1025], [3n, 'SUCCESS', 64]]);
