@@ -2,7 +2,7 @@
  * Errors the core raises. Each has a stable code; exactly one module
  * (src/rpc/status.ts) maps codes and errnos to gRPC status codes.
  */
-import { VerbsError } from '../verbs/backend.js';
+import { Errno, VerbsError } from '../verbs/backend.js';
 
 export type ErrorCode =
   /** The handle does not exist or belongs to another session (never tells which). */
@@ -55,8 +55,9 @@ export class BrokerError extends Error {
 export const err = {
   noHandle: (h: number | string) => new BrokerError('NO_SUCH_HANDLE', `no such object: handle ${h}`),
   noDevice: (d: string) => new BrokerError('NO_SUCH_DEVICE', `no such device: ${JSON.stringify(d)}`),
-  invalid: (msg: string) => new BrokerError('INVALID_ATTR', msg),
-  missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`),
+  // What the broker refuses before the device carries the errno libibverbs / the kernel gives the same request: EINVAL.
+  invalid: (msg: string) => new BrokerError('INVALID_ATTR', msg, Errno.EINVAL),
+  missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`, Errno.EINVAL),
   busy: (msg: string) => new BrokerError('BUSY', msg),
 };
 

@@ -180,7 +180,12 @@ function copySegs(src: readonly Seg[], dst: readonly Seg[]): void {
   }
 }
 
-/** The responder's rkey check (rxe check_rkey): an MR or a bound MW of the responder QP. */
+/**
+ * The responder's rkey check (rxe check_rkey): an MR of the responder's PD
+ * with the access, or a bound window (type 1 on the PD, type 2 on this QP)
+ * granting it. As in rxe 6.1, the range is checked against the window's MR
+ * (mr_check_range), not against the bound range of the window.
+ */
 function remoteSeg(dest: SimQp, rkey: number | undefined, addr: bigint | undefined, len: number, need: number): Seg | null {
   if (rkey === undefined || addr === undefined) return null;
   const o = dest.ctx.device.keys.get(rkey);
@@ -190,8 +195,7 @@ function remoteSeg(dest: SimQp, rkey: number | undefined, addr: bigint | undefin
     return segOfMr(o, addr, len);
   }
   const b = o.binding;
-  if (!b || (o.type === 1 ? o.pd !== dest.pd : o.qp !== dest) || !(b.access & need)) return null;
-  if (addr < b.addr || addr + BigInt(len) > b.addr + BigInt(b.length)) return null;
+  if (!b || b.mr.dead || (o.type === 1 ? o.pd !== dest.pd : o.qp !== dest) || !(b.access & need)) return null;
   return segOfMr(b.mr, addr, len);
 }
 
