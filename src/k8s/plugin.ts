@@ -222,7 +222,6 @@ export class KubeletPlugin {
   private async recover(): Promise<void> {
     const { records, problems } = loadState(this.stateFile, this.opts.resourceName, this.isSlot);
     for (const p of problems) this.log.error({ stateFile: this.stateFile, error: p }, 'allocation state: entry ignored');
-    const known = new Set(records.map((r) => r.id));
     for (const r of records) {
       const a = this.allocationFrom(r);
       if (a.slots.some((s) => this.bySlot.has(s))) {
@@ -243,12 +242,9 @@ export class KubeletPlugin {
     }
     // Directories no record names (a crash between mkdir and the state write) are removed.
     for (const name of safeReaddir(this.podsDir)) {
-      if (!known.has(name) || !this.allocs.has(name)) {
-        if (!this.allocs.has(name)) {
-          this.log.warn({ dir: path.join(this.podsDir, name) }, 'removing an allocation directory no allocation names');
-          removeTree(path.join(this.podsDir, name));
-        }
-      }
+      if (this.allocs.has(name)) continue;
+      this.log.warn({ dir: path.join(this.podsDir, name) }, 'removing an allocation directory no allocation names');
+      removeTree(path.join(this.podsDir, name));
     }
     this.save();
   }
@@ -433,7 +429,9 @@ export class KubeletPlugin {
       owners = slotOwners(await this.pods.list(), this.opts.resourceName, this.isSlot);
     } catch (e) {
       const msg = (e as Error).message;
-      if (msg !== this.lastPollError) this.log.error({ error: msg }, 'pod-resources unreachable; keeping every allocation as it is until it answers');
+      // One error line per outage (the reason may change from call to call while it lasts).
+      if (!this.lastPollError) this.log.error({ error: msg }, 'pod-resources unreachable; keeping every allocation as it is until it answers');
+      else if (msg !== this.lastPollError) this.log.debug({ error: msg }, 'pod-resources still unreachable');
       this.lastPollError = msg;
       return;
     }
@@ -683,7 +681,8 @@ export class KubeletPlugin {
       this.log.info({ resource: this.opts.resourceName, endpoint: this.pluginSocket, slots: this.opts.slots }, 'registered with the kubelet');
     } catch (e) {
       const msg = (e as Error).message;
-      if (msg !== this.lastRegisterError) this.log.error({ error: msg, kubelet: this.kubeletSocket }, 'device plugin registration failed; retrying');
+      if (!this.lastRegisterError) this.log.error({ error: msg, kubelet: this.kubeletSocket }, 'device plugin registration failed; retrying');
+      else if (msg !== this.lastRegisterError) this.log.debug({ error: msg }, 'device plugin registration still failing');
       this.lastRegisterError = msg;
       // Retried from the periodic check; a refusing kubelet is asked again once a second, not in a loop.
       this.nextRegisterAt = Date.now() + 1000;

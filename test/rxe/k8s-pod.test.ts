@@ -45,7 +45,7 @@ describeRxe('the kubelet device plugin on rxe0', () => {
 
   beforeAll(async () => {
     if (noBwrap) console.warn(`rxe pod flow without bubblewrap: ${noBwrap}`);
-    rig = await startRig('rxe', { device: 'ibverbs' });
+    rig = await startRig('rxe', { device: 'ibverbs', readyMs: 90_000 });
     await registered(rig.kubelet, 1, 60_000);
   });
 

@@ -29,7 +29,7 @@ function podsDir(r: K8sRig): string[] {
 
 describe.skipIf(noBwrap !== null)('kubelet device plugin', () => {
   it('registers, lists 64 healthy slots, and an allocation serves the example in a sandboxed pod', async () => {
-    rig = await startRig('flow');
+    rig = await startRig('flow', { extra: ['--metrics-listen', '127.0.0.1:0'] });
     const k = rig.kubelet;
     await registered(k);
     const reg = k.registrations[0]!;
@@ -68,16 +68,32 @@ describe.skipIf(noBwrap !== null)('kubelet device plugin', () => {
       const audit = rig.daemon.logs.filter((l) => l.audit === true && l.verb === 'create' && l.tenant === 'k8s.team-a');
       expect(audit.length).toBeGreaterThan(0);
       expect(audit[0]!.labels).toMatchObject({ namespace: 'team-a', pod: 'writer', container: 'main' });
+      // Per-pod metrics.
+      const port = logged(rig.daemon, 'metrics serving on /metrics')[0]!.port as number;
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const podKey = 'tenant="k8s.team-a",namespace="team-a",pod="writer",container="main"';
+      expect(text).toContain(`rdma_broker_pod_sessions{${podKey}} 1`);
+      const m = new RegExp(`rdma_broker_pod_objects\\{${podKey}\\} (\\d+)`).exec(text);
+      expect(Number(m?.[1])).toBe(objs.length);
     } finally {
       await pod.kill();
     }
   });
 
   it('a deleted pod loses its objects within 2 s, its directory goes, and its slot is allocated again', async () => {
-    rig = await startRig('delete');
+    rig = await startRig('delete', { extra: ['--cdi-dir', '{base}/cdi'] });
     const k = rig.kubelet;
     await registered(k);
     const r = await k.admit({ namespace: 'ns1', name: 'p', container: 'c', ids: ['slot-5'] });
+    // With --cdi-dir: a CDI spec with the same mount and variable, named in cdi_devices.
+    const id = r.annotations['rdma-broker.io/allocation']!;
+    expect(r.cdi_devices).toEqual([{ name: `rdma-broker.io/session=${id}` }]);
+    const specFile = path.join(rig.base, 'cdi', `rdma-broker.io_session-${id}.json`);
+    const spec = JSON.parse(fs.readFileSync(specFile, 'utf8'));
+    expect(spec).toMatchObject({ kind: 'rdma-broker.io/session', devices: [{ name: id, containerEdits: {
+      env: ['RDMA_BROKER_SOCKET=/run/rdma-broker/broker.sock'],
+      mounts: [{ hostPath: r.mounts[0]!.host_path, containerPath: '/run/rdma-broker' }],
+    } }] });
     const pod = await holdExample(r);
     try {
       expect((await rig.admin.listObjects({ tenant: 'k8s.ns1' })).length).toBeGreaterThan(0);
@@ -88,6 +104,7 @@ describe.skipIf(noBwrap !== null)('kubelet device plugin', () => {
       expect(Date.now() - t0).toBeLessThan(2000);
       expect(fs.existsSync(r.mounts[0]!.host_path)).toBe(false);
       expect(logged(rig.daemon, 'kubernetes allocation released')[0]).toMatchObject({ reason: 'pod gone from pod-resources' });
+      expect(fs.existsSync(specFile)).toBe(false);
     } finally {
       await pod.kill();
     }
@@ -267,12 +284,16 @@ describe('kubelet device plugin: bad input', () => {
       fs.rmSync(path.join(dir, f), { force: true });
       fs.symlinkSync(path.join(outside, f), path.join(dir, f));
     }
+    // Entries no allocation names: a stray directory and a symlink to the outside directory.
+    fs.mkdirSync(path.join(rig.stateDir, 'pods', '0'.repeat(32)));
+    fs.symlinkSync(outside, path.join(rig.stateDir, 'pods', 'f'.repeat(32)));
     await rig.restartDaemon();
     const err = logged(rig.daemon, 'allocation not recovered; releasing it');
     expect(err).toHaveLength(1);
     expect(String(err[0]!.error)).toMatch(/symlink/);
     expect(fs.readdirSync(outside)).toEqual(['keep']);
     expect(fs.existsSync(dir)).toBe(false);
+    expect(podsDir(rig)).toEqual([]);
     // Still serving, and the slot is free again.
     expect((await rig.admin.devices()).length).toBe(1);
     await registered(k, 2);

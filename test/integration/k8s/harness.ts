@@ -22,11 +22,14 @@ export interface K8sRig {
 }
 
 export interface RigOptions {
+  /** More daemon arguments; "{base}" in them is the rig's temp directory. */
   extra?: string[];
   /** Written as the daemon's --config (YAML). */
   config?: string;
   /** Daemon --device (default sim). */
   device?: string;
+  /** How long the daemon may take to serve (default 15 s; the emulated VM needs more). */
+  readyMs?: number;
 }
 
 export async function startRig(tag: string, o: RigOptions = {}): Promise<K8sRig> {
@@ -34,14 +37,14 @@ export async function startRig(tag: string, o: RigOptions = {}): Promise<K8sRig>
   const kubelet = new KubeletStandIn(path.join(base, 'kubelet'));
   await kubelet.start();
   const stateDir = path.join(base, 'state');
-  const args = ['--kubelet-dir', kubelet.dir, '--state-dir', stateDir, ...(o.extra ?? [])];
+  const args = ['--kubelet-dir', kubelet.dir, '--state-dir', stateDir, ...(o.extra ?? []).map((a) => a.replace('{base}', base))];
   if (o.config !== undefined) {
     fs.writeFileSync(path.join(base, 'tenants.yaml'), o.config);
     args.push('--config', path.join(base, 'tenants.yaml'));
   }
   const spawnOne = (): Promise<Daemon> => {
     const dir = fs.mkdtempSync(path.join(base, 'daemon-'));
-    return spawnDaemon(tag, args, { dir, device: o.device });
+    return spawnDaemon(tag, args, { dir, device: o.device, readyMs: o.readyMs });
   };
   const rig: K8sRig = {
     base, kubelet, stateDir,
