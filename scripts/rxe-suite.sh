@@ -3,7 +3,8 @@
 # the kernel's answers to the differential catalog, recorded afresh and
 # checked against test/fixtures/rxe-answers.jsonl; test/rxe (conformance on
 # rxe0, the differential catalog through the backend and the broker, the
-# daemon end to end, cleanup against `rdma resource show`, device removal),
+# daemon end to end, cleanup against `rdma resource show`, device removal, the
+# Kubernetes pod flow through the device plugin and a kubelet stand-in),
 # then the fd-channel integration tests against a daemon serving rxe0
 # (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md).
 set -e

@@ -45,14 +45,14 @@ describeRxe('the kubelet device plugin on rxe0', () => {
 
   beforeAll(async () => {
     if (noBwrap) console.warn(`rxe pod flow without bubblewrap: ${noBwrap}`);
-    rig = await startRig('rxe', { device: 'ibverbs', readyMs: 90_000 });
+    rig = await startRig('rxe', { device: 'ibverbs', readyMs: 300_000 });
     await registered(rig.kubelet, 1, 60_000);
-  });
+  }, 420_000);
 
   afterAll(async () => {
     await rig?.close();
     if (inRxeVm) await ensureRxe();
-  });
+  }, 120_000);
 
   it('a pod runs the write example on rxe0 through its allocation; deleting it frees the kernel objects', async () => {
     const k = rig.kubelet;
@@ -62,7 +62,7 @@ describeRxe('the kubelet device plugin on rxe0', () => {
     expect(out.stderr).toBe('');
     expect(out.stdout).toMatch(/^rdma-write ok 65536 bytes$/m);
     if (noBwrap) return;
-    const pod = await holdExample(r);
+    const pod = await holdExample(r, 300_000);
     try {
       const s = (await rig.admin.listSessions()).find((x) => x.pod);
       expect(s?.pod).toEqual({ namespace: 'team-a', name: 'writer', container: 'main' });
@@ -74,7 +74,7 @@ describeRxe('the kubelet device plugin on rxe0', () => {
     } finally {
       await pod.kill();
     }
-  });
+  }, 600_000);
 
   it('a kubelet restart is answered by a new registration', async () => {
     const k = rig.kubelet;
@@ -84,7 +84,7 @@ describeRxe('the kubelet device plugin on rxe0', () => {
     await registered(k, n + 1, 60_000);
     console.log(`re-registered ${k.registrations[n]!.at - t0} ms after the kubelet restart (emulated guest)`);
     expect(logged(rig.daemon, /registering again/).length).toBeGreaterThan(0);
-  });
+  }, 300_000);
 
   it.skipIf(!inRxeVm)('rdma link delete turns the slots Unhealthy; rdma link add, Healthy again', async () => {
     const k = rig.kubelet;
@@ -92,5 +92,5 @@ describeRxe('the kubelet device plugin on rxe0', () => {
     await waitFor(() => k.devices.length > 0 && k.devices.every((d) => d.health === 'Unhealthy'), 60_000, 'Unhealthy slots');
     await rxeLinkAdd();
     await waitFor(() => k.devices.length > 0 && k.devices.every((d) => d.health === 'Healthy'), 60_000, 'Healthy slots');
-  });
+  }, 300_000);
 });

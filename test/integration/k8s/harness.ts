@@ -84,7 +84,7 @@ export function runExample(r: ContainerAllocateResponse__Output, args: string[] 
 }
 
 /** The example with --hold in the pod: resolves once its objects exist. */
-export async function holdExample(r: ContainerAllocateResponse__Output): Promise<{ proc: ChildProcess; output: () => string; kill(): Promise<void> }> {
+export async function holdExample(r: ContainerAllocateResponse__Output, ms = 30_000): Promise<{ proc: ChildProcess; output: () => string; kill(): Promise<void> }> {
   const m = r.mounts[0]!;
   const proc = startPod({ hostDir: m.host_path, containerDir: m.container_path, env: r.envs, argv: [process.execPath, EXAMPLE, '--hold'] });
   let out = '';
@@ -93,7 +93,7 @@ export async function holdExample(r: ContainerAllocateResponse__Output): Promise
   const exited = new Promise<void>((resolve) => proc.on('close', () => resolve()));
   let done = false;
   void exited.then(() => { done = true; });
-  await waitFor(() => out.includes('holding') || done, 30_000, 'the pod to hold its objects');
+  await waitFor(() => out.includes('holding') || done, ms, 'the pod to hold its objects');
   if (!out.includes('holding')) throw new Error(`the pod exited: ${out}`);
   return {
     proc, output: () => out,
