@@ -60,11 +60,16 @@ export interface MemoryRange {
 /** The MR fields a type table returns from create (CreateResult.memory); the broker adds handle and device. */
 export type MemoryRangeInit = Omit<MemoryRange, 'handle' | 'device'>;
 
+/** A range as indexed: with its end precomputed, so a check costs comparisons, not BigInt arithmetic. */
+interface Indexed extends MemoryRange {
+  readonly end: bigint;
+}
+
 /** One device's part of a session's index. */
 class DeviceMemory {
-  readonly byLkey = new Map<number, MemoryRange>();
+  readonly byLkey = new Map<number, Indexed>();
   /** Daemon-mapped ranges sorted by addr (they never overlap: each is its own mapping). */
-  readonly byAddr: MemoryRange[] = [];
+  readonly byAddr: Indexed[] = [];
 
   /** The index in byAddr of the last range starting at or below `addr`, or -1. */
   floor(addr: bigint): number {
@@ -100,7 +105,8 @@ export class SessionMemory {
   }
 
   /** Adds a range (an MR just created). A second range with the same lkey on the device replaces the first. */
-  add(r: MemoryRange): void {
+  add(range: MemoryRange): void {
+    const r: Indexed = { ...range, end: range.addr + BigInt(range.length) };
     let d = this.devices.get(r.device);
     if (!d) this.devices.set(r.device, (d = new DeviceMemory()));
     const old = d.byLkey.get(r.lkey);
@@ -120,7 +126,7 @@ export class SessionMemory {
     return r;
   }
 
-  private removeFrom(d: DeviceMemory, r: MemoryRange): void {
+  private removeFrom(d: DeviceMemory, r: Indexed): void {
     d.byLkey.delete(r.lkey);
     this.count--;
     if (!r.mapped) return;
@@ -134,15 +140,25 @@ export class SessionMemory {
     return this.devices.get(device)?.byLkey.get(lkey);
   }
 
+  /** @internal byLkey with the end precomputed, for the checks below. */
+  keyed(device: string, lkey: number): Indexed | undefined {
+    return this.devices.get(device)?.byLkey.get(lkey);
+  }
+
   /**
    * The session's daemon-mapped MR on the device that holds all of
    * [addr, addr+length) (length 0: addr within or at the end of one).
    */
   covering(device: string, addr: bigint, length: number): MemoryRange | undefined {
+    return this.coveringEnd(device, addr, addr + BigInt(length));
+  }
+
+  /** @internal covering, given the range's end. */
+  coveringEnd(device: string, addr: bigint, end: bigint): Indexed | undefined {
     const d = this.devices.get(device);
     if (!d) return undefined;
     const r = d.byAddr[d.floor(addr)];
-    return r && within(r, addr, length) ? r : undefined;
+    return r && addr >= r.addr && end <= r.end ? r : undefined;
   }
 }
 
@@ -223,18 +239,19 @@ export function sgeFault(mem: SessionMemory, device: string, sge: Sge, use: SgeU
   if (typeof addr !== 'bigint' || addr < 0n || !Number.isInteger(length) || length < 0 || length > 0xffff_ffff) {
     return 'addr and length must be a u64 and a u32';
   }
-  if (addr + BigInt(length) > U64_END) return `[${hex(addr)}, +${length}) wraps past 2^64`;
+  const end = addr + BigInt(length);
+  if (end > U64_END) return `[${hex(addr)}, +${length}) wraps past 2^64`;
   if (use.inline) {
     // libibverbs ignores the lkey of inline data and copies from the address:
     // the bytes must lie in a daemon-mapped MR of this very session.
-    if (!mem.covering(device, addr, length)) {
+    if (!mem.coveringEnd(device, addr, end)) {
       return `inline data [${hex(addr)}, +${length}) lies in no memory region of this session on ${device}`;
     }
     return null;
   }
-  const r = mem.byLkey(device, sge.lkey);
+  const r = mem.keyed(device, sge.lkey);
   if (!r) return `lkey ${hex(sge.lkey >>> 0)} names no memory region of this session on ${device}`;
-  if (!within(r, addr, length)) {
+  if (addr < r.addr || end > r.end) {
     return `[${hex(addr)}, +${length}) is outside its memory region (MR ${r.handle}: [${hex(r.addr)}, +${r.length}))`;
   }
   if ((r.access & use.need) !== use.need) return `its memory region (MR ${r.handle}) lacks LOCAL_WRITE, and the device writes there`;
