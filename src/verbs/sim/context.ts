@@ -317,6 +317,7 @@ export class SimContext implements DeviceContext {
     const n = Math.min(max, cq.wcs.size);
     const out = new Array<Wc>(n);
     for (let i = 0; i < n; i++) out[i] = cq.wcs.shift() as Wc;
+    if (n > 0) cq.overflowed = false;
     return out;
   }
 

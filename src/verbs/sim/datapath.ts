@@ -70,11 +70,17 @@ function emitObj(o: { ctx: { emit: SimQp['ctx']['emit'] }; tag: number }, type: 
   o.ctx.emit({ kind: 'async', type, tag: o.tag, port: null });
 }
 
-/** Queues a completion; a full CQ drops it and reports CQ_ERR (rxe_cq_post). */
+/**
+ * Queues a completion; a full CQ drops it and reports CQ_ERR (rxe_cq_post).
+ * rxe raises one event per dropped completion; the sim raises one per
+ * overflow (until a poll makes room), so a flush of a million WRs into a
+ * full CQ cannot queue a million events for the daemon to deliver.
+ */
 export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): void {
   if (cq.dead) return;
   if (cq.wcs.size >= cq.cqe) {
-    emitObj(cq, 'CQ_ERR');
+    if (!cq.overflowed) emitObj(cq, 'CQ_ERR');
+    cq.overflowed = true;
     return;
   }
   cq.wcs.push(wc);

@@ -115,6 +115,8 @@ export class SimCq extends SimObject implements CqRef {
   usecnt = 0;
   readonly wcs = new Fifo<Wc>();
   arm: Arm = 0;
+  /** CQ_ERR was raised and the CQ has not been polled below full since: one event per overflow episode. */
+  overflowed = false;
   constructor(ctx: SimContext, tag: number, public cqe: number, readonly channel: SimChannel | null) {
     super(ctx, tag);
   }

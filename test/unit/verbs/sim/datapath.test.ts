@@ -245,6 +245,12 @@ describe('CQs', () => {
     expect(f.events).toContainEqual({ kind: 'async', type: 'CQ_ERR', tag: 2, port: null });
     expect(await errnoOf(f.ctx.resizeCq(f.cq, 0))).toBe(22);
     expect((await f.ctx.pollCq(f.cq, 16)).map((w) => w.wr_id)).toEqual(wrs.slice(0, depth).map((w) => w.wr_id));
+    // Two completions were dropped but one event raised; once polled, the next overflow raises another.
+    const errs = (): number => f.events.filter((e) => e.kind === 'async' && e.type === 'CQ_ERR').length;
+    expect(errs()).toBe(1);
+    await f.ctx.postSend(a, wrs);
+    await sleep(5);
+    expect(errs()).toBe(2);
   });
 
   it('a solicited-only arm ignores an error completion; a next-completion arm fires once', async () => {
