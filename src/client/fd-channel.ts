@@ -17,15 +17,15 @@
 import * as libc from '../sys/libc.js';
 import { RdmaError } from './errors.js';
 import { SharedMemory, mapFd } from '../sys/memory.js';
-import { connectPacket, type PacketSocket } from '../fdpass/packet-socket.js';
+import { connectPacket, type PacketSocket } from '../sys/packet-socket.js';
 import {
   ASYNC_RECORD_SIZE, COMPLETION_RECORD_SIZE, decodeAsync, decodeCompletions,
   type AsyncRecord, type CompletionRecord, type FdErrorBody, type FdOp,
-} from '../fdpass/protocol.js';
-import { closeAll, MAX_FDS_PER_MESSAGE, MAX_MESSAGE_BYTES } from '../fdpass/scm.js';
+} from '../wire/fd-protocol.js';
+import { closeAll, MAX_FDS_PER_MESSAGE, MAX_MESSAGE_BYTES } from '../sys/scm.js';
 
-export type { AsyncRecord, CompletionRecord } from '../fdpass/protocol.js';
-export { defaultFdSocket } from '../fdpass/protocol.js';
+export type { AsyncRecord, CompletionRecord } from '../wire/fd-protocol.js';
+export { defaultFdSocket } from '../wire/fd-protocol.js';
 export { SharedMemory } from '../sys/memory.js';
 
 /**

@@ -5,6 +5,7 @@
  * handle type have been checked.
  */
 import { HandleValue, RefValue, type Plain, type PlainMap } from '../wire/values.js';
+import { normalizeGid as gidText } from '../wire/gid.js';
 import { BrokerError, err } from './errors.js';
 
 export type AttrKind =
@@ -72,37 +73,14 @@ function toBigInt(v: Plain): bigint | null {
 
 /** Parses an IPv6-style GID (compressed or 8 groups) or 16 raw bytes into the 8-group form. */
 export function normalizeGid(v: Plain, path: string): string {
-  let bytes: Buffer | null = null;
-  if (Buffer.isBuffer(v) && v.length === 16) bytes = v;
-  else if (typeof v === 'string') bytes = parseIpv6(v);
-  if (!bytes) throw bad(path, 'a GID (IPv6 notation or 16 bytes)', v);
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16).padStart(4, '0'));
-  return groups.join(':');
-}
-
-function parseIpv6(s: string): Buffer | null {
-  if (!/^[0-9a-fA-F:]+$/.test(s)) return null;
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  const parse = (h: string | undefined): number[] | null => {
-    if (!h) return [];
-    const out: number[] = [];
-    for (const g of h.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]);
-  const tail = parse(halves[1]);
-  if (!head || !tail) return null;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 1) return null;
-  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  const b = Buffer.alloc(16);
-  all.forEach((g, i) => b.writeUInt16BE(g, i * 2));
-  return b;
+  if (Buffer.isBuffer(v) && v.length === 16) {
+    const groups: string[] = [];
+    for (let i = 0; i < 16; i += 2) groups.push(v.readUInt16BE(i).toString(16).padStart(4, '0'));
+    return groups.join(':');
+  }
+  const text = typeof v === 'string' ? gidText(v) : null;
+  if (text === null) throw bad(path, 'a GID (IPv6 notation or 16 bytes)', v);
+  return text;
 }
 
 export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: ResolveCtx): unknown {

@@ -22,7 +22,6 @@ import { METHOD_IDS, type HandedMemory, type MethodSpec, type ObjectTypeSpec } f
 import { Accounting, type QuotaPolicy } from './accounting.js';
 import { MemoryIndex } from './memory-check.js';
 
-void ASYNC_EVENT_NAMES;
 
 export interface BrokerOptions {
   backend: Backend;
@@ -689,6 +688,8 @@ export class Broker {
 }
 
 export { METHOD_IDS };
+/** What the adapters need of the backend's vocabulary, through the core (they never import verbs/). */
+export { ASYNC_EVENT_NAMES, type MrRef };
 
 /** Per create attribute table (static data): the names of the attributes that name the parents. */
 const parentAttrs = new WeakMap<readonly AttrSpec[], ReadonlySet<string>>();

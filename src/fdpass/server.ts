@@ -18,21 +18,20 @@
  */
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { Broker } from '../core/broker.js';
+import { ASYNC_EVENT_NAMES, type Broker, type MrRef } from '../core/broker.js';
 import { BrokerError } from '../core/errors.js';
 import type { BrokerObject } from '../core/registry.js';
 import type { Session, SessionEvent } from '../core/sessions.js';
-import { errorRecord } from '../rpc/status.js';
+import { errorRecord } from '../core/status.js';
 import { checkMemoryFd, SysError } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
-import { ASYNC_EVENT_NAMES, type MrRef } from '../verbs/backend.js';
 import { HandleValue, type Plain, type PlainMap } from '../wire/values.js';
 import { EventMirror } from './mirror.js';
-import { PacketListener, type PacketSocket } from './packet-socket.js';
+import { PacketListener, type PacketSocket } from '../sys/packet-socket.js';
 import {
   ASYNC_RECORD_SIZE, COMPLETION_RECORD_SIZE, FD_PROTOCOL_VERSION, encodeAsync, encodeCompletion, type FdErrorBody, type FdRequest,
-} from './protocol.js';
-import { closeAll, MAX_FDS_PER_MESSAGE } from './scm.js';
+} from '../wire/fd-protocol.js';
+import { closeAll, MAX_FDS_PER_MESSAGE } from '../sys/scm.js';
 
 export interface FdChannelOptions {
   broker: Broker;

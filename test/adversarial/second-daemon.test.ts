@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/client/index.js';
-import { connectPacket } from '../../src/fdpass/packet-socket.js';
+import { connectPacket } from '../../src/sys/packet-socket.js';
 import { claimSocketPath, probeSocket, SocketInUseError } from '../../src/daemon/paths.js';
 import { DAEMON_BIN, runNode, spawnDaemon, tempSocket, type Daemon } from '../integration/helpers.js';
 

@@ -1,8 +1,14 @@
 /**
- * The import direction of src/: rpc/fdpass/daemon/cli/client -> core -> verbs.
- * core never sees gRPC (nor the adapters above it, nor libc); verbs never sees
- * core or anything above it. src/wire is the shared codec either side may
- * use; src/sys is the low-level libc layer under verbs and fdpass.
+ * The import direction of src/, for every folder of it:
+ *
+ *   cli, examples -> client            (the client library: nothing of the daemon)
+ *   daemon -> rpc, fdpass, k8s, lane -> core -> verbs (one backend never imports another)
+ *   wire (codecs and formats both sides share) and sys (libc) stand alone.
+ *
+ * The adapters (rpc, fdpass, k8s, lane) reach the device only through the
+ * core; fdpass does not go through rpc; only the daemon composes them. A
+ * folder of src/ without a rule fails the test, so a new area has to say
+ * where it stands.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,15 +18,38 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src');
 
-/** What each area of src/ may not import: other areas of src/ by name, and packages by prefix. */
+const ALL = ['cli', 'client', 'core', 'daemon', 'examples', 'fdpass', 'k8s', 'lane', 'rpc', 'sys', 'verbs', 'wire'];
+/** Everything except the named areas. */
+const allBut = (...allowed: string[]): string[] => ALL.filter((a) => !allowed.includes(a));
+
+/** What each area (or sub-area, by path prefix) of src/ may not import: other areas of src/ by name, and packages by prefix. */
 const RULES: Record<string, { areas: string[]; packages: string[] }> = {
-  core: { areas: ['rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'sys', 'k8s'], packages: ['@grpc/'] },
-  verbs: { areas: ['core', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'k8s'], packages: ['@grpc/'] },
-  // The Kubernetes integration sits beside the daemon: the daemon wires it in, never the other way.
-  k8s: { areas: ['daemon', 'cli', 'client', 'examples'], packages: [] },
-  sys: { areas: ['core', 'verbs', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'wire', 'k8s'], packages: ['@grpc/'] },
-  wire: { areas: ['core', 'verbs', 'rpc', 'fdpass', 'daemon', 'cli', 'client', 'examples', 'sys', 'k8s'], packages: [] },
+  core: { areas: allBut('core', 'verbs', 'wire'), packages: ['@grpc/'] },
+  verbs: { areas: allBut('verbs', 'sys', 'wire'), packages: ['@grpc/'] },
+  'verbs/sim': { areas: [...allBut('verbs', 'sys', 'wire'), 'verbs/ibverbs'], packages: ['@grpc/', 'koffi'] },
+  'verbs/ibverbs': { areas: [...allBut('verbs', 'sys', 'wire'), 'verbs/sim'], packages: ['@grpc/'] },
+  sys: { areas: allBut('sys'), packages: ['@grpc/'] },
+  wire: { areas: allBut('wire'), packages: [] },
+  rpc: { areas: allBut('rpc', 'core', 'wire'), packages: [] },
+  fdpass: { areas: allBut('fdpass', 'core', 'sys', 'wire'), packages: ['@grpc/'] },
+  k8s: { areas: allBut('k8s', 'rpc', 'core', 'sys', 'wire'), packages: [] },
+  lane: { areas: allBut('lane', 'core', 'sys', 'wire'), packages: ['@grpc/'] },
+  client: { areas: allBut('client', 'sys', 'wire'), packages: [] },
+  cli: { areas: allBut('cli', 'client', 'wire'), packages: [] },
+  examples: { areas: allBut('examples', 'client', 'wire'), packages: [] },
+  daemon: { areas: ['cli', 'client', 'examples'], packages: [] },
 };
+
+/** The rule for a file: its longest matching area prefix. */
+function ruleOf(file: string): { name: string; rule: { areas: string[]; packages: string[] } } | null {
+  const parts = file.split('/');
+  for (let n = parts.length - 1; n >= 1; n--) {
+    const name = parts.slice(0, n).join('/');
+    const rule = RULES[name];
+    if (rule) return { name, rule };
+  }
+  return null;
+}
 
 interface Import {
   /** The importing file, relative to src/. */
@@ -47,17 +76,20 @@ export function importsOf(file: string, text: string): Import[] {
 export function violations(imports: readonly Import[]): string[] {
   const out: string[] = [];
   for (const { file, spec } of imports) {
-    const area = file.split('/')[0]!;
-    const rule = RULES[area];
-    if (!rule) continue;
+    const r = ruleOf(file);
+    if (!r) continue;
     if (spec.startsWith('.')) {
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
-      const to = target.split('/')[0]!;
-      if (target.startsWith('..')) out.push(`${file} imports ${spec} (outside src/)`);
-      else if (rule.areas.includes(to)) out.push(`${file} imports ${spec} (${area} may not import src/${to})`);
+      if (target.startsWith('..')) {
+        out.push(`${file} imports ${spec} (outside src/)`);
+        continue;
+      }
+      // A sub-area rule (verbs/sim) names other sub-areas by path prefix.
+      const hit = r.rule.areas.find((a) => target === a || target.startsWith(`${a}/`));
+      if (hit) out.push(`${file} imports ${spec} (${r.name} may not import src/${hit})`);
     } else {
-      const pkg = rule.packages.find((p) => spec.startsWith(p));
-      if (pkg) out.push(`${file} imports ${spec} (${area} may not import ${pkg}*)`);
+      const pkg = r.rule.packages.find((p) => spec.startsWith(p));
+      if (pkg) out.push(`${file} imports ${spec} (${r.name} may not import ${pkg}*)`);
     }
   }
   return out;
@@ -107,6 +139,42 @@ describe('import direction', () => {
       'verbs/backend.ts imports ../core/broker.js (verbs may not import src/core)',
       'sys/libc.ts imports ../verbs/backend.js (sys may not import src/verbs)',
     ]);
+  });
+
+  it('the adapter, client and backend rules', () => {
+    expect(violations([
+      { file: 'rpc/status.ts', spec: '../verbs/backend.js' },
+      { file: 'fdpass/server.ts', spec: '../rpc/status.js' },
+      { file: 'fdpass/server.ts', spec: '../core/status.js' },
+      { file: 'verbs/ibverbs/codec.ts', spec: '../sim/gid.js' },
+      { file: 'verbs/ibverbs/codec.ts', spec: '../backend.js' },
+      { file: 'verbs/sim/context.ts', spec: '../ibverbs/binding.js' },
+      { file: 'verbs/sim/context.ts', spec: '../../wire/gid.js' },
+      { file: 'client/fd-channel.ts', spec: '../fdpass/server.js' },
+      { file: 'client/fd-channel.ts', spec: '../sys/packet-socket.js' },
+      { file: 'cli/main.ts', spec: '../core/broker.js' },
+      { file: 'k8s/plugin.ts', spec: '../rpc/status.js' },
+      { file: 'k8s/plugin.ts', spec: '../verbs/backend.js' },
+      { file: 'daemon/main.ts', spec: '../verbs/sim/index.js' },
+      { file: 'daemon/main.ts', spec: '../client/index.js' },
+    ])).toEqual([
+      'rpc/status.ts imports ../verbs/backend.js (rpc may not import src/verbs)',
+      'fdpass/server.ts imports ../rpc/status.js (fdpass may not import src/rpc)',
+      'verbs/ibverbs/codec.ts imports ../sim/gid.js (verbs/ibverbs may not import src/verbs/sim)',
+      'verbs/sim/context.ts imports ../ibverbs/binding.js (verbs/sim may not import src/verbs/ibverbs)',
+      'client/fd-channel.ts imports ../fdpass/server.js (client may not import src/fdpass)',
+      'cli/main.ts imports ../core/broker.js (cli may not import src/core)',
+      'k8s/plugin.ts imports ../verbs/backend.js (k8s may not import src/verbs)',
+      'daemon/main.ts imports ../client/index.js (daemon may not import src/client)',
+    ]);
+  });
+
+  it('every folder of src/ has a rule', () => {
+    const folders = fs.readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(folders.filter((f) => !RULES[f])).toEqual([]);
+    for (const b of fs.readdirSync(path.join(SRC, 'verbs'), { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      expect(RULES[`verbs/${b.name}`], `verbs/${b.name} (a backend) needs a rule`).toBeDefined();
+    }
   });
 
   it('src/ keeps to it', () => {

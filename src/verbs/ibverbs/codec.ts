@@ -11,7 +11,7 @@ import {
   type AhAttr, type AsyncEventType, type DeviceAttr, type FlowAttr, type LinkLayer, type Mtu, type PortAttr,
   type PortState, type QpAttr, type QpCap, type QpState, type QpType, type Sge, type Wc, type WcOpcode, type WcStatus,
 } from '../backend.js';
-import { normalizeGid } from '../sim/gid.js';
+import { normalizeGid } from '../../wire/gid.js';
 import { FLOW_SPEC, L, type NativeBlock } from './binding.js';
 
 const QP_STATE_NAMES = new Map<number, QpState>(Object.entries(QP_STATE_VALUES).map(([k, v]) => [v, k as QpState]));

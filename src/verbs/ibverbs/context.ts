@@ -26,7 +26,7 @@ import {
 } from '../backend.js';
 import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
 import * as libc from '../../sys/libc.js';
-import { normalizeGid } from '../sim/gid.js';
+import { normalizeGid } from '../../wire/gid.js';
 import {
   GID_TYPE_NAMES, L, NativeBlock, callAsync, readI32, readU32, withBlock, writeU32,
   type Ibv, type IbvOps, type Ptr,

@@ -21,7 +21,7 @@ import {
   type RecvWr, type SendWr, type SrqAttr, type SrqInitAttr, type SrqRef, type Wc, type XrcdRef,
 } from '../backend.js';
 import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
-import { normalizeGid, isMulticastGid } from './gid.js';
+import { normalizeGid, isMulticastGid } from '../../wire/gid.js';
 import { deviceAttr, portAttr } from './limits.js';
 import { modifyQpIsOk } from './qp-state.js';
 import { destroyInOrder, step } from '../teardown.js';

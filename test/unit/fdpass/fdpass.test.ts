@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventMirror } from '../../../src/fdpass/mirror.js';
-import { connectPacket, PacketListener, type PacketSocket } from '../../../src/fdpass/packet-socket.js';
-import { COMPLETION_RECORD_SIZE, decodeAsync, decodeCompletions, encodeAsync, encodeCompletion } from '../../../src/fdpass/protocol.js';
-import { closeAll } from '../../../src/fdpass/scm.js';
+import { connectPacket, PacketListener, type PacketSocket } from '../../../src/sys/packet-socket.js';
+import { COMPLETION_RECORD_SIZE, decodeAsync, decodeCompletions, encodeAsync, encodeCompletion } from '../../../src/wire/fd-protocol.js';
+import { closeAll } from '../../../src/sys/scm.js';
 import * as libc from '../../../src/sys/libc.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-fdpass-'));

@@ -13,7 +13,7 @@
  * CMSG_ALIGN rounds to 8: one fd needs CMSG_SPACE(4) = 24 bytes, its
  * cmsg_len is CMSG_LEN(4) = 20.
  */
-import * as libc from '../sys/libc.js';
+import * as libc from './libc.js';
 
 const MSGHDR = 56;
 const IOVEC = 16;

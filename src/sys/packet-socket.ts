@@ -12,7 +12,7 @@
  * when the socket closes.
  */
 import fs from 'node:fs';
-import * as libc from '../sys/libc.js';
+import * as libc from './libc.js';
 import { closeAll, recvWithFds, sendWithFds } from './scm.js';
 
 export interface PacketHandlers {
