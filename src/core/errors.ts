@@ -1,6 +1,7 @@
 /**
  * Errors the core raises. Each has a stable code; exactly one module
- * (src/rpc/status.ts) maps codes and errnos to gRPC status codes.
+ * (src/core/status.ts) maps codes and errnos to status codes, which gRPC and
+ * the fd channel both send.
  */
 import { Errno, VerbsError } from '../verbs/backend.js';
 

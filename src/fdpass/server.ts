@@ -6,7 +6,7 @@
  * in ./protocol.ts and docs/fd-channel.md.
  *
  * Like src/rpc, this is a transport over the core: it resolves the session,
- * calls the broker, and reports errors through src/rpc/status.ts (the one
+ * calls the broker, and reports errors through src/core/status.ts (the one
  * error mapping). Every connection is bound to one session by a one-time
  * token; a process only ever reaches that session's objects, and another
  * session's handle answers NOT_FOUND exactly like a missing one.
