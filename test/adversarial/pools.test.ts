@@ -11,7 +11,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FdChannel } from '../../src/client/index.js';
-import { connectPacket, type PacketSocket } from '../../src/fdpass/packet-socket.js';
+import { connectPacket, type PacketSocket } from '../../src/sys/packet-socket.js';
 import { MAX_UNBOUND_PER_POOL } from '../../src/fdpass/server.js';
 import { MAX_PENDING_OPENS } from '../../src/rpc/server.js';
 import { MAX_STREAM_BACKLOG } from '../../src/rpc/streams.js';
