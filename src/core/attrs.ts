@@ -6,7 +6,7 @@
  */
 import { HandleValue, RefValue, type Plain, type PlainMap } from '../wire/values.js';
 import { normalizeGid as gidText } from '../wire/gid.js';
-import { BrokerError, err } from './errors.js';
+import { BrokerError, err, quote } from './errors.js';
 
 export type AttrKind =
   | 'u32' | 'u64' | 's64' | 'bool' | 'str' | 'bytes' | 'handle' | 'enum' | 'flags' | 'gid' | 'list' | 'struct';
@@ -56,7 +56,8 @@ function describe(v: Plain): string {
   if (Buffer.isBuffer(v)) return `${v.length} bytes`;
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'string') return `string ${quote(v)}`;
+  return `${typeof v} ${quote(String(v))}`;
 }
 
 function bad(path: string, want: string, got: Plain): BrokerError {
@@ -209,7 +210,7 @@ export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: 
     const spec = inputs.get(key);
     if (!spec) {
       const known = specs.filter((s) => s.dir !== 'out').map((s) => s.name);
-      throw err.invalid(`unknown attribute ${where}.${key} (known: ${known.join(', ') || 'none'})`);
+      throw err.invalid(`unknown attribute ${where}.${quote(key)} (known: ${known.join(', ') || 'none'})`);
     }
   }
   for (const spec of specs) {

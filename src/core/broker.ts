@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import { ASYNC_EVENT_NAMES, VerbsError, type Backend, type BackendEvent, type DeviceContext, type MrRef } from '../verbs/backend.js';
 import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import { validateMap, type Access, type AttrSpec, type ResolveCtx } from './attrs.js';
-import { BrokerError, asBrokerError } from './errors.js';
+import { BrokerError, asBrokerError, quote } from './errors.js';
+import { checkAttrTree, checkName, checkUserHandle, clip, LIMITS } from './limits.js';
 import { DeviceTable, type DeviceEntry } from './devices.js';
 import { Registry, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter, type SessionLabels } from './registry.js';
 import { DEFAULT_SESSION_LIMITS, SessionTable, type EndReason, type Session, type SessionLimits } from './sessions.js';
@@ -46,7 +47,9 @@ export type BatchStep =
   | { verb: 'query'; handle: number | RefValue }
   | { verb: 'modify'; handle: number | RefValue; attrs: PlainMap }
   | { verb: 'destroy'; handle: number | RefValue }
-  | { verb: 'invoke'; handle: number | RefValue; device: string; method: string; attrs: PlainMap };
+  | { verb: 'invoke'; handle: number | RefValue; device: string; method: string; attrs: PlainMap }
+  /** A step the transport could not decode (no verb, say): the Batch stops there with this error. */
+  | { verb: 'invalid'; error: BrokerError };
 
 export type StepResult =
   | { verb: 'create' | 'query' | 'modify'; object: BrokerObject }
@@ -127,7 +130,7 @@ export class Broker {
   /** Ends a session at once (admin eviction). */
   async evict(sessionId: string): Promise<void> {
     const s = this.sessions.get(sessionId);
-    if (!s || s.state === 'closed') throw new BrokerError('NO_SUCH_SESSION', `no such session: ${sessionId}`);
+    if (!s || s.state === 'closed') throw new BrokerError('NO_SUCH_SESSION', `no such session: ${quote(sessionId)}`);
     this.sessions.end(s, 'evicted');
     await s.closed;
   }
@@ -172,7 +175,7 @@ export class Broker {
 
   private typeSpec(name: string): ObjectTypeSpec {
     const t = TYPES_BY_NAME.get(name);
-    if (!t) throw new BrokerError('UNKNOWN_TYPE', `unknown object type ${JSON.stringify(name)} (known: ${[...TYPES_BY_NAME.keys()].join(', ')})`);
+    if (!t) throw new BrokerError('UNKNOWN_TYPE', `unknown object type ${quote(name)} (known: ${[...TYPES_BY_NAME.keys()].join(', ')})`);
     return t;
   }
 
@@ -255,9 +258,10 @@ export class Broker {
       l = { main: this.auditLog.child(bound), extra: this.auditExtra?.child({ audit: true, ...bound }) ?? null };
       this.auditLoggers.set(s, l);
     }
+    // type, device and method may be the client's own (unknown) names: logged as bounded prefixes.
     const rec = method
-      ? { verb, type, method, handle, device: device || undefined, result }
-      : { verb, type, handle, device: device || undefined, result };
+      ? { verb, type: clip(type), method: clip(method), handle, device: device ? clip(device) : undefined, result }
+      : { verb, type: clip(type), handle, device: device ? clip(device) : undefined, result };
     l.main.info(rec, 'audit');
     l.extra?.info(rec, 'audit');
   }
@@ -326,6 +330,10 @@ export class Broker {
 
   private async doCreate(s: Session, a: CreateArgs, refs: readonly (number | null)[] = []): Promise<BrokerObject> {
     this.checkSession(s);
+    checkName(a.type, 'type');
+    checkName(a.device, 'device');
+    checkAttrTree(a.attrs, 'create');
+    const userHandle = checkUserHandle(a.userHandle);
     const spec = this.typeSpec(a.type);
     if (spec.readOnly || !spec.create) throw new BrokerError('READ_ONLY', `${spec.name} objects are pre-existing and cannot be created`);
     const where = `${spec.name}.create`;
@@ -348,7 +356,7 @@ export class Broker {
       const handle = this.registry.allocHandle();
       const res = await spec.create.run({ dev, device: deviceName, attrs, tag: handle, memory: a.memory ?? null });
       const obj: BrokerObject = {
-        handle, spec, type: spec.name, device: deviceName, dev, owner: s, userHandle: a.userHandle, parents,
+        handle, spec, type: spec.name, device: deviceName, dev, owner: s, userHandle, parents,
         created: Date.now(), ref: res.ref, attrs: res.attrs, bytes: res.bytes ?? 0, users: 0, readers: 0, writer: false, dead: false,
       };
       if (res.bytes !== undefined && res.bytes !== bytes) this.accounting.adjustBytes(s.tenant, res.bytes - bytes);
@@ -437,6 +445,7 @@ export class Broker {
     const d = this.devices.live(o.device);
     this.checkSupported(d, o.type, 'modify');
     const held: Held[] = [{ obj: o, access: 'write' }];
+    checkAttrTree(attrs, `${o.type}.modify`);
     const v = this.resolveAttrs(s, o.spec.modify.attrs, attrs, `${o.type}.modify`, held, refs);
     const taken = this.lockAll(held);
     try {
@@ -508,6 +517,9 @@ export class Broker {
 
   private async doInvoke(s: Session, handle: number, device: string, method: string, attrs: PlainMap, refs: readonly (number | null)[] = []): Promise<PlainMap> {
     this.checkSession(s);
+    checkName(method, 'method');
+    checkName(device, 'device');
+    checkAttrTree(attrs, 'invoke');
     let spec: ObjectTypeSpec;
     let target: BrokerObject | null = null;
     let d: DeviceEntry;
@@ -521,7 +533,7 @@ export class Broker {
     }
     const m: MethodSpec | undefined = Object.hasOwn(spec.methods, method) ? spec.methods[method] : undefined;
     if (!m) {
-      throw new BrokerError('UNKNOWN_METHOD', `${spec.name} has no method ${JSON.stringify(method)} (methods: ${Object.keys(spec.methods).join(', ') || 'none'})`);
+      throw new BrokerError('UNKNOWN_METHOD', `${spec.name} has no method ${quote(method)} (methods: ${Object.keys(spec.methods).join(', ') || 'none'})`);
     }
     this.checkSupported(d, spec.name, method);
     const held: Held[] = target ? [{ obj: target, access: m.lock }] : [];
@@ -544,8 +556,45 @@ export class Broker {
     }
   }
 
-  /** Runs steps in order; a later step may name an object created earlier (RefValue). Stops at the first error. */
+  /**
+   * Refuses, before any step runs, a Batch over {@link LIMITS.batchSteps}
+   * steps or one whose reply could exceed {@link LIMITS.batchReplyBytes}
+   * (the sum of its steps' {@link MethodSpec.replyBytes} bounds).
+   */
+  checkBatch(s: Session, steps: readonly BatchStep[]): void {
+    if (steps.length > LIMITS.batchSteps) {
+      throw new BrokerError('TOO_LARGE', `a Batch has at most ${LIMITS.batchSteps} steps, this one has ${steps.length}`);
+    }
+    let bytes = 0;
+    for (let i = 0; i < steps.length; i++) {
+      bytes += this.stepReplyBound(s, steps, i);
+      if (bytes > LIMITS.batchReplyBytes) {
+        throw new BrokerError('TOO_LARGE', `the reply of this Batch could exceed ${LIMITS.batchReplyBytes >> 20} MiB by step ${i}: split it (MR reads and polls count their length)`);
+      }
+    }
+  }
+
+  private stepReplyBound(s: Session, steps: readonly BatchStep[], i: number): number {
+    const st = steps[i]!;
+    if (st.verb !== 'invoke') return STEP_REPLY_BYTES;
+    let type: string | undefined;
+    if (typeof st.handle === 'number') type = st.handle === 0 ? 'device' : this.ownedOrNull(s, st.handle)?.type;
+    else {
+      const ref = steps[st.handle.step];
+      if (st.handle.step < i && ref?.verb === 'create') type = ref.args.type;
+    }
+    const spec = type !== undefined ? TYPES_BY_NAME.get(type) : undefined;
+    const m = spec && Object.hasOwn(spec.methods, st.method) ? spec.methods[st.method] : undefined;
+    return STEP_REPLY_BYTES + (m?.replyBytes?.(st.attrs) ?? 0);
+  }
+
+  /**
+   * Runs steps in order; a later step may name an object created earlier
+   * (RefValue). Stops at the first error. Between chunks of steps it yields
+   * to the event loop, so one Batch never holds other sessions up for long.
+   */
   async batch(s: Session, steps: BatchStep[]): Promise<BatchOutcome> {
+    this.checkBatch(s, steps);
     const refs: (number | null)[] = [];
     const results: StepResult[] = [];
     const handleOf = (h: number | RefValue, i: number): number => {
@@ -556,6 +605,7 @@ export class Broker {
     };
     for (let i = 0; i < steps.length; i++) {
       const st = steps[i]!;
+      if (i > 0 && i % LIMITS.batchChunk === 0) await yieldToLoop();
       try {
         // Step i sees only the refs of steps before it: refs holds exactly
         // i entries here (one per finished step), so no copy is needed.
@@ -583,6 +633,8 @@ export class Broker {
             refs.push(null);
             results.push({ verb: 'invoke', attrs: await this.invoke(s, handleOf(st.handle, i), st.device, st.method, st.attrs, visible) });
             break;
+          case 'invalid':
+            throw st.error;
         }
       } catch (e) {
         const be = asBrokerError(e);
@@ -683,6 +735,7 @@ export class Broker {
     const all = [...this.sessions.all()];
     for (const s of all) this.sessions.end(s, 'shutdown');
     await Promise.all(all.map((s) => s.closed));
+    this.sessions.stop();
     await this.devices.stop();
   }
 }
@@ -690,6 +743,14 @@ export class Broker {
 export { METHOD_IDS };
 /** What the adapters need of the backend's vocabulary, through the core (they never import verbs/). */
 export { ASYNC_EVENT_NAMES, type MrRef };
+
+/** A Batch step's reply without a {@link MethodSpec.replyBytes} bound: an ObjectInfo with its attributes, or a few output attributes. */
+const STEP_REPLY_BYTES = 8 << 10;
+
+/** Lets the event loop run timers and I/O (other sessions' calls, keepalives) before going on. */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** Per create attribute table (static data): the names of the attributes that name the parents. */
 const parentAttrs = new WeakMap<readonly AttrSpec[], ReadonlySet<string>>();

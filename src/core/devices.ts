@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Backend, BackendEvent, DeviceAttr, DeviceCaps, DeviceContext, DeviceListing, GidEntry, PortAttr } from '../verbs/backend.js';
-import { BrokerError } from './errors.js';
+import { BrokerError, quote } from './errors.js';
 
 export interface DeviceEntry {
   readonly name: string;
@@ -75,7 +75,7 @@ export class DeviceTable {
 
   get(name: string): DeviceEntry {
     const d = this.devices.get(name);
-    if (!d) throw new BrokerError('NO_SUCH_DEVICE', `no such device: ${JSON.stringify(name)}`);
+    if (!d) throw new BrokerError('NO_SUCH_DEVICE', `no such device: ${quote(name)}`);
     return d;
   }
 

@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'NOT_READY'
   /** A client did not do what it had to within the time the daemon gives (send `open` on Connect). */
   | 'TIMED_OUT'
+  /** A request, or the reply it would need, exceeds a fixed limit of the daemon (steps per Batch, reply size). */
+  | 'TOO_LARGE'
   /** The device answered with an errno (see `errno`, `call`). */
   | 'ERRNO';
 
@@ -53,9 +55,23 @@ export class BrokerError extends Error {
   }
 }
 
+/** How much of a client's string an error message or a log line quotes (see limits.ts). */
+export const QUOTE_BYTES = 64;
+
+/**
+ * A client's string for an error message or a log line: JSON-quoted, at most
+ * {@link QUOTE_BYTES} of it, so a hostile 1 MiB name can neither make a reply
+ * too big to send nor fill the log.
+ */
+export function quote(v: unknown): string {
+  const s = typeof v === 'string' ? v : String(v);
+  if (s.length <= QUOTE_BYTES) return JSON.stringify(s);
+  return `${JSON.stringify(s.slice(0, QUOTE_BYTES))}... (${Buffer.byteLength(s)} bytes)`;
+}
+
 export const err = {
   noHandle: (h: number | string) => new BrokerError('NO_SUCH_HANDLE', `no such object: handle ${h}`),
-  noDevice: (d: string) => new BrokerError('NO_SUCH_DEVICE', `no such device: ${JSON.stringify(d)}`),
+  noDevice: (d: string) => new BrokerError('NO_SUCH_DEVICE', `no such device: ${quote(d)}`),
   // What the broker refuses before the device carries the errno libibverbs / the kernel gives the same request: EINVAL.
   invalid: (msg: string) => new BrokerError('INVALID_ATTR', msg, Errno.EINVAL),
   missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`, Errno.EINVAL),

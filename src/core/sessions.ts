@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OwnerRef, SessionLabels } from './registry.js';
 import { BrokerError } from './errors.js';
+import { LoopStallMeter } from './loop-stall.js';
 
 export interface SessionEvent {
   kind: 'async' | 'completion' | 'device_lost' | 'object_released';
@@ -49,6 +50,8 @@ export class Session implements OwnerRef {
   private backlog: { seq: number; e: SessionEvent }[] = [];
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   leaseTimer: NodeJS.Timeout | null = null;
+  /** The loop stall meter's reading when the lease was last renewed or extended. */
+  leaseStallMark = 0;
   graceTimer: NodeJS.Timeout | null = null;
   /** Resolves when the session's cleanup has finished. */
   closed: Promise<void> | null = null;
@@ -157,11 +160,18 @@ export class SessionTable {
   private readonly byId = new Map<string, Session>();
   private readonly byToken = new Map<string, Session>();
   private readonly fdTokens = new Map<string, { session: Session; expires: number }>();
+  /** Leases do not run while the daemon's own loop is stalled. */
+  private readonly stalls = new LoopStallMeter();
 
   constructor(
     readonly limits: SessionLimits,
     private readonly onEnd: (s: Session, reason: EndReason) => void,
   ) {}
+
+  /** Stops the stall meter (the daemon is stopping). */
+  stop(): void {
+    this.stalls.stop();
+  }
 
   get size(): number {
     return this.byId.size;
@@ -226,9 +236,30 @@ export class SessionTable {
 
   /** Renews the lease (any client message does). */
   touch(s: Session): void {
+    s.leaseStallMark = this.stalls.stalledMs();
+    this.armLease(s, s.opts.leaseMs);
+  }
+
+  private armLease(s: Session, ms: number): void {
     if (s.leaseTimer) clearTimeout(s.leaseTimer);
-    s.leaseTimer = setTimeout(() => this.end(s, 'lease_expired'), s.opts.leaseMs);
+    s.leaseTimer = setTimeout(() => this.leaseDue(s), ms);
     s.leaseTimer.unref();
+  }
+
+  /**
+   * The lease ran out, by the clock. If the daemon's loop stalled since the
+   * last keepalive, the client's keepalives may be waiting unread: the lease
+   * is extended by the stall (which also lets the loop read them first).
+   */
+  private leaseDue(s: Session): void {
+    const stalled = this.stalls.stalledMs();
+    const owed = stalled - s.leaseStallMark;
+    if (owed > 1) {
+      s.leaseStallMark = stalled;
+      this.armLease(s, Math.ceil(owed));
+      return;
+    }
+    this.end(s, 'lease_expired');
   }
 
   /** The stream ended: end now, or wait for a resume within the grace period. */

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { QuotaPolicy, TenantQuota } from './accounting.js';
-import { BrokerError } from './errors.js';
+import { BrokerError, quote } from './errors.js';
 
 /**
  * tenant: its own objects only; viewer: read-only inspection of everything;
@@ -90,7 +90,7 @@ export function patchQuota(q: TenantQuota, set: Record<string, number>, clear: r
   const next: TenantQuota = { ...q, types: { ...(q.types ?? {}) } };
   const known = (k: string): void => {
     if (k !== QUOTA_KEYS.objects && k !== QUOTA_KEYS.sessions && k !== QUOTA_KEYS.bytes && k !== QUOTA_KEYS.fds && !typeNames.has(k)) {
-      throw new BrokerError('INVALID_ATTR', `unknown quota ${JSON.stringify(k)} (objects, sessions, registered_bytes, fds or an object type)`);
+      throw new BrokerError('INVALID_ATTR', `unknown quota ${quote(k)} (objects, sessions, registered_bytes, fds or an object type)`);
     }
   };
   for (const k of clear) {
@@ -201,7 +201,7 @@ export class TenantDirectory implements QuotaPolicy {
   /** Changes a tenant's quota at run time (until the config is reloaded). */
   setQuota(tenant: string, q: TenantQuota): void {
     const t = this.byName.get(tenant);
-    if (!t) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(tenant)}`);
+    if (!t) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${quote(tenant)}`);
     t.quota = q;
   }
 

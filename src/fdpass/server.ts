@@ -19,7 +19,8 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { ASYNC_EVENT_NAMES, type Broker, type MrRef } from '../core/broker.js';
-import { BrokerError } from '../core/errors.js';
+import { BrokerError, quote } from '../core/errors.js';
+import { checkName, checkUserHandle, LIMITS } from '../core/limits.js';
 import type { BrokerObject } from '../core/registry.js';
 import type { Session, SessionEvent } from '../core/sessions.js';
 import { errorRecord } from '../core/status.js';
@@ -278,14 +279,16 @@ export class FdChannelServer {
         throw new BrokerError('INVALID_ATTR', 'a request is one JSON object');
       }
       if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new BrokerError('INVALID_ATTR', 'a request is one JSON object');
-      if (typeof req.id === 'number' || typeof req.id === 'string') id = req.id;
+      // The id is echoed back: a long string id is refused rather than echoed (the reply must fit one packet).
+      if (typeof req.id === 'number' || (typeof req.id === 'string' && req.id.length <= LIMITS.nameBytes)) id = req.id;
+      else if (req.id !== undefined) throw new BrokerError('INVALID_ATTR', `id: a number or a string of at most ${LIMITS.nameBytes} bytes`);
       if (req.op === 'bind') return { body: { id, ok: true, fds: 0, ...this.bind(c, req, fds) }, fds: [] };
       const s = c.session;
       if (!s) throw new BrokerError('NO_SESSION', 'bind the connection to a session first ({"op":"bind","token":...})');
       if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
       const h = this.handlers[req.op as keyof FdChannelServer['handlers']] as Handler | undefined;
       if (!h || !Object.hasOwn(this.handlers, req.op)) {
-        throw new BrokerError('INVALID_ATTR', `unknown op ${JSON.stringify(req.op)} (ops: bind, ${Object.keys(this.handlers).join(', ')})`);
+        throw new BrokerError('INVALID_ATTR', `unknown op ${quote(req.op)} (ops: bind, ${Object.keys(this.handlers).join(', ')})`);
       }
       this.opts.broker.sessions.touch(s);
       const r = await h(c as Conn & { session: Session }, req, fds);
@@ -310,6 +313,7 @@ export class FdChannelServer {
     if (c.session) throw new BrokerError('INVALID_ATTR', 'the connection is already bound');
     if (fds.length > 0) throw new BrokerError('INVALID_ATTR', 'bind takes no fds');
     if (typeof req.token !== 'string' || !req.token) throw new BrokerError('MISSING_ATTR', 'bind: missing token');
+    checkName(req.token, 'bind: token', LIMITS.tokenBytes);
     const s = this.opts.broker.sessions.redeemFdToken(req.token);
     // A tenant's own socket serves that tenant's sessions only; another's answers as an unknown token.
     if (c.tenant !== null && s.tenant !== c.tenant) throw new BrokerError('NO_SESSION', 'no such fd-channel token (tokens are one-time and expire; ask the session for a new one)');
@@ -446,6 +450,8 @@ export class FdChannelServer {
     reg_mr: async (c: Conn & { session: Session }, req: FdRequest, fds: number[]) => {
       if (fds.length !== 1) throw new BrokerError('INVALID_ATTR', `reg_mr takes exactly one fd (the memfd or dma-buf), got ${fds.length}`);
       const fd = fds[0]!;
+      // The cheap checks of the request itself come before any look at the fd.
+      const userHandle = checkUserHandle(req.user_handle);
       const source = req.source ?? 'memfd';
       if (source !== 'memfd' && source !== 'dmabuf') throw new BrokerError('INVALID_ATTR', 'reg_mr: source is "memfd" or "dmabuf"');
       const length = intArg(req.length, 'length', true);
@@ -456,7 +462,6 @@ export class FdChannelServer {
       const memory = source === 'memfd'
         ? { kind: 'memfd' as const, fd, offset }
         : { kind: 'dmabuf' as const, fd, offset, iova: BigInt(intArg(req.iova ?? 0, 'iova', false)) };
-      const userHandle = req.user_handle === undefined ? '0' : String(BigInt(req.user_handle as string | number));
       const o = await this.opts.broker.create(c.session, { type: 'mr', device: '', attrs, userHandle, memory });
       const r = o.ref as MrRef;
       return { body: { handle: o.handle, type: o.type, device: o.device, addr: Number(r.addr), length: r.length, lkey: r.lkey, rkey: r.rkey }, fds: [] };
@@ -465,6 +470,7 @@ export class FdChannelServer {
     import_device: async (c: Conn & { session: Session }, req: FdRequest, fds: number[]) => {
       noFds(fds, 'import_device');
       if (typeof req.device !== 'string' || !req.device) throw new BrokerError('MISSING_ATTR', 'import_device: missing device');
+      checkName(req.device, 'import_device: device');
       const hs = Array.isArray(req.handles) ? req.handles.map((h, i) => handleArg(h, `handles[${i}]`)) : [];
       const r = await this.opts.broker.importDevice(c.session, req.device, hs);
       return {

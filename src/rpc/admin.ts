@@ -4,7 +4,8 @@
  * own tenant (another tenant is NOT_FOUND for it, never "not yours").
  */
 import type { Broker } from '../core/broker.js';
-import { BrokerError } from '../core/errors.js';
+import { BrokerError, quote } from '../core/errors.js';
+import { checkName, checkNames } from '../core/limits.js';
 import { patchQuota, quotaToMap, type TenantDirectory } from '../core/tenants.js';
 import type { TenantUsage as CoreUsage } from '../core/accounting.js';
 import { OBJECT_TYPES } from '../core/types/index.js';
@@ -23,12 +24,12 @@ function toStrings(m: Record<string, number>): Record<string, string> {
 /** The tenants a caller may read: a tenant sees itself only. */
 function visibleTenants(who: CallerIdentity, requested: string, all: Iterable<string>): string[] {
   if (who.role === 'tenant') {
-    if (requested && requested !== who.tenant) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(requested)}`);
+    if (requested && requested !== who.tenant) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${quote(requested)}`);
     return [who.tenant];
   }
   const names = [...new Set(all)].sort();
   if (requested) {
-    if (!names.includes(requested)) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(requested)}`);
+    if (!names.includes(requested)) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${quote(requested)}`);
     return [requested];
   }
   return names;
@@ -66,25 +67,27 @@ export function adminHandlers(broker: Broker, tenants: TenantDirectory, unary: U
     }),
     GetAccounting: unary('AdminService.GetAccounting', (call) => {
       const who = callerOf(call);
-      const out = visibleTenants(who, call.request.tenant, known()).map((name) => usageOut(
+      const out = visibleTenants(who, checkName(call.request.tenant, 'tenant'), known()).map((name) => usageOut(
         name, tenants.get(name)?.role ?? '', broker.accounting.of(name), quotaToMap(tenants.quotaFor(name) ?? {}),
       ));
       return { tenants: out };
     }),
     GetQuotas: unary('AdminService.GetQuotas', (call) => {
       const who = callerOf(call);
-      const names = visibleTenants(who, call.request.tenant, tenants.list().map((t) => t.name));
+      const names = visibleTenants(who, checkName(call.request.tenant, 'tenant'), tenants.list().map((t) => t.name));
       return { quotas: names.map((tenant) => ({ tenant, limits: toStrings(quotaToMap(tenants.quotaFor(tenant) ?? {})) })) };
     }),
     SetQuota: unary('AdminService.SetQuota', (call) => {
       const who = callerOf(call);
       const r = call.request;
-      const t = tenants.get(r.tenant);
-      if (!t) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${JSON.stringify(r.tenant)}`);
+      const t = tenants.get(checkName(r.tenant, 'tenant'));
+      if (!t) throw new BrokerError('NO_SUCH_TENANT', `no such tenant: ${quote(r.tenant)}`);
       const set: Record<string, number> = {};
+      checkNames(Object.keys(r.set), 'set');
+      checkNames(r.clear, 'clear');
       for (const [k, v] of Object.entries(r.set)) {
         const n = Number(v);
-        if (!Number.isSafeInteger(n)) throw new BrokerError('INVALID_ATTR', `quota ${k}: too large`);
+        if (!Number.isSafeInteger(n)) throw new BrokerError('INVALID_ATTR', `quota ${quote(k)}: too large`);
         set[k] = n;
       }
       const next = patchQuota(t.quota, set, r.clear, CREATABLE);
@@ -94,8 +97,8 @@ export function adminHandlers(broker: Broker, tenants: TenantDirectory, unary: U
     }),
     EvictSession: unary('AdminService.EvictSession', async (call) => {
       const who = callerOf(call);
-      const s = broker.sessions.get(call.request.session_id);
-      if (!s) throw new BrokerError('NO_SUCH_SESSION', `no such session: ${JSON.stringify(call.request.session_id)}`);
+      const s = broker.sessions.get(checkName(call.request.session_id, 'session_id'));
+      if (!s) throw new BrokerError('NO_SUCH_SESSION', `no such session: ${quote(call.request.session_id)}`);
       const objects = broker.registry.countOwned(s.id);
       broker.auditRecord({ by: who.tenant, session: s.id, tenant: s.tenant, objects }, 'session evicted');
       await broker.evict(s.id);

@@ -14,10 +14,10 @@
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { BrokerError } from '../core/errors.js';
+import { BrokerError, quote } from '../core/errors.js';
 import type { Role, TenantDirectory, TenantSpec } from '../core/tenants.js';
 import type { SessionLabels } from '../core/registry.js';
-import { toServiceError } from './status.js';
+import { toServiceError, undecodable } from './status.js';
 
 /** How a caller was identified. */
 export interface CallerIdentity {
@@ -72,7 +72,7 @@ export function fixedTenant(dir: TenantDirectory, tenant: () => string, via: str
   return () => {
     const name = tenant();
     const t = dir.get(name);
-    if (!t) throw new BrokerError('UNAUTHENTICATED', `tenant ${JSON.stringify(name)} is no longer configured`);
+    if (!t) throw new BrokerError('UNAUTHENTICATED', `tenant ${quote(name)} is no longer configured`);
     return asCaller(t, via);
   };
 }
@@ -134,6 +134,9 @@ export function guardService<H extends object>(service: string, handlers: H, aut
     const name = `${service}.${method}`;
     const check = (call: AnyCall): void => {
       const who = auth(call as CallLike);
+      // A unary or server-streaming request that did not decode (streams check each message).
+      const bad = undecodable((call as { request?: unknown }).request);
+      if (bad) throw bad;
       if (access === undefined || !permits(who.role, access)) {
         throw new BrokerError('PERMISSION_DENIED', `${name}: not allowed for role ${who.role} (tenant ${who.tenant})`);
       }

@@ -11,7 +11,9 @@ import { FD_TOKEN_TTL_MS, noSuchSession, type Session } from '../core/sessions.j
 import { api, SESSION_HEADER } from '../wire/proto.js';
 import { RefValue, toWireMap } from '../wire/values.js';
 import { attrsIn, eventOut, handleIn, objectInfo, sessionInfo, typeInfo } from './convert.js';
-import { errorInfo, toServiceError } from './status.js';
+import { errorInfo, tolerantService, toServiceError, undecodable } from './status.js';
+import { checkName, LIMITS } from '../core/limits.js';
+import { MR_IO_MAX } from '../core/types/mr.js';
 import type { DeviceServiceHandlers } from '../wire/gen/rdmabroker/v1/DeviceService.js';
 import type { ObjectServiceHandlers } from '../wire/gen/rdmabroker/v1/ObjectService.js';
 import type { SessionServiceHandlers } from '../wire/gen/rdmabroker/v1/SessionService.js';
@@ -53,8 +55,29 @@ export const MAX_PENDING_OPENS = 64;
 /** The services a listener serves, for health checking. */
 export const SERVICE_NAMES = ['DeviceService', 'ObjectService', 'SessionService', 'InspectionService', 'AdminService'].map((s) => `rdmabroker.v1.${s}`);
 
-/** Upper bound of one message: MR reads/writes carry up to 16 MiB. */
+/** Upper bound of one reply: MR reads carry up to 16 MiB, a Batch several. */
 export const MAX_MESSAGE_BYTES = 64 << 20;
+/**
+ * Upper bound of one request: an MR write of 16 MiB and its envelope. A
+ * request is decoded before any handler runs, in one go on the event loop,
+ * so this also bounds how long one decode can hold other calls up.
+ */
+export const MAX_REQUEST_BYTES = MR_IO_MAX + (1 << 20);
+/** The bounds Describe reports (core/limits.ts declares them). */
+const REQUEST_LIMITS: Record<string, number> = {
+  batch_steps: LIMITS.batchSteps,
+  batch_reply_bytes: LIMITS.batchReplyBytes,
+  name_bytes: LIMITS.nameBytes,
+  string_bytes: LIMITS.stringBytes,
+  token_bytes: LIMITS.tokenBytes,
+  attr_depth: LIMITS.attrDepth,
+  attr_items: LIMITS.attrItems,
+  request_bytes: MAX_REQUEST_BYTES,
+};
+
+/** Server pings (see createServer): every 1.5 s, answered within 2.5 s. */
+const KEEPALIVE_TIME_MS = 1500;
+const KEEPALIVE_TIMEOUT_MS = 2500;
 
 function unary<Req, Res>(log: Logger, name: string, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, cb) => {
@@ -85,6 +108,10 @@ const NO_TENANT = '\u0000none';
 
 function filterIn(f: ObjectFilter__Output | null | undefined, caller: CallerIdentity): ListFilter {
   const out: ListFilter = {};
+  checkName(f?.device, 'filter.device');
+  checkName(f?.session, 'filter.session');
+  checkName(f?.type, 'filter.type');
+  checkName(f?.tenant, 'filter.tenant');
   if (f?.device) out.device = f.device;
   if (f?.session) out.session = f.session;
   if (f?.type) out.type = f.type;
@@ -109,6 +136,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
     if (typeof token !== 'string' || !token) {
       throw new BrokerError('NO_SESSION', `missing ${SESSION_HEADER} header: open a session with SessionService.Connect first`);
     }
+    if (token.length > LIMITS.tokenBytes) throw new BrokerError('NO_SESSION', `${SESSION_HEADER} header of ${token.length} bytes: a session token is at most ${LIMITS.tokenBytes}`);
     const s = broker.sessions.fromToken(token);
     // Another tenant's token is answered exactly like an unknown one.
     if (s.tenant !== callerOf(call).tenant) throw noSuchSession();
@@ -119,7 +147,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
   const devices: DeviceServiceHandlers = {
     List: unary(log, 'DeviceService.List', () => ({ devices: broker.devices.list().map(deviceSummary) })),
     Query: unary(log, 'DeviceService.Query', (call) => {
-      const d = broker.devices.get(call.request.device);
+      const d = broker.devices.get(checkName(call.request.device, 'device'));
       return {
         device: deviceSummary(d),
         attrs: toWireMap({ ...d.attr } as never),
@@ -127,7 +155,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
       };
     }),
     Describe: unary(log, 'DeviceService.Describe', (call) => {
-      const d = broker.devices.get(call.request.device);
+      const d = broker.devices.get(checkName(call.request.device, 'device'));
       const caps: string[] = [];
       if (d.caps.supportsImport) caps.push('import_device');
       return {
@@ -135,6 +163,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
         types: broker.describeTypes().map((t) => typeInfo(t, d.caps.unsupported)),
         supports_import: d.caps.supportsImport,
         capabilities: caps,
+        limits: REQUEST_LIMITS,
       };
     }),
   };
@@ -165,12 +194,10 @@ export function createServer(deps: ServerDeps): grpc.Server {
     }),
     Batch: unary(log, 'ObjectService.Batch', async (call) => {
       const s = sessionOf(call);
-      let steps: BatchStep[];
-      try {
-        steps = call.request.steps.map(stepIn);
-      } catch (e) {
-        throw e instanceof BrokerError ? e : new BrokerError('INVALID_ATTR', String(e));
-      }
+      // Refused before any step is even converted (the core checks again, with the reply bound).
+      const n = call.request.steps.length;
+      if (n > LIMITS.batchSteps) throw new BrokerError('TOO_LARGE', `a Batch has at most ${LIMITS.batchSteps} steps, this one has ${n}`);
+      const steps = call.request.steps.map(stepIn);
       const out = await broker.batch(s, steps);
       const results: StepResult[] = out.results.map((r) => {
         switch (r.verb) {
@@ -234,11 +261,15 @@ export function createServer(deps: ServerDeps): grpc.Server {
       call.on('data', (m: import('../wire/gen/rdmabroker/v1/SessionClientMessage.js').SessionClientMessage__Output) => {
         if (ended) return;
         try {
+          const bad = undecodable(m);
+          if (bad) throw bad;
           if (m.open) {
             if (session) throw new BrokerError('INVALID_ATTR', 'session already open on this stream');
             unwait();
             const who = callerOf(call);
             const o = m.open;
+            checkName(o.name, 'open.name');
+            checkName(o.resume_token, 'open.resume_token', LIMITS.tokenBytes);
             let resumed = false;
             if (o.resume_token) {
               // Check the tenant before resuming: another tenant's token is an unknown one and changes nothing.
@@ -355,7 +386,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
     },
     ListSessions: unary(log, 'InspectionService.ListSessions', (call) => {
       const who = callerOf(call);
-      const asked = call.request.tenant;
+      const asked = checkName(call.request.tenant, 'tenant');
       const tenant = who.role !== 'tenant' ? asked : asked && asked !== who.tenant ? NO_TENANT : who.tenant;
       const out = [];
       for (const s of broker.sessions.all()) {
@@ -367,15 +398,22 @@ export function createServer(deps: ServerDeps): grpc.Server {
   };
 
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    // Pings every connection and closes one whose peer does not answer: a
+    // connection whose header block is too large for HTTP/2 (over 64 KiB, an
+    // x-rdma-session of 1 MiB) stops being read and would hold its call open
+    // forever; this closes it within a few seconds.
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   });
   const admin = adminHandlers(broker, tenants, (name, fn) => unary(log, name, fn));
-  server.addService(pkg.DeviceService.service, guardService('DeviceService', devices, auth, log));
-  server.addService(pkg.ObjectService.service, guardService('ObjectService', objects, auth, log));
-  server.addService(pkg.SessionService.service, guardService('SessionService', sessions, auth, log));
-  server.addService(pkg.InspectionService.service, guardService('InspectionService', inspection, auth, log));
-  server.addService(pkg.AdminService.service, guardService('AdminService', admin, auth, log));
+  // Requests that do not decode reach the handlers as UndecodableRequest (INVALID_ARGUMENT), not INTERNAL.
+  server.addService(tolerantService(pkg.DeviceService.service), guardService('DeviceService', devices, auth, log));
+  server.addService(tolerantService(pkg.ObjectService.service), guardService('ObjectService', objects, auth, log));
+  server.addService(tolerantService(pkg.SessionService.service), guardService('SessionService', sessions, auth, log));
+  server.addService(tolerantService(pkg.InspectionService.service), guardService('InspectionService', inspection, auth, log));
+  server.addService(tolerantService(pkg.AdminService.service), guardService('AdminService', admin, auth, log));
   // Health and reflection answer anyone, so probes and grpcurl need no credentials.
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(SERVICE_NAMES.map((n) => [n, 'SERVING'])) });
   health.addToServer(server);
@@ -398,7 +436,17 @@ function refOr(handle: string, ref: number): number | RefValue {
   return ref > 0 ? new RefValue(ref - 1) : handleIn(handle);
 }
 
+/** A step as the core takes it; one that cannot be converted becomes an invalid step (the Batch stops there, failed_index i). */
 function stepIn(st: BatchStep__Output, i: number): BatchStep {
+  try {
+    return convertStep(st, i);
+  } catch (e) {
+    if (e instanceof BrokerError) return { verb: 'invalid', error: e };
+    throw e;
+  }
+}
+
+function convertStep(st: BatchStep__Output, i: number): BatchStep {
   if (st.create) {
     const r = st.create;
     return { verb: 'create', args: { type: r.type, device: r.device, attrs: attrsIn(r.attrs), userHandle: r.user_handle || '0' } };
@@ -410,5 +458,5 @@ function stepIn(st: BatchStep__Output, i: number): BatchStep {
     const r = st.invoke;
     return { verb: 'invoke', handle: refOr(r.handle, r.handle_ref), device: r.device, method: r.method, attrs: attrsIn(r.attrs) };
   }
-  throw new BrokerError('INVALID_ATTR', `batch step ${i} has no verb`);
+  return { verb: 'invalid', error: new BrokerError('INVALID_ATTR', `batch step ${i} has no verb (create, query, modify, destroy or invoke)`) };
 }

@@ -7,9 +7,45 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { asBrokerError } from '../core/errors.js';
+import { asBrokerError, BrokerError, quote } from '../core/errors.js';
 import { statusOf } from '../core/status.js';
 import { ERROR_TRAILERS } from '../wire/proto.js';
+
+/**
+ * What a request decodes to when its bytes are not a valid message (garbage,
+ * or nested past protobufjs' recursion limit). grpc-js answers a throwing
+ * deserializer with INTERNAL, as if the daemon were broken; with
+ * {@link tolerantService} the handler gets this instead and the call is
+ * answered INVALID_ARGUMENT (see {@link undecodable}).
+ */
+export class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** A service definition whose request deserializers return {@link UndecodableRequest} instead of throwing. */
+export function tolerantService<T extends grpc.ServiceDefinition>(def: T): T {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def) as [string, grpc.MethodDefinition<unknown, unknown>][]) {
+    const decode = m.requestDeserialize;
+    out[name] = {
+      ...m,
+      requestDeserialize: (b: Buffer) => {
+        try {
+          return decode(b);
+        } catch (e) {
+          return new UndecodableRequest(e instanceof Error ? e.message : String(e));
+        }
+      },
+    };
+  }
+  return out as T;
+}
+
+/** The client's error for a request that did not decode (null for a decoded one). */
+export function undecodable(request: unknown): BrokerError | null {
+  if (!(request instanceof UndecodableRequest)) return null;
+  return new BrokerError('INVALID_ATTR', `malformed request: not a valid protobuf message of this RPC (${quote(request.reason)})`);
+}
 
 export interface ServiceErrorLike {
   code: grpc.status;

@@ -1,7 +1,10 @@
 import { WC_OPCODE_VALUES, type ChannelRef, type CqRef, type Wc } from '../../verbs/backend.js';
 import type { PlainMap } from '../../wire/values.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out } from './spec.js';
+import { attr, out, sizeArg } from './spec.js';
+
+/** An upper bound of one encoded work completion (a map of a dozen named fields). */
+const WC_REPLY_BYTES = 512;
 
 void WC_OPCODE_VALUES;
 
@@ -51,6 +54,7 @@ export const cq: ObjectTypeSpec = {
       lock: 'read',
       attrs: [attr('max', 1, 'u32', { min: 1, max: 4096 })],
       out: [out('wcs', 2, 'list')],
+      replyBytes: (a) => sizeArg(a.max, 16, 4096) * WC_REPLY_BYTES,
       run: async (c) => {
         const wcs = await c.dev.pollCq(c.obj.ref as CqRef, (c.attrs.max as number | undefined) ?? 16);
         return { wcs: wcs.map(wcToPlain) };

@@ -2,7 +2,7 @@ import type { MemorySource, MrRef } from '../../verbs/backend.js';
 import { err } from '../errors.js';
 import { checkMrOffset } from '../memory-check.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out } from './spec.js';
+import { attr, out, sizeArg } from './spec.js';
 import { ACCESS_NAMES } from './common.js';
 
 /** Largest read/write through the control path; bulk data belongs on a mapped memfd. */
@@ -60,6 +60,7 @@ export const mr: ObjectTypeSpec = {
       lock: 'read',
       attrs: [attr('offset', 1, 'u64'), attr('length', 2, 'u32', { mandatory: true, max: MR_IO_MAX })],
       out: [out('data', 3, 'bytes')],
+      replyBytes: (a) => sizeArg(a.length, MR_IO_MAX, MR_IO_MAX) + 64,
       run: async (c) => {
         const r = c.obj.ref as MrRef;
         if (!r.memory) throw err.invalid('this MR has no memory the daemon can read');

@@ -61,6 +61,25 @@ export interface MethodSpec {
   /** The lock taken on the target object (the kernel's access of the method's handle). */
   readonly lock: Access;
   readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+  /**
+   * Methods whose reply can be large (MR reads, polls): an upper bound of the
+   * encoded reply for these attributes, as the client sent them (not yet
+   * validated; see {@link sizeArg}). A Batch adds the bounds of its steps up
+   * and refuses, before doing any work, one whose reply could not be sent.
+   * Without it a step's reply counts as small (a few KiB).
+   */
+  readonly replyBytes?: (attrs: PlainMap) => number;
+}
+
+/**
+ * A size attribute as a client sent it, for {@link MethodSpec.replyBytes}:
+ * the value when it is an integer in [0, max], `dflt` when it is absent, and
+ * `max` for anything else (validation refuses it later anyway).
+ */
+export function sizeArg(v: unknown, dflt: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max ? n : max;
 }
 
 export interface ObjectTypeSpec {

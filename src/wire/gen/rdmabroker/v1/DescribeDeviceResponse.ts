@@ -1,6 +1,7 @@
 // Original file: proto/rdmabroker/v1/broker.proto
 
 import type { ObjectTypeInfo as _rdmabroker_v1_ObjectTypeInfo, ObjectTypeInfo__Output as _rdmabroker_v1_ObjectTypeInfo__Output } from '../../rdmabroker/v1/ObjectTypeInfo';
+import type { Long } from '@grpc/proto-loader';
 
 export interface DescribeDeviceResponse {
   'device'?: (string);
@@ -10,6 +11,13 @@ export interface DescribeDeviceResponse {
    */
   'supports_import'?: (boolean);
   'capabilities'?: (string)[];
+  /**
+   * The daemon's fixed bounds on requests (the same on every device):
+   * batch_steps (steps per Batch), batch_reply_bytes, name_bytes (type, device,
+   * method and attribute names, ids), string_bytes (a string value),
+   * token_bytes, attr_depth (nesting of attribute values), attr_items.
+   */
+  'limits'?: ({[key: string]: number | string | Long});
 }
 
 export interface DescribeDeviceResponse__Output {
@@ -20,4 +28,11 @@ export interface DescribeDeviceResponse__Output {
    */
   'supports_import': (boolean);
   'capabilities': (string)[];
+  /**
+   * The daemon's fixed bounds on requests (the same on every device):
+   * batch_steps (steps per Batch), batch_reply_bytes, name_bytes (type, device,
+   * method and attribute names, ids), string_bytes (a string value),
+   * token_bytes, attr_depth (nesting of attribute values), attr_items.
+   */
+  'limits': ({[key: string]: string});
 }

@@ -1,0 +1,111 @@
+/**
+ * The bounds on what a client may send, declared once. Every transport (gRPC,
+ * the fd channel) checks names and strings against these at its edge, and
+ * the dispatcher checks attribute trees again, so no transport can forget.
+ * An error or a log line quotes client text only through {@link quote}: a
+ * bounded prefix, so a hostile 1 MiB name can neither make a reply too big
+ * to send nor fill the audit log.
+ */
+import { HandleValue, RefValue, type Plain, type PlainMap } from '../wire/values.js';
+import { err, QUOTE_BYTES, quote, type BrokerError } from './errors.js';
+
+export { quote };
+
+export const LIMITS = {
+  /** Type, device, method and attribute names, tenant and session ids, filters, session names (bytes of UTF-8). */
+  nameBytes: 256,
+  /** A string attribute value (enum names, GIDs, IP and MAC addresses). */
+  stringBytes: 4096,
+  /** A session or fd-channel token, as sent in `x-rdma-session` or `bind`. */
+  tokenBytes: 256,
+  /** Nesting of attribute values (maps and lists inside maps and lists); the deepest table needs 4. */
+  attrDepth: 16,
+  /** Attributes in one map, items in one list, before the tables' own (smaller) limits apply. */
+  attrItems: 65_536,
+  /** Steps in one Batch. */
+  batchSteps: 1024,
+  /** A Batch yields to the event loop after this many steps, so other sessions are served in between. */
+  batchChunk: 32,
+  /** What a Batch reply may carry (the gRPC send limit, less headroom for framing). */
+  batchReplyBytes: 60 << 20,
+  /** How much of a client's string an error message or a log line quotes. */
+  quoteBytes: QUOTE_BYTES,
+} as const;
+
+/** A client's string for a log field: itself when short, else its bounded prefix. */
+export function clip(v: string): string {
+  return v.length <= LIMITS.quoteBytes ? v : `${v.slice(0, LIMITS.quoteBytes)}... (${Buffer.byteLength(v)} bytes)`;
+}
+
+function tooLong(what: string, v: string, max: number): BrokerError {
+  return err.invalid(`${what}: ${Buffer.byteLength(v)} bytes is longer than the limit of ${max} (starts ${quote(v)})`);
+}
+
+/**
+ * Checks a name (type, device, method, tenant, session id...): a string of at
+ * most {@link LIMITS.nameBytes}. Returns it, so `x = checkName(x, 'device')`.
+ */
+export function checkName(v: unknown, what: string, max: number = LIMITS.nameBytes): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw err.invalid(`${what}: expected a string`);
+  // UTF-8 is at most 3 bytes per UTF-16 unit: a short string needs no count.
+  if (v.length * 3 > max && Buffer.byteLength(v) > max) throw tooLong(what, v, max);
+  return v;
+}
+
+/** Checks a list of names (quota names to clear, for instance). */
+export function checkNames(v: readonly unknown[], what: string): string[] {
+  if (v.length > LIMITS.attrItems) throw err.invalid(`${what}: ${v.length} items is more than ${LIMITS.attrItems}`);
+  return v.map((x, i) => checkName(x, `${what}[${i}]`));
+}
+
+/**
+ * Checks an attribute tree before anything reads it: names and strings
+ * within their limits, nesting at most {@link LIMITS.attrDepth}, maps and
+ * lists at most {@link LIMITS.attrItems} entries. Iterative, so a deep tree
+ * cannot exhaust the stack.
+ */
+export function checkAttrTree(m: PlainMap, where: string): void {
+  const stack: { v: Plain; depth: number }[] = [{ v: m, depth: 1 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.length * 3 > LIMITS.stringBytes && Buffer.byteLength(v) > LIMITS.stringBytes) throw tooLong(`${where}: a string value`, v, LIMITS.stringBytes);
+      continue;
+    }
+    if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof HandleValue || v instanceof RefValue) continue;
+    if (depth > LIMITS.attrDepth) throw err.invalid(`${where}: attribute values nest deeper than ${LIMITS.attrDepth} levels`);
+    if (Array.isArray(v)) {
+      if (v.length > LIMITS.attrItems) throw err.invalid(`${where}: a list of ${v.length} items is longer than ${LIMITS.attrItems}`);
+      for (const x of v) stack.push({ v: x, depth: depth + 1 });
+      continue;
+    }
+    let n = 0;
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      if (++n > LIMITS.attrItems) throw err.invalid(`${where}: a map of more than ${LIMITS.attrItems} attributes`);
+      checkName(k, `${where}: an attribute name`);
+      stack.push({ v: (v as PlainMap)[k]!, depth: depth + 1 });
+    }
+  }
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * A client's user_handle (an opaque u64 the daemon hands back in events):
+ * a non-negative integer below 2^64, as a number, bigint or decimal string.
+ * Anything else (fractions, negative numbers, 2^70, "abc", null, objects)
+ * is INVALID_ARGUMENT, never silently 0. Returns the decimal string.
+ */
+export function checkUserHandle(v: unknown): string {
+  if (v === undefined || v === '') return '0';
+  let b: bigint | null = null;
+  if (typeof v === 'bigint') b = v;
+  else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+  else if (typeof v === 'string' && v.length <= 20 && /^\d+$/.test(v)) b = BigInt(v);
+  if (b === null || b < 0n || b > U64_MAX) {
+    throw err.invalid(`user_handle: expected an unsigned 64-bit integer, got ${typeof v === 'string' ? quote(v) : typeof v === 'object' ? (v === null ? 'null' : 'an object') : quote(String(v))}`);
+  }
+  return b.toString();
+}
