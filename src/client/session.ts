@@ -157,8 +157,17 @@ function targetOf(t: Target): { handle: string; handle_ref: number } {
   return { handle: String((t as ObjectLike).handle), handle_ref: 0 };
 }
 
+/** A user_handle as the wire's u64: refused here when out of range (protobufjs would wrap -1 or 2^70 silently). */
 function userHandleOf(u: number | bigint | string | undefined): string {
-  return u === undefined ? '0' : BigInt(u).toString();
+  if (u === undefined) return '0';
+  let b: bigint | null = null;
+  try {
+    b = typeof u === 'number' && !Number.isSafeInteger(u) ? null : BigInt(u);
+  } catch {
+    b = null;
+  }
+  if (b === null || b < 0n || b >= 1n << 64n) throw new RangeError(`userHandle: expected an unsigned 64-bit integer, got ${String(u).slice(0, 64)}`);
+  return b.toString();
 }
 
 /**

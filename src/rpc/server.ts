@@ -339,7 +339,14 @@ export function createServer(deps: ServerDeps): grpc.Server {
     }),
     WatchObjects: (call) => {
       const who = callerOf(call);
-      const filter = filterIn(call.request.filter, who);
+      let filter: ListFilter;
+      try {
+        filter = filterIn(call.request.filter, who);
+      } catch (e) {
+        // A streaming handler's throw would reach grpc-js as UNKNOWN: answer it like a unary call.
+        call.emit('error', toServiceError(e, log, 'InspectionService.WatchObjects'));
+        return;
+      }
       const out = new BoundedStream<import('../wire/gen/rdmabroker/v1/ObjectChange.js').ObjectChange>(call, {
         log, what: 'InspectionService.WatchObjects', context: () => ({ tenant: who.tenant }),
         onOverflow: () => stop(),

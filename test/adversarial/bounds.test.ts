@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../src/client/index.js';
 import { LIMITS } from '../../src/core/limits.js';
 import { connectPacket, type PacketSocket } from '../../src/sys/packet-socket.js';
 import * as libc from '../../src/sys/libc.js';
@@ -74,6 +75,7 @@ describe('names and strings are bounded at the edge (point 2)', () => {
     ['GetQuotas', (b) => ['AdminService', 'GetQuotas', { tenant: b }]],
     ['ListObjects filter', (b) => ['InspectionService', 'ListObjects', { filter: { type: b } }]],
     ['ListSessions tenant', (b) => ['InspectionService', 'ListSessions', { tenant: b }]],
+    ['WatchObjects filter', (b) => ['InspectionService', 'WatchObjects', { filter: { session: b } }]],
   ];
   for (const [what, make] of paths) {
     it(`${what}: 85 KB and 1 MiB answer INVALID_ARGUMENT at once, and the connection keeps serving`, async () => {
@@ -203,6 +205,24 @@ export function createWithValue(type: string, name: string, value: Buffer): Buff
   const entry = Buffer.concat([field(1, Buffer.from(name)), field(2, value)]);
   return Buffer.concat([field(1, Buffer.from(type)), field(2, Buffer.from('sim0')), field(3, entry)]);
 }
+
+describe('user_handle through the client library (point 6)', () => {
+  it('-1, 2^70, 1.5 and "abc" are refused before they are sent (protobufjs would wrap them); 2^64-1 is kept', async () => {
+    const client = await connect({ socket: t.socket });
+    const cs = await client.openSession({ name: 'uh' });
+    try {
+      for (const uh of [-1, 2n ** 70n, '1180591620717411303424', 1.5, 'abc', 2 ** 60]) {
+        await expect(cs.create('pd', {}, { device: 'sim0', userHandle: uh })).rejects.toThrow(/userHandle/);
+        await expect(cs.batch([{ create: 'pd', device: 'sim0', userHandle: uh }])).rejects.toThrow(/userHandle/);
+      }
+      const o = await cs.create('pd', {}, { device: 'sim0', userHandle: 2n ** 64n - 1n });
+      expect(o.userHandle).toBe('18446744073709551615');
+    } finally {
+      await cs.close();
+      client.close();
+    }
+  });
+});
 
 describe('fd channel user_handle (point 6)', () => {
   let sock: PacketSocket;

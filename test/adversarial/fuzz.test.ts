@@ -22,8 +22,8 @@ import { HANG_MS, methodsOf, SERVICES, settled, startTarget, type CallResult, ty
 
 const S = grpc.status;
 const SEED = fuzzSeed();
-const CASES = Number(process.env.RDMA_BROKER_FUZZ_CASES ?? 2400);
-const FD_CASES = Math.ceil(CASES / 4);
+const CASES = Number(process.env.RDMA_BROKER_FUZZ_CASES ?? 1200);
+const FD_CASES = Math.ceil(CASES / 3);
 /** Random cases per round; each round has fresh sessions and fixtures, and ends with a leak check. */
 const ROUND = 300;
 
@@ -218,22 +218,23 @@ function otherCase(w: World, service: ServiceName): Req {
   }
 }
 
-/** Bytes for a request: its encoding, or that encoding damaged, or garbage. */
-function bytesOf(w: World, [service, method, req]: Req): Buffer {
+/** Bytes for a request: its encoding, or that encoding damaged, or garbage (`damaged` says which). */
+function bytesOf(w: World, [service, method, req]: Req): Buffer & { damaged?: boolean } {
   const { r } = w;
   const b = t.encode(service, method, req);
   if (r.chance(0.9)) return b;
-  const m = Buffer.from(b);
+  const m: Buffer & { damaged?: boolean } = Buffer.from(b);
+  m.damaged = true;
   switch (r.int(4)) {
     case 0:
       for (let i = 0; i < 1 + r.int(4) && m.length; i++) m[r.int(m.length)] = r.int(256);
       return m;
     case 1:
-      return m.subarray(0, r.int(m.length + 1));
+      return Object.assign(m.subarray(0, r.int(m.length + 1)), { damaged: true });
     case 2:
-      return r.bytes(r.int(300));
+      return Object.assign(r.bytes(r.int(300)), { damaged: true });
     default:
-      return Buffer.concat([m, r.bytes(1 + r.int(20))]);
+      return Object.assign(Buffer.concat([m, r.bytes(1 + r.int(20))]), { damaged: true });
   }
 }
 
@@ -288,14 +289,14 @@ describe('the fuzzer', () => {
         let req = service === 'ObjectService' ? objectCase(w, sites) : otherCase(w, service);
         // Now and then a method of the service with a request of another's shape.
         if (r.chance(0.03)) req = [service, r.pick(methodsOf(service)), req[2]];
-        let body: Buffer;
+        let body: Buffer & { damaged?: boolean };
         try {
           body = bytesOf(w, req);
         } catch {
-          // The request does not encode as this method's message: send garbage of its size instead.
-          body = r.bytes(r.int(200));
+          // The request does not encode as this method's message: send garbage instead.
+          body = Object.assign(r.bytes(r.int(200)), { damaged: true });
         }
-        const res = check(`case ${done} ${req[0]}.${req[1]} ${show(req[2])}`, await t.call(req[0], req[1], body, metadata(w, stale)));
+        const res = check(`case ${done} ${req[0]}.${req[1]}${body.damaged ? ' (damaged bytes of)' : ''} ${show(req[2])}`, await t.call(req[0], req[1], body, metadata(w, stale)));
         afterCase(w, req, res);
         counts.grpc++;
       }
