@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OBJECT_TYPES, TYPES_BY_NAME } from '../../src/core/types/index.js';
-import { connectPacket, type PacketSocket } from '../../src/fdpass/packet-socket.js';
+import { connectPacket, type PacketSocket } from '../../src/sys/packet-socket.js';
 import * as libc from '../../src/sys/libc.js';
 import { SharedMemory } from '../../src/sys/memory.js';
 import { SESSION_HEADER } from '../../src/wire/proto.js';
