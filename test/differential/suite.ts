@@ -20,10 +20,10 @@ export function defineDifferential<H>(runner: string, open: () => Promise<{ dev:
 
     beforeAll(async () => {
       opened = await open();
-    });
+    }, o.timeoutMs ?? 600_000);
     afterAll(async () => {
       await opened?.close();
-    });
+    }, o.timeoutMs ?? 600_000);
 
     it('the fixture answers every case of the catalog', () => {
       const missing = cases.filter((c) => !answers.has(c.name)).map((c) => c.name);
