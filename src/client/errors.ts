@@ -24,10 +24,12 @@ export class RdmaError extends Error {
   readonly errno: number;
   /** The verb that failed on the device ('' unless `errno` is set). */
   readonly call: string;
+  /** A post verb's failing work request (its index in the list, as libibverbs' *bad_wr); -1 when none. */
+  readonly wrIndex: number;
   /** The server's message, without the status prefix. */
   readonly details: string;
 
-  constructor(o: { code: grpc.status; details: string; rdmaError?: string; errno?: number; call?: string; what?: string }) {
+  constructor(o: { code: grpc.status; details: string; rdmaError?: string; errno?: number; call?: string; wrIndex?: number; what?: string }) {
     const where = o.what ? `${o.what}: ` : '';
     super(`${where}${statusName(o.code)}: ${o.details}`);
     this.name = 'RdmaError';
@@ -36,6 +38,7 @@ export class RdmaError extends Error {
     this.rdmaError = o.rdmaError ?? '';
     this.errno = o.errno ?? 0;
     this.call = o.call ?? '';
+    this.wrIndex = o.wrIndex ?? -1;
   }
 
   /** The status code's name, e.g. "NOT_FOUND". */
@@ -56,12 +59,15 @@ export class RdmaError extends Error {
       return typeof v === 'string' ? v : v ? v.toString() : '';
     };
     const errno = Number(get(ERROR_TRAILERS.errno) || 0);
+    const wr = get(ERROR_TRAILERS.wrIndex);
+    const wrIndex = wr === '' ? -1 : Number(wr);
     return new RdmaError({
       code: se.code,
       details: se.details ?? se.message ?? '',
       rdmaError: get(ERROR_TRAILERS.code),
       errno: Number.isFinite(errno) ? errno : 0,
       call: get(ERROR_TRAILERS.call),
+      wrIndex: Number.isInteger(wrIndex) && wrIndex >= 0 ? wrIndex : -1,
       what,
     });
   }

@@ -534,7 +534,7 @@ export class Session extends EventEmitter {
     const e = r.error;
     const error = new RdmaError({
       code: e?.status ?? grpc.status.UNKNOWN, details: e?.message ?? 'batch step failed', rdmaError: e?.code ?? '',
-      errno: e?.errno ?? 0, call: e?.call ?? '', what: `batch step ${r.failed_index}`,
+      errno: e?.errno ?? 0, call: e?.call ?? '', wrIndex: e?.wr_index ?? -1, what: `batch step ${r.failed_index}`,
     });
     return { results, failed: { index: r.failed_index, error } };
   }

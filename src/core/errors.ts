@@ -3,7 +3,7 @@
  * (src/core/status.ts) maps codes and errnos to status codes, which gRPC and
  * the fd channel both send.
  */
-import { Errno, VerbsError } from '../verbs/backend.js';
+import { Errno, PostError, VerbsError } from '../verbs/backend.js';
 
 export type ErrorCode =
   /** The handle does not exist or belongs to another session (never tells which). */
@@ -18,8 +18,10 @@ export type ErrorCode =
   /** device and port objects cannot be created, modified or destroyed. */
   | 'READ_ONLY'
   | 'QUOTA_EXCEEDED'
-  /** The object has children, or another verb holds it. */
+  /** The object has children (or another state forbids it): retrying alone will not help. */
   | 'BUSY'
+  /** Another verb holds the object right now (a modify or destroy in flight): retrying may work. */
+  | 'LOCKED'
   | 'NO_SESSION'
   | 'NO_SUCH_TENANT'
   /** An admin named a session that does not exist. */
@@ -44,14 +46,17 @@ export class BrokerError extends Error {
     message: string,
     readonly errno: number = 0,
     readonly call: string = '',
+    /** A post verb's failing work request: its index in the list (libibverbs' *bad_wr); -1 when none. */
+    readonly wrIndex: number = -1,
   ) {
     super(message);
     this.name = 'BrokerError';
   }
 
-  /** Wraps a backend error, keeping its errno and call name. */
+  /** Wraps a backend error, keeping its errno, call name and failing WR. */
   static fromVerbs(e: VerbsError): BrokerError {
-    return new BrokerError('ERRNO', e.message, e.errno, e.call);
+    const wr = e instanceof PostError && e.badIndex >= 0 ? e.badIndex : -1;
+    return new BrokerError('ERRNO', e.message, e.errno, e.call, wr);
   }
 }
 
@@ -75,7 +80,9 @@ export const err = {
   // What the broker refuses before the device carries the errno libibverbs / the kernel gives the same request: EINVAL.
   invalid: (msg: string) => new BrokerError('INVALID_ATTR', msg, Errno.EINVAL),
   missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`, Errno.EINVAL),
-  busy: (msg: string) => new BrokerError('BUSY', msg),
+  // Children present: what the kernel answers with EBUSY, so the errno is EBUSY too.
+  busy: (msg: string) => new BrokerError('BUSY', msg, Errno.EBUSY),
+  locked: (msg: string) => new BrokerError('LOCKED', msg),
 };
 
 /** Normalises anything thrown below the core into a BrokerError (unknown errors are re-thrown). */

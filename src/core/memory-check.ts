@@ -205,12 +205,12 @@ export class MemoryCheckError extends BrokerError {
   constructor(
     message: string,
     /** The failing work request's index in the list (0 when the request is not a list). */
-    readonly wrIndex: number,
+    wrIndex: number,
     /** The failing SGE's index in that work request (-1: not an SGE, e.g. a bind range). */
     readonly sgeIndex: number,
     call: string,
   ) {
-    super('INVALID_ATTR', message, EINVAL, call);
+    super('INVALID_ATTR', message, EINVAL, call, wrIndex);
     this.name = 'MemoryCheckError';
   }
 }

@@ -237,14 +237,14 @@ export class Registry {
 /**
  * Object locks, as the kernel's uverbs_try_lock_object: shared for read
  * access, exclusive for write and destroy, and never waiting: a conflicting
- * verb gets BUSY at once.
+ * verb gets LOCKED (ABORTED: retry works) at once.
  */
 export function tryLock(o: BrokerObject, access: Access): void {
   if (access === 'read') {
-    if (o.writer) throw new BrokerError('BUSY', `${o.type} ${o.handle} is being modified or destroyed`);
+    if (o.writer) throw new BrokerError('LOCKED', `${o.type} ${o.handle} is being modified or destroyed`);
     o.readers++;
   } else {
-    if (o.writer || o.readers > 0) throw new BrokerError('BUSY', `${o.type} ${o.handle} is in use by another verb`);
+    if (o.writer || o.readers > 0) throw new BrokerError('LOCKED', `${o.type} ${o.handle} is in use by another verb`);
     o.writer = true;
   }
 }

@@ -33,6 +33,7 @@ const BY_CODE: Record<Exclude<ErrorCode, 'ERRNO'>, StatusCode> = {
   QUOTA_EXCEEDED: S.RESOURCE_EXHAUSTED,
   TOO_LARGE: S.RESOURCE_EXHAUSTED,
   BUSY: S.FAILED_PRECONDITION,
+  LOCKED: S.ABORTED,
   NO_SESSION: S.UNAUTHENTICATED,
   NO_SUCH_TENANT: S.NOT_FOUND,
   NO_SUCH_SESSION: S.NOT_FOUND,
@@ -84,14 +85,14 @@ export function statusName(code: number): string {
  * channel): the same status a gRPC call would get. Null for an unknown error
  * (a bug), which the caller reports as INTERNAL.
  */
-export function errorRecord(e: unknown): { status: number; status_name: string; code: string; message: string; errno: number; call: string } | null {
+export function errorRecord(e: unknown): { status: number; status_name: string; code: string; message: string; errno: number; call: string; wr_index: number } | null {
   const b = asBrokerError(e);
   if (!b) return null;
   const st = statusOf(b);
-  return { status: st, status_name: statusName(st), code: b.code, message: b.message, errno: b.errno, call: b.call };
+  return { status: st, status_name: statusName(st), code: b.code, message: b.message, errno: b.errno, call: b.call, wr_index: b.wrIndex };
 }
 
-/** The error as the Batch reply's ErrorInfo. */
-export function errorInfo(b: BrokerError): { status: number; code: string; message: string; errno: number; call: string } {
-  return { status: statusOf(b), code: b.code, message: b.message, errno: b.errno, call: b.call };
+/** The error as the Batch reply's ErrorInfo (wr_index -1: not a post verb's WR). */
+export function errorInfo(b: BrokerError): { status: number; code: string; message: string; errno: number; call: string; wr_index: number } {
+  return { status: statusOf(b), code: b.code, message: b.message, errno: b.errno, call: b.call, wr_index: b.wrIndex };
 }

@@ -1,8 +1,8 @@
 /**
  * Errors as gRPC statuses. Which status an error has is decided in one place,
  * src/core/status.ts (shared with the fd channel); here it becomes a gRPC
- * error with trailing metadata (rdma-error, rdma-errno, rdma-call) so a
- * client can rebuild the errno. Anything else is a bug: INTERNAL and a log
+ * error with trailing metadata (rdma-error, rdma-errno, rdma-call, and
+ * rdma-wr-index for a post verb's failing WR) so a client can rebuild the errno. Anything else is a bug: INTERNAL and a log
  * line.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -65,6 +65,7 @@ export function toServiceError(e: unknown, log: Logger, what: string): ServiceEr
   metadata.set(ERROR_TRAILERS.code, b.code);
   if (b.errno) metadata.set(ERROR_TRAILERS.errno, String(b.errno));
   if (b.call) metadata.set(ERROR_TRAILERS.call, b.call);
+  if (b.wrIndex >= 0) metadata.set(ERROR_TRAILERS.wrIndex, String(b.wrIndex));
   return { code: statusOf(b) as number as grpc.status, details: b.message, metadata };
 }
 

@@ -38,4 +38,4 @@ export function api(): ProtoGrpcType {
 /** Metadata header that carries the session token on every call. */
 export const SESSION_HEADER = 'x-rdma-session';
 /** Trailing metadata keys on errors. */
-export const ERROR_TRAILERS = { code: 'rdma-error', errno: 'rdma-errno', call: 'rdma-call' } as const;
+export const ERROR_TRAILERS = { code: 'rdma-error', errno: 'rdma-errno', call: 'rdma-call', wrIndex: 'rdma-wr-index' } as const;

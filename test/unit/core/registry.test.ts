@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Registry, tryLock, unlock, type BrokerObject } from '../../../src/core/registry.js';
 import { TYPES_BY_NAME } from '../../../src/core/types/index.js';
+import { BrokerError } from '../../../src/core/errors.js';
+import { Status, errorRecord, statusOf } from '../../../src/core/status.js';
 
 function make(r: Registry, type: string, owner: string, parents: BrokerObject[] = []): BrokerObject {
   const spec = TYPES_BY_NAME.get(type)!;
@@ -112,5 +114,24 @@ describe('object locks', () => {
     expect(() => tryLock(o, 'read')).toThrow(/being modified or destroyed/);
     unlock(o, 'destroy');
     tryLock(o, 'read');
+  });
+
+  it('a verb racing a destroy is LOCKED, ABORTED (retry works), not the FAILED_PRECONDITION of children', () => {
+    const r = new Registry();
+    const o = make(r, 'qp', 's');
+    tryLock(o, 'destroy');
+    let e: unknown = null;
+    try {
+      tryLock(o, 'write');
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(BrokerError);
+    expect((e as BrokerError).code).toBe('LOCKED');
+    expect(statusOf(e as BrokerError)).toBe(Status.ABORTED);
+    expect(errorRecord(e)).toMatchObject({ status: Status.ABORTED, status_name: 'ABORTED', code: 'LOCKED', wr_index: -1 });
+    expect(statusOf(new BrokerError('BUSY', 'has children', 16))).toBe(Status.FAILED_PRECONDITION);
+    unlock(o, 'destroy');
+    tryLock(o, 'write');
   });
 });

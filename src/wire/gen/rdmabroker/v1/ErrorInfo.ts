@@ -13,6 +13,11 @@ export interface ErrorInfo {
   'message'?: (string);
   'errno'?: (number);
   'call'?: (string);
+  /**
+   * A post verb's failing work request: its index in the list (libibverbs'
+   * *bad_wr); -1 when the error is not about one WR.
+   */
+  'wr_index'?: (number);
 }
 
 export interface ErrorInfo__Output {
@@ -27,4 +32,9 @@ export interface ErrorInfo__Output {
   'message': (string);
   'errno': (number);
   'call': (string);
+  /**
+   * A post verb's failing work request: its index in the list (libibverbs'
+   * *bad_wr); -1 when the error is not about one WR.
+   */
+  'wr_index': (number);
 }
