@@ -16,7 +16,7 @@ import { validateMap, type Access, type AttrSpec, type ResolveCtx } from './attr
 import { BrokerError, asBrokerError, quote } from './errors.js';
 import { checkAttrTree, checkName, checkUserHandle, clip, LIMITS } from './limits.js';
 import { DeviceTable, type DeviceEntry } from './devices.js';
-import { Registry, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter, type SessionLabels } from './registry.js';
+import { Registry, lockReleased, matches, tryLock, unlock, type BrokerObject, type ChangeKind, type ListFilter, type SessionLabels } from './registry.js';
 import { DEFAULT_SESSION_LIMITS, SessionTable, type EndReason, type Session, type SessionLimits } from './sessions.js';
 import { TYPES_BY_NAME, OBJECT_TYPES } from './types/index.js';
 import { METHOD_IDS, type HandedMemory, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
@@ -63,6 +63,9 @@ export interface BatchOutcome {
 
 /** Why an object is being destroyed: only an explicit destroy may fail. */
 type RemoveReason = 'destroy' | 'session_end' | 'device_lost' | 'shutdown';
+
+/** How long cleanup waits for the in-flight verbs on an object before forcing its destroy. */
+const FENCE_MS = 2000;
 
 interface Held {
   obj: BrokerObject;
@@ -136,10 +139,11 @@ export class Broker {
   }
 
   /**
-   * Destroys a session's objects newest first, which is children first (a
-   * child is always created after what it holds). Like the kernel's
-   * uverbs_destroy_ufile_hw, an object still in use is retried in the next
-   * pass; a pass without progress ends with a forced pass.
+   * Destroys a session's objects in the one cleanup order (cleanupOrder in
+   * src/core/registry.ts: the type tables' destroyOrder, then newest first).
+   * Like the kernel's uverbs_destroy_ufile_hw, an object still in use is
+   * retried in the next pass; a pass without progress waits for the in-flight
+   * verbs on those objects (bounded), then ends with a forced pass.
    */
   private async releaseOwned(s: Session, reason: RemoveReason): Promise<void> {
     let pending = this.registry.ownedNewestFirst(s.id);
@@ -154,8 +158,8 @@ export class Broker {
         await this.removeObject(o, reason);
       }
       if (retry.length === pending.length) {
-        // No progress: a verb still holds something. Wait a tick for in-flight verbs, then force.
-        await new Promise((r) => setTimeout(r, 10));
+        // No progress: a verb still holds something. Fence: wait (bounded) for the in-flight verbs to let go, then force.
+        await Promise.all(retry.map((o) => lockReleased(o, FENCE_MS)));
         for (const o of retry) {
           if (!o.dead && o.users === 0) await this.removeObject(o, reason);
         }

@@ -140,9 +140,7 @@ export class Registry {
    */
   ownedNewestFirst(ownerId: string): BrokerObject[] {
     const m = this.byOwner.get(ownerId);
-    if (!m) return [];
-    const all = [...m.values()].reverse();
-    return [...all.filter((o) => o.type === 'mw'), ...all.filter((o) => o.type !== 'mw')];
+    return m ? cleanupOrder([...m.values()].reverse()) : [];
   }
 
   countOwned(ownerId: string): number {
@@ -153,9 +151,9 @@ export class Registry {
     if (this.byOwner.get(ownerId)?.size === 0) this.byOwner.delete(ownerId);
   }
 
-  /** Objects on a device, newest first. */
+  /** Objects on a device in cleanup order (see cleanupOrder). */
   onDeviceNewestFirst(device: string): BrokerObject[] {
-    return [...this.objects.values()].filter((o) => o.device === device).reverse();
+    return cleanupOrder([...this.objects.values()].filter((o) => o.device === device).reverse());
   }
 
   /**
@@ -235,6 +233,38 @@ export class Registry {
 }
 
 /**
+ * The one cleanup order, for session end, shutdown and device loss: by the
+ * type table's destroyOrder (lower first), then newest first, which is
+ * children first (a child is always created after what it holds).
+ * `newestFirst` must already be newest first; the sort is stable.
+ */
+export function cleanupOrder(newestFirst: BrokerObject[]): BrokerObject[] {
+  return newestFirst.sort((a, b) => (a.spec.destroyOrder ?? 1) - (b.spec.destroyOrder ?? 1));
+}
+
+/** Who waits for an object's locks to be released (see lockReleased). */
+const releaseWaiters = new WeakMap<BrokerObject, (() => void)[]>();
+
+/**
+ * Resolves once no verb holds the object (no reader, no writer), or after
+ * `maxMs`: the fence cleanup waits on for in-flight verbs instead of a sleep.
+ */
+export function lockReleased(o: BrokerObject, maxMs: number): Promise<void> {
+  if (!o.writer && o.readers === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, maxMs);
+    timer.unref?.();
+    const list = releaseWaiters.get(o) ?? [];
+    list.push(done);
+    releaseWaiters.set(o, list);
+    function done(): void {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}
+
+/**
  * Object locks, as the kernel's uverbs_try_lock_object: shared for read
  * access, exclusive for write and destroy, and never waiting: a conflicting
  * verb gets LOCKED (ABORTED: retry works) at once.
@@ -252,4 +282,9 @@ export function tryLock(o: BrokerObject, access: Access): void {
 export function unlock(o: BrokerObject, access: Access): void {
   if (access === 'read') o.readers--;
   else o.writer = false;
+  if (o.writer || o.readers > 0) return;
+  const waiters = releaseWaiters.get(o);
+  if (!waiters) return;
+  releaseWaiters.delete(o);
+  for (const w of waiters) w();
 }

@@ -10,6 +10,7 @@ import { attr, out } from './spec.js';
 export const mw: ObjectTypeSpec = {
   name: 'mw',
   id: 6,
+  destroyOrder: 0,
   doc: 'memory window: remote access to a part of an MR, bound and re-bound at run time',
   create: {
     doc: 'ibv_alloc_mw',

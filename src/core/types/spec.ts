@@ -90,6 +90,13 @@ export interface ObjectTypeSpec {
   readonly readOnly?: boolean;
   readonly driver?: boolean;
   /**
+   * Where the type stands in cleanup (session end, shutdown, device loss):
+   * lower goes first, newest first within one value; default 1. Memory
+   * windows are 0: a bound type 2 window holds its QP and MR on the device,
+   * so it goes before them whatever its age.
+   */
+  readonly destroyOrder?: number;
+  /**
    * Daemon fds one object holds for its life (the memfd behind an MR, a
    * completion channel's fd), counted against the tenant's fd quota.
    */

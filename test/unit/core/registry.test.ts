@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { Registry, tryLock, unlock, type BrokerObject } from '../../../src/core/registry.js';
+import { describe, expect, it, vi } from 'vitest';
+import { Registry, lockReleased, tryLock, unlock, type BrokerObject } from '../../../src/core/registry.js';
 import { TYPES_BY_NAME } from '../../../src/core/types/index.js';
 import { BrokerError } from '../../../src/core/errors.js';
 import { Status, errorRecord, statusOf } from '../../../src/core/status.js';
@@ -133,5 +133,56 @@ describe('object locks', () => {
     expect(statusOf(new BrokerError('BUSY', 'has children', 16))).toBe(Status.FAILED_PRECONDITION);
     unlock(o, 'destroy');
     tryLock(o, 'write');
+  });
+});
+
+describe('cleanup order and fence', () => {
+  it('session end and device loss share one order: memory windows first, then newest first', () => {
+    const r = new Registry();
+    const pd = make(r, 'pd', 's');
+    const mw = make(r, 'mw', 's', [pd]);
+    const mr = make(r, 'mr', 's', [pd]);
+    const qp = make(r, 'qp', 's', [pd]);
+    const want = [mw, qp, mr, pd].map((o) => o.handle);
+    expect(r.ownedNewestFirst('s').map((o) => o.handle)).toEqual(want);
+    expect(r.onDeviceNewestFirst('sim0').map((o) => o.handle)).toEqual(want);
+  });
+
+  it('lockReleased resolves when the last holder lets go, not before', async () => {
+    const r = new Registry();
+    const o = make(r, 'qp', 's');
+    tryLock(o, 'read');
+    tryLock(o, 'read');
+    let released = false;
+    const fence = lockReleased(o, 60_000).then(() => {
+      released = true;
+    });
+    unlock(o, 'read');
+    await Promise.resolve();
+    expect(released).toBe(false);
+    unlock(o, 'read');
+    await fence;
+    expect(released).toBe(true);
+    await lockReleased(o, 60_000);
+  });
+
+  it('lockReleased is bounded: it gives up after maxMs when a holder never lets go', async () => {
+    vi.useFakeTimers();
+    try {
+      const r = new Registry();
+      const o = make(r, 'qp', 's');
+      tryLock(o, 'write');
+      let released = false;
+      const fence = lockReleased(o, 2000).then(() => {
+        released = true;
+      });
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(released).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await fence;
+      expect(released).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
