@@ -21,6 +21,8 @@ export type {
   ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, PodRef, ObjectFilter, ObjectChange, SessionInfo,
 } from './client.js';
 export { Session, RdmaObject, SharedMr } from './session.js';
+export { FastLane } from './lane.js';
+export type { FastLaneOptions, LaneSendWr, LaneRecvWr, LaneSge, LaneWc, LaneError } from './lane.js';
 export { FdChannel, FdChannelError, EventFd, SharedMemory, defaultFdSocket } from './fd-channel.js';
 export type { AsyncRecord, CompletionRecord, MappedMr, RegisteredMr, RegMrOptions } from './fd-channel.js';
 export type {

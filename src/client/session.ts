@@ -17,6 +17,7 @@ import type { BatchStep } from '../wire/gen/rdmabroker/v1/BatchStep.js';
 import type { IssueFdTokenReply__Output } from '../wire/gen/rdmabroker/v1/IssueFdTokenReply.js';
 import { FdChannel, FdChannelError, type AsyncRecord, type CompletionRecord, type EventFd } from './fd-channel.js';
 import type { SharedMemory } from '../sys/memory.js';
+import { FastLane, type FastLaneOptions } from './lane.js';
 
 export interface OpenSessionOptions {
   /** A label for listings (default: the process title and pid). */
@@ -365,6 +366,16 @@ export class Session extends EventEmitter {
       if (this.fdc === p) this.fdc = null;
     });
     return p;
+  }
+
+  /**
+   * Opens a fast lane (docs/fast-lane.md): post and poll through rings in
+   * memory shared with the daemon instead of one gRPC call per verb. Needs
+   * the fd channel (a local daemon). Close it when done; it goes with the
+   * session otherwise.
+   */
+  async fastLane(o: FastLaneOptions = {}): Promise<FastLane> {
+    return FastLane.open(await this.fds(), o);
   }
 
   /** Whether this session can pass fds (the daemon told it an fd socket). */

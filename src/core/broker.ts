@@ -22,6 +22,7 @@ import { TYPES_BY_NAME, OBJECT_TYPES } from './types/index.js';
 import { METHOD_IDS, type HandedMemory, type MethodSpec, type ObjectTypeSpec } from './types/spec.js';
 import { Accounting, type QuotaPolicy } from './accounting.js';
 import { MemoryIndex } from './memory-check.js';
+import { DataPath } from './datapath.js';
 
 
 export interface BrokerOptions {
@@ -83,6 +84,8 @@ export class Broker {
    * against `memory.of(session)` before the backend sees them.
    */
   readonly memory = new MemoryIndex();
+  /** The lean data-path entry points (post decoded WRs, poll, arm) for the fast lane. */
+  readonly dataPath: DataPath;
   private readonly log: Logger;
   private readonly auditLog: Logger;
   private readonly auditExtra: Logger | null;
@@ -97,6 +100,15 @@ export class Broker {
     this.sessions = new SessionTable({ ...DEFAULT_SESSION_LIMITS, ...opts.sessions }, (s, r) => this.endSession(s, r));
     this.devices = new DeviceTable(opts.backend, opts.log, (d, t, e) => this.onDeviceEvent(d, t, e));
     this.accounting = new Accounting(opts.quotas);
+    const self = this;
+    this.dataPath = new DataPath({
+      registry: this.registry,
+      devices: this.devices,
+      accounting: this.accounting,
+      get stopping() {
+        return self.stopping;
+      },
+    });
   }
 
   get backendKind(): string {
@@ -540,6 +552,8 @@ export class Broker {
       throw new BrokerError('UNKNOWN_METHOD', `${spec.name} has no method ${quote(method)} (methods: ${Object.keys(spec.methods).join(', ') || 'none'})`);
     }
     this.checkSupported(d, spec.name, method);
+    // WRs the session queued on its fast lane before this call reach the device first.
+    if (target && (method === 'post_send' || method === 'post_recv')) await this.dataPath.flush(s);
     const held: Held[] = target ? [{ obj: target, access: m.lock }] : [];
     const v = this.resolveAttrs(s, m.attrs, attrs, `${spec.name}.${method}`, held, refs);
     for (const h of held) {

@@ -19,6 +19,7 @@ import { brokerMetrics, serveMetrics } from './metrics.js';
 import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.js';
 import { selectBackend } from './backend.js';
 import { FdChannelServer } from '../fdpass/server.js';
+import { LaneServer } from '../lane/server.js';
 import { coalescingDestination } from './logdest.js';
 import { forbiddenRoot, makeDirs } from './paths.js';
 import { raiseNofileLimit } from '../sys/libc.js';
@@ -82,8 +83,10 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   });
   await broker.start();
   broker.accounting.fdLimits = fdLimits(log);
+  // The fast lane (docs/fast-lane.md) is opened over the fd channel, which carries its fds.
+  const lanes = opts.fdSocket ? new LaneServer({ broker, log }) : null;
   const fdChannel = opts.fdSocket
-    ? new FdChannelServer({ broker, log, authorize: (peer, s) => tenants.peerMayServe(peer.uid, peer.gid, s.tenant) })
+    ? new FdChannelServer({ broker, log, authorize: (peer, s) => tenants.peerMayServe(peer.uid, peer.gid, s.tenant), ops: lanes?.ops })
     : null;
   const listeners = new Listeners(broker, tenants, log, {
     socket: opts.socket,
@@ -111,6 +114,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     kubelet?.stop();
     listeners.close();
     fdChannel?.close();
+    lanes?.close();
     await broker.shutdown();
     throw e;
   }
@@ -173,6 +177,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       await broker.shutdown();
       listeners.close();
       fdChannel?.close();
+      lanes?.close();
       if (metrics) await new Promise((r) => metrics!.close(r));
       if (auditDest) {
         auditLines?.drain();

@@ -4,7 +4,7 @@
  * RTS connected to each other; RDMA WRITE the source into the target; wait
  * for the completion; check the target's bytes.
  *
- *   npm run example:write -- --socket PATH --bytes N [--device D] [--wait events|poll] [--memory shared|daemon] [--hold]
+ *   npm run example:write -- --socket PATH --bytes N [--device D] [--wait events|poll] [--memory shared|daemon] [--lane grpc|fast] [--hold]
  *
  * On a local daemon (unix socket) the MRs are memfds shared with this
  * process (through the fd channel): the example writes the source bytes and
@@ -15,6 +15,9 @@
  *
  * Works on any device the daemon serves: the address comes from the port's
  * LID and GID 0 (a GRH is added on RoCE, where the link layer is Ethernet).
+ * With `--lane fast` the post and the completion go through the session's
+ * fast lane (docs/fast-lane.md: rings in shared memory, eventfd doorbells)
+ * instead of gRPC calls; `--wait poll` then spins on the completion ring.
  * With --hold it prints `holding` once its objects exist and waits to be
  * killed (tests use that to check cleanup after SIGKILL).
  */
@@ -24,7 +27,7 @@ import { randomFillSync } from 'node:crypto';
 import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type RdmaObject, type Session, type SharedMr } from '../client/index.js';
 
 const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT [--token T]] [--bytes N] [--device D]
-         [--wait events|poll] [--memory shared|daemon] [--hold]
+         [--wait events|poll] [--memory shared|daemon] [--lane grpc|fast] [--hold]
   --socket PATH the daemon's unix socket (default: $RDMA_BROKER_SOCKET, as in a
                 Kubernetes pod, else the daemon's default socket)
   --token T     bearer token for TCP (default: $RDMACTL_TOKEN, as rdmactl)
@@ -34,6 +37,8 @@ const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT
                 poll: poll the CQ (default over TCP)
   --memory M    shared: MRs over memfds mapped here too (default on a unix socket);
                 daemon: daemon memory, bytes through the control path (default over TCP)
+  --lane L      grpc: post and poll with gRPC calls (default);
+                fast: through the session's fast lane (shared-memory rings; a local daemon)
   --hold        print "holding" after creating the objects, then wait until killed
 `;
 
@@ -44,6 +49,8 @@ export interface WriteOptions {
   wait?: 'events' | 'poll';
   /** Where the MRs' memory lives (default: shared when the session has an fd channel, else daemon). */
   memory?: 'shared' | 'daemon';
+  /** Post and poll over gRPC (default) or through the session's fast lane. */
+  lane?: 'grpc' | 'fast';
   /** Called once every object exists, before the write. */
   onObjects?: (objects: RdmaObject[]) => Promise<void> | void;
 }
@@ -88,7 +95,8 @@ export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Pr
     const dst = await mr();
     // Events: the CQ reports to a completion channel; its pollable fd (or the
     // session stream, without an fd channel) says when the CQ has work.
-    const channel = wait === 'events' ? await s.create('comp_channel', {}, { device }) : null;
+    // The fast lane moves completions when the CQ's channel fires: it always needs one.
+    const channel = wait === 'events' || o.lane === 'fast' ? await s.create('comp_channel', {}, { device }) : null;
     const cq = await s.createCq(device, 16, channel ? { channel } : {});
     const qpAttrs = { pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } };
     const a = await s.createQp(qpAttrs);
@@ -124,16 +132,32 @@ async function writeAndCheck(
   const data = randomFillSync(Buffer.alloc(o.bytes));
   if (srcMem) srcMem.memory.write(0, data);
   else await s.writeMr(src, 0, data);
+  const wr = {
+    wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
+    sg_list: [{ addr: src.big('addr'), length: o.bytes, lkey: src.num('lkey') }],
+    remote_addr: dst.big('addr'), rkey: dst.num('rkey'),
+  };
+  if (o.lane === 'fast') {
+    const lane = await s.fastLane({ sqEntries: 8, cqRings: 1, cqEntries: 16 });
+    try {
+      await lane.attachCq(cq);
+      lane.postSend(a, [wr]);
+      const [wc] = o.wait === 'poll' ? await spin(() => lane.poll(cq, 1), 30_000) : await lane.waitCompletions(cq, 1, 30_000);
+      const errs = lane.errors();
+      if (errs.length > 0) throw new Error(`the fast lane refused the write: ${errs[0]!.code} (errno ${errs[0]!.errno})`);
+      if (!wc || wc.status !== 'SUCCESS') throw new Error(`RDMA WRITE completed with status ${wc?.status}`);
+      if (wc.opcode !== 'RDMA_WRITE') throw new Error(`unexpected completion opcode ${wc.opcode}`);
+    } finally {
+      await lane.close();
+    }
+    return checkBytes(s, o, dst, dstMem, data);
+  }
   // Arm before posting, so the completion raises an event.
   const events = channel && s.hasFdChannel ? await s.completionEvents(channel) : null;
   const stream = channel && !events ? s.events() : null;
   try {
     if (channel) await s.reqNotifyCq(cq);
-    await s.postSend(a, [{
-      wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
-      sg_list: [{ addr: src.big('addr'), length: o.bytes, lkey: src.num('lkey') }],
-      remote_addr: dst.big('addr'), rkey: dst.num('rkey'),
-    }]);
+    await s.postSend(a, [wr]);
     let wcs;
     if (events) {
       wcs = await s.waitCqEvents(cq, events, 1, 30_000);
@@ -151,14 +175,31 @@ async function writeAndCheck(
     events?.close();
     stream?.cancel();
   }
+  void b;
+  return checkBytes(s, o, dst, dstMem, data);
+}
+
+async function checkBytes(s: Session, o: WriteOptions, dst: RdmaObject, dstMem: SharedMr | undefined, data: Buffer): Promise<number> {
   const got = dstMem ? dstMem.memory.read(0, o.bytes) : await s.readMr(dst, 0, o.bytes);
   if (!got.equals(data)) {
     let i = 0;
     while (i < got.length && got[i] === data[i]) i++;
     throw new Error(`target differs from source at byte ${i}`);
   }
-  void b;
   return o.bytes;
+}
+
+/** Spins on `poll` until it returns something (yielding to the event loop now and then, so keepalives still go out). */
+async function spin<T>(poll: () => T[], timeoutMs: number): Promise<T[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (let i = 0; i < 10_000; i++) {
+      const r = poll();
+      if (r.length > 0) return r;
+    }
+    if (Date.now() > deadline) throw new Error(`no completion after ${timeoutMs} ms`);
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -168,7 +209,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       options: {
         socket: { type: 'string' }, addr: { type: 'string' }, token: { type: 'string' }, bytes: { type: 'string' }, device: { type: 'string' },
-        wait: { type: 'string' }, memory: { type: 'string' },
+        wait: { type: 'string' }, memory: { type: 'string' }, lane: { type: 'string' },
         hold: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -194,6 +235,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rdma-write: --memory: expected shared or daemon, got ${v.memory}\n`);
     return 2;
   }
+  if (v.lane !== undefined && v.lane !== 'grpc' && v.lane !== 'fast') {
+    process.stderr.write(`rdma-write: --lane: expected grpc or fast, got ${v.lane}\n`);
+    return 2;
+  }
   let client: Client | null = null;
   try {
     const token = v.token ?? (process.env.RDMACTL_TOKEN || undefined);
@@ -204,6 +249,7 @@ export async function main(argv: string[]): Promise<number> {
       device: v.device,
       wait: v.wait as 'events' | 'poll' | undefined,
       memory: v.memory as 'shared' | 'daemon' | undefined,
+      lane: v.lane as 'grpc' | 'fast' | undefined,
       onObjects: v.hold
         ? (objs) => {
             process.stdout.write('holding\n');

@@ -44,7 +44,15 @@ export interface FdChannelOptions {
   authorize?: (peer: libc.PeerCred, session: Session) => boolean;
   /** A connection that has not bound within this time is closed (default 10 s). */
   bindTimeoutMs?: number;
+  /**
+   * More ops for bound connections (the fast lane's, src/lane/server.ts):
+   * called with the connection's session; errors answer as any op's.
+   */
+  ops?: Readonly<Record<string, ExtraOp>>;
 }
+
+/** An op served by another module for a bound connection. */
+export type ExtraOp = (s: Session, req: FdRequest, fds: number[]) => Promise<{ body: Record<string, unknown>; fds: number[] }>;
 
 /** One listening socket of the channel. */
 export interface FdSocketOptions {
@@ -286,9 +294,15 @@ export class FdChannelServer {
       const s = c.session;
       if (!s) throw new BrokerError('NO_SESSION', 'bind the connection to a session first ({"op":"bind","token":...})');
       if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
-      const h = this.handlers[req.op as keyof FdChannelServer['handlers']] as Handler | undefined;
-      if (!h || !Object.hasOwn(this.handlers, req.op)) {
-        throw new BrokerError('INVALID_ATTR', `unknown op ${quote(req.op)} (ops: bind, ${Object.keys(this.handlers).join(', ')})`);
+      const extra = this.opts.ops;
+      let h = typeof req.op === 'string' && Object.hasOwn(this.handlers, req.op) ? this.handlers[req.op as keyof FdChannelServer['handlers']] as Handler : undefined;
+      if (!h && extra && typeof req.op === 'string' && Object.hasOwn(extra, req.op)) {
+        const op = extra[req.op]!;
+        h = (cc, rq, f) => op(cc.session, rq, f);
+      }
+      if (!h) {
+        const names = [...Object.keys(this.handlers), ...Object.keys(extra ?? {})];
+        throw new BrokerError('INVALID_ATTR', `unknown op ${quote(req.op)} (ops: bind, ${names.join(', ')})`);
       }
       this.opts.broker.sessions.touch(s);
       const r = await h(c as Conn & { session: Session }, req, fds);

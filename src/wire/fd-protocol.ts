@@ -14,7 +14,7 @@
 export const FD_PROTOCOL_VERSION = 1;
 
 /** Ops a client may send. */
-export type FdOp = 'bind' | 'get_fd' | 'async_fd' | 'reg_mr' | 'import_device';
+export type FdOp = 'bind' | 'get_fd' | 'async_fd' | 'reg_mr' | 'import_device' | 'lane_open' | 'lane_attach_cq' | 'lane_close';
 
 export interface FdRequest {
   id?: number | string;

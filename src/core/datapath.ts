@@ -1,0 +1,213 @@
+/**
+ * The data path's lean entry points, for transports that decode work
+ * requests themselves (the fast lane, src/lane): post already-decoded WRs on
+ * a session's QP or SRQ, poll and arm a session's CQ. They skip the generic
+ * invoke path's attribute tables, but not its rules: the session check, the
+ * handle lookup (another session's object is NO_SUCH_HANDLE, as a missing
+ * one), the object types, the locks (so WRs posted here and through
+ * Invoke(post_send) on one QP reach the device in call order), the device
+ * state and the per-tenant accounting all happen here, in the core.
+ *
+ * Handles inside a WR (AH, MW, MR) are broker handles; they are resolved
+ * against the same session here, never by the caller.
+ */
+import { SendFlags, WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr, type Sge, type SrqRef, type Wc, type WrOpcode } from '../verbs/backend.js';
+import type { Access } from './attrs.js';
+import { BrokerError } from './errors.js';
+import { tryLock, unlock, type BrokerObject } from './registry.js';
+import type { Session } from './sessions.js';
+import type { DeviceTable } from './devices.js';
+import type { Registry } from './registry.js';
+import type { Accounting } from './accounting.js';
+
+/** A send WR as a transport decoded it: handles are broker handles of the caller's session. */
+export interface DecodedSendWr {
+  wr_id: bigint;
+  opcode: WrOpcode;
+  send_flags: number;
+  sg_list: Sge[];
+  imm_data?: number;
+  remote_addr?: bigint;
+  rkey?: number;
+  compare_add?: bigint;
+  swap?: bigint;
+  ah?: number;
+  remote_qpn?: number;
+  remote_qkey?: number;
+  invalidate_rkey?: number;
+  remote_srqn?: number;
+  bind_mw?: { mw: number; mr: number; rkey: number; addr: bigint; length: number; mw_access_flags: number };
+}
+
+/** WR `wrIndex` was refused by the core (the WRs before it were posted). */
+export class WrError extends BrokerError {
+  constructor(readonly wrIndex: number, cause: BrokerError) {
+    super(cause.code, cause.message, cause.errno, cause.call);
+    this.name = 'WrError';
+  }
+}
+
+export type PostKind = 'send' | 'recv' | 'srq_recv';
+
+/** What the data path needs of the broker (kept narrow so the hot path reads no more than it needs). */
+export interface DataPathHost {
+  readonly registry: Registry;
+  readonly devices: DeviceTable;
+  readonly accounting: Accounting;
+  readonly stopping: boolean;
+}
+
+const OPCODES = new Set(Object.keys(WR_OPCODE_VALUES));
+
+export class DataPath {
+  private flusher: ((s: Session) => Promise<void>) | null = null;
+
+  constructor(private readonly host: DataPathHost) {}
+
+  /**
+   * Registers the transport that queues WRs of its own (the fast lane):
+   * before a post over the generic path, `fn` posts what the session had
+   * queued there, so one QP sees WRs in the order the client issued them.
+   */
+  setFlusher(fn: ((s: Session) => Promise<void>) | null): void {
+    this.flusher = fn;
+  }
+
+  /** Posts what the session queued on other transports (see {@link setFlusher}). */
+  async flush(s: Session): Promise<void> {
+    if (this.flusher) await this.flusher(s);
+  }
+
+  private check(s: Session): void {
+    if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
+    if (this.host.stopping) throw new BrokerError('SHUTTING_DOWN', 'the daemon is shutting down');
+  }
+
+  /** The session's live object `handle` of type `type` (NO_SUCH_HANDLE / WRONG_TYPE otherwise). */
+  private owned(s: Session, handle: number, type: string, what: string): BrokerObject {
+    const o = this.host.registry.lookup(handle, s);
+    if (o.type !== type) throw new BrokerError('WRONG_TYPE', `${what}: handle ${handle} is a ${o.type}, expected ${type}`);
+    return o;
+  }
+
+  /**
+   * Posts WRs on the session's QP (`send`, `recv`) or SRQ (`srq_recv`) in
+   * order, as one ibv_post_send / ibv_post_recv / ibv_post_srq_recv. A bad
+   * WR throws and the WRs before it were posted: a PostError from the
+   * device carries `badIndex`, a {@link WrError} (a WR naming a foreign or
+   * wrong-typed object, a bad field) `wrIndex`. Any other error (the target
+   * itself refused) means nothing was posted.
+   */
+  async post(s: Session, handle: number, kind: 'send', wrs: readonly DecodedSendWr[]): Promise<void>;
+  async post(s: Session, handle: number, kind: 'recv' | 'srq_recv', wrs: readonly RecvWr[]): Promise<void>;
+  async post(s: Session, handle: number, kind: PostKind, wrs: readonly (DecodedSendWr | RecvWr)[]): Promise<void> {
+    this.check(s);
+    const type = kind === 'srq_recv' ? 'srq' : 'qp';
+    const method = kind === 'send' ? 'post_send' : 'post_recv';
+    const target = this.owned(s, handle, type, `${type}.${method}`);
+    const d = this.host.devices.live(target.device);
+    if (d.caps.unsupported.has(`${type}.${method}`)) throw new BrokerError('UNSUPPORTED', `${type}.${method} is not supported by device ${d.name}`);
+    const held: { o: BrokerObject; a: Access }[] = [];
+    const hold = (o: BrokerObject, a: Access): void => {
+      tryLock(o, a);
+      held.push({ o, a });
+    };
+    try {
+      hold(target, 'read');
+      if (kind === 'send') {
+        const out = new Array<SendWr>(wrs.length);
+        for (let i = 0; i < wrs.length; i++) {
+          try {
+            out[i] = this.resolveSend(s, wrs[i] as DecodedSendWr, target, hold, i);
+          } catch (e) {
+            if (!(e instanceof BrokerError)) throw e;
+            // The WRs before the refused one are posted, as the device does before a bad WR.
+            if (i > 0) await target.dev.postSend(target.ref as QpRef, out.slice(0, i));
+            throw new WrError(i, e);
+          }
+        }
+        await target.dev.postSend(target.ref as QpRef, out);
+      } else if (kind === 'recv') {
+        await target.dev.postRecv(target.ref as QpRef, wrs as RecvWr[]);
+      } else {
+        await target.dev.postSrqRecv(target.ref as SrqRef, wrs as RecvWr[]);
+      }
+      this.host.accounting.record(s.tenant, type, method, 'ok');
+    } catch (e) {
+      this.host.accounting.record(s.tenant, type, method, e instanceof BrokerError ? e.code : 'ERRNO');
+      throw e;
+    } finally {
+      for (const h of held) unlock(h.o, h.a);
+    }
+  }
+
+  private resolveSend(s: Session, w: DecodedSendWr, qp: BrokerObject, hold: (o: BrokerObject, a: Access) => void, i: number): SendWr {
+    const where = `qp.post_send: WR ${i}`;
+    if (!OPCODES.has(w.opcode)) throw new BrokerError('INVALID_ATTR', `${where}: unknown opcode ${String(w.opcode)}`);
+    if (!Number.isInteger(w.send_flags) || w.send_flags < 0 || w.send_flags > 0x1f) throw new BrokerError('INVALID_ATTR', `${where}: bad send_flags ${w.send_flags}`);
+    const wr: SendWr = { wr_id: w.wr_id, opcode: w.opcode, send_flags: w.send_flags, sg_list: w.sg_list };
+    if (w.imm_data !== undefined) wr.imm_data = w.imm_data;
+    if (w.remote_addr !== undefined) wr.remote_addr = w.remote_addr;
+    if (w.rkey !== undefined) wr.rkey = w.rkey;
+    if (w.compare_add !== undefined) wr.compare_add = w.compare_add;
+    if (w.swap !== undefined) wr.swap = w.swap;
+    if (w.remote_qpn !== undefined) wr.remote_qpn = w.remote_qpn;
+    if (w.remote_qkey !== undefined) wr.remote_qkey = w.remote_qkey;
+    if (w.invalidate_rkey !== undefined) wr.invalidate_rkey = w.invalidate_rkey;
+    if (w.remote_srqn !== undefined) wr.remote_srqn = w.remote_srqn;
+    if (w.ah !== undefined) {
+      const ah = this.owned(s, w.ah, 'ah', `${where}: ah`);
+      if (ah.device !== qp.device) throw new BrokerError('INVALID_ATTR', `${where}: the AH is on another device`);
+      hold(ah, 'read');
+      wr.ah = ah.ref as AhRef;
+    }
+    if (w.bind_mw !== undefined) {
+      const b = w.bind_mw;
+      const mw = this.owned(s, b.mw, 'mw', `${where}: bind_mw.mw`);
+      const mr = this.owned(s, b.mr, 'mr', `${where}: bind_mw.mr`);
+      if (mw.device !== qp.device || mr.device !== qp.device) throw new BrokerError('INVALID_ATTR', `${where}: bind_mw names objects on another device`);
+      hold(mw, 'write');
+      hold(mr, 'read');
+      wr.bind_mw = { mw: mw.ref as MwRef, mr: mr.ref as MrRef, rkey: b.rkey, addr: b.addr, length: b.length, mw_access_flags: b.mw_access_flags };
+    }
+    if (w.send_flags & SendFlags.INLINE) {
+      // The device copies inline data from the daemon's own address space.
+      // Until every such range is checked against the session's MRs, an
+      // inline post from a transport that decodes its own WRs is refused.
+      throw new BrokerError('UNSUPPORTED', `${where}: INLINE sends are not accepted on this path yet`);
+    }
+    return wr;
+  }
+
+  /** ibv_poll_cq on the session's CQ: up to `max` completions. */
+  async poll(s: Session, cq: number, max: number): Promise<Wc[]> {
+    this.check(s);
+    const o = this.owned(s, cq, 'cq', 'cq.poll');
+    this.host.devices.live(o.device);
+    tryLock(o, 'read');
+    try {
+      return await o.dev.pollCq(o.ref as CqRef, max);
+    } finally {
+      unlock(o, 'read');
+    }
+  }
+
+  /** ibv_req_notify_cq on the session's CQ. */
+  async arm(s: Session, cq: number, solicitedOnly = false): Promise<void> {
+    this.check(s);
+    const o = this.owned(s, cq, 'cq', 'cq.req_notify');
+    this.host.devices.live(o.device);
+    tryLock(o, 'read');
+    try {
+      await o.dev.reqNotifyCq(o.ref as CqRef, solicitedOnly);
+    } finally {
+      unlock(o, 'read');
+    }
+  }
+
+  /** The session's CQ (for a transport that attaches to it): NO_SUCH_HANDLE / WRONG_TYPE otherwise. */
+  cq(s: Session, handle: number): BrokerObject {
+    this.check(s);
+    return this.owned(s, handle, 'cq', 'cq');
+  }
+}

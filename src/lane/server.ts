@@ -1,0 +1,786 @@
+/**
+ * The daemon side of the fast lane (docs/fast-lane.md): per session, a memfd
+ * shared with the client holding a submission ring, an error ring and one
+ * completion ring per attached CQ, plus two eventfd doorbells. The lane is
+ * opened, and CQs attached, over the fd channel (src/fdpass), which carries
+ * the fds.
+ *
+ * - Submissions: the client's doorbell is watched by libuv's poll on the
+ *   main thread (never a blocking read). Each turn copies at most
+ *   {@link TURN_BUDGET} entries out of the ring into daemon memory, advances
+ *   sq_head, then decodes the copies (a field is read once, from the copy)
+ *   and posts runs of entries for one QP/SRQ through the core's data path
+ *   (src/core/datapath.ts: session lookup, types, locks, device state). Any
+ *   entry the core or the device refuses becomes an error record; nothing
+ *   a client writes can make the daemon throw, loop, or allocate beyond the
+ *   lane's fixed buffers.
+ * - Completions: an attached CQ must report to a completion channel. The
+ *   lane keeps it armed and, when it fires (the backend's channel event on
+ *   libibverbs, at once on the sim), polls the device CQ into the ring, at
+ *   most as many completions as the ring has free slots. A client that stops
+ *   draining its ring leaves completions in the device CQ, which then
+ *   overflows as the kernel's does (CQ_ERR, the QPs go to error); the daemon
+ *   holds none of them.
+ * - Lifetime: a lane lives until `lane_close` or the end of its session;
+ *   its fds and mapping are released then (after a turn in progress ends).
+ */
+import type { Logger } from 'pino';
+import type { Broker } from '../core/broker.js';
+import { BrokerError, asBrokerError } from '../core/errors.js';
+import { WrError, type DecodedSendWr } from '../core/datapath.js';
+import type { Session, SessionEvent } from '../core/sessions.js';
+import type { FdRequest } from '../fdpass/protocol.js';
+import { SharedMemory } from '../sys/memory.js';
+import * as libc from '../sys/libc.js';
+import { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES, type RecvWr, type Sge, type Wc, type WrOpcode } from '../verbs/backend.js';
+import {
+  C, CQE_SIZE, E, ERR_SIZE, H, LANE_STATE, LaneErr, MAX_SGE, R, RING_STATE, S, SGE_SIZE, SQE_SIZE, SqeKind,
+  cqRingOffset, layoutFor, writeHeader, type LaneLayout,
+} from './layout.js';
+
+/** Submission entries handled per event-loop turn (the rest wait for the next turn). */
+export const TURN_BUDGET = 256;
+/** Lanes one session may hold (each holds a memfd and two eventfds in the daemon). */
+export const MAX_LANES_PER_SESSION = 4;
+/** Completions polled from the device per call. */
+const POLL_BATCH = 64;
+
+const OPCODE_BY_VALUE: (WrOpcode | undefined)[] = [];
+for (const [k, v] of Object.entries(WR_OPCODE_VALUES)) OPCODE_BY_VALUE[v] = k as WrOpcode;
+const WC_STATUS_VALUE = new Map<string, number>(WC_STATUS_NAMES.map((n, i) => [n, i]));
+const WC_OPCODE_VALUE = new Map<string, number>(Object.entries(WC_OPCODE_VALUES));
+const TWO32 = 2 ** 32;
+
+/** An fd-channel op as the lane serves it (src/fdpass/server.ts calls these for a bound connection). */
+export type LaneOp = (s: Session, req: FdRequest, fds: number[]) => Promise<{ body: Record<string, unknown>; fds: number[] }>;
+
+export interface LaneServerOptions {
+  broker: Broker;
+  log: Logger;
+}
+
+interface Ring {
+  readonly index: number;
+  readonly cq: number;
+  readonly off: number;
+  /** The daemon's own copy of the ring's tail (never read back from shared memory). */
+  tail: number;
+  /** The client asked (REQ_NOTIFY) to be woken by the next completion. */
+  notify: boolean;
+  busy: boolean;
+  again: boolean;
+  gone: boolean;
+}
+
+/** A run of consecutive entries for one target, posted together. */
+interface Run {
+  kind: 'send' | 'recv' | 'srq_recv';
+  handle: number;
+  wrs: (DecodedSendWr | RecvWr)[];
+  /** Per WR: its submission index, kind|opcode and wr_id (for error records). */
+  idx: number[];
+}
+
+type Decoded =
+  | { t: 'skip' }
+  | { t: 'bad'; code: number; why: string; handle: number }
+  | { t: 'wr'; kind: Run['kind']; handle: number; wr: DecodedSendWr | RecvWr }
+  | { t: 'notify'; handle: number; solicited: boolean };
+
+class Lane {
+  readonly id: number;
+  private readonly buf: Buffer;
+  private readonly i32: Int32Array;
+  private readonly scratch: Buffer;
+  private sqHead = 0;
+  private errTail = 0;
+  private errDropped = 0;
+  private readonly rings: (Ring | null)[];
+  private readonly byCq = new Map<number, Ring>();
+  private watch: libc.FdWatch | null;
+  private current: Promise<void> | null = null;
+  private drainAgain = false;
+  private immediate: NodeJS.Immediate | null = null;
+  private busy = 0;
+  private closed = false;
+  private released = false;
+  private wantSignal = false;
+  private readonly eight = Buffer.alloc(8);
+  /** Entries drained and posts made (for tests and metrics). */
+  stats = { entries: 0, posted: 0, errors: 0, completions: 0, turns: 0 };
+
+  constructor(
+    readonly owner: LaneServer,
+    readonly session: Session,
+    id: number,
+    readonly layout: LaneLayout,
+    readonly mem: SharedMemory,
+    readonly sqFd: number,
+    readonly cqFd: number,
+    start: number,
+  ) {
+    this.id = id;
+    // The lane owns the mapping for its whole life and drops these views
+    // before unmapping it (release), so keeping them is safe.
+    this.buf = mem.withView((v) => v);
+    this.i32 = new Int32Array(this.buf.buffer, this.buf.byteOffset, layout.totalSize >> 2);
+    this.scratch = Buffer.alloc(TURN_BUDGET * SQE_SIZE);
+    this.rings = new Array<Ring | null>(layout.cqRings).fill(null);
+    writeHeader(new DataView(this.buf.buffer, this.buf.byteOffset, layout.totalSize), layout);
+    // Every index starts at `start` (0 unless asked: a client may start near 2^32 to exercise wrap-around).
+    this.sqHead = this.errTail = start;
+    for (const off of [H.sqTail, H.sqHead, H.errTail, H.errHead]) this.store(off, start);
+    for (let i = 0; i < layout.cqRings; i++) {
+      this.store(cqRingOffset(layout, i) + R.head, start);
+      this.store(cqRingOffset(layout, i) + R.tail, start);
+    }
+    this.watch = libc.watchFd(sqFd, { readable: true }, () => this.onDoorbell());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private load(off: number): number {
+    return Atomics.load(this.i32, off >> 2) >>> 0;
+  }
+
+  private store(off: number, v: number): void {
+    Atomics.store(this.i32, off >> 2, v | 0);
+  }
+
+  // ------------------------------------------------------------ doorbell
+
+  private onDoorbell(): void {
+    if (this.closed) return;
+    // Reset the counter (non-blocking; EAGAIN when another turn already read it).
+    libc.read(this.sqFd, this.eight, 8);
+    this.kick();
+  }
+
+  /** Runs a drain now, or once the one in progress is done. */
+  kick(): void {
+    if (this.closed) return;
+    if (this.current) {
+      this.drainAgain = true;
+      return;
+    }
+    this.current = this.drain().finally(() => {
+      this.current = null;
+    });
+  }
+
+  /**
+   * Posts every entry the client had published when this was called (a
+   * gRPC post of the same session waits for it, to keep the client's order).
+   */
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    const target = this.load(H.sqTail);
+    // Each pass consumes up to TURN_BUDGET entries: a ring's worth of passes at most.
+    for (let pass = 0; pass <= this.layout.sqEntries / TURN_BUDGET + 1 && !this.closed; pass++) {
+      if (this.current) await this.current;
+      const left = (target - this.sqHead) >>> 0;
+      if (left === 0 || left > this.layout.sqEntries) return;
+      if (this.immediate) {
+        clearImmediate(this.immediate);
+        this.immediate = null;
+      }
+      this.kick();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    this.busy++;
+    try {
+      do {
+        this.drainAgain = false;
+        this.stats.turns++;
+        const more = await this.turn();
+        if (this.closed) return;
+        // Stalled rings may have room now (the client rings after consuming).
+        for (const r of this.rings) if (r && !r.gone && this.load(r.off + R.stalled) === 1) this.refill(r);
+        if (more) {
+          // Bounded work per turn: the rest waits behind other sessions' I/O.
+          this.immediate ??= setImmediate(() => {
+            this.immediate = null;
+            this.kick();
+          });
+          return;
+        }
+      } while (this.drainAgain);
+    } catch (e) {
+      this.owner.internalError(this, e);
+    } finally {
+      this.busy--;
+      this.signalIfWanted();
+      this.maybeRelease();
+    }
+  }
+
+  /** One turn: copy out, then post. Returns true when entries are left for the next turn. */
+  private async turn(): Promise<boolean> {
+    const l = this.layout;
+    const tail = this.load(H.sqTail);
+    let avail = (tail - this.sqHead) >>> 0;
+    if (avail === 0) return false;
+    if (avail > l.sqEntries) {
+      // The client's tail is more than one ring ahead of what the daemon
+      // consumed: nothing between them is trustworthy. Skip to the tail.
+      this.error(this.sqHead, LaneErr.RING_CORRUPT, 0, 0, 0n, 0);
+      this.sqHead = tail;
+      this.store(H.sqHead, this.sqHead);
+      return false;
+    }
+    const n = Math.min(avail, TURN_BUDGET);
+    const mask = l.sqEntries - 1;
+    const first = this.sqHead;
+    // Copy every entry out before looking at any field (the client may be rewriting them).
+    for (let done = 0; done < n;) {
+      const slot = (first + done) & mask;
+      const k = Math.min(n - done, l.sqEntries - slot);
+      const src = l.sqOffset + slot * SQE_SIZE;
+      this.buf.copy(this.scratch, done * SQE_SIZE, src, src + k * SQE_SIZE);
+      done += k;
+    }
+    this.sqHead = (first + n) >>> 0;
+    this.store(H.sqHead, this.sqHead);
+    avail -= n;
+    this.stats.entries += n;
+
+    let run: Run | null = null;
+    for (let i = 0; i < n; i++) {
+      const o = i * SQE_SIZE;
+      const sqIndex = (first + i) >>> 0;
+      const d = decode(this.scratch, o);
+      const kindOp = this.scratch[o]! | (this.scratch[o + 1]! << 8);
+      if (d.t === 'wr') {
+        if (run && (run.kind !== d.kind || run.handle !== d.handle)) {
+          await this.post(run);
+          if (this.closed) return false;
+          run = null;
+        }
+        run ??= { kind: d.kind, handle: d.handle, wrs: [], idx: [] };
+        run.wrs.push(d.wr);
+        run.idx.push(sqIndex, kindOp);
+        continue;
+      }
+      if (run) {
+        await this.post(run);
+        if (this.closed) return false;
+        run = null;
+      }
+      if (d.t === 'bad') this.error(sqIndex, d.code, 0, kindOp, this.scratch.readBigUInt64LE(o + S.wrId), d.handle);
+      else if (d.t === 'notify') this.notify(sqIndex, kindOp, d.handle, d.solicited);
+    }
+    if (run) await this.post(run);
+    return avail > 0 && !this.closed;
+  }
+
+  /**
+   * Posts a run through the core. Each entry stands alone: a refused WR
+   * gets an error record and the ones after it are still posted.
+   */
+  private async post(run: Run): Promise<void> {
+    const dp = this.owner.broker.dataPath;
+    let from = 0;
+    // Each pass posts at least one WR or records one error: at most wrs.length passes.
+    while (from < run.wrs.length && !this.closed) {
+      const wrs = from === 0 ? run.wrs : run.wrs.slice(from);
+      try {
+        if (run.kind === 'send') await dp.post(this.session, run.handle, 'send', wrs as DecodedSendWr[]);
+        else await dp.post(this.session, run.handle, run.kind, wrs as RecvWr[]);
+        this.stats.posted += wrs.length;
+        return;
+      } catch (e) {
+        if (this.closed) return;
+        const bad = e instanceof PostError ? e.badIndex : e instanceof WrError ? e.wrIndex : -1;
+        if (bad < 0 || bad >= wrs.length) {
+          // The target itself is refused (foreign handle, session ended, device lost): every WR of the run fails.
+          for (let i = from; i < run.wrs.length; i++) this.wrError(run, i, e);
+          return;
+        }
+        this.stats.posted += bad;
+        this.wrError(run, from + bad, e);
+        from += bad + 1;
+      }
+    }
+  }
+
+  private wrError(run: Run, i: number, e: unknown): void {
+    const wr = run.wrs[i]!;
+    const [code, errno] = errorCode(e);
+    if (code === LaneErr.REFUSED && !asBrokerError(e)) this.owner.internalError(this, e);
+    this.error(run.idx[2 * i]!, code, errno, run.idx[2 * i + 1]!, wr.wr_id, run.handle);
+  }
+
+  // ------------------------------------------------------------ errors
+
+  private error(sqIndex: number, code: number, errno: number, kindOp: number, wrId: bigint, handle: number): void {
+    if (this.closed) return;
+    this.stats.errors++;
+    const l = this.layout;
+    const used = (this.errTail - this.load(H.errHead)) >>> 0;
+    if (used >= l.errEntries) {
+      // Full (or a corrupt head): drop and count, never queue in the daemon.
+      this.errDropped = (this.errDropped + 1) >>> 0;
+      this.store(H.errDropped, this.errDropped);
+      this.wantSignal = true;
+      return;
+    }
+    const o = l.errOffset + (this.errTail & (l.errEntries - 1)) * ERR_SIZE;
+    const b = this.buf;
+    b.writeUInt32LE(sqIndex >>> 0, o + E.sqIndex);
+    b.writeUInt32LE(errno >>> 0, o + E.errno);
+    b.writeUInt32LE(code, o + E.code);
+    b.writeUInt32LE(kindOp >>> 0, o + E.kindOpcode);
+    b.writeBigUInt64LE(BigInt.asUintN(64, wrId), o + E.wrId);
+    b.writeBigUInt64LE(BigInt(handle), o + E.handle);
+    this.errTail = (this.errTail + 1) >>> 0;
+    this.store(H.errTail, this.errTail);
+    this.wantSignal = true;
+  }
+
+  private signalIfWanted(): void {
+    if (!this.wantSignal || this.closed) return;
+    this.wantSignal = false;
+    this.eight.writeBigUInt64LE(1n);
+    // Non-blocking: EAGAIN only when the counter is near 2^64, which a pending wake-up already covers.
+    libc.write(this.cqFd, this.eight, 8);
+  }
+
+  // ------------------------------------------------------------ completions
+
+  /** Attaches one of the session's CQs to a free completion ring; returns the ring index. */
+  async attach(cq: number): Promise<number> {
+    if (this.closed) throw new BrokerError('INVALID_ATTR', 'the lane is closed');
+    const o = this.owner.broker.dataPath.cq(this.session, cq);
+    if (!o.parents.some((p) => p.type === 'comp_channel')) {
+      throw new BrokerError('INVALID_ATTR', `lane_attach_cq: CQ ${cq} has no completion channel (create it with one: the lane moves completions when the channel fires)`);
+    }
+    if (this.byCq.has(cq) || this.owner.attachedElsewhere(cq)) throw new BrokerError('BUSY', `CQ ${cq} is already attached to a lane`);
+    const index = this.rings.findIndex((r) => r === null || r.gone);
+    if (index < 0) throw new BrokerError('QUOTA_EXCEEDED', `the lane's ${this.layout.cqRings} completion rings are all attached`);
+    const off = cqRingOffset(this.layout, index);
+    // A reused ring starts over at the client's head (its old entries were for the old CQ).
+    const start = this.load(off + R.head);
+    const r: Ring = { index, cq, off, tail: start, notify: false, busy: false, again: false, gone: false };
+    this.store(off + R.tail, start);
+    this.store(off + R.stalled, 0);
+    this.buf.writeBigUInt64LE(BigInt(cq), off + R.cqHandle);
+    this.store(off + R.state, RING_STATE.attached);
+    const old = this.rings[index];
+    if (old) this.byCq.delete(old.cq);
+    this.rings[index] = r;
+    this.byCq.set(cq, r);
+    this.refill(r);
+    return index;
+  }
+
+  hasCq(cq: number): boolean {
+    const r = this.byCq.get(cq);
+    return !!r && !r.gone;
+  }
+
+  /** A session event: a completion of an attached CQ moves completions; a destroyed CQ frees its ring. */
+  onEvent(e: SessionEvent): void {
+    if (this.closed) return;
+    if (e.kind === 'completion') {
+      const r = this.byCq.get(e.handle);
+      // The sim fires this from inside a post: move completions after the current call returns.
+      if (r && !r.gone) queueMicrotask(() => this.refill(r));
+    }
+  }
+
+  cqGone(cq: number): void {
+    const r = this.byCq.get(cq);
+    if (!r || this.closed) return;
+    r.gone = true;
+    this.store(r.off + R.state, RING_STATE.gone);
+    this.wantSignal = true;
+    this.signalIfWanted();
+  }
+
+  private notify(sqIndex: number, kindOp: number, cq: number, solicited: boolean): void {
+    void solicited; // A solicited-only arm wakes on any completion here: a spurious wake-up is allowed, a missed one is not.
+    const r = this.byCq.get(cq);
+    if (!r || r.gone) {
+      this.error(sqIndex, LaneErr.NOT_ATTACHED, 0, kindOp, 0n, cq);
+      return;
+    }
+    // Completions already in the ring wake the client now (it may have
+    // checked the ring before this arm was seen); later ones on arrival.
+    if (((r.tail - this.load(r.off + R.head)) >>> 0) !== 0) this.wantSignal = true;
+    else r.notify = true;
+  }
+
+  /** Moves completions from the device CQ into the ring (bounded by its free slots), then re-arms. */
+  refill(r: Ring): void {
+    if (this.closed || r.gone) return;
+    if (r.busy) {
+      r.again = true;
+      return;
+    }
+    r.busy = true;
+    this.busy++;
+    void this.doRefill(r).catch((e) => {
+      const b = asBrokerError(e);
+      // The CQ went away or the session is ending: the ring is done.
+      if (b && (b.code === 'NO_SUCH_HANDLE' || b.code === 'NO_SESSION' || b.code === 'SHUTTING_DOWN' || b.code === 'DEVICE_LOST')) this.cqGone(r.cq);
+      else this.owner.internalError(this, e);
+    }).finally(() => {
+      r.busy = false;
+      this.busy--;
+      this.signalIfWanted();
+      if (r.again && !this.closed && !r.gone) {
+        r.again = false;
+        this.refill(r);
+      }
+      this.maybeRelease();
+    });
+  }
+
+  private async doRefill(r: Ring): Promise<void> {
+    const dp = this.owner.broker.dataPath;
+    const l = this.layout;
+    let armed = false;
+    for (let pass = 0; pass < 2; pass++) {
+      for (;;) {
+        if (this.closed || r.gone) return;
+        const used = (r.tail - this.load(r.off + R.head)) >>> 0;
+        const free = used > l.cqEntries ? 0 : l.cqEntries - used;
+        if (free === 0) {
+          // Full: leave the rest in the device CQ (it overflows as the kernel's would) until the client consumes.
+          this.store(r.off + R.stalled, 1);
+          return;
+        }
+        const want = Math.min(free, POLL_BATCH);
+        const wcs = await dp.poll(this.session, r.cq, want);
+        if (this.closed || r.gone) return;
+        if (wcs.length > 0) this.putWcs(r, wcs);
+        if (wcs.length < want) break;
+      }
+      if (armed) break;
+      this.store(r.off + R.stalled, 0);
+      // Arm, then poll once more: a completion that arrived before the arm raises no event.
+      await dp.arm(this.session, r.cq);
+      armed = true;
+    }
+  }
+
+  private putWcs(r: Ring, wcs: readonly Wc[]): void {
+    const l = this.layout;
+    const b = this.buf;
+    const mask = l.cqEntries - 1;
+    for (const w of wcs) {
+      const o = r.off + 256 + (r.tail & mask) * CQE_SIZE;
+      b.writeBigUInt64LE(BigInt.asUintN(64, w.wr_id), o + C.wrId);
+      b.writeUInt32LE(WC_STATUS_VALUE.get(w.status) ?? 21, o + C.status);
+      b.writeUInt32LE(WC_OPCODE_VALUE.get(w.opcode) ?? 0, o + C.opcode);
+      b.writeUInt32LE(w.vendor_err >>> 0, o + C.vendorErr);
+      b.writeUInt32LE(w.byte_len >>> 0, o + C.byteLen);
+      b.writeUInt32LE(w.imm_data >>> 0, o + C.immData);
+      b.writeUInt32LE(w.qp_num >>> 0, o + C.qpNum);
+      b.writeUInt32LE(w.src_qp >>> 0, o + C.srcQp);
+      b.writeUInt32LE(w.wc_flags >>> 0, o + C.wcFlags);
+      b.writeUInt16LE(w.pkey_index & 0xffff, o + C.pkeyIndex);
+      b.writeUInt16LE(w.slid & 0xffff, o + C.slid);
+      b[o + C.sl] = w.sl & 0xff;
+      b[o + C.dlidPathBits] = w.dlid_path_bits & 0xff;
+      r.tail = (r.tail + 1) >>> 0;
+    }
+    // Entries first, then the tail (Atomics.store is a full barrier).
+    this.store(r.off + R.tail, r.tail);
+    this.stats.completions += wcs.length;
+    if (r.notify) {
+      r.notify = false;
+      this.wantSignal = true;
+    }
+  }
+
+  // ------------------------------------------------------------ lifetime
+
+  /** Stops serving; the fds and the mapping go once no turn is running. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.store(H.state, LANE_STATE.closed);
+    // Wake a waiting client: it sees the closed state.
+    this.eight.writeBigUInt64LE(1n);
+    libc.write(this.cqFd, this.eight, 8);
+    this.closed = true;
+    this.watch?.close();
+    this.watch = null;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = null;
+    this.maybeRelease();
+  }
+
+  private maybeRelease(): void {
+    if (!this.closed || this.busy > 0 || this.released) return;
+    this.released = true;
+    libc.close(this.sqFd);
+    libc.close(this.cqFd);
+    this.mem.close();
+  }
+}
+
+/** Reads a u64 handle as a number; -1 when it is beyond 2^53 (no broker handle is). */
+function handleAt(b: Buffer, o: number): number {
+  const hi = b.readUInt32LE(o + 4);
+  if (hi >= 0x200000) return -1;
+  return hi * TWO32 + b.readUInt32LE(o);
+}
+
+/** Decodes one copied-out entry. Every field is read once, from daemon memory. */
+function decode(b: Buffer, o: number): Decoded {
+  const kind = b[o + S.kind]!;
+  if (kind === SqeKind.NOP) return { t: 'skip' };
+  const handle = handleAt(b, o + S.handle);
+  if (handle <= 0) return { t: 'bad', code: LaneErr.NO_SUCH_HANDLE, why: 'handle', handle: 0 };
+  if (kind === SqeKind.REQ_NOTIFY) return { t: 'notify', handle, solicited: (b.readUInt32LE(o + S.imm) & 1) === 1 };
+  if (kind !== SqeKind.POST_SEND && kind !== SqeKind.POST_RECV && kind !== SqeKind.SRQ_RECV) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'kind', handle };
+  const nsge = b[o + S.numSge]!;
+  if (nsge > MAX_SGE) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'num_sge', handle };
+  const sg: Sge[] = new Array<Sge>(nsge);
+  for (let i = 0; i < nsge; i++) {
+    const so = o + S.sge + i * SGE_SIZE;
+    sg[i] = { addr: b.readBigUInt64LE(so), length: b.readUInt32LE(so + 8), lkey: b.readUInt32LE(so + 12) };
+  }
+  const wr_id = b.readBigUInt64LE(o + S.wrId);
+  if (kind !== SqeKind.POST_SEND) return { t: 'wr', kind: kind === SqeKind.POST_RECV ? 'recv' : 'srq_recv', handle, wr: { wr_id, sg_list: sg } };
+  const opcode = OPCODE_BY_VALUE[b[o + S.opcode]!];
+  if (!opcode) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'opcode', handle };
+  const flags = b.readUInt32LE(o + S.sendFlags);
+  if (flags > 0x1f) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'send_flags', handle };
+  const wr: DecodedSendWr = { wr_id, opcode, send_flags: flags, sg_list: sg };
+  switch (opcode) {
+    case 'RDMA_WRITE_WITH_IMM':
+    case 'SEND_WITH_IMM':
+      wr.imm_data = b.readUInt32LE(o + S.imm);
+      break;
+    case 'SEND_WITH_INV':
+    case 'LOCAL_INV':
+      wr.invalidate_rkey = b.readUInt32LE(o + S.imm);
+      break;
+    default:
+      break;
+  }
+  if (opcode === 'BIND_MW') {
+    const mw = handleAt(b, o + S.bindMw);
+    const mr = handleAt(b, o + S.bindMr);
+    const len = b.readBigUInt64LE(o + S.compareAdd);
+    if (mw <= 0 || mr <= 0) return { t: 'bad', code: LaneErr.NO_SUCH_HANDLE, why: 'bind_mw', handle };
+    if (len > BigInt(Number.MAX_SAFE_INTEGER)) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'bind length', handle };
+    wr.bind_mw = { mw, mr, rkey: b.readUInt32LE(o + S.rkey), addr: b.readBigUInt64LE(o + S.remoteAddr), length: Number(len), mw_access_flags: b.readUInt32LE(o + S.bindAccess) };
+    return { t: 'wr', kind: 'send', handle, wr };
+  }
+  if (opcode === 'RDMA_WRITE' || opcode === 'RDMA_WRITE_WITH_IMM' || opcode === 'RDMA_READ' || opcode === 'ATOMIC_CMP_AND_SWP' || opcode === 'ATOMIC_FETCH_AND_ADD') {
+    wr.remote_addr = b.readBigUInt64LE(o + S.remoteAddr);
+    wr.rkey = b.readUInt32LE(o + S.rkey);
+  }
+  if (opcode === 'ATOMIC_CMP_AND_SWP' || opcode === 'ATOMIC_FETCH_AND_ADD') {
+    wr.compare_add = b.readBigUInt64LE(o + S.compareAdd);
+    wr.swap = b.readBigUInt64LE(o + S.swap);
+  }
+  if (opcode === 'SEND' || opcode === 'SEND_WITH_IMM' || opcode === 'SEND_WITH_INV') {
+    const ah = handleAt(b, o + S.ah);
+    if (ah < 0) return { t: 'bad', code: LaneErr.NO_SUCH_HANDLE, why: 'ah', handle };
+    if (ah > 0) {
+      wr.ah = ah;
+      wr.remote_qpn = b.readUInt32LE(o + S.remoteQpn) & 0xffffff;
+      wr.remote_qkey = b.readUInt32LE(o + S.remoteQkey);
+    } else {
+      const srqn = b.readUInt32LE(o + S.remoteQpn);
+      if (srqn !== 0) wr.remote_srqn = srqn & 0xffffff;
+    }
+  }
+  return { t: 'wr', kind: 'send', handle, wr };
+}
+
+/** The error record code and errno for a refused WR. */
+function errorCode(e: unknown): [number, number] {
+  if (e instanceof VerbsError) return [LaneErr.POST_FAILED, e.errno];
+  const b = asBrokerError(e);
+  if (!b) return [LaneErr.REFUSED, 0];
+  switch (b.code) {
+    case 'NO_SUCH_HANDLE':
+      return [LaneErr.NO_SUCH_HANDLE, 0];
+    case 'WRONG_TYPE':
+      return [LaneErr.WRONG_TYPE, 0];
+    case 'INVALID_ATTR':
+    case 'MISSING_ATTR':
+      return [b.errno === 14 ? LaneErr.BAD_RANGE : LaneErr.BAD_ENTRY, b.errno];
+    case 'ERRNO':
+      return [LaneErr.POST_FAILED, b.errno];
+    default:
+      return [LaneErr.REFUSED, b.errno];
+  }
+}
+
+/** Every lane of every session; serves the lane ops of the fd channel. */
+export class LaneServer {
+  readonly broker: Broker;
+  private readonly log: Logger;
+  private readonly bySession = new Map<string, { lanes: Map<number, Lane>; untap: () => void; cancelEnd: () => void }>();
+  private nextId = 1;
+  private unwatch: (() => void) | null = null;
+
+  constructor(opts: LaneServerOptions) {
+    this.broker = opts.broker;
+    this.log = opts.log.child({ component: 'fast-lane' });
+    opts.broker.dataPath.setFlusher(async (s) => {
+      const e = this.bySession.get(s.id);
+      if (e) for (const l of [...e.lanes.values()]) await l.flush();
+    });
+  }
+
+  /** Open lanes (all sessions). */
+  get lanes(): number {
+    let n = 0;
+    for (const e of this.bySession.values()) n += e.lanes.size;
+    return n;
+  }
+
+  /** A session's lane (tests and metrics). */
+  lane(sessionId: string, id: number): Lane | undefined {
+    return this.bySession.get(sessionId)?.lanes.get(id);
+  }
+
+  attachedElsewhere(cq: number): boolean {
+    for (const e of this.bySession.values()) for (const l of e.lanes.values()) if (l.hasCq(cq)) return true;
+    return false;
+  }
+
+  internalError(l: Lane, e: unknown): void {
+    this.log.error({ err: e, session: l.session.id, lane: l.id }, 'fast lane: internal error');
+  }
+
+  private start(): void {
+    if (this.unwatch) return;
+    this.unwatch = this.broker.watch({ type: 'cq' }, (kind, o) => {
+      if (kind !== 'DESTROYED') return;
+      for (const l of this.bySession.get(o.owner.id)?.lanes.values() ?? []) l.cqGone(o.handle);
+    });
+  }
+
+  /** The fd-channel ops (docs/fast-lane.md, "Opening a lane"). */
+  readonly ops: Record<string, LaneOp> = {
+    lane_open: async (s, req, fds) => {
+      noFds(fds, 'lane_open');
+      this.start();
+      const num = (v: unknown, name: string, dflt: number): number => {
+        if (v === undefined) return dflt;
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new BrokerError('INVALID_ATTR', `lane_open: ${name}: expected an integer`);
+        return v;
+      };
+      let layout: LaneLayout;
+      try {
+        layout = layoutFor({ sqEntries: num(req.sq_entries, 'sq_entries', 1024), cqRings: num(req.cq_rings, 'cq_rings', 4), cqEntries: num(req.cq_entries, 'cq_entries', 1024) });
+      } catch (e) {
+        throw new BrokerError('INVALID_ATTR', `lane_open: ${(e as Error).message}`);
+      }
+      let entry = this.bySession.get(s.id);
+      if (entry && entry.lanes.size >= MAX_LANES_PER_SESSION) {
+        throw new BrokerError('QUOTA_EXCEEDED', `the session already has ${entry.lanes.size} fast lanes (at most ${MAX_LANES_PER_SESSION})`);
+      }
+      const start = num(req.start_index, 'start_index', 0);
+      if (start < 0 || start > 0xffff_ffff) throw new BrokerError('INVALID_ATTR', 'lane_open: start_index: a u32');
+      const lane = this.makeLane(s, layout, start);
+      if (!entry) {
+        const untap = s.tap((e) => {
+          for (const l of this.bySession.get(s.id)?.lanes.values() ?? []) l.onEvent(e);
+        });
+        const cancelEnd = s.onEnd(() => this.dropSession(s.id));
+        entry = { lanes: new Map(), untap, cancelEnd };
+        this.bySession.set(s.id, entry);
+      }
+      entry.lanes.set(lane.id, lane);
+      this.log.info({ session: s.id, lane: lane.id, size: layout.totalSize, sq: layout.sqEntries, cqRings: layout.cqRings, cq: layout.cqEntries }, 'fast lane opened');
+      return {
+        body: {
+          lane: lane.id, size: layout.totalSize, sq_entries: layout.sqEntries, cq_rings: layout.cqRings, cq_entries: layout.cqEntries,
+          fd_kinds: ['memfd', 'submit_doorbell', 'completion_doorbell'],
+        },
+        fds: [lane.mem.fd, lane.sqFd, lane.cqFd],
+      };
+    },
+
+    lane_attach_cq: async (s, req, fds) => {
+      noFds(fds, 'lane_attach_cq');
+      const lane = this.find(s, req.lane);
+      const ring = await lane.attach(handleArg(req.cq, 'cq'));
+      return { body: { lane: lane.id, cq: Number(req.cq), ring }, fds: [] };
+    },
+
+    lane_close: async (s, req, fds) => {
+      noFds(fds, 'lane_close');
+      const lane = this.find(s, req.lane);
+      this.closeLane(s.id, lane);
+      return { body: { lane: lane.id }, fds: [] };
+    },
+  };
+
+  private find(s: Session, v: unknown): Lane {
+    const id = typeof v === 'number' ? v : NaN;
+    const l = this.bySession.get(s.id)?.lanes.get(id);
+    if (!l || l.isClosed) throw new BrokerError('NO_SUCH_HANDLE', `no such fast lane: ${JSON.stringify(v)}`);
+    return l;
+  }
+
+  private makeLane(s: Session, layout: LaneLayout, start: number): Lane {
+    const mem = SharedMemory.create(layout.totalSize, 'rdma-broker-lane');
+    const efd = (): number => {
+      const fd = libc.eventfd(0, libc.EFD_CLOEXEC | libc.EFD_NONBLOCK);
+      if (fd < 0) throw new BrokerError('QUOTA_EXCEEDED', `eventfd failed (errno ${libc.errno()})`, libc.errno(), 'eventfd');
+      return fd;
+    };
+    let sq = -1;
+    let cq = -1;
+    try {
+      sq = efd();
+      cq = efd();
+      return new Lane(this, s, this.nextId++, layout, mem, sq, cq, start);
+    } catch (e) {
+      if (sq >= 0) libc.close(sq);
+      if (cq >= 0) libc.close(cq);
+      mem.close();
+      throw e;
+    }
+  }
+
+  private closeLane(sessionId: string, lane: Lane): void {
+    lane.close();
+    const e = this.bySession.get(sessionId);
+    e?.lanes.delete(lane.id);
+    if (e && e.lanes.size === 0) {
+      e.untap();
+      e.cancelEnd();
+      this.bySession.delete(sessionId);
+    }
+    this.log.info({ session: sessionId, lane: lane.id, ...lane.stats }, 'fast lane closed');
+  }
+
+  private dropSession(sessionId: string): void {
+    const e = this.bySession.get(sessionId);
+    if (!e) return;
+    for (const l of [...e.lanes.values()]) this.closeLane(sessionId, l);
+  }
+
+  /** Closes every lane (daemon stopping). */
+  close(): void {
+    this.broker.dataPath.setFlusher(null);
+    this.unwatch?.();
+    this.unwatch = null;
+    for (const id of [...this.bySession.keys()]) this.dropSession(id);
+  }
+}
+
+function noFds(fds: number[], op: string): void {
+  if (fds.length > 0) throw new BrokerError('INVALID_ATTR', `${op} takes no fds`);
+}
+
+function handleArg(v: unknown, name: string): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new BrokerError('INVALID_ATTR', `${name}: expected an object handle`);
+  return n;
+}
