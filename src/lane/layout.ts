@@ -85,8 +85,6 @@ export const R = {
   stalled: 68,
   /** 0 free, 1 attached, 2 the CQ is gone (destroyed or the session ended). */
   state: 72,
-  /** Completions the daemon could not move because the ring was full when the device CQ overflowed (informational). */
-  reserved: 76,
   /** The broker handle of the attached CQ (u64). */
   cqHandle: 80,
 } as const;
@@ -252,7 +250,7 @@ export function cqRingOffset(l: LaneLayout, i: number): number {
 
 // ------------------------------------------------------------ ABI values
 // The verbs values the entries carry (as in <infiniband/verbs.h>); the
-// daemon checks these tables against its backend's in test/unit/lane-layout.test.ts.
+// daemon checks these tables against its backend's in test/unit/lane/layout.test.ts.
 
 /** enum ibv_wr_opcode */
 export const WR_OPCODES: Readonly<Record<string, number>> = {
