@@ -105,6 +105,7 @@ export class Broker {
       registry: this.registry,
       devices: this.devices,
       accounting: this.accounting,
+      memory: this.memory,
       get stopping() {
         return self.stopping;
       },

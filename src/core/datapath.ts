@@ -9,9 +9,11 @@
  * state and the per-tenant accounting all happen here, in the core.
  *
  * Handles inside a WR (AH, MW, MR) are broker handles; they are resolved
- * against the same session here, never by the caller.
+ * against the same session here, never by the caller. Every local address
+ * range (SGEs, inline data, a window bind's range) goes through the one
+ * ownership check (./memory-check.ts) against the session's own MRs.
  */
-import { SendFlags, WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr, type Sge, type SrqRef, type Wc, type WrOpcode } from '../verbs/backend.js';
+import { WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr, type Sge, type SrqRef, type Wc, type WrOpcode } from '../verbs/backend.js';
 import type { Access } from './attrs.js';
 import { BrokerError } from './errors.js';
 import { tryLock, unlock, type BrokerObject } from './registry.js';
@@ -19,6 +21,7 @@ import type { Session } from './sessions.js';
 import type { DeviceTable } from './devices.js';
 import type { Registry } from './registry.js';
 import type { Accounting } from './accounting.js';
+import { MemoryCheckError, checkRecvWrs, checkSendWrs, type MemoryIndex } from './memory-check.js';
 
 /** A send WR as a transport decoded it: handles are broker handles of the caller's session. */
 export interface DecodedSendWr {
@@ -41,9 +44,13 @@ export interface DecodedSendWr {
 
 /** WR `wrIndex` was refused by the core (the WRs before it were posted). */
 export class WrError extends BrokerError {
+  /** The refusal was the memory ownership check's (an address range outside the session's MRs). */
+  readonly range: boolean;
+
   constructor(readonly wrIndex: number, cause: BrokerError) {
     super(cause.code, cause.message, cause.errno, cause.call);
     this.name = 'WrError';
+    this.range = cause instanceof MemoryCheckError;
   }
 }
 
@@ -54,6 +61,7 @@ export interface DataPathHost {
   readonly registry: Registry;
   readonly devices: DeviceTable;
   readonly accounting: Accounting;
+  readonly memory: MemoryIndex;
   readonly stopping: boolean;
 }
 
@@ -107,6 +115,7 @@ export class DataPath {
     const target = this.owned(s, handle, type, `${type}.${method}`);
     const d = this.host.devices.live(target.device);
     if (d.caps.unsupported.has(`${type}.${method}`)) throw new BrokerError('UNSUPPORTED', `${type}.${method} is not supported by device ${d.name}`);
+    const mem = this.host.memory.of(s);
     const held: { o: BrokerObject; a: Access }[] = [];
     const hold = (o: BrokerObject, a: Access): void => {
       tryLock(o, a);
@@ -116,9 +125,13 @@ export class DataPath {
       hold(target, 'read');
       if (kind === 'send') {
         const out = new Array<SendWr>(wrs.length);
+        const one: SendWr[] = [];
         for (let i = 0; i < wrs.length; i++) {
           try {
-            out[i] = this.resolveSend(s, wrs[i] as DecodedSendWr, target, hold, i);
+            const wr = this.resolveSend(s, wrs[i] as DecodedSendWr, target, hold, i);
+            one[0] = wr;
+            checkSendWrs(mem, target.device, one, `qp.post_send: WR ${i}`);
+            out[i] = wr;
           } catch (e) {
             if (!(e instanceof BrokerError)) throw e;
             // The WRs before the refused one are posted, as the device does before a bad WR.
@@ -127,10 +140,20 @@ export class DataPath {
           }
         }
         await target.dev.postSend(target.ref as QpRef, out);
-      } else if (kind === 'recv') {
-        await target.dev.postRecv(target.ref as QpRef, wrs as RecvWr[]);
       } else {
-        await target.dev.postSrqRecv(target.ref as SrqRef, wrs as RecvWr[]);
+        const rwrs = wrs as RecvWr[];
+        const one: RecvWr[] = [];
+        for (let i = 0; i < rwrs.length; i++) {
+          one[0] = rwrs[i]!;
+          try {
+            checkRecvWrs(mem, target.device, one, `${type}.${method}: WR ${i}`);
+          } catch (e) {
+            if (!(e instanceof BrokerError)) throw e;
+            if (i > 0) await this.postRecvs(target, kind, rwrs.slice(0, i));
+            throw new WrError(i, e);
+          }
+        }
+        await this.postRecvs(target, kind, rwrs);
       }
       this.host.accounting.record(s.tenant, type, method, 'ok');
     } catch (e) {
@@ -139,6 +162,10 @@ export class DataPath {
     } finally {
       for (const h of held) unlock(h.o, h.a);
     }
+  }
+
+  private postRecvs(target: BrokerObject, kind: PostKind, wrs: RecvWr[]): Promise<void> {
+    return kind === 'recv' ? target.dev.postRecv(target.ref as QpRef, wrs) : target.dev.postSrqRecv(target.ref as SrqRef, wrs);
   }
 
   private resolveSend(s: Session, w: DecodedSendWr, qp: BrokerObject, hold: (o: BrokerObject, a: Access) => void, i: number): SendWr {
@@ -169,12 +196,6 @@ export class DataPath {
       hold(mw, 'write');
       hold(mr, 'read');
       wr.bind_mw = { mw: mw.ref as MwRef, mr: mr.ref as MrRef, rkey: b.rkey, addr: b.addr, length: b.length, mw_access_flags: b.mw_access_flags };
-    }
-    if (w.send_flags & SendFlags.INLINE) {
-      // The device copies inline data from the daemon's own address space.
-      // Until every such range is checked against the session's MRs, an
-      // inline post from a transport that decodes its own WRs is refused.
-      throw new BrokerError('UNSUPPORTED', `${where}: INLINE sends are not accepted on this path yet`);
     }
     return wr;
   }

@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.js';
 import { BrokerError, asBrokerError } from '../core/errors.js';
 import { WrError, type DecodedSendWr } from '../core/datapath.js';
+import { MemoryCheckError } from '../core/memory-check.js';
 import type { Session, SessionEvent } from '../core/sessions.js';
 import type { FdRequest } from '../fdpass/protocol.js';
 import { SharedMemory } from '../sys/memory.js';
@@ -600,6 +601,7 @@ function decode(b: Buffer, o: number): Decoded {
 /** The error record code and errno for a refused WR. */
 function errorCode(e: unknown): [number, number] {
   if (e instanceof VerbsError) return [LaneErr.POST_FAILED, e.errno];
+  if (e instanceof MemoryCheckError || (e instanceof WrError && e.range)) return [LaneErr.BAD_RANGE, e.errno];
   const b = asBrokerError(e);
   if (!b) return [LaneErr.REFUSED, 0];
   switch (b.code) {
@@ -609,7 +611,7 @@ function errorCode(e: unknown): [number, number] {
       return [LaneErr.WRONG_TYPE, 0];
     case 'INVALID_ATTR':
     case 'MISSING_ATTR':
-      return [b.errno === 14 ? LaneErr.BAD_RANGE : LaneErr.BAD_ENTRY, b.errno];
+      return [LaneErr.BAD_ENTRY, b.errno];
     case 'ERRNO':
       return [LaneErr.POST_FAILED, b.errno];
     default:

@@ -122,6 +122,11 @@ describe('a fuzzer writing random bytes into its rings', () => {
       expect((await victim.s.query(victim.b)).attrs.qp_state).toBe('RTS');
       expect(victim.dst.memory.read(64 * 512, (1 << 16) - 64 * 512).every((b) => b === 0)).toBe(true);
       expect(victim.lane.errors()).toEqual([]);
+      // The fuzzer reached the daemon: it drained thousands of entries and refused most of them.
+      await attacker.lane.close();
+      const closed = await waitFor(() => d.logs.find((x) => x.msg === 'fast lane closed' && x.session === attacker.s.id), 3000, 'the attacker\'s lane to close') as unknown as { entries: number; errors: number; posted: number };
+      expect(closed.entries).toBeGreaterThan(2000);
+      expect(closed.errors).toBeGreaterThan(500);
     } finally {
       await attacker.close().catch(() => {});
       await victim.close();

@@ -47,7 +47,7 @@ export async function lanePair(socket: string, o: PairOptions = {}): Promise<Lan
     const channel = await s.create('comp_channel', {}, { device: DEVICE });
     const cq = await s.createCq(DEVICE, o.cqe ?? 256, { channel });
     const srq = o.srq ? await s.create('srq', { pd, max_wr: 64, max_sge: 2 }) : undefined;
-    const cap = { max_send_wr: o.maxSendWr ?? 64, max_recv_wr: 64, max_send_sge: o.maxSge ?? 4, max_recv_sge: o.maxSge ?? 4 };
+    const cap = { max_send_wr: o.maxSendWr ?? 64, max_recv_wr: 64, max_send_sge: o.maxSge ?? 4, max_recv_sge: o.maxSge ?? 4, max_inline_data: 64 };
     const mk = (): Promise<RdmaObject> => s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap, ...(srq ? { srq } : {}) });
     const a = await mk();
     const b = await mk();

@@ -195,6 +195,37 @@ describe('isolation', () => {
     }
   });
 
+  it('SGEs and inline data must lie in this session\'s MRs: another session\'s lkey or address is BAD_RANGE, its bytes never read', async () => {
+    const mine = await lanePair(d.socket);
+    const other = await lanePair(d.socket);
+    try {
+      other.src.memory.write(0, Buffer.from('secret of the other session'));
+      mine.src.memory.write(0, Buffer.from('mine, inline'));
+      mine.dst.memory.fill(0, 4096, 0);
+      const first = mine.lane.postSend(mine.a, [
+        { wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'], sg_list: [{ addr: other.src.addr, length: 27, lkey: other.src.lkey }], remote_addr: mine.dst.addr, rkey: mine.dst.rkey },
+        { wr_id: 2, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED', 'INLINE'], sg_list: [{ addr: other.src.addr, length: 27, lkey: mine.src.lkey }], remote_addr: mine.dst.addr + 64n, rkey: mine.dst.rkey },
+        { wr_id: 3, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED', 'INLINE'], sg_list: [{ addr: 4096n, length: 8, lkey: 0 }], remote_addr: mine.dst.addr + 128n, rkey: mine.dst.rkey },
+        { wr_id: 4, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED', 'INLINE'], sg_list: [{ addr: mine.src.addr, length: 12, lkey: 0 }], remote_addr: mine.dst.addr + 192n, rkey: mine.dst.rkey },
+      ]);
+      mine.lane.postRecv(mine.b, [{ wr_id: 5, sg_list: [{ addr: other.dst.addr, length: 16, lkey: other.dst.lkey }] }]);
+      const wcs = await spinFor(mine.lane, mine.cq, 1);
+      expect(wcs).toMatchObject([{ wr_id: 4n, status: 'SUCCESS' }]);
+      expect(mine.dst.memory.read(192, 12).toString()).toBe('mine, inline');
+      const errs = await waitFor(() => {
+        const e = mine.lane.errors();
+        return e.length > 0 ? e : null;
+      }, 5000, 'error records');
+      while (errs.length < 4) errs.push(...mine.lane.errors());
+      expect(errs.map((e) => [e.sqIndex - first, e.code, e.errno])).toEqual([[0, 'BAD_RANGE', 22], [1, 'BAD_RANGE', 22], [2, 'BAD_RANGE', 22], [4, 'BAD_RANGE', 22]]);
+      expect(mine.dst.memory.read(0, 64).every((b) => b === 0)).toBe(true);
+      expect(mine.dst.memory.read(64, 64).every((b) => b === 0)).toBe(true);
+    } finally {
+      await mine.close();
+      await other.close();
+    }
+  });
+
   it('attaching another session\'s CQ, or one without a channel, is refused', async () => {
     const mine = await lanePair(d.socket);
     const other = await lanePair(d.socket);
