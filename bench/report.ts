@@ -1,6 +1,7 @@
 /** The printed report: tables, ratios and goals (PASS/MISS with the factor). */
 import type { Summary } from './lib/stats.js';
 import { fmtBytes, fmtNum, fmtUs } from './lib/stats.js';
+import type { LaneResult } from './lane.js';
 import { BATCH_GROUPS, VERB_ROWS, type BatchParallelResult, type BatchResult } from './verbs.js';
 import type { VmResult } from './vm.js';
 
@@ -61,6 +62,7 @@ export interface Results {
   cleanup: CleanupRow[] | null;
   heap: HeapRow[] | null;
   fds: { status: string; rows: { label: string; summary: Summary }[] } | null;
+  lane?: LaneResult | null;
   vm: VmResult | null;
   goals?: Goal[];
   notes: string[];
@@ -282,6 +284,22 @@ export function report(r: Results): string {
     if (r.fds.rows.length) {
       out += table(['round trip', 'ops/s', 'p50', 'p99'], r.fds.rows.map((x) => [x.label, fmtNum(x.summary.opsPerSec), fmtUs(x.summary.p50Us), fmtUs(x.summary.p99Us)]), [false, true, true, true]);
     }
+  }
+  if (r.lane) {
+    const L = r.lane;
+    out += '\n## Fast lane (shared-memory rings, eventfd doorbells; docs/fast-lane.md)\n\n';
+    out += `${L.status}\n\n`;
+    out += table(['post + poll, 64 B RDMA WRITE', 'p50', 'p99', 'goal'], L.latency.map((x) => [
+      x.label, fmtUs(x.summary.p50Us), fmtUs(x.summary.p99Us),
+      x.key === 'lane.spin' ? `p50 <= ${L.goals.spinP50Us} us: ${x.summary.p50Us <= L.goals.spinP50Us ? 'PASS' : 'MISS'}` : '',
+    ]), [false, true, true, false]);
+    out += '\n';
+    out += table(['WRs per doorbell', 'WRs/s', 'daemon CPU per WR', 'goal'], L.throughput.map((t) => [
+      String(t.perDoorbell), fmtNum(t.wrsPerSec), fmtUs(t.daemonCpuUsPerWr),
+      t.perDoorbell === 32
+        ? `>= ${fmtNum(L.goals.wrsPerSec32)}/s: ${t.wrsPerSec >= L.goals.wrsPerSec32 ? 'PASS' : 'MISS'}; <= ${L.goals.daemonCpuUsPerWr32} us CPU: ${t.daemonCpuUsPerWr <= L.goals.daemonCpuUsPerWr32 ? 'PASS' : 'MISS'}`
+        : '',
+    ]), [true, true, true, false]);
   }
   if (r.vm) {
     out += '\n## Kernel device (soft-RoCE VM): the broker vs a C program on libibverbs\n\n';

@@ -1,7 +1,7 @@
 /**
  * npm run bench [-- --quick | --full] [--vm] [--only PARTS] [--profile] [--daemon-log-level L] [--out DIR]
  *
- * PARTS: verbs, batch, scaling, cleanup, heap, fds, vm (comma-separated).
+ * PARTS: verbs, batch, scaling, cleanup, heap, fds, lane, vm (comma-separated).
  *
  * What the broker costs, side by side in one run. Prints a table and writes
  * JSON to bench/results/. See README.md, "Benchmarks".
@@ -22,6 +22,7 @@ import { runCleanup, runHeap, runScaling, runSessions1k } from './load.js';
 import { runInprocChild } from './inproc.js';
 import { runFds } from './fds.js';
 import { runVm } from './vm.js';
+import { runLane } from './lane.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -107,11 +108,11 @@ async function main(): Promise<void> {
       floor: 'bare grpc-js unary service in a child process on a unix socket, raw-bytes payloads sized like each broker request and reply, same metadata header',
       direct: 'in this process: the Broker core (dispatcher, registry, accounting) over the sim backend, and the sim backend alone',
     },
-    verbs: null, batch: null, batchParallel: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, vm: null,
+    verbs: null, batch: null, batchParallel: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, lane: null, vm: null,
     notes: [],
   };
 
-  const simParts = ['verbs', 'batch', 'scaling', 'cleanup', 'heap', 'fds'].some(want);
+  const simParts = ['verbs', 'batch', 'scaling', 'cleanup', 'heap', 'fds', 'lane'].some(want);
   if (simParts) {
     const socket = path.join(tmp, 'broker.sock');
     const daemonLogLevel = args['daemon-log-level'] ?? 'info';
@@ -205,6 +206,10 @@ async function main(): Promise<void> {
     if (want('fds')) {
       log('fd passing round trips');
       results.fds = await runFds(socket, budget.fds);
+    }
+    if (want('lane')) {
+      log('fast lane: post + poll (spinning, eventfd), gRPC and sim beside it, WRs/s per doorbell');
+      results.lane = await runLane(socket, daemon, budget.direct, log);
     }
 
     conn.close();

@@ -1,0 +1,184 @@
+/**
+ * The fast lane (docs/fast-lane.md) next to the gRPC data path and the sim
+ * in-process, on the daemon of this run (sim device):
+ * - post + poll of a 64 B RDMA WRITE, the client spinning on its completion
+ *   ring, and the client sleeping on the completion eventfd (REQ_NOTIFY);
+ * - the same over gRPC unary calls (post_send, then poll until it is there);
+ * - the same on the sim backend in this process (no daemon, no transport);
+ * - WRs per second with 1 and 32 WRs per doorbell (a window of WRs in
+ *   flight, the ring drained as it goes), and the daemon's CPU per WR there.
+ * Goals are printed next to the values (report.ts), never asserted.
+ */
+import { connect, type Client, type FastLane, type RdmaObject, type Session } from '../src/client/index.js';
+import { loop, nowUs, summarize, type LoopBudget, type Summary } from './lib/stats.js';
+import { SimDriver } from './lib/drivers.js';
+import { fixture } from './verbs.js';
+import type { Child } from './lib/procs.js';
+
+export interface LaneResult {
+  status: string;
+  latency: { label: string; key: string; summary: Summary }[];
+  throughput: { perDoorbell: number; wrsPerSec: number; daemonCpuUsPerWr: number; wrs: number }[];
+  goals: { spinP50Us: number; wrsPerSec32: number; daemonCpuUsPerWr32: number };
+}
+
+export const LANE_GOALS = { spinP50Us: 25, wrsPerSec32: 1_000_000, daemonCpuUsPerWr32: 2 };
+
+const ACCESS = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
+
+interface Pair {
+  client: Client;
+  s: Session;
+  cq: RdmaObject;
+  a: RdmaObject;
+  mr: RdmaObject;
+  lane: FastLane;
+}
+
+async function pair(socket: string, device: string): Promise<Pair> {
+  const client = await connect({ socket });
+  const s = await client.openSession({ name: 'bench-lane' });
+  const info = await client.queryDevice(device);
+  const port = info.ports[0]!;
+  const gid = port.gids.find((g) => g.index === 0)!.gid;
+  const ah = { port_num: 1, dlid: Number(port.attrs.lid ?? 0), sl: 0, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } };
+  const pd = await s.allocPd(device);
+  const mr = await s.regMr(pd, 1 << 16, ACCESS);
+  const channel = await s.create('comp_channel', {}, { device });
+  const cq = await s.createCq(device, 4096, { channel });
+  const cap = { max_send_wr: 1024, max_recv_wr: 16, max_send_sge: 1, max_recv_sge: 1 };
+  const a = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap });
+  const b = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap });
+  for (const [q, peer] of [[a, b], [b, a]] as const) {
+    await q.modify({ qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: ACCESS });
+    await q.modify({ qp_state: 'RTR', path_mtu: 3, dest_qp_num: peer.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12, ah_attr: ah });
+    await q.modify({ qp_state: 'RTS', sq_psn: 0, timeout: 14, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+  }
+  const lane = await s.fastLane({ sqEntries: 1024, cqRings: 1, cqEntries: 4096 });
+  await lane.attachCq(cq);
+  return { client, s, cq, a, mr, lane };
+}
+
+function write(p: Pair, wrId: number, signaled = true): Parameters<FastLane['postSend']>[1][number] {
+  return {
+    wr_id: wrId, opcode: 'RDMA_WRITE', send_flags: signaled ? ['SIGNALED'] : [],
+    sg_list: [{ addr: p.mr.big('addr'), length: 64, lkey: p.mr.num('lkey') }],
+    remote_addr: p.mr.big('addr') + 4096n, rkey: p.mr.num('rkey'),
+  };
+}
+
+/** Spins on the ring until `n` completions arrived (yielding now and then so the process stays responsive). */
+async function spin(p: Pair, n: number): Promise<void> {
+  let got = 0;
+  for (let i = 0; got < n; i++) {
+    got += p.lane.poll(p.cq, n - got).length;
+    if ((i & 0xffff) === 0xffff) await new Promise((r) => setImmediate(r));
+  }
+}
+
+export async function runLane(socket: string, daemon: Child, budget: LoopBudget, log: (m: string) => void): Promise<LaneResult> {
+  const device = 'sim0';
+  const p = await pair(socket, device);
+  const latency: LaneResult['latency'] = [];
+  const throughput: LaneResult['throughput'] = [];
+  try {
+    log('lane: post + poll, client spinning');
+    let id = 0;
+    const spinRes = await loop(budget, async (rec) => {
+      const t = nowUs();
+      p.lane.postSend(p.a, [write(p, id++)]);
+      await spin(p, 1);
+      rec('spin', nowUs() - t);
+    });
+    const sp = spinRes.get('spin')!;
+    latency.push({ key: 'lane.spin', label: 'fast lane, client spinning on the ring', summary: summarize(sp.lat, sp.wallUs) });
+
+    log('lane: post + poll, client waiting on the eventfd');
+    const waitRes = await loop(budget, async (rec) => {
+      const t = nowUs();
+      p.lane.postSend(p.a, [write(p, id++)]);
+      await p.lane.waitCompletions(p.cq, 1, 10_000);
+      rec('wait', nowUs() - t);
+    });
+    const wt = waitRes.get('wait')!;
+    latency.push({ key: 'lane.wait', label: 'fast lane, client sleeping on the eventfd', summary: summarize(wt.lat, wt.wallUs) });
+
+    log('lane: gRPC unary post + poll on the same QP');
+    // The CQ is the lane's: over gRPC this QP's completions go to a second, unattached CQ.
+    const gcq = await p.s.createCq(device, 256);
+    const pd = p.mr.parents[0]!;
+    const info = await p.client.queryDevice(device);
+    const gid = info.ports[0]!.gids.find((g) => g.index === 0)!.gid;
+    const ah = { port_num: 1, dlid: 0, sl: 0, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } };
+    const cap = { max_send_wr: 64, max_recv_wr: 16, max_send_sge: 1, max_recv_sge: 1 };
+    const ga = await p.s.createQp({ pd: { handle: pd }, send_cq: gcq, recv_cq: gcq, qp_type: 'RC', cap });
+    const gb = await p.s.createQp({ pd: { handle: pd }, send_cq: gcq, recv_cq: gcq, qp_type: 'RC', cap });
+    for (const [q, peer] of [[ga, gb], [gb, ga]] as const) {
+      await q.modify({ qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: ACCESS });
+      await q.modify({ qp_state: 'RTR', path_mtu: 3, dest_qp_num: peer.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12, ah_attr: ah });
+      await q.modify({ qp_state: 'RTS', sq_psn: 0, timeout: 14, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+    }
+    const grpcBudget = { ...budget, maxIters: Math.min(budget.maxIters, 3000) };
+    const grpcRes = await loop(grpcBudget, async (rec) => {
+      const t = nowUs();
+      await p.s.postSend(ga, [write(p, id++) as never]);
+      for (let tries = 0; (await p.s.pollCq(gcq, 1)).length === 0; tries++) if (tries > 10_000) throw new Error('no gRPC completion');
+      rec('grpc', nowUs() - t);
+    });
+    const gr = grpcRes.get('grpc')!;
+    latency.push({ key: 'grpc', label: 'gRPC unary post_send + poll', summary: summarize(gr.lat, gr.wallUs) });
+
+    log('lane: the sim backend in this process');
+    const sim = await SimDriver.start();
+    const f = await fixture(sim);
+    const simRes = await loop(budget, async (rec) => {
+      const t = nowUs();
+      await sim.postWrite(f.a.h, f.mr);
+      while ((await sim.poll(f.cq)) === 0);
+      rec('sim', nowUs() - t);
+    });
+    await sim.close();
+    const sm = simRes.get('sim')!;
+    latency.push({ key: 'sim', label: 'sim backend in-process (no daemon)', summary: summarize(sm.lat, sm.wallUs) });
+
+    for (const per of [1, 32]) {
+      log(`lane: WRs per second, ${per} per doorbell`);
+      // A window of WRs in flight, one completion per WR (all signaled), drained as it goes.
+      const window = 512;
+      const ms = Math.max(500, Math.min(budget.maxMs, 3000));
+      const batch = Array.from({ length: per }, (_, i) => write(p, i));
+      let posted = 0;
+      let done = 0;
+      const cpu0 = daemon.cpuUs();
+      const t0 = nowUs();
+      const end = t0 + ms * 1000;
+      while (nowUs() < end) {
+        while (posted - done + per <= window && p.lane.sqFree >= per) {
+          p.lane.postSend(p.a, batch);
+          posted += per;
+        }
+        done += p.lane.poll(p.cq, 1024).length;
+        if ((posted & 0x3fff) < per) await new Promise((r) => setImmediate(r));
+      }
+      while (done < posted) {
+        done += p.lane.poll(p.cq, 1024).length;
+        if (nowUs() > end + 10e6) throw new Error(`lane throughput: ${posted - done} completions missing`);
+      }
+      const wall = nowUs() - t0;
+      const cpu = daemon.cpuUs() - cpu0;
+      throughput.push({ perDoorbell: per, wrs: done, wrsPerSec: (done * 1e6) / wall, daemonCpuUsPerWr: cpu / done });
+    }
+    const errs = p.lane.errors();
+    if (errs.length > 0) throw new Error(`lane bench: ${errs.length} error records (first: ${errs[0]!.code})`);
+    return {
+      status: 'the daemon of this run (sim0); client: src/client/lane.ts in this process; 64 B RDMA WRITE, signaled',
+      latency,
+      throughput,
+      goals: LANE_GOALS,
+    };
+  } finally {
+    await p.lane.close();
+    await p.s.close();
+    p.client.close();
+  }
+}
