@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { C, CQ_RING_HEADER, CQE_SIZE, E, ERR_SIZE, H, HEADER_SIZE, LaneErr, MAX_SGE, R, S, SQE_SIZE, SqeKind } from '../../src/lane/layout.js';
-import { ROOT, settle, SLOW, spawnFdDaemon, type FdDaemon } from './fd-support.js';
+import { DEVICE, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 import { lanePair } from './lane-support.js';
 
 const python = spawnSync('python3', ['-c', 'import os; os.eventfd']).status === 0;
@@ -52,6 +52,35 @@ describe.skipIf(!python)('the Python example client', () => {
       } finally {
         await p.close();
       }
+    });
+  }
+});
+
+describe('npm run example:write -- --lane fast', () => {
+  let d: FdDaemon;
+  beforeAll(async () => {
+    d = await spawnFdDaemon('lane-example');
+  });
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  for (const wait of ['events', 'poll'] as const) {
+    it(`--wait ${wait}: prints rdma-write ok, as over gRPC`, async () => {
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [path.join(ROOT, 'dist/examples/rdma-write.js'), '--socket', d.socket, '--device', DEVICE, '--lane', 'fast', '--wait', wait, '--bytes', '65536'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        p.stderr.on('data', (b: Buffer) => (out += b.toString()));
+        p.on('exit', (code) => resolve({ code, out }));
+      });
+      expect(r.out).toBe('rdma-write ok 65536 bytes\n');
+      expect(r.code).toBe(0);
+      // It went through a lane, and the lane posted one WR and moved one completion.
+      const closed = await waitFor(() => d.logs.filter((l) => l.msg === 'fast lane closed').at(-1), 3000, 'the example\'s lane to close') as unknown as { posted: number; completions: number };
+      expect(closed.posted).toBe(1);
+      expect(closed.completions).toBe(1);
+      d.logs.length = 0;
     });
   }
 });
