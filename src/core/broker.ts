@@ -680,6 +680,8 @@ export class Broker {
     if (e.kind === 'completion') {
       const o = this.registry.get(e.cq);
       if (!o) return;
+      // A CQ a fast lane drains: the event is the lane's trigger, not the client's.
+      if (this.dataPath.claimCompletion(o)) return;
       this.sessions.get(o.owner.id)?.emit({
         kind: 'completion', handle: o.handle, userHandle: o.userHandle, type: o.type, eventType: '', device, port: 0, time: now, channel: e.channel,
       });

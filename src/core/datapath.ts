@@ -81,6 +81,22 @@ export class DataPath {
     this.flusher = fn;
   }
 
+  private sink: ((cq: BrokerObject) => boolean) | null = null;
+
+  /**
+   * Registers the transport that drains CQs itself (the fast lane): a
+   * completion event of a CQ it claims (returns true for) goes to it alone,
+   * not to the session's event stream and fd mirrors.
+   */
+  setCompletionSink(fn: ((cq: BrokerObject) => boolean) | null): void {
+    this.sink = fn;
+  }
+
+  /** @internal the broker's completion-event path: true when a transport took the event. */
+  claimCompletion(cq: BrokerObject): boolean {
+    return this.sink !== null && this.sink(cq);
+  }
+
   /** Posts what the session queued on other transports (see {@link setFlusher}). */
   async flush(s: Session): Promise<void> {
     if (this.flusher) await this.flusher(s);

@@ -29,7 +29,7 @@ import type { Broker } from '../core/broker.js';
 import { BrokerError, asBrokerError } from '../core/errors.js';
 import { WrError, type DecodedSendWr } from '../core/datapath.js';
 import { MemoryCheckError } from '../core/memory-check.js';
-import type { Session, SessionEvent } from '../core/sessions.js';
+import type { Session } from '../core/sessions.js';
 import type { FdRequest } from '../fdpass/protocol.js';
 import { SharedMemory } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
@@ -383,14 +383,13 @@ class Lane {
     return !!r && !r.gone;
   }
 
-  /** A session event: a completion of an attached CQ moves completions; a destroyed CQ frees its ring. */
-  onEvent(e: SessionEvent): void {
-    if (this.closed) return;
-    if (e.kind === 'completion') {
-      const r = this.byCq.get(e.handle);
-      // The sim fires this from inside a post: move completions after the current call returns.
-      if (r && !r.gone) queueMicrotask(() => this.refill(r));
-    }
+  /** The attached CQ's channel fired: move its completions (false: not attached here). */
+  onCompletion(cq: number): boolean {
+    const r = this.byCq.get(cq);
+    if (this.closed || !r || r.gone) return false;
+    // The sim fires this from inside a post: move completions after the current call returns.
+    queueMicrotask(() => this.refill(r));
+    return true;
   }
 
   cqGone(cq: number): void {
@@ -623,13 +622,18 @@ function errorCode(e: unknown): [number, number] {
 export class LaneServer {
   readonly broker: Broker;
   private readonly log: Logger;
-  private readonly bySession = new Map<string, { lanes: Map<number, Lane>; untap: () => void; cancelEnd: () => void }>();
+  private readonly bySession = new Map<string, { lanes: Map<number, Lane>; cancelEnd: () => void }>();
   private nextId = 1;
   private unwatch: (() => void) | null = null;
 
   constructor(opts: LaneServerOptions) {
     this.broker = opts.broker;
     this.log = opts.log.child({ component: 'fast-lane' });
+    // An attached CQ's completion events go to its lane (the session's stream does not carry them).
+    opts.broker.dataPath.setCompletionSink((cq) => {
+      for (const l of this.bySession.get(cq.owner.id)?.lanes.values() ?? []) if (l.onCompletion(cq.handle)) return true;
+      return false;
+    });
     opts.broker.dataPath.setFlusher(async (s) => {
       const e = this.bySession.get(s.id);
       if (e) for (const l of [...e.lanes.values()]) await l.flush();
@@ -689,11 +693,8 @@ export class LaneServer {
       if (start < 0 || start > 0xffff_ffff) throw new BrokerError('INVALID_ATTR', 'lane_open: start_index: a u32');
       const lane = this.makeLane(s, layout, start);
       if (!entry) {
-        const untap = s.tap((e) => {
-          for (const l of this.bySession.get(s.id)?.lanes.values() ?? []) l.onEvent(e);
-        });
         const cancelEnd = s.onEnd(() => this.dropSession(s.id));
-        entry = { lanes: new Map(), untap, cancelEnd };
+        entry = { lanes: new Map(), cancelEnd };
         this.bySession.set(s.id, entry);
       }
       entry.lanes.set(lane.id, lane);
@@ -755,7 +756,6 @@ export class LaneServer {
     const e = this.bySession.get(sessionId);
     e?.lanes.delete(lane.id);
     if (e && e.lanes.size === 0) {
-      e.untap();
       e.cancelEnd();
       this.bySession.delete(sessionId);
     }
@@ -771,6 +771,7 @@ export class LaneServer {
   /** Closes every lane (daemon stopping). */
   close(): void {
     this.broker.dataPath.setFlusher(null);
+    this.broker.dataPath.setCompletionSink(null);
     this.unwatch?.();
     this.unwatch = null;
     for (const id of [...this.bySession.keys()]) this.dropSession(id);
