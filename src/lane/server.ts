@@ -43,6 +43,8 @@ import {
 export const TURN_BUDGET = 256;
 /** Lanes one session may hold (each holds a memfd and two eventfds in the daemon). */
 export const MAX_LANES_PER_SESSION = 4;
+/** Daemon fds a lane holds (charged to the tenant's fd quota). */
+const LANE_FDS = 3;
 /** Completions polled from the device per call. */
 const POLL_BATCH = 64;
 
@@ -521,6 +523,7 @@ class Lane {
     libc.close(this.sqFd);
     libc.close(this.cqFd);
     this.mem.close();
+    this.owner.broker.accounting.giveFds(this.session.tenant, LANE_FDS);
   }
 }
 
@@ -731,7 +734,15 @@ export class LaneServer {
   }
 
   private makeLane(s: Session, layout: LaneLayout, start: number): Lane {
-    const mem = SharedMemory.create(layout.totalSize, 'rdma-broker-lane');
+    // A lane holds three daemon fds (the memfd, two eventfds): the tenant's fd quota pays for them.
+    this.broker.accounting.takeFds(s.tenant, LANE_FDS, 'a fast lane');
+    let mem: SharedMemory;
+    try {
+      mem = SharedMemory.create(layout.totalSize, 'rdma-broker-lane');
+    } catch (e) {
+      this.broker.accounting.giveFds(s.tenant, LANE_FDS);
+      throw e;
+    }
     const efd = (): number => {
       const fd = libc.eventfd(0, libc.EFD_CLOEXEC | libc.EFD_NONBLOCK);
       if (fd < 0) throw new BrokerError('QUOTA_EXCEEDED', `eventfd failed (errno ${libc.errno()})`, libc.errno(), 'eventfd');
@@ -747,6 +758,7 @@ export class LaneServer {
       if (sq >= 0) libc.close(sq);
       if (cq >= 0) libc.close(cq);
       mem.close();
+      this.broker.accounting.giveFds(s.tenant, LANE_FDS);
       throw e;
     }
   }
