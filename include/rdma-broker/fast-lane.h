@@ -9,7 +9,7 @@
  * semantics after writing the entries; consumers load it with acquire
  * semantics (see rbfl_load / rbfl_store below).
  *
- * The TypeScript module src/lane/layout.ts is the same layout; the tests
+ * The TypeScript module src/wire/lane-layout.ts is the same layout; the tests
  * compile this header and compare every offset (test/integration/lane-c.test.ts).
  */
 #ifndef RDMA_BROKER_FAST_LANE_H

@@ -19,11 +19,11 @@
  */
 import * as libc from '../sys/libc.js';
 import { mapFd, type SharedMemory } from '../sys/memory.js';
-import { closeAll } from '../fdpass/scm.js';
+import { closeAll } from '../sys/scm.js';
 import {
   C, CQE_SIZE, CQ_RING_HEADER, E, ERR_SIZE, H, LANE_ERR_NAMES, LANE_STATE, MAX_SGE, R, S, SEND_FLAGS, SGE_SIZE, SQE_SIZE, SqeKind,
   WC_OPCODES, WC_STATUSES, WR_OPCODES, cqRingOffset, readHeader, type LaneLayout,
-} from '../lane/layout.js';
+} from '../wire/lane-layout.js';
 import type { FdChannel } from './fd-channel.js';
 
 type Handle = number | { readonly handle: number };

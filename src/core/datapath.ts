@@ -248,3 +248,7 @@ export class DataPath {
     return this.owned(s, handle, 'cq', 'cq');
   }
 }
+
+/** The backend values and errors a data-path transport needs (it sees the device only through the core). */
+export { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES } from '../verbs/backend.js';
+export type { RecvWr, Sge, Wc, WrOpcode } from '../verbs/backend.js';

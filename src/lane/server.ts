@@ -30,14 +30,14 @@ import { BrokerError, asBrokerError } from '../core/errors.js';
 import { WrError, type DecodedSendWr } from '../core/datapath.js';
 import { MemoryCheckError } from '../core/memory-check.js';
 import type { Session } from '../core/sessions.js';
-import type { FdRequest } from '../fdpass/protocol.js';
+import type { FdRequest } from '../wire/fd-protocol.js';
 import { SharedMemory } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
-import { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES, type RecvWr, type Sge, type Wc, type WrOpcode } from '../verbs/backend.js';
+import { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES, type RecvWr, type Sge, type Wc, type WrOpcode } from '../core/datapath.js';
 import {
   C, CQE_SIZE, E, ERR_SIZE, H, LANE_STATE, LaneErr, MAX_SGE, R, RING_STATE, S, SGE_SIZE, SQE_SIZE, SqeKind,
   cqRingOffset, layoutFor, writeHeader, type LaneLayout,
-} from './layout.js';
+} from '../wire/lane-layout.js';
 
 /** Submission entries handled per event-loop turn (the rest wait for the next turn). */
 export const TURN_BUDGET = 256;

@@ -2,14 +2,14 @@
  * The fast lane for other languages: the Python example client
  * (examples/fast-lane-write.py, stdlib only) does an RDMA WRITE through the
  * lane in both wait modes, and the C header (include/rdma-broker/fast-lane.h)
- * compiles and agrees with src/lane/layout.ts on every offset.
+ * compiles and agrees with src/wire/lane-layout.ts on every offset.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { C, CQ_RING_HEADER, CQE_SIZE, E, ERR_SIZE, H, HEADER_SIZE, LaneErr, MAX_SGE, R, S, SQE_SIZE, SqeKind } from '../../src/lane/layout.js';
+import { C, CQ_RING_HEADER, CQE_SIZE, E, ERR_SIZE, H, HEADER_SIZE, LaneErr, MAX_SGE, R, S, SQE_SIZE, SqeKind } from '../../src/wire/lane-layout.js';
 import { DEVICE, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 import { lanePair } from './lane-support.js';
 
@@ -86,7 +86,7 @@ describe('npm run example:write -- --lane fast', () => {
 });
 
 describe.skipIf(!gcc)('the C header', () => {
-  it('compiles (-Wall -Werror, C11) and has the offsets of src/lane/layout.ts', () => {
+  it('compiles (-Wall -Werror, C11) and has the offsets of src/wire/lane-layout.ts', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbfl-'));
     const c = path.join(dir, 'offsets.c');
     fs.writeFileSync(c, `#include <stdio.h>

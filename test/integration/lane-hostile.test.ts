@@ -9,7 +9,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { H, R, S, SGE_SIZE, SQE_SIZE, cqRingOffset } from '../../src/lane/layout.js';
+import { H, R, S, SGE_SIZE, SQE_SIZE, cqRingOffset } from '../../src/wire/lane-layout.js';
 import { backToBaseline, DEVICE, inspector, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 import { lanePair, spinFor, writeWr } from './lane-support.js';
 

@@ -1,6 +1,6 @@
 /** The fast lane's layout module: its bounds, and its verbs values against the backend's. */
 import { describe, expect, it } from 'vitest';
-import { CQ_RING_HEADER, CQE_SIZE, ERR_SIZE, HEADER_SIZE, LIMITS, SQE_SIZE, WC_OPCODES, WC_STATUSES, WR_OPCODES, SEND_FLAGS, cqRingOffset, layoutFor, readHeader, writeHeader } from '../../../src/lane/layout.js';
+import { CQ_RING_HEADER, CQE_SIZE, ERR_SIZE, HEADER_SIZE, LIMITS, SQE_SIZE, WC_OPCODES, WC_STATUSES, WR_OPCODES, SEND_FLAGS, cqRingOffset, layoutFor, readHeader, writeHeader } from '../../../src/wire/lane-layout.js';
 import { SendFlags, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES } from '../../../src/verbs/backend.js';
 
 describe('lane layout', () => {
