@@ -6,9 +6,7 @@
 # daemon end to end, cleanup against `rdma resource show`, device removal, the
 # Kubernetes pod flow through the device plugin and a kubelet stand-in),
 # then the fd-channel integration tests against a daemon serving rxe0
-# (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md), and the fast-lane tests the
-# same way (docs/fast-lane.md: the lane's data path, the example with --lane
-# fast, the Python client, the ring fuzzer, a SIGKILLed lane client).
+# (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md).
 set -e
 echo "rxe-suite: recording the kernel's answers to test/differential/cases.txt"
 out=.cache/differential
@@ -27,7 +25,4 @@ echo "rxe-suite: $(wc -l < "$out/fresh.body") recorded answers agree with test/f
 npx vitest run --config vitest.rxe.config.ts
 echo "rxe-suite: fd-channel tests on rxe0"
 RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/fd- \
-  --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
-echo "rxe-suite: fast-lane tests on rxe0"
-RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/lane \
   --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
