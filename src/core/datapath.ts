@@ -47,7 +47,7 @@ export class WrError extends BrokerError {
   /** The refusal was the memory ownership check's (an address range outside the session's MRs). */
   readonly range: boolean;
 
-  constructor(readonly wrIndex: number, cause: BrokerError) {
+  constructor(override readonly wrIndex: number, cause: BrokerError) {
     super(cause.code, cause.message, cause.errno, cause.call);
     this.name = 'WrError';
     this.range = cause instanceof MemoryCheckError;
