@@ -3,10 +3,11 @@
  * tool (one line per item, `key value` pairs) or as JSON with -j.
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
-import { connect, RdmaError, toJson, type Client, type ObjectFilter, type ObjectRecord, type PlainMap } from '../client/index.js';
+import { connect, RdmaError, type Client, type ObjectFilter, type PlainMap } from '../client/index.js';
 import { defaultSocket } from '../wire/defaults.js';
-import type { AttrInfo__Output } from '../wire/gen/rdmabroker/v1/AttrInfo.js';
+import { parseCommandLine, UsageError, usageLine } from '../wire/usage.js';
+import { printJson, type Out } from './format.js';
+import { accounting, devices, evict, objects, ports, quotaArgs, quotas, sessions, setQuota, types, watch, whoami } from './commands.js';
 
 const VERSION = '0.1.0';
 
@@ -49,251 +50,6 @@ Options:
   -h, --help               this text
   --version                print the version
 `;
-
-class UsageError extends Error {}
-
-interface Out {
-  json: boolean;
-  pretty: boolean;
-  write(s: string): void;
-}
-
-function printJson(o: Out, v: unknown): void {
-  o.write(`${JSON.stringify(v, null, o.pretty ? 2 : undefined)}\n`);
-}
-
-/** `key value` pairs; values with spaces are quoted, empty ones left out. */
-function kv(pairs: [string, unknown][]): string {
-  const parts: string[] = [];
-  for (const [k, v] of pairs) {
-    if (v === undefined || v === null || v === '') continue;
-    const s = typeof v === 'object' ? JSON.stringify(toJson(v as never)) : String(v);
-    parts.push(`${k} ${/\s/.test(s) ? JSON.stringify(s) : s}`);
-  }
-  return parts.join(' ');
-}
-
-const PHYS_STATE: Record<number, string> = {
-  1: 'SLEEP', 2: 'POLLING', 3: 'DISABLED', 4: 'PORT_CONFIGURATION_TRAINING', 5: 'LINK_UP', 6: 'LINK_ERROR_RECOVERY', 7: 'PHY_TEST',
-};
-const MTU: Record<number, number> = { 1: 256, 2: 512, 3: 1024, 4: 2048, 5: 4096 };
-
-/** The attributes rdmactl shows first for each object type (the rest follow in -j). */
-const KEY_ATTRS = ['qp_num', 'qp_type', 'qp_state', 'lkey', 'rkey', 'length', 'cqe', 'srq_limit', 'max_wr'];
-
-function objectJson(o: ObjectRecord): Record<string, unknown> {
-  return {
-    type: o.type,
-    handle: o.handle,
-    device: o.device,
-    session: o.session,
-    tenant: o.tenant,
-    user_handle: o.userHandle,
-    parents: o.parents,
-    created_unix_ms: o.createdUnixMs,
-    attrs: toJson(o.attrs),
-    ...(o.pod ? { pod: o.pod } : {}),
-  };
-}
-
-/** namespace/pod/container, or undefined (kv leaves it out). */
-function podName(p: { namespace: string; name: string; container: string } | null | undefined): string | undefined {
-  return p ? `${p.namespace}/${p.name}/${p.container}` : undefined;
-}
-
-function objectLine(o: ObjectRecord): string {
-  const attrs: [string, unknown][] = KEY_ATTRS.filter((k) => o.attrs[k] !== undefined).map((k) => [k, o.attrs[k]]);
-  return kv([
-    ['dev', o.device], ['type', o.type], ['handle', o.handle], ['session', o.session], ['tenant', o.tenant],
-    ['user_handle', o.userHandle === '0' ? '' : o.userHandle], ['pod', podName(o.pod)], ['parents', o.parents.join(',')], ...attrs,
-  ]);
-}
-
-async function devices(c: Client, o: Out): Promise<void> {
-  const list = await c.devices();
-  if (o.json) {
-    printJson(o, list);
-    return;
-  }
-  list.forEach((d, i) => {
-    o.write(`${i}: ${d.name}: ${kv([
-      ['backend', d.backend], ['provider', d.provider], ['transport', d.transport], ['node_guid', d.node_guid],
-      ['ports', d.port_count], ['state', d.state],
-    ])}\n`);
-  });
-}
-
-async function ports(c: Client, o: Out, device: string | undefined): Promise<void> {
-  const names = device ? [device] : (await c.devices()).map((d) => d.name);
-  const rows: Record<string, unknown>[] = [];
-  for (const name of names) {
-    const info = await c.queryDevice(name);
-    for (const p of info.ports) {
-      const a = p.attrs;
-      const gid0 = p.gids.find((g) => g.index === 0);
-      if (o.json) {
-        rows.push({ device: name, port: p.port, ...(toJson(a) as object), gids: p.gids });
-        continue;
-      }
-      o.write(`link ${name}/${p.port} ${kv([
-        ['state', a.state], ['physical_state', PHYS_STATE[Number(a.phys_state)] ?? a.phys_state], ['link_layer', a.link_layer],
-        ['mtu', MTU[Number(a.active_mtu)] ?? a.active_mtu], ['lid', a.lid], ['gid', gid0?.gid], ['gid_type', gid0?.type],
-        ['netdev', gid0?.netdev],
-      ])}\n`);
-    }
-  }
-  if (o.json) printJson(o, rows);
-}
-
-async function objects(c: Client, o: Out, f: ObjectFilter): Promise<void> {
-  const list = await c.listObjects(f);
-  if (o.json) {
-    printJson(o, list.map(objectJson));
-    return;
-  }
-  for (const x of list) o.write(`${objectLine(x)}\n`);
-}
-
-async function sessions(c: Client, o: Out): Promise<void> {
-  const list = await c.listSessions();
-  if (o.json) {
-    printJson(o, list.map((s) => ({ ...s, created_unix_ms: Number(s.created_unix_ms) })));
-    return;
-  }
-  const now = Date.now();
-  for (const s of list) {
-    const age = Math.max(0, Math.round((now - Number(s.created_unix_ms)) / 1000));
-    o.write(`session ${s.session_id} ${kv([
-      ['name', s.name], ['tenant', s.tenant], ['state', s.state], ['objects', s.object_count], ['age', `${age}s`], ['peer', s.peer], ['pod', podName(s.pod)],
-    ])}\n`);
-  }
-}
-
-async function watch(c: Client, o: Out, f: ObjectFilter, initial: boolean): Promise<void> {
-  const it = c.watchObjects(f, { initial });
-  const stop = (): void => it.cancel();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    for await (const ch of it) {
-      if (o.json) {
-        o.write(`${JSON.stringify({ kind: ch.kind, object: ch.object ? objectJson(ch.object) : null })}\n`);
-      } else {
-        o.write(ch.object ? `${ch.kind.toLowerCase()} ${objectLine(ch.object)}\n` : `${ch.kind.toLowerCase()}\n`);
-      }
-    }
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
-}
-
-function attrLine(a: AttrInfo__Output, indent: string): string {
-  const range = a.min || a.max ? `${a.min || '0'}..${a.max || ''}` : '';
-  let s = `${indent}attr ${a.name} ${kv([
-    ['id', a.id], ['kind', a.kind], ['dir', a.direction], ['mandatory', a.mandatory ? 'yes' : ''],
-    ['types', a.handle_types.join(',')], ['access', a.kind === 'handle' ? a.access : ''], ['range', range],
-    ['names', a.names.join(',')],
-  ])}\n`;
-  for (const m of a.members) s += attrLine(m, `${indent}  `);
-  return s;
-}
-
-async function types(c: Client, o: Out, device: string | undefined, verbose: boolean): Promise<void> {
-  const names = device ? [device] : (await c.devices()).map((d) => d.name);
-  const all = [];
-  for (const name of names) {
-    const d = await c.describe(name);
-    if (o.json) {
-      all.push(d);
-      continue;
-    }
-    o.write(`dev ${d.device} ${kv([['import', d.supports_import ? 'yes' : 'no'], ['capabilities', d.capabilities.join(',')]])}\n`);
-    for (const t of d.types) {
-      o.write(`  type ${t.name} ${kv([
-        ['id', t.id], ['read_only', t.read_only ? 'yes' : ''], ['driver', t.driver_specific ? 'yes' : ''],
-        ['supported', t.supported ? '' : 'no'], ['parents', t.parent_types.join(',')],
-        ['methods', verbose ? '' : t.methods.map((m) => (m.supported ? m.name : `${m.name}(unsupported)`)).join(',')],
-      ])}\n`);
-      if (!verbose) continue;
-      for (const m of t.methods) {
-        o.write(`    method ${m.name} ${kv([['id', m.id], ['supported', m.supported ? 'yes' : 'no'], ['doc', m.doc]])}\n`);
-        for (const a of m.attrs) o.write(attrLine(a, '      '));
-      }
-    }
-  }
-  if (o.json) printJson(o, all);
-}
-
-async function whoami(c: Client, o: Out): Promise<void> {
-  const w = await c.whoami();
-  if (o.json) printJson(o, w);
-  else o.write(`${kv([['tenant', w.tenant], ['role', w.role], ['via', w.via]])}\n`);
-}
-
-async function accounting(c: Client, o: Out, tenant: string): Promise<void> {
-  const list = await c.accounting(tenant);
-  const n = (x: string): number => Number(x);
-  if (o.json) {
-    printJson(o, list.map((u) => ({
-      tenant: u.tenant, role: u.role,
-      objects: n(u.objects), objects_high_water: n(u.objects_high_water),
-      sessions: n(u.sessions), sessions_high_water: n(u.sessions_high_water),
-      registered_bytes: n(u.registered_bytes), registered_bytes_high_water: n(u.registered_bytes_high_water),
-      types: u.types.map((t) => ({ type: t.type, current: n(t.current), high_water: n(t.high_water) })),
-      verbs: u.verbs.map((v) => ({ ...v, count: n(v.count) })),
-      quota: Object.fromEntries(Object.entries(u.quota).map(([k, v]) => [k, n(v)])),
-    })));
-    return;
-  }
-  const limit = (u: (typeof list)[number], k: string): string => (u.quota[k] !== undefined ? `/${u.quota[k]}` : '');
-  for (const u of list) {
-    o.write(`tenant ${u.tenant} ${kv([
-      ['role', u.role], ['objects', `${u.objects}${limit(u, 'objects')}`], ['high', u.objects_high_water],
-      ['sessions', `${u.sessions}${limit(u, 'sessions')}`], ['sessions_high', u.sessions_high_water],
-      ['registered_bytes', `${u.registered_bytes}${limit(u, 'registered_bytes')}`], ['bytes_high', u.registered_bytes_high_water],
-    ])}\n`);
-    for (const t of u.types) o.write(`  type ${t.type} ${kv([['current', `${t.current}${limit(u, t.type)}`], ['high', t.high_water]])}\n`);
-  }
-}
-
-async function quotas(c: Client, o: Out, tenant: string): Promise<void> {
-  const list = await c.quotas(tenant);
-  if (o.json) {
-    printJson(o, list);
-    return;
-  }
-  for (const q of list) {
-    const limits = Object.entries(q.limits);
-    o.write(`tenant ${q.tenant} ${limits.length ? kv(limits) : 'unlimited'}\n`);
-  }
-}
-
-/** NAME=N sets a limit, NAME=none clears it. */
-function quotaArgs(args: string[]): { set: Record<string, number>; clear: string[] } {
-  const set: Record<string, number> = {};
-  const clear: string[] = [];
-  for (const a of args) {
-    const m = /^([A-Za-z_]+)=(\d+|none)$/.exec(a);
-    if (!m) throw new UsageError(`quota: expected NAME=N or NAME=none, got ${JSON.stringify(a)}`);
-    if (m[2] === 'none') clear.push(m[1]!);
-    else set[m[1]!] = Number(m[2]);
-  }
-  if (clear.length + Object.keys(set).length === 0) throw new UsageError('quota: give at least one NAME=N or NAME=none');
-  return { set, clear };
-}
-
-async function setQuota(c: Client, o: Out, tenant: string, q: { set: Record<string, number>; clear: string[] }): Promise<void> {
-  const limits = await c.setQuota(tenant, q.set, q.clear);
-  if (o.json) printJson(o, { tenant, limits });
-  else o.write(`tenant ${tenant} ${Object.keys(limits).length ? kv(Object.entries(limits)) : 'unlimited'}\n`);
-}
-
-async function evict(c: Client, o: Out, session: string): Promise<void> {
-  const r = await c.evictSession(session);
-  if (o.json) printJson(o, { session, tenant: r.tenant, objects_destroyed: r.objectsDestroyed });
-  else o.write(`evicted ${session} ${kv([['tenant', r.tenant], ['objects_destroyed', r.objectsDestroyed]])}\n`);
-}
 
 /**
  * Runs a command on several daemons and merges their output with a node
@@ -375,23 +131,22 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
   let v;
   let pos: string[];
   try {
-    const r = parseArgs({
-      args: argv,
-      options: {
-        socket: { type: 'string' }, addr: { type: 'string', multiple: true },
-        token: { type: 'string' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
-        'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
-        json: { type: 'boolean', short: 'j' }, pretty: { type: 'boolean', short: 'p' }, verbose: { type: 'boolean', short: 'v' },
-        type: { type: 'string' }, session: { type: 'string' }, device: { type: 'string' }, tenant: { type: 'string' },
-        initial: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
+    const r = parseCommandLine({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      socket: { type: 'string' }, addr: { type: 'string', multiple: true },
+      token: { type: 'string' }, 'token-file': { type: 'string' }, tls: { type: 'boolean' },
+      'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
+      json: { type: 'boolean', short: 'j' }, pretty: { type: 'boolean', short: 'p' }, verbose: { type: 'boolean', short: 'v' },
+      type: { type: 'string' }, session: { type: 'string' }, device: { type: 'string' }, tenant: { type: 'string' },
+      initial: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+    } });
     v = r.values;
     pos = r.positionals;
   } catch (e) {
-    writeErr(`rdmactl: ${(e as Error).message}\n\n${USAGE}`);
+    writeErr(usageLine('rdmactl', (e as Error).message));
     return 2;
   }
   if (v.help) {
@@ -478,7 +233,8 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
     if (v.token && v['token-file']) throw new UsageError('give --token or --token-file, not both');
     if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   } catch (e) {
-    writeErr(`rdmactl: ${(e as Error).message}\n\n${USAGE}`);
+    if (!(e instanceof UsageError)) throw e;
+    writeErr(usageLine('rdmactl', e.message));
     return 2;
   }
   const addrs = v.addr ?? [];

@@ -24,6 +24,8 @@ import { coalescingDestination } from './logdest.js';
 import { forbiddenRoot, makeDirs } from './paths.js';
 import { raiseNofileLimit } from '../sys/libc.js';
 import type { FdLimits } from '../core/accounting.js';
+import { resolveLogFormat, textDestination } from './logformat.js';
+import { usageLine } from '../wire/usage.js';
 
 const VERSION = '0.1.0';
 
@@ -241,7 +243,10 @@ function stdoutDestination(): ReturnType<typeof pino.destination> {
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
-  const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, coalescingDestination(stdoutDestination()));
+  // A person at a terminal reads text lines; journald, files and log shippers get JSON.
+  const out = stdoutDestination();
+  const format = resolveLogFormat(opts.logFormat, process.stdout.isTTY === true);
+  const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, coalescingDestination(format === 'text' ? textDestination(out) : out));
   const d = await startDaemon(opts, log);
   let stopping = false;
   const stop = (sig: string): void => {
@@ -279,7 +284,7 @@ export async function main(argv: string[]): Promise<void> {
     opts = parseOptions(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`rdma-brokerd: ${e.message}\n\n${USAGE}`);
+      process.stderr.write(usageLine('rdma-brokerd', e.message));
       process.exit(2);
     }
     throw e;

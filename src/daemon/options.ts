@@ -1,16 +1,21 @@
 /** Command-line options of rdma-brokerd. */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { defaultSocket } from '../wire/defaults.js';
+import { parseCommandLine, UsageError } from '../wire/usage.js';
 import { KUBELET_DEFAULTS, validResourceName, type KubeletOptions } from '../k8s/plugin.js';
 
-export { defaultSocket };
+export { defaultSocket, UsageError };
+
+/** How the daemon's log lines look: text for a person at a terminal, JSON lines for machines. */
+export type LogFormat = 'text' | 'json';
 
 export interface DaemonOptions {
   socket: string;
   listen: string | null;
   device: 'auto' | 'sim' | 'ibverbs';
   logLevel: string;
+  /** null: text when stdout is a terminal, JSON otherwise. */
+  logFormat?: LogFormat | null;
   leaseMs: number;
   maxResumeGraceMs: number;
   config: string | null;
@@ -62,6 +67,9 @@ Options:
   --audit-log FILE         also append audit records (every mutating verb) to
                            FILE as JSON lines; SIGHUP reopens it (log rotation)
   --log-level LEVEL        trace|debug|info|warn|error (default info; RDMA_BROKER_LOG_LEVEL)
+  --log-format text|json   text: ISO time, level, message, key=value (default on a
+                           terminal); json: one JSON object per line (default
+                           otherwise: services, journald, files; RDMA_BROKER_LOG_FORMAT)
 
 Kubernetes (a kubelet device plugin; docs in deploy/README.md):
   --kubernetes             serve the device plugin under ${KUBELET_DEFAULTS.kubeletDir}
@@ -80,7 +88,7 @@ Kubernetes (a kubelet device plugin; docs in deploy/README.md):
   --version                print the version
 `;
 
-export class UsageError extends Error {}
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 function num(v: string | undefined, name: string, def: number): number {
   if (v === undefined) return def;
@@ -90,44 +98,39 @@ function num(v: string | undefined, name: string, def: number): number {
 }
 
 export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version' | { checkConfig: string } {
-  let v;
-  try {
-    v = parseArgs({
-      args: argv,
-      options: {
-        socket: { type: 'string' },
-        'fd-socket': { type: 'string' },
-        listen: { type: 'string' },
-        device: { type: 'string' },
-        'lease-ms': { type: 'string' },
-        'max-resume-grace-ms': { type: 'string' },
-        'open-timeout-ms': { type: 'string' },
-        config: { type: 'string' },
-        'metrics-listen': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'insecure-tcp': { type: 'boolean' },
-        'check-config': { type: 'string' },
-        'audit-log': { type: 'string' },
-        'log-level': { type: 'string' },
-        kubernetes: { type: 'boolean' },
-        'kubelet-dir': { type: 'string' },
-        'k8s-resource': { type: 'string' },
-        'k8s-slots': { type: 'string' },
-        'k8s-claim-timeout-ms': { type: 'string' },
-        'k8s-poll-ms': { type: 'string' },
-        'state-dir': { type: 'string' },
-        'cdi-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const v = parseCommandLine({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      socket: { type: 'string' },
+      'fd-socket': { type: 'string' },
+      listen: { type: 'string' },
+      device: { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'max-resume-grace-ms': { type: 'string' },
+      'open-timeout-ms': { type: 'string' },
+      config: { type: 'string' },
+      'metrics-listen': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'insecure-tcp': { type: 'boolean' },
+      'check-config': { type: 'string' },
+      'audit-log': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      kubernetes: { type: 'boolean' },
+      'kubelet-dir': { type: 'string' },
+      'k8s-resource': { type: 'string' },
+      'k8s-slots': { type: 'string' },
+      'k8s-claim-timeout-ms': { type: 'string' },
+      'k8s-poll-ms': { type: 'string' },
+      'state-dir': { type: 'string' },
+      'cdi-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+  } }).values;
   if (v.help) return 'help';
   if (v.version) return 'version';
   if (v['check-config'] !== undefined) return { checkConfig: v['check-config'] };
@@ -141,6 +144,12 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (v['tls-ca'] !== undefined && v['tls-cert'] === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
   if ((v['tls-cert'] !== undefined || v['insecure-tcp']) && v.listen === undefined) throw new UsageError('--tls-cert and --insecure-tcp apply to TCP: give --listen HOST:PORT');
+  const logFormat = v['log-format'] ?? (process.env.RDMA_BROKER_LOG_FORMAT || undefined);
+  if (logFormat !== undefined && logFormat !== 'text' && logFormat !== 'json') {
+    throw new UsageError(`--log-format: expected text or json, got ${JSON.stringify(logFormat)}`);
+  }
+  const logLevel = v['log-level'] ?? process.env.RDMA_BROKER_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: expected ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   const k8sOn = v.kubernetes === true || v['kubelet-dir'] !== undefined;
   if (!k8sOn) {
     const stray = ['k8s-resource', 'k8s-slots', 'k8s-claim-timeout-ms', 'k8s-poll-ms', 'state-dir', 'cdi-dir'].find((k) => v[k as keyof typeof v] !== undefined);
@@ -173,7 +182,8 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     fdSocket,
     listen: v.listen ?? null,
     device,
-    logLevel: v['log-level'] ?? process.env.RDMA_BROKER_LOG_LEVEL ?? 'info',
+    logLevel,
+    logFormat: logFormat ?? null,
     leaseMs: num(v['lease-ms'], 'lease-ms', 30_000),
     maxResumeGraceMs: num(v['max-resume-grace-ms'], 'max-resume-grace-ms', 300_000),
     openTimeoutMs: num(v['open-timeout-ms'], 'open-timeout-ms', 5000),
