@@ -40,7 +40,20 @@ export async function ports(c: Client, o: Out, device: string | undefined): Prom
   if (o.json) printJson(o, rows);
 }
 
+/**
+ * A --type filter must name a type some device has: a misspelt one would
+ * match nothing and look like an empty table.
+ */
+export async function checkType(c: Client, type: string | undefined): Promise<void> {
+  if (!type) return;
+  const known = new Set<string>();
+  for (const d of await c.devices()) for (const t of (await c.describe(d.name)).types) known.add(t.name);
+  if (known.has(type)) return;
+  throw new UsageError(`unknown object type ${JSON.stringify(type)}; known types: ${known.size ? [...known].sort().join(', ') : 'none (the daemon has no devices)'}`);
+}
+
 export async function objects(c: Client, o: Out, f: ObjectFilter): Promise<void> {
+  await checkType(c, f.type);
   const list = await c.listObjects(f);
   if (o.json) {
     printJson(o, list.map(objectJson));
@@ -65,6 +78,7 @@ export async function sessions(c: Client, o: Out): Promise<void> {
 }
 
 export async function watch(c: Client, o: Out, f: ObjectFilter, initial: boolean): Promise<void> {
+  await checkType(c, f.type);
   const it = c.watchObjects(f, { initial });
   const stop = (): void => it.cancel();
   process.once('SIGINT', stop);
@@ -180,9 +194,13 @@ export function quotaArgs(args: string[]): { set: Record<string, number>; clear:
 }
 
 export async function setQuota(c: Client, o: Out, tenant: string, q: { set: Record<string, number>; clear: string[] }): Promise<void> {
-  const limits = await c.setQuota(tenant, q.set, q.clear);
-  if (o.json) printJson(o, { tenant, limits });
+  const { limits, overLimit } = await c.updateQuota(tenant, q.set, q.clear);
+  if (o.json) printJson(o, { tenant, limits, over_limit: overLimit });
   else o.write(`tenant ${tenant} ${Object.keys(limits).length ? kv(Object.entries(limits)) : 'unlimited'}\n`);
+  // Accepted, but not silently: a limit below usage does not take anything away.
+  for (const x of overLimit) {
+    o.warn(`tenant ${tenant} uses ${x.current} ${x.name}, above the new limit ${x.limit}: its existing objects are kept; creating more is refused until usage is below the limit`);
+  }
 }
 
 export async function evict(c: Client, o: Out, session: string): Promise<void> {

@@ -6,6 +6,8 @@ export interface Out {
   json: boolean;
   pretty: boolean;
   write(s: string): void;
+  /** A warning for the user (stderr, `rdmactl: warning: ...`); the command still succeeds. */
+  warn(s: string): void;
 }
 
 export function printJson(o: Out, v: unknown): void {

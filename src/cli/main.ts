@@ -75,6 +75,7 @@ async function onNodes(nodes: string[], out: Out, streaming: boolean, writeErr: 
     const o: Out = {
       json: out.json,
       pretty: streaming ? false : out.pretty,
+      warn: (s) => out.warn(`${addr}: ${s}`),
       write: (s) => {
         buf += s;
         if (!streaming) return;
@@ -158,7 +159,7 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
     return 0;
   }
   const [cmd, ...args] = pos;
-  const out: Out = { json: v.json ?? false, pretty: v.pretty ?? false, write };
+  const out: Out = { json: v.json ?? false, pretty: v.pretty ?? false, write, warn: (s) => writeErr(`rdmactl: warning: ${s}\n`) };
   let run: (c: Client, o: Out) => Promise<void>;
   try {
     const noArgs = (): void => {
@@ -267,6 +268,10 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
     await run(client, out);
     return 0;
   } catch (e) {
+    if (e instanceof UsageError) {
+      writeErr(usageLine('rdmactl', e.message));
+      return 2;
+    }
     writeErr(`rdmactl: ${e instanceof RdmaError ? e.message : (e as Error).message}\n`);
     return 1;
   } finally {

@@ -84,6 +84,12 @@ export type Gid = Gid__Output;
 export type TenantUsage = TenantUsage__Output;
 export type WhoAmI = WhoAmIResponse__Output;
 
+/** What SetQuota answered: the tenant's limits now, and those of them its usage is already above. */
+export interface QuotaUpdate {
+  limits: Record<string, number>;
+  overLimit: { name: string; current: number; limit: number }[];
+}
+
 export interface PortInfo {
   port: number;
   /** struct ibv_port_attr: state, active_mtu, lid, link_layer, gid_tbl_len, ... */
@@ -317,11 +323,23 @@ export class Client {
 
   /** Admins: sets and clears quota limits of a tenant; returns the new limits. */
   async setQuota(tenant: string, set: Record<string, number>, clear: string[] = []): Promise<Record<string, number>> {
+    return (await this.updateQuota(tenant, set, clear)).limits;
+  }
+
+  /**
+   * Admins: sets and clears limits like {@link setQuota}, and also returns
+   * the new limits the tenant already uses more of (`overLimit`): its
+   * existing objects are kept, new ones are refused until usage drops.
+   */
+  async updateQuota(tenant: string, set: Record<string, number>, clear: string[] = []): Promise<QuotaUpdate> {
     const s = this.adminService;
-    const r = await this.unary<object, { quota: { limits: Record<string, string> } }>('AdminService.SetQuota', s.SetQuota.bind(s) as never, {
+    const r = await this.unary<object, { quota: { limits: Record<string, string> }; over_limit?: { name: string; current: string; limit: string }[] }>('AdminService.SetQuota', s.SetQuota.bind(s) as never, {
       tenant, set: Object.fromEntries(Object.entries(set).map(([k, v]) => [k, String(v)])), clear,
     });
-    return Object.fromEntries(Object.entries(r.quota.limits).map(([k, v]) => [k, Number(v)]));
+    return {
+      limits: Object.fromEntries(Object.entries(r.quota.limits).map(([k, v]) => [k, Number(v)])),
+      overLimit: (r.over_limit ?? []).map((o) => ({ name: o.name, current: Number(o.current), limit: Number(o.limit) })),
+    };
   }
 
   /** Admins: ends a session now (its objects are destroyed); returns its tenant and how many objects went. */

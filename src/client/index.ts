@@ -17,7 +17,7 @@
  */
 export { connect, Client, AsyncQueue, tlsCredentials } from './client.js';
 export type {
-  TlsOptions, TenantUsage, WhoAmI,
+  TlsOptions, TenantUsage, WhoAmI, QuotaUpdate,
   ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, PodRef, ObjectFilter, ObjectChange, SessionInfo,
 } from './client.js';
 export { Session, RdmaObject, SharedMr } from './session.js';

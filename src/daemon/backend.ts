@@ -18,7 +18,11 @@ export async function selectBackend(mode: 'auto' | 'sim' | 'ibverbs', log: Logge
     const { createIbverbsBackend } = (await import(IBVERBS_MODULE)) as IbverbsModule;
     const b = createIbverbsBackend({ log });
     const devs = await b.listDevices();
-    if (devs.length > 0 || mode === 'ibverbs') return b;
+    if (devs.length > 0) return b;
+    // --device ibverbs promises real devices: serving an empty device list would hide a missing driver.
+    if (mode === 'ibverbs') {
+      throw new Error('--device ibverbs: the host has no RDMA devices (libibverbs lists none: load the driver, e.g. `rdma link add rxe0 type rxe netdev eth0` for soft-RoCE, or use --device auto or sim)');
+    }
     reason = 'the host has no RDMA devices';
   } catch (e) {
     if (mode === 'ibverbs') throw e;

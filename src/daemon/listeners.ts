@@ -24,6 +24,8 @@ export interface ListenerOptions {
   socket: string;
   listen: string | null;
   tls: TlsFiles | null;
+  /** The TLS files already loaded (the daemon checks them before it opens anything); loaded from `tls` when absent. */
+  certs?: TlsCertificates | null;
   /** TCP callers without credentials act as the main socket's tenant (trusted networks, tests). */
   insecureTcp: boolean;
   /**
@@ -156,7 +158,7 @@ export class Listeners {
 
   private tcpCredentials(): grpc.ServerCredentials {
     if (!this.opts.tls) return grpc.ServerCredentials.createInsecure();
-    this.certs = new TlsCertificates(this.opts.tls);
+    this.certs = this.opts.certs ?? new TlsCertificates(this.opts.tls);
     return this.certs.credentials();
   }
 

@@ -24,6 +24,7 @@ import { coalescingDestination } from './logdest.js';
 import { forbiddenRoot, makeDirs } from './paths.js';
 import { raiseNofileLimit } from '../sys/libc.js';
 import type { FdLimits } from '../core/accounting.js';
+import { preflight } from './preflight.js';
 import { resolveLogFormat, textDestination } from './logformat.js';
 import { usageLine } from '../wire/usage.js';
 
@@ -54,6 +55,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   // A broken config at start is fatal (ConfigError names the field).
   let config: DaemonConfig | null = opts.config ? loadConfig(opts.config) : null;
   const tenants = new TenantDirectory(config ?? undefined);
+  // Everything that can fail without side effects fails before a device or a socket is opened.
+  const { certs } = preflight(opts, tenants, log);
   // The audit file is opened first: a daemon that cannot audit does not start.
   // Its directory is made here, bounded (paths.ts): a recursive mkdir under /proc never returns.
   if (opts.auditLog) {
@@ -96,6 +99,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     fdChannel,
     listen: opts.listen,
     tls: opts.tlsCert && opts.tlsKey ? { cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa } : null,
+    certs,
     insecureTcp: opts.insecureTcp,
     openTimeoutMs: opts.openTimeoutMs,
   });

@@ -58,6 +58,16 @@ export function usageOut(tenant: string, role: string, u: CoreUsage, quota: Reco
   };
 }
 
+/** The limits just set that the tenant already uses more of (its objects are kept; SetQuota says so). */
+function overLimits(u: CoreUsage, set: Record<string, number>): { name: string; current: number; limit: number }[] {
+  const out: { name: string; current: number; limit: number }[] = [];
+  for (const [name, limit] of Object.entries(set).sort(([a], [b]) => a.localeCompare(b))) {
+    const current = name === 'objects' ? u.objects : name === 'sessions' ? u.sessions : name === 'registered_bytes' ? u.bytes : (u.types.get(name)?.current ?? 0);
+    if (current > limit) out.push({ name, current, limit });
+  }
+  return out;
+}
+
 export function adminHandlers(broker: Broker, tenants: TenantDirectory, unary: Unary): AdminServiceHandlers {
   const known = (): string[] => [...tenants.list().map((t) => t.name), ...[...broker.accounting.tenants()].map(([n]) => n)];
   return {
@@ -92,8 +102,12 @@ export function adminHandlers(broker: Broker, tenants: TenantDirectory, unary: U
       }
       const next = patchQuota(t.quota, set, r.clear, CREATABLE);
       tenants.setQuota(t.name, next);
-      broker.auditRecord({ by: who.tenant, tenant: t.name, quota: quotaToMap(next) }, 'quota changed');
-      return { quota: { tenant: t.name, limits: toStrings(quotaToMap(next)) } };
+      const overLimit = overLimits(broker.accounting.of(t.name), set);
+      broker.auditRecord({ by: who.tenant, tenant: t.name, quota: quotaToMap(next), ...(overLimit.length ? { overLimit } : {}) }, 'quota changed');
+      return {
+        quota: { tenant: t.name, limits: toStrings(quotaToMap(next)) },
+        over_limit: overLimit.map((o) => ({ name: o.name, current: String(o.current), limit: String(o.limit) })),
+      };
     }),
     EvictSession: unary('AdminService.EvictSession', async (call) => {
       const who = callerOf(call);

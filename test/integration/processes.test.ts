@@ -154,10 +154,10 @@ describe('failures an operator sees', () => {
     expect(r.stderr).toBe(`rdmactl: UNAVAILABLE: nothing listens on ${d.socket} (is rdma-brokerd running?)\n`);
   });
 
-  it('rdmactl usage errors exit 2 with the help text', async () => {
+  it('rdmactl usage errors exit 2 with one line pointing at --help', async () => {
     const r = await runNode([CTL_BIN, 'frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown command "frobnicate"[\s\S]*Usage: rdmactl/);
+    expect(r.stderr).toBe('rdmactl: unknown command "frobnicate" (see rdmactl --help)\n');
     const h = await runNode([CTL_BIN, '--help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/objects \[--type T\]/);

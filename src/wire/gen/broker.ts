@@ -49,6 +49,7 @@ import type { Port as _rdmabroker_v1_Port, Port__Output as _rdmabroker_v1_Port__
 import type { QueryDeviceRequest as _rdmabroker_v1_QueryDeviceRequest, QueryDeviceRequest__Output as _rdmabroker_v1_QueryDeviceRequest__Output } from './rdmabroker/v1/QueryDeviceRequest';
 import type { QueryDeviceResponse as _rdmabroker_v1_QueryDeviceResponse, QueryDeviceResponse__Output as _rdmabroker_v1_QueryDeviceResponse__Output } from './rdmabroker/v1/QueryDeviceResponse';
 import type { QueryRequest as _rdmabroker_v1_QueryRequest, QueryRequest__Output as _rdmabroker_v1_QueryRequest__Output } from './rdmabroker/v1/QueryRequest';
+import type { QuotaOverLimit as _rdmabroker_v1_QuotaOverLimit, QuotaOverLimit__Output as _rdmabroker_v1_QuotaOverLimit__Output } from './rdmabroker/v1/QuotaOverLimit';
 import type { SessionClientMessage as _rdmabroker_v1_SessionClientMessage, SessionClientMessage__Output as _rdmabroker_v1_SessionClientMessage__Output } from './rdmabroker/v1/SessionClientMessage';
 import type { SessionInfo as _rdmabroker_v1_SessionInfo, SessionInfo__Output as _rdmabroker_v1_SessionInfo__Output } from './rdmabroker/v1/SessionInfo';
 import type { SessionOpened as _rdmabroker_v1_SessionOpened, SessionOpened__Output as _rdmabroker_v1_SessionOpened__Output } from './rdmabroker/v1/SessionOpened';
@@ -126,6 +127,7 @@ export interface ProtoGrpcType {
       QueryDeviceRequest: MessageTypeDefinition<_rdmabroker_v1_QueryDeviceRequest, _rdmabroker_v1_QueryDeviceRequest__Output>
       QueryDeviceResponse: MessageTypeDefinition<_rdmabroker_v1_QueryDeviceResponse, _rdmabroker_v1_QueryDeviceResponse__Output>
       QueryRequest: MessageTypeDefinition<_rdmabroker_v1_QueryRequest, _rdmabroker_v1_QueryRequest__Output>
+      QuotaOverLimit: MessageTypeDefinition<_rdmabroker_v1_QuotaOverLimit, _rdmabroker_v1_QuotaOverLimit__Output>
       SessionClientMessage: MessageTypeDefinition<_rdmabroker_v1_SessionClientMessage, _rdmabroker_v1_SessionClientMessage__Output>
       SessionInfo: MessageTypeDefinition<_rdmabroker_v1_SessionInfo, _rdmabroker_v1_SessionInfo__Output>
       SessionOpened: MessageTypeDefinition<_rdmabroker_v1_SessionOpened, _rdmabroker_v1_SessionOpened__Output>
