@@ -10,39 +10,15 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TenantDirectory } from '../core/tenants.js';
 import type { DaemonOptions } from './options.js';
+import { socketPathProblem } from './paths.js';
 import { TlsCertificates } from './tls.js';
 
-/** A socket path the daemon will create: not something else already, and in a directory it can write (or create). */
-function checkSocketPath(p: string, option: string): void {
-  let st: fs.Stats | null = null;
-  try {
-    st = fs.lstatSync(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${option} ${p}: ${(e as Error).message}`);
-  }
+/** A socket path the daemon will create: a usable path (paths.ts), and not something else already. */
+function checkSocketPath(p: string, option: string, suffixBytes = 0): void {
+  const problem = socketPathProblem(path.resolve(p), suffixBytes);
+  if (problem) throw new Error(`${option} ${problem}`);
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
   if (st && !st.isSocket()) throw new Error(`${option} ${p}: exists and is not a socket`);
-  // The nearest directory that exists is where the socket (or its missing directories) will be made.
-  let dir = path.dirname(path.resolve(p));
-  for (;;) {
-    let ds: fs.Stats | null = null;
-    try {
-      ds = fs.statSync(dir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${option} ${p}: ${dir}: ${(e as Error).message}`);
-    }
-    if (ds) {
-      if (!ds.isDirectory()) throw new Error(`${option} ${p}: ${dir} is not a directory`);
-      try {
-        fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
-      } catch {
-        throw new Error(`${option} ${p}: cannot create it in ${dir} (permission denied)`);
-      }
-      return;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return;
-    dir = up;
-  }
 }
 
 /** Checks the options against the file system; returns the loaded TLS certificates (null without --tls-cert). */
