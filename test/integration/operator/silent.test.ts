@@ -5,9 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from '../../../src/client/index.js';
 import { CTL_BIN, DAEMON_BIN, runNode, spawnDaemon, tempSocket, type Daemon } from '../helpers.js';
+
+// Each case spawns daemons and rdmactl; on a loaded machine a node start takes seconds.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
 describe('rdmactl says what it did not do', () => {
   let d: Daemon;

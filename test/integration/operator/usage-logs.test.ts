@@ -6,9 +6,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { textLine } from '../../../src/daemon/logformat.js';
 import { CTL_BIN, DAEMON_BIN, runNode, tempSocket, waitFor } from '../helpers.js';
+
+// Each case spawns daemons and rdmactl; on a loaded machine a node start takes seconds.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
 async function usageError(bin: string, args: string[], prog: string, problem: RegExp): Promise<void> {
   const r = await runNode([bin, ...args]);
@@ -23,22 +26,26 @@ async function usageError(bin: string, args: string[], prog: string, problem: Re
 
 describe('usage errors are one line naming the problem, exit 2', () => {
   it('rdmactl', async () => {
-    await usageError(CTL_BIN, ['quota', 'default', 'qp=-1'], 'rdmactl', /quota: qp: expected a non-negative integer or none, got "-1"/);
-    await usageError(CTL_BIN, ['--frobnicate', 'devices'], 'rdmactl', /unknown option --frobnicate/);
-    await usageError(CTL_BIN, ['objects', '--type'], 'rdmactl', /--type needs a value/);
-    await usageError(CTL_BIN, ['--json=yes', 'devices'], 'rdmactl', /--json takes no value/);
-    await usageError(CTL_BIN, ['devices', 'extra'], 'rdmactl', /devices: unexpected argument "extra"/);
-    await usageError(CTL_BIN, ['frob'], 'rdmactl', /unknown command "frob"/);
-    await usageError(CTL_BIN, [], 'rdmactl', /a command is required/);
-  });
+    await Promise.all([
+      usageError(CTL_BIN, ['quota', 'default', 'qp=-1'], 'rdmactl', /quota: qp: expected a non-negative integer or none, got "-1"/),
+      usageError(CTL_BIN, ['--frobnicate', 'devices'], 'rdmactl', /unknown option --frobnicate/),
+      usageError(CTL_BIN, ['objects', '--type'], 'rdmactl', /--type needs a value/),
+      usageError(CTL_BIN, ['--json=yes', 'devices'], 'rdmactl', /--json takes no value/),
+      usageError(CTL_BIN, ['devices', 'extra'], 'rdmactl', /devices: unexpected argument "extra"/),
+      usageError(CTL_BIN, ['frob'], 'rdmactl', /unknown command "frob"/),
+      usageError(CTL_BIN, [], 'rdmactl', /a command is required/),
+    ]);
+  }, 120_000);
 
   it('rdma-brokerd', async () => {
-    await usageError(DAEMON_BIN, ['--listen', '50051'], 'rdma-brokerd', /--listen: expected HOST:PORT, got "50051"/);
-    await usageError(DAEMON_BIN, ['--bogus'], 'rdma-brokerd', /unknown option --bogus/);
-    await usageError(DAEMON_BIN, ['stray'], 'rdma-brokerd', /unexpected argument "stray"/);
-    await usageError(DAEMON_BIN, ['--log-format', 'xml'], 'rdma-brokerd', /--log-format: expected text or json, got "xml"/);
-    await usageError(DAEMON_BIN, ['--lease-ms=-5'], 'rdma-brokerd', /--lease-ms: expected a non-negative integer/);
-  });
+    await Promise.all([
+      usageError(DAEMON_BIN, ['--listen', '50051'], 'rdma-brokerd', /--listen: expected HOST:PORT, got "50051"/),
+      usageError(DAEMON_BIN, ['--bogus'], 'rdma-brokerd', /unknown option --bogus/),
+      usageError(DAEMON_BIN, ['stray'], 'rdma-brokerd', /unexpected argument "stray"/),
+      usageError(DAEMON_BIN, ['--log-format', 'xml'], 'rdma-brokerd', /--log-format: expected text or json, got "xml"/),
+      usageError(DAEMON_BIN, ['--lease-ms=-5'], 'rdma-brokerd', /--lease-ms: expected a non-negative integer/),
+    ]);
+  }, 120_000);
 
   it('--help still prints the whole usage, exit 0', async () => {
     const r = await runNode([CTL_BIN, '--help']);
