@@ -2,7 +2,7 @@
 import { toJson, type Client, type ObjectFilter } from '../client/index.js';
 import type { AttrInfo__Output } from '../wire/gen/rdmabroker/v1/AttrInfo.js';
 import { UsageError } from '../wire/usage.js';
-import { kv, MTU, objectJson, objectLine, PHYS_STATE, podName, printJson, type Out } from './format.js';
+import { changeJson, changeLine, kv, MTU, objectJson, objectLine, PHYS_STATE, podName, printJson, type Out } from './format.js';
 
 export async function devices(c: Client, o: Out): Promise<void> {
   const list = await c.devices();
@@ -77,24 +77,33 @@ export async function sessions(c: Client, o: Out): Promise<void> {
   }
 }
 
+/** The daemon ended a watch (it stopped, or the connection broke): rdmactl says so and exits 1. */
+export class StreamClosed extends Error {}
+
 export async function watch(c: Client, o: Out, f: ObjectFilter, initial: boolean): Promise<void> {
   await checkType(c, f.type);
   const it = c.watchObjects(f, { initial });
-  const stop = (): void => it.cancel();
+  let interrupted = false;
+  const stop = (): void => {
+    interrupted = true;
+    it.cancel();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
     for await (const ch of it) {
-      if (o.json) {
-        o.write(`${JSON.stringify({ kind: ch.kind, object: ch.object ? objectJson(ch.object) : null })}\n`);
-      } else {
-        o.write(ch.object ? `${ch.kind.toLowerCase()} ${objectLine(ch.object)}\n` : `${ch.kind.toLowerCase()}\n`);
-      }
+      if (o.json) o.write(`${JSON.stringify(changeJson(ch))}\n`);
+      else o.write(changeLine(ch));
     }
+  } catch (e) {
+    if (interrupted) return;
+    throw new StreamClosed(`daemon closed the stream: ${(e as Error).message}`);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+  // Every change the daemon sent is printed; an end the user did not ask for is not success.
+  if (!interrupted) throw new StreamClosed('daemon closed the stream');
 }
 
 function attrLine(a: AttrInfo__Output, indent: string): string {

@@ -1,5 +1,5 @@
 /** rdmactl's output: `key value` text lines in the manner of iproute2's `rdma`, or JSON (-j). */
-import { toJson, type ObjectRecord } from '../client/index.js';
+import { toJson, type ObjectChange, type ObjectRecord } from '../client/index.js';
 
 /** Where a command writes, and how. */
 export interface Out {
@@ -59,4 +59,17 @@ export function objectLine(o: ObjectRecord): string {
     ['dev', o.device], ['type', o.type], ['handle', o.handle], ['session', o.session], ['tenant', o.tenant],
     ['user_handle', o.userHandle === '0' ? '' : o.userHandle], ['pod', podName(o.pod)], ['parents', o.parents.join(',')], ...attrs,
   ]);
+}
+
+/** A watch event's word, the same in text and JSON: created, modified, destroyed, synced. */
+export function changeKind(ch: ObjectChange): string {
+  return ch.kind.toLowerCase();
+}
+
+export function changeJson(ch: ObjectChange): Record<string, unknown> {
+  return { kind: changeKind(ch), object: ch.object ? objectJson(ch.object) : null };
+}
+
+export function changeLine(ch: ObjectChange): string {
+  return ch.object ? `${changeKind(ch)} ${objectLine(ch.object)}\n` : `${changeKind(ch)}\n`;
 }

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.js';
 import type { TenantDirectory, TenantSocket } from '../core/tenants.js';
 import { fixedTenant, tcpAuthenticator, type Authenticator } from '../rpc/auth.js';
-import { createServer, setNotServing } from '../rpc/server.js';
+import { createServer, endWatchStreams, setNotServing } from '../rpc/server.js';
 import { TlsCertificates, type TlsFiles } from './tls.js';
 import { blockingDir, claimSocketPath, describeDir, makeDirs, socketPathProblem, tenantFdSocket } from './paths.js';
 import type { FdChannelServer } from '../fdpass/server.js';
@@ -321,6 +321,11 @@ export class Listeners {
     for (const [p, l] of this.perTenant) l.server.unbind(`unix:${p}`);
     for (const [p, server] of this.extra) server.unbind(`unix:${p}`);
     this.fd?.stopAccepting();
+  }
+
+  /** Ends the WatchObjects streams once what is queued on them is written (before {@link close}). */
+  async endStreams(ms = 2000): Promise<void> {
+    await Promise.all(this.all().map((s) => endWatchStreams(s, ms)));
   }
 
   close(): void {

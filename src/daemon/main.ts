@@ -181,6 +181,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       listeners.stopAccepting();
       await reloading;
       await broker.shutdown();
+      // Watchers get the DESTROYED of every object torn down, then an orderly end of their stream.
+      await listeners.endStreams();
       listeners.close();
       fdChannel?.close();
       lanes?.close();

@@ -130,6 +130,8 @@ export function createServer(deps: ServerDeps): grpc.Server {
   const openTimeoutMs = deps.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
   const pendingOpens = new Map<string, number>();
   const pkg = api().rdmabroker.v1;
+  /** Open WatchObjects streams: ended (their queued changes written out) before the server is shut down. */
+  const watches = new Set<grpc.ServerWritableStream<unknown, unknown>>();
 
   const sessionOf = (call: { metadata: grpc.Metadata }): Session => {
     const token = call.metadata.get(SESSION_HEADER)[0];
@@ -367,9 +369,15 @@ export function createServer(deps: ServerDeps): grpc.Server {
           held.push([kind, o]);
         }
       });
-      call.on('cancelled', stop);
-      call.on('close', stop);
-      call.on('error', stop);
+      watches.add(call as grpc.ServerWritableStream<unknown, unknown>);
+      const unwatch = (): void => {
+        stop();
+        watches.delete(call as grpc.ServerWritableStream<unknown, unknown>);
+      };
+      call.on('cancelled', unwatch);
+      call.on('close', unwatch);
+      call.on('error', unwatch);
+      call.on('finish', unwatch);
       if (!held) return;
       const snapshot: BrokerObject[] = [];
       for (let start = 0; ;) {
@@ -426,12 +434,48 @@ export function createServer(deps: ServerDeps): grpc.Server {
   health.addToServer(server);
   addReflection(server, packageDefinition());
   healthOf.set(server, health);
+  watchesOf.set(server, watches);
   return server;
 }
 
 const healthOf = new WeakMap<grpc.Server, HealthImplementation>();
 
 /** Marks every service of a server NOT_SERVING (on shutdown, so probes see it before the socket goes). */
+const watchesOf = new WeakMap<grpc.Server, Set<grpc.ServerWritableStream<unknown, unknown>>>();
+
+/**
+ * Ends the server's WatchObjects streams with status OK once the changes
+ * queued on them are written (a daemon that stops sends the DESTROYED of
+ * every object it tore down, then closes the stream; a forced shutdown
+ * would drop what was still queued). Waits at most `ms`.
+ */
+export async function endWatchStreams(server: grpc.Server, ms = 2000): Promise<void> {
+  const calls = [...(watchesOf.get(server) ?? [])];
+  if (calls.length === 0) return;
+  await new Promise<void>((resolve) => {
+    let left = calls.length;
+    const timer = setTimeout(resolve, ms);
+    const one = (): void => {
+      if (--left === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    for (const c of calls) {
+      let done = false;
+      const fin = (): void => {
+        if (done) return;
+        done = true;
+        one();
+      };
+      c.once('finish', fin);
+      c.once('close', fin);
+      c.once('error', fin);
+      c.end();
+    }
+  });
+}
+
 export function setNotServing(server: grpc.Server): void {
   const h = healthOf.get(server);
   if (!h) return;

@@ -91,16 +91,16 @@ describe('rdma-brokerd with the example and rdmactl', () => {
     let out = '';
     w.stdout.on('data', (b: Buffer) => (out += b.toString()));
     try {
-      await waitFor(() => out.includes('SYNCED'), 5000, 'SYNCED');
+      await waitFor(() => out.includes('synced'), 5000, 'synced');
       const c = await connect({ socket: d.socket });
       const s = await c.openSession();
       const pd = await s.allocPd('sim0');
       await pd.destroy();
       await s.close();
       c.close();
-      await waitFor(() => out.includes('DESTROYED'), 5000, 'DESTROYED');
+      await waitFor(() => out.includes('destroyed'), 5000, 'destroyed');
       const kinds = out.trim().split('\n').map((l) => (JSON.parse(l) as { kind: string }).kind);
-      expect(kinds).toEqual(['SYNCED', 'CREATED', 'DESTROYED']);
+      expect(kinds).toEqual(['synced', 'created', 'destroyed']);
     } finally {
       w.kill('SIGINT');
     }

@@ -143,13 +143,13 @@ describe('rdmactl with several --addr', () => {
         if (!pred()) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(lines)}`);
       };
       // --initial: each node lists its objects, then SYNCED: both streams are open.
-      await until(() => lines.filter((l) => l.kind === 'SYNCED').length === 2, 'SYNCED from both nodes');
+      await until(() => lines.filter((l) => l.kind === 'synced').length === 2, 'SYNCED from both nodes');
       const before = lines.length;
       const made = await Promise.all(fresh.map((c) => c.create('cq', { cqe: { u64: '4' } })));
-      await until(() => lines.slice(before).filter((l) => l.kind === 'CREATED').length === 2, 'the two creates');
-      const created = lines.slice(before).filter((l) => l.kind === 'CREATED');
+      await until(() => lines.slice(before).filter((l) => l.kind === 'created').length === 2, 'the two creates');
+      const created = lines.slice(before).filter((l) => l.kind === 'created');
       expect(created.map((l) => [l.node, (l.object as Json).handle]).sort()).toEqual(made.map((o, i) => [addrs[i], Number(o.handle)]).sort());
-      expect(new Set(lines.filter((l) => l.kind === 'SYNCED').map((l) => l.node))).toEqual(new Set(addrs));
+      expect(new Set(lines.filter((l) => l.kind === 'synced').map((l) => l.node))).toEqual(new Set(addrs));
     } finally {
       child.kill('SIGINT');
       for (const c of fresh) c.close();
