@@ -1,8 +1,8 @@
 /** rdmactl's commands: each reads from the daemon and writes text or JSON through an Out. */
-import { toJson, type Client, type ObjectFilter } from '../client/index.js';
+import { type Client, type ObjectFilter, type SessionInfo } from '../client/index.js';
 import type { AttrInfo__Output } from '../wire/gen/rdmabroker/v1/AttrInfo.js';
 import { UsageError } from '../wire/usage.js';
-import { changeJson, changeLine, kv, MTU, objectJson, objectLine, PHYS_STATE, podName, printJson, type Out } from './format.js';
+import { changeJson, changeLine, jsonText, kv, objectJson, objectLine, podName, portFields, printJson, type Out } from './format.js';
 
 export async function devices(c: Client, o: Out): Promise<void> {
   const list = await c.devices();
@@ -24,17 +24,13 @@ export async function ports(c: Client, o: Out, device: string | undefined): Prom
   for (const name of names) {
     const info = await c.queryDevice(name);
     for (const p of info.ports) {
-      const a = p.attrs;
-      const gid0 = p.gids.find((g) => g.index === 0);
+      const fields = portFields(p);
       if (o.json) {
-        rows.push({ device: name, port: p.port, ...(toJson(a) as object), gids: p.gids });
+        // The same keys and values as the text line; the whole GID table after them.
+        rows.push({ device: name, port: p.port, ...Object.fromEntries(fields.filter(([, v]) => v !== undefined && v !== '')), gids: p.gids });
         continue;
       }
-      o.write(`link ${name}/${p.port} ${kv([
-        ['state', a.state], ['physical_state', PHYS_STATE[Number(a.phys_state)] ?? a.phys_state], ['link_layer', a.link_layer],
-        ['mtu', MTU[Number(a.active_mtu)] ?? a.active_mtu], ['lid', a.lid], ['gid', gid0?.gid], ['gid_type', gid0?.type],
-        ['netdev', gid0?.netdev],
-      ])}\n`);
+      o.write(`link ${name}/${p.port} ${kv(fields)}\n`);
     }
   }
   if (o.json) printJson(o, rows);
@@ -62,18 +58,34 @@ export async function objects(c: Client, o: Out, f: ObjectFilter): Promise<void>
   for (const x of list) o.write(`${objectLine(x)}\n`);
 }
 
+/**
+ * A session as `sessions` shows it: the same keys in text and JSON; uid, gid
+ * and pid are what the daemon read from the caller's socket (SO_PEERCRED)
+ * on a unix socket, absent over TCP; pod is the Kubernetes pod it came from.
+ */
+function sessionFields(s: SessionInfo): [string, unknown][] {
+  const cred = s.peer_cred;
+  return [
+    ['name', s.name], ['tenant', s.tenant], ['state', s.state], ['objects', s.object_count],
+    // grpc-js names no peer on a unix socket ("unknown"); the credentials say who it is.
+    ['peer', s.peer === 'unknown' && cred ? 'unix' : s.peer],
+    ['uid', cred?.uid], ['gid', cred?.gid], ['pid', cred?.pid], ['cred_via', cred?.via], ['pod', podName(s.pod)],
+  ];
+}
+
 export async function sessions(c: Client, o: Out): Promise<void> {
   const list = await c.listSessions();
   if (o.json) {
-    printJson(o, list.map((s) => ({ ...s, created_unix_ms: Number(s.created_unix_ms) })));
+    printJson(o, list.map((s) => ({
+      session_id: s.session_id, ...Object.fromEntries(sessionFields(s).filter(([k, v]) => v !== undefined && v !== '' && k !== 'pod' && k !== 'objects')),
+      object_count: s.object_count, created_unix_ms: Number(s.created_unix_ms), ...(s.pod ? { pod: s.pod } : {}),
+    })));
     return;
   }
   const now = Date.now();
   for (const s of list) {
     const age = Math.max(0, Math.round((now - Number(s.created_unix_ms)) / 1000));
-    o.write(`session ${s.session_id} ${kv([
-      ['name', s.name], ['tenant', s.tenant], ['state', s.state], ['objects', s.object_count], ['age', `${age}s`], ['peer', s.peer], ['pod', podName(s.pod)],
-    ])}\n`);
+    o.write(`session ${s.session_id} ${kv([...sessionFields(s).slice(0, 4), ['age', `${age}s`], ...sessionFields(s).slice(4)])}\n`);
   }
 }
 
@@ -92,7 +104,7 @@ export async function watch(c: Client, o: Out, f: ObjectFilter, initial: boolean
   process.once('SIGTERM', stop);
   try {
     for await (const ch of it) {
-      if (o.json) o.write(`${JSON.stringify(changeJson(ch))}\n`);
+      if (o.json) o.write(`${jsonText(changeJson(ch))}\n`);
       else o.write(changeLine(ch));
     }
   } catch (e) {

@@ -27,6 +27,14 @@ export interface SessionEvent {
 export type SessionState = 'attached' | 'detached' | 'closing' | 'closed';
 export type EndReason = 'stream_closed' | 'lease_expired' | 'grace_expired' | 'evicted' | 'shutdown';
 
+/** A local process's credentials and the socket they were read from. */
+export interface SessionPeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+  via: 'grpc' | 'fd-channel';
+}
+
 export interface SessionOptions {
   name: string;
   tenant: string;
@@ -44,6 +52,12 @@ export class Session implements OwnerRef {
   readonly id = `s-${randomBytes(6).toString('hex')}`;
   readonly token = randomBytes(24).toString('base64url');
   readonly created = Date.now();
+  /**
+   * The opening process (SO_PEERCRED) on a unix socket, read by the adapter
+   * that accepted it; over TCP, the process that bound the session's fd
+   * channel, if one did. Null: not known.
+   */
+  peerCred: SessionPeerCred | null = null;
   state: SessionState = 'attached';
   private seq = 0;
   private listener: ((seq: number, e: SessionEvent) => void) | null = null;

@@ -344,6 +344,8 @@ export class FdChannelServer {
     c.charged = s.tenant;
     this.unwait(c);
     c.session = s;
+    // A TCP session's process is known once it binds locally; a unix one's was read at Connect.
+    s.peerCred ??= { ...c.peer, via: 'fd-channel' };
     if (c.bindTimer) clearTimeout(c.bindTimer);
     c.bindTimer = null;
     // The session's end closes its connections: nothing more to get.

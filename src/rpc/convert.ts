@@ -80,6 +80,7 @@ export function sessionInfo(s: Session, objects: number): SessionInfo {
     created_unix_ms: String(s.created),
     peer: s.opts.peer,
     pod: podRef(s.labels),
+    peer_cred: s.peerCred,
   };
 }
 

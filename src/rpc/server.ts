@@ -3,6 +3,7 @@
  * `x-rdma-session` header, decode, call the core, encode. Every error goes
  * through status.ts.
  */
+import { callPeerCred } from './peer.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Broker, BatchStep } from '../core/broker.js';
@@ -282,6 +283,8 @@ export function createServer(deps: ServerDeps): grpc.Server {
               log.info({ session: s.id, tenant: s.tenant, peer }, 'session resumed');
             } else {
               session = broker.openSession({ name: o.name, tenant: who.tenant, peer, leaseMs: o.lease_ms, resumeGraceMs: o.resume_grace_ms, labels: who.labels });
+              const cred = callPeerCred(call);
+              if (cred) session.peerCred = { ...cred, via: 'grpc' };
             }
             const s = session;
             out.write({

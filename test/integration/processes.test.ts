@@ -64,7 +64,7 @@ describe('rdma-brokerd with the example and rdmactl', () => {
       for (const o of objs) {
         expect(o).toEqual(expect.objectContaining({
           type: expect.any(String), handle: expect.any(Number), device: 'sim0', session: expect.stringMatching(/^s-/),
-          tenant: 'default', user_handle: '0', parents: expect.any(Array), attrs: expect.any(Object),
+          tenant: 'default', user_handle: 0, parents: expect.any(Array), attrs: expect.any(Object),
         }));
       }
       const pd = objs.find((o) => o.type === 'pd');

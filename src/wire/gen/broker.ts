@@ -44,6 +44,7 @@ import type { ObjectReply as _rdmabroker_v1_ObjectReply, ObjectReply__Output as 
 import type { ObjectServiceClient as _rdmabroker_v1_ObjectServiceClient, ObjectServiceDefinition as _rdmabroker_v1_ObjectServiceDefinition } from './rdmabroker/v1/ObjectService';
 import type { ObjectTypeInfo as _rdmabroker_v1_ObjectTypeInfo, ObjectTypeInfo__Output as _rdmabroker_v1_ObjectTypeInfo__Output } from './rdmabroker/v1/ObjectTypeInfo';
 import type { OpenSession as _rdmabroker_v1_OpenSession, OpenSession__Output as _rdmabroker_v1_OpenSession__Output } from './rdmabroker/v1/OpenSession';
+import type { PeerCredentials as _rdmabroker_v1_PeerCredentials, PeerCredentials__Output as _rdmabroker_v1_PeerCredentials__Output } from './rdmabroker/v1/PeerCredentials';
 import type { PodRef as _rdmabroker_v1_PodRef, PodRef__Output as _rdmabroker_v1_PodRef__Output } from './rdmabroker/v1/PodRef';
 import type { Port as _rdmabroker_v1_Port, Port__Output as _rdmabroker_v1_Port__Output } from './rdmabroker/v1/Port';
 import type { QueryDeviceRequest as _rdmabroker_v1_QueryDeviceRequest, QueryDeviceRequest__Output as _rdmabroker_v1_QueryDeviceRequest__Output } from './rdmabroker/v1/QueryDeviceRequest';
@@ -122,6 +123,7 @@ export interface ProtoGrpcType {
       ObjectService: SubtypeConstructor<typeof grpc.Client, _rdmabroker_v1_ObjectServiceClient> & { service: _rdmabroker_v1_ObjectServiceDefinition }
       ObjectTypeInfo: MessageTypeDefinition<_rdmabroker_v1_ObjectTypeInfo, _rdmabroker_v1_ObjectTypeInfo__Output>
       OpenSession: MessageTypeDefinition<_rdmabroker_v1_OpenSession, _rdmabroker_v1_OpenSession__Output>
+      PeerCredentials: MessageTypeDefinition<_rdmabroker_v1_PeerCredentials, _rdmabroker_v1_PeerCredentials__Output>
       PodRef: MessageTypeDefinition<_rdmabroker_v1_PodRef, _rdmabroker_v1_PodRef__Output>
       Port: MessageTypeDefinition<_rdmabroker_v1_Port, _rdmabroker_v1_Port__Output>
       QueryDeviceRequest: MessageTypeDefinition<_rdmabroker_v1_QueryDeviceRequest, _rdmabroker_v1_QueryDeviceRequest__Output>

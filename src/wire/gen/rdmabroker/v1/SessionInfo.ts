@@ -1,6 +1,7 @@
 // Original file: proto/rdmabroker/v1/broker.proto
 
 import type { PodRef as _rdmabroker_v1_PodRef, PodRef__Output as _rdmabroker_v1_PodRef__Output } from '../../rdmabroker/v1/PodRef';
+import type { PeerCredentials as _rdmabroker_v1_PeerCredentials, PeerCredentials__Output as _rdmabroker_v1_PeerCredentials__Output } from '../../rdmabroker/v1/PeerCredentials';
 import type { Long } from '@grpc/proto-loader';
 
 export interface SessionInfo {
@@ -19,6 +20,11 @@ export interface SessionInfo {
    * (unset on other sockets).
    */
   'pod'?: (_rdmabroker_v1_PodRef | null);
+  /**
+   * The opening process as the kernel knows it (SO_PEERCRED), on unix
+   * sockets; unset over TCP until the session binds the fd channel.
+   */
+  'peer_cred'?: (_rdmabroker_v1_PeerCredentials | null);
 }
 
 export interface SessionInfo__Output {
@@ -37,4 +43,9 @@ export interface SessionInfo__Output {
    * (unset on other sockets).
    */
   'pod': (_rdmabroker_v1_PodRef__Output | null);
+  /**
+   * The opening process as the kernel knows it (SO_PEERCRED), on unix
+   * sockets; unset over TCP until the session binds the fd channel.
+   */
+  'peer_cred': (_rdmabroker_v1_PeerCredentials__Output | null);
 }
