@@ -253,8 +253,15 @@ export async function main(argv: string[]): Promise<number> {
       onObjects: v.hold
         ? (objs) => {
             process.stdout.write('holding\n');
-            // Wait until killed; the session (and its objects) live as long as this process.
-            return new Promise<void>(() => setInterval(() => {}, 1 << 30));
+            // Wait until killed; the session (and its objects) live as long as this process,
+            // unless the daemon ends it (evicted, or the daemon stopped): then say so and exit 1.
+            return new Promise<void>((_resolve, reject) => {
+              const keep = setInterval(() => {}, 1 << 30);
+              s.once('close', (err: Error | null) => {
+                clearInterval(keep);
+                reject(new Error(`the session ended while holding (evicted, or the daemon stopped)${err ? `: ${err.message}` : ''}`));
+              });
+            });
           }
         : undefined,
     });
