@@ -8,6 +8,10 @@
 # then the fd-channel integration tests against a daemon serving rxe0
 # (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md).
 set -e
+# The guest's shell starts with 4096 open files; the daemon's per-tenant fd
+# quota is a share of its limit, and the fd-channel tests hold thousands of
+# MR memfds at once. A service gets its limit from its unit (LimitNOFILE).
+ulimit -n 65536
 echo "rxe-suite: recording the kernel's answers to test/differential/cases.txt"
 out=.cache/differential
 mkdir -p "$out"

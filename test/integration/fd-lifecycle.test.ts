@@ -70,12 +70,22 @@ describe('many requests across many connections', () => {
       const pd = (await s.create('pd')).handle;
       const mr = (await s.create('mr', { pd: handle(pd), length: 4096 })).handle;
       const ch = (await s.create('comp_channel')).handle;
+      // The daemon lets at most MAX_UNBOUND_PER_POOL connections of one uid
+      // wait unbound (a hostile tenant cannot hold the pool): each session
+      // connects and binds one connection at a time, so at most one per
+      // session waits, however slow the device; the requests then run all at once.
+      let chain: Promise<unknown> = Promise.resolve();
+      const serial = <T>(f: () => Promise<T>): Promise<T> => {
+        const p = chain.then(f);
+        chain = p.catch(() => undefined);
+        return p;
+      };
       await Promise.all(Array.from({ length: CONNS_PER_SESSION }, async (_, ci) => {
         const token = await s.fdToken();
         if (ci === CONNS_PER_SESSION - 1) {
           // One connection per session goes away abruptly, with requests and
           // fds in flight and its replies unread.
-          const raw = await connectPacket(d.fdSocket);
+          const raw = await serial(() => connectPacket(d.fdSocket));
           raw.start({ onMessage: (_b, fds) => closeAll(fds), onClose: () => {} });
           raw.send(Buffer.from(JSON.stringify({ id: 0, op: 'bind', token })));
           for (let k = 1; k < PER_CONN; k++) {
@@ -86,7 +96,7 @@ describe('many requests across many connections', () => {
           raw.close();
           return;
         }
-        const c = await FdChannel.connect(d.fdSocket, token);
+        const c = await serial(() => FdChannel.connect(d.fdSocket, token));
         const jobs: Promise<void>[] = [];
         for (let k = 1; k < PER_CONN; k++) {
           switch (k % 5) {
