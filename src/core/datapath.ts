@@ -13,7 +13,7 @@
  * range (SGEs, inline data, a window bind's range) goes through the one
  * ownership check (./memory-check.ts) against the session's own MRs.
  */
-import { WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr, type Sge, type SrqRef, type Wc, type WrOpcode } from '../verbs/backend.js';
+import { WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr, type SendWrBind, type SrqRef, type Wc } from '../verbs/backend.js';
 import type { Access } from './attrs.js';
 import { BrokerError } from './errors.js';
 import { tryLock, unlock, type BrokerObject } from './registry.js';
@@ -23,24 +23,11 @@ import type { Registry } from './registry.js';
 import type { Accounting } from './accounting.js';
 import { MemoryCheckError, checkRecvWrs, checkSendWrs, type MemoryIndex } from './memory-check.js';
 
-/** A send WR as a transport decoded it: handles are broker handles of the caller's session. */
-export interface DecodedSendWr {
-  wr_id: bigint;
-  opcode: WrOpcode;
-  send_flags: number;
-  sg_list: Sge[];
-  imm_data?: number;
-  remote_addr?: bigint;
-  rkey?: number;
-  compare_add?: bigint;
-  swap?: bigint;
+/** A send WR as a transport decoded it: the backend's SendWr with broker handles of the caller's session in place of refs. */
+export type DecodedSendWr = Omit<SendWr, 'ah' | 'bind_mw'> & {
   ah?: number;
-  remote_qpn?: number;
-  remote_qkey?: number;
-  invalidate_rkey?: number;
-  remote_srqn?: number;
-  bind_mw?: { mw: number; mr: number; rkey: number; addr: bigint; length: number; mw_access_flags: number };
-}
+  bind_mw?: Omit<SendWrBind, 'mw' | 'mr'> & { mw: number; mr: number };
+};
 
 /** WR `wrIndex` was refused by the core (the WRs before it were posted). */
 export class WrError extends BrokerError {

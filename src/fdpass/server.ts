@@ -497,11 +497,12 @@ export class FdChannelServer {
   };
 }
 
-function noFds(fds: number[], op: string): void {
+/** fd-channel request arguments, shared with the ops other modules add (the fast lane's). */
+export function noFds(fds: number[], op: string): void {
   if (fds.length > 0) throw new BrokerError('INVALID_ATTR', `${op} takes no fds`);
 }
 
-function handleArg(v: unknown, name: string): number {
+export function handleArg(v: unknown, name: string): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new BrokerError('INVALID_ATTR', `${name}: expected an object handle`);
   return n;

@@ -31,6 +31,7 @@ import { WrError, type DecodedSendWr } from '../core/datapath.js';
 import { MemoryCheckError } from '../core/memory-check.js';
 import type { Session } from '../core/sessions.js';
 import type { FdRequest } from '../wire/fd-protocol.js';
+import { handleArg, noFds } from '../fdpass/server.js';
 import { SharedMemory } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
 import { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES, type RecvWr, type Sge, type Wc, type WrOpcode } from '../core/datapath.js';
@@ -790,12 +791,3 @@ export class LaneServer {
   }
 }
 
-function noFds(fds: number[], op: string): void {
-  if (fds.length > 0) throw new BrokerError('INVALID_ATTR', `${op} takes no fds`);
-}
-
-function handleArg(v: unknown, name: string): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new BrokerError('INVALID_ATTR', `${name}: expected an object handle`);
-  return n;
-}
