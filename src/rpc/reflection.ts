@@ -110,12 +110,15 @@ function rewriteFile(file: FileProto, symbols: ReadonlySet<string>): void {
  */
 export function reflectionDefinition(api: protoLoader.PackageDefinition): protoLoader.PackageDefinition {
   const merged: protoLoader.PackageDefinition = { ...healthDefinition(), ...api };
-  // Each entry carries every file of its load; decode each file once.
   const decoded = new Map<string, FileProto>();
+  // Every entry of a load shares the same buffers: decode each buffer once.
+  const nameOf = new Map<Buffer, string>();
   for (const entry of Object.values(merged)) {
     const protos = (entry as { fileDescriptorProtos?: Buffer[] }).fileDescriptorProtos;
     for (const bin of protos ?? []) {
+      if (nameOf.has(bin)) continue;
       const file = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(bin)) as FileProto;
+      nameOf.set(bin, file.name ?? '');
       if (file.name && !decoded.has(file.name)) decoded.set(file.name, file);
     }
   }
@@ -144,10 +147,7 @@ export function reflectionDefinition(api: protoLoader.PackageDefinition): protoL
       out[key] = entry;
       continue;
     }
-    const files = protos.map((bin) => {
-      const name = descriptor.FileDescriptorProto.decode(bin) as unknown as FileProto;
-      return (name.name && encoded.get(name.name)) || bin;
-    });
+    const files = protos.map((bin) => encoded.get(nameOf.get(bin) ?? '') ?? bin);
     out[key] = { ...entry, fileDescriptorProtos: files } as typeof entry;
   }
   return out;
