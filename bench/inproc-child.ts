@@ -9,7 +9,7 @@
 import pino from 'pino';
 import { Broker } from '../src/core/broker.js';
 import { createSimBackend } from '../src/verbs/sim/index.js';
-import type { CqRef, PdRef } from '../src/verbs/backend.js';
+import type { CqRef, PdRef } from '../src/verbs/abi.js';
 import { HandleValue } from '../src/wire/values.js';
 import { qpCreateAttrs } from './lib/drivers.js';
 import type { Session } from '../src/core/sessions.js';

@@ -9,9 +9,8 @@ import pino from 'pino';
 import { Broker } from '../../src/core/broker.js';
 import type { Session } from '../../src/core/sessions.js';
 import { createSimBackend } from '../../src/verbs/sim/index.js';
-import {
-  QpAttrMask as M, type Backend, type CqRef, type DeviceContext, type MrRef, type PdRef, type QpAttr, type QpRef,
-} from '../../src/verbs/backend.js';
+import { QpAttrMask as M, type CqRef, type MrRef, type PdRef, type QpAttr, type QpRef } from '../../src/verbs/abi.js';
+import type { Backend, DeviceContext } from '../../src/verbs/backend.js';
 import { HandleValue, type PlainMap } from '../../src/wire/values.js';
 import { w, type Sess } from './client.js';
 

@@ -10,7 +10,9 @@
  * leaves nothing behind.
  */
 import type { Logger } from 'pino';
-import { ASYNC_EVENT_NAMES, VerbsError, type Backend, type BackendEvent, type DeviceContext, type MrRef } from '../verbs/backend.js';
+import { ASYNC_EVENT_NAMES, type MrRef } from '../verbs/abi.js';
+import type { Backend, BackendEvent, DeviceContext } from '../verbs/backend.js';
+import { VerbsError } from '../verbs/errno.js';
 import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import { validateMap, type Access, type AttrSpec, type ResolveCtx } from './attrs.js';
 import { BrokerError, asBrokerError, quote } from './errors.js';

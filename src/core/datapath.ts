@@ -13,7 +13,10 @@
  * range (SGEs, inline data, a window bind's range) goes through the one
  * ownership check (./memory-check.ts) against the session's own MRs.
  */
-import { WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr, type SendWrBind, type SrqRef, type Wc } from '../verbs/backend.js';
+import {
+  WR_OPCODE_VALUES, type AhRef, type CqRef, type MrRef, type MwRef, type QpRef, type RecvWr, type SendWr,
+  type SendWrBind, type SrqRef, type Wc,
+} from '../verbs/abi.js';
 import type { Access } from './attrs.js';
 import { BrokerError } from './errors.js';
 import { tryLock, unlock, type BrokerObject } from './registry.js';
@@ -237,5 +240,6 @@ export class DataPath {
 }
 
 /** The backend values and errors a data-path transport needs (it sees the device only through the core). */
-export { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES } from '../verbs/backend.js';
-export type { RecvWr, Sge, Wc, WrOpcode } from '../verbs/backend.js';
+export { WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES } from '../verbs/abi.js';
+export { PostError, VerbsError } from '../verbs/errno.js';
+export type { RecvWr, Sge, Wc, WrOpcode } from '../verbs/abi.js';

@@ -5,7 +5,8 @@
  * makes the kernel destroy whatever is left in it: the last line of defence.
  */
 import type { Logger } from 'pino';
-import type { Backend, BackendEvent, DeviceAttr, DeviceCaps, DeviceContext, DeviceListing, GidEntry, PortAttr } from '../verbs/backend.js';
+import type { DeviceAttr, DeviceListing, GidEntry, PortAttr } from '../verbs/abi.js';
+import type { Backend, BackendEvent, DeviceCaps, DeviceContext } from '../verbs/backend.js';
 import { BrokerError, quote } from './errors.js';
 
 export interface DeviceEntry {

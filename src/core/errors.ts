@@ -3,7 +3,7 @@
  * (src/core/status.ts) maps codes and errnos to status codes, which gRPC and
  * the fd channel both send.
  */
-import { Errno, PostError, VerbsError } from '../verbs/backend.js';
+import { Errno, PostError, VerbsError } from '../verbs/errno.js';
 
 export type ErrorCode =
   /** The handle does not exist or belongs to another session (never tells which). */

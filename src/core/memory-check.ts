@@ -29,7 +29,7 @@
  * fast lane) calls {@link checkSendWrs} / {@link checkRecvWrs} (or the
  * per-SGE {@link sgeFault}) with `broker.memory.of(session)`.
  */
-import { Access, SendFlags, type MrRef, type RecvWr, type SendWr, type Sge } from '../verbs/backend.js';
+import { Access, SendFlags, type MrRef, type RecvWr, type SendWr, type Sge } from '../verbs/abi.js';
 import { BrokerError } from './errors.js';
 
 /** errno EINVAL, the errno every refusal here carries (as ibv_post_send's for a bad WR). */

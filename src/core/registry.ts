@@ -13,7 +13,8 @@
  */
 import { HandleCipher } from './handles.js';
 import type { PlainMap } from '../wire/values.js';
-import type { DeviceContext, ObjectRef } from '../verbs/backend.js';
+import type { ObjectRef } from '../verbs/abi.js';
+import type { DeviceContext } from '../verbs/backend.js';
 import type { Access } from './attrs.js';
 import { BrokerError } from './errors.js';
 import type { ObjectTypeSpec } from './types/spec.js';

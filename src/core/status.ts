@@ -7,7 +7,7 @@
  * failure has one status on every transport.
  */
 import { asBrokerError, type BrokerError, type ErrorCode } from './errors.js';
-import { Errno } from '../verbs/backend.js';
+import { Errno } from '../verbs/errno.js';
 
 /** Canonical status codes (google.rpc.Code; gRPC's status numbers). */
 export const Status = {

@@ -9,10 +9,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  Access, QpAttrMask as M, SendFlags, VerbsError,
-  type AhAttr, type Backend, type BackendEvent, type CqRef, type DeviceContext, type GidEntry, type MrRef, type MwRef,
-  type PdRef, type PortAttr, type QpAttr, type QpRef, type QpState, type QpType, type Wc,
-} from '../../src/verbs/backend.js';
+  Access, QpAttrMask as M, SendFlags, type AhAttr, type CqRef, type GidEntry, type MrRef, type MwRef, type PdRef,
+  type PortAttr, type QpAttr, type QpRef, type QpState, type QpType, type Wc,
+} from '../../src/verbs/abi.js';
+import type { Backend, BackendEvent, DeviceContext } from '../../src/verbs/backend.js';
+import { VerbsError } from '../../src/verbs/errno.js';
 
 export interface ConformanceOptions {
   /** Device to open; default: the first of listDevices(). */

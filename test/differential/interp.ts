@@ -5,8 +5,8 @@
  * through the broker's gRPC API (runner-grpc.ts). Every wait is bounded by
  * the step's `ms`, scaled by {@link RunOptions.waitScale}.
  */
-import type { QpAttr, QpState, QpType, WcOpcode, WcStatus, WrOpcode } from '../../src/verbs/backend.js';
-import { QpAttrMask as M } from '../../src/verbs/backend.js';
+import type { QpAttr, QpState, QpType, WcOpcode, WcStatus, WrOpcode } from '../../src/verbs/abi.js';
+import { QpAttrMask as M } from '../../src/verbs/abi.js';
 import { DEFAULT_WAIT_MS, type Case, type Step } from './catalog.js';
 
 export const BAD_KEY = 0xfedcba98;

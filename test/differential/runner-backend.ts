@@ -3,10 +3,11 @@
  * in-process in `npm test`, the libibverbs backend on rxe0 in the VM suite.
  */
 import {
-  PostError, SendFlags, VerbsError,
-  type Backend, type BackendEvent, type ChannelRef, type CqRef, type DeviceContext, type MrRef, type MwRef, type ObjectRef,
-  type PdRef, type QpRef, type SrqRef, type AhRef, type SendWr,
-} from '../../src/verbs/backend.js';
+  SendFlags, type ChannelRef, type CqRef, type MrRef, type MwRef, type ObjectRef, type PdRef, type QpRef,
+  type SrqRef, type AhRef, type SendWr,
+} from '../../src/verbs/abi.js';
+import type { Backend, BackendEvent, DeviceContext } from '../../src/verbs/backend.js';
+import { PostError, VerbsError } from '../../src/verbs/errno.js';
 import type { Device, Kind, NSendWr } from './interp.js';
 
 type Ref = ObjectRef & { kind: string };

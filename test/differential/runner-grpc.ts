@@ -6,7 +6,7 @@
  * that refuses before the device without the kernel's errno disagrees.
  */
 import { RdmaError, type AttrMap, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
-import type { QpAttr } from '../../src/verbs/backend.js';
+import type { QpAttr } from '../../src/verbs/abi.js';
 import type { Device, Kind, NSendWr, NWc, Sge } from './interp.js';
 
 const MTU_NAMES: Record<number, string> = { 1: 'MTU_256', 2: 'MTU_512', 3: 'MTU_1024', 4: 'MTU_2048', 5: 'MTU_4096' };

@@ -1,4 +1,4 @@
-import type { AhRef, PdRef } from '../../verbs/backend.js';
+import type { AhRef, PdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr } from './spec.js';
 import { ahAttrMembers, fromAhAttr, toAhAttr } from './common.js';

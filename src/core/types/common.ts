@@ -1,6 +1,6 @@
 /** Enum and flag name tables shared by several object types (values as in verbs.h). */
-import { Access, QpAttrMask, QP_STATE_VALUES, QP_TYPE_VALUES, SendFlags, WR_OPCODE_VALUES } from '../../verbs/backend.js';
-import type { AhAttr, GlobalRoute, Sge } from '../../verbs/backend.js';
+import { Access, QpAttrMask, QP_STATE_VALUES, QP_TYPE_VALUES, SendFlags, WR_OPCODE_VALUES } from '../../verbs/abi.js';
+import type { AhAttr, GlobalRoute, Sge } from '../../verbs/abi.js';
 import type { AttrSpec, Validated } from '../attrs.js';
 import { attr } from './spec.js';
 

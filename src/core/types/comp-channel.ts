@@ -1,4 +1,4 @@
-import type { ChannelRef } from '../../verbs/backend.js';
+import type { ChannelRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
 
 /**

@@ -1,4 +1,4 @@
-import { WC_OPCODE_VALUES, type ChannelRef, type CqRef, type Wc } from '../../verbs/backend.js';
+import { WC_OPCODE_VALUES, type ChannelRef, type CqRef, type Wc } from '../../verbs/abi.js';
 import type { PlainMap } from '../../wire/values.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out, sizeArg } from './spec.js';

@@ -29,7 +29,7 @@ export const device: ObjectTypeSpec = {
         const table = await c.dev.queryGidTable(c.attrs.port as number);
         const e = table.find((g) => g.index === c.attrs.index);
         if (!e) {
-          const { VerbsError, Errno } = await import('../../verbs/backend.js');
+          const { VerbsError, Errno } = await import('../../verbs/errno.js');
           throw new VerbsError('ibv_query_gid_ex', Errno.EINVAL);
         }
         return { gid: e.gid, type: e.type, netdev: e.netdev };

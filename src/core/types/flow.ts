@@ -1,4 +1,4 @@
-import type { FlowAttr, FlowRef, FlowSpec, QpRef } from '../../verbs/backend.js';
+import type { FlowAttr, FlowRef, FlowSpec, QpRef } from '../../verbs/abi.js';
 import type { Validated } from '../attrs.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr } from './spec.js';

@@ -1,4 +1,4 @@
-import type { MemorySource, MrRef } from '../../verbs/backend.js';
+import type { MemorySource, MrRef } from '../../verbs/abi.js';
 import { err } from '../errors.js';
 import { checkMrOffset } from '../memory-check.js';
 import type { ObjectTypeSpec } from './spec.js';
@@ -36,7 +36,7 @@ export const mr: ObjectTypeSpec = {
         : m.kind === 'memfd'
           ? { kind: 'memfd', fd: m.fd, offset: m.offset, length: n }
           : { kind: 'dmabuf', fd: m.fd, offset: m.offset, length: n, iova: m.iova };
-      const pd = c.attrs.pd as { ref: import('../../verbs/backend.js').PdRef };
+      const pd = c.attrs.pd as { ref: import('../../verbs/abi.js').PdRef };
       const ref = await c.dev.regMr(pd.ref, source, (c.attrs.access as number | undefined) ?? 0, c.tag);
       return {
         ref,

@@ -1,4 +1,4 @@
-import type { MwRef, PdRef } from '../../verbs/backend.js';
+import type { MwRef, PdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 

@@ -1,4 +1,4 @@
-import type { PdRef } from '../../verbs/backend.js';
+import type { PdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
 
 /** Protection domain (UVERBS_OBJECT_PD). */

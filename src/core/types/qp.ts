@@ -1,7 +1,7 @@
 import {
-  QpAttrMask,
-  type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType, type SendWr, type SrqRef, type XrcdRef,
-} from '../../verbs/backend.js';
+  QpAttrMask, type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType,
+  type SendWr, type SrqRef, type XrcdRef,
+} from '../../verbs/abi.js';
 import type { Validated } from '../attrs.js';
 import { checkBind, checkRecvWrs, checkSendWrs } from '../memory-check.js';
 import type { ObjectTypeSpec } from './spec.js';

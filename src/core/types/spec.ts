@@ -7,7 +7,8 @@
  * locks, validation, quotas, registry commit/abort, events.
  */
 import type { PlainMap } from '../../wire/values.js';
-import type { DeviceContext, ObjectRef } from '../../verbs/backend.js';
+import type { ObjectRef } from '../../verbs/abi.js';
+import type { DeviceContext } from '../../verbs/backend.js';
 import type { Access, AttrSpec, Validated } from '../attrs.js';
 import type { MemoryRangeInit, SessionMemory } from '../memory-check.js';
 

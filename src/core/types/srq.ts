@@ -1,4 +1,4 @@
-import { SrqAttrMask, type CqRef, type PdRef, type SrqAttr, type SrqRef, type XrcdRef } from '../../verbs/backend.js';
+import { SrqAttrMask, type CqRef, type PdRef, type SrqAttr, type SrqRef, type XrcdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { attr, out } from './spec.js';
 import { recvWrsSpec, toRecvWrs } from './common.js';

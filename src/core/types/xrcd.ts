@@ -1,4 +1,4 @@
-import type { XrcdRef } from '../../verbs/backend.js';
+import type { XrcdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
 
 /** XRC domain (UVERBS_OBJECT_XRCD). */

@@ -7,10 +7,11 @@
  * GUIDs are `__be64`.
  */
 import {
-  ASYNC_EVENT_NAMES, QP_STATE_VALUES, QP_TYPE_VALUES, WC_OPCODE_VALUES, WC_STATUS_NAMES, VerbsError, Errno,
-  type AhAttr, type AsyncEventType, type DeviceAttr, type FlowAttr, type LinkLayer, type Mtu, type PortAttr,
-  type PortState, type QpAttr, type QpCap, type QpState, type QpType, type Sge, type Wc, type WcOpcode, type WcStatus,
-} from '../backend.js';
+  ASYNC_EVENT_NAMES, QP_STATE_VALUES, QP_TYPE_VALUES, WC_OPCODE_VALUES, WC_STATUS_NAMES, type AhAttr,
+  type AsyncEventType, type DeviceAttr, type FlowAttr, type LinkLayer, type Mtu, type PortAttr, type PortState,
+  type QpAttr, type QpCap, type QpState, type QpType, type Sge, type Wc, type WcOpcode, type WcStatus,
+} from '../abi.js';
+import { VerbsError, Errno } from '../errno.js';
 import { normalizeGid } from '../../wire/gid.js';
 import { FLOW_SPEC, L, type NativeBlock } from './binding.js';
 

@@ -18,12 +18,13 @@
  * answers EIO counts as done (libibverbs' verbs_is_destroy_err).
  */
 import {
-  Errno, PostError, QP_TYPE_VALUES, VerbsError, WR_OPCODE_VALUES,
-  type AhAttr, type AhRef, type BackendEvent, type ChannelRef, type CqRef, type DeviceAttr, type DeviceCaps,
-  type DeviceContext, type FlowAttr, type FlowRef, type GidEntry, type MemorySource, type MemoryView, type MrRef,
-  type MwBind, type MwRef, type PdRef, type PortAttr, type QpAttr, type QpCap, type QpInitAttr, type QpRef,
-  type QpType, type RecvWr, type SendWr, type SrqAttr, type SrqInitAttr, type SrqRef, type Wc, type XrcdRef,
-} from '../backend.js';
+  QP_TYPE_VALUES, WR_OPCODE_VALUES, type AhAttr, type AhRef, type ChannelRef, type CqRef, type DeviceAttr,
+  type FlowAttr, type FlowRef, type GidEntry, type MemorySource, type MemoryView, type MrRef, type MwBind,
+  type MwRef, type PdRef, type PortAttr, type QpAttr, type QpCap, type QpInitAttr, type QpRef, type QpType,
+  type RecvWr, type SendWr, type SrqAttr, type SrqInitAttr, type SrqRef, type Wc, type XrcdRef,
+} from '../abi.js';
+import type { BackendEvent, DeviceCaps, DeviceContext } from '../backend.js';
+import { Errno, PostError, VerbsError } from '../errno.js';
 import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
 import * as libc from '../../sys/libc.js';
 import { normalizeGid } from '../../wire/gid.js';

@@ -13,7 +13,9 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
-import { Errno, VerbsError, type Backend, type DeviceCaps, type DeviceContext, type DeviceListing } from '../backend.js';
+import type { DeviceListing } from '../abi.js';
+import type { Backend, DeviceCaps, DeviceContext } from '../backend.js';
+import { Errno, VerbsError } from '../errno.js';
 import * as libc from '../../sys/libc.js';
 import {
   L, TRANSPORT_IB, TRANSPORT_IWARP, callAsync, loadIbverbs, readPtr, readU32,

@@ -14,12 +14,13 @@
  * - pool limits answer EINVAL like rxe's pools (MRs: ENOMEM, rxe_alloc in 6.1).
  */
 import {
-  Access, Errno, PostError, QpAttrMask as M, SrqAttrMask, VerbsError,
-  type AhAttr, type AhRef, type BackendEvent, type ChannelRef, type CqRef, type DeviceAttr, type DeviceCaps,
-  type DeviceContext, type FlowAttr, type FlowRef, type GidEntry, type MemorySource, type MrRef, type MwBind,
-  type MwRef, type PdRef, type PortAttr, type QpAttr, type QpCap, type QpInitAttr, type QpRef, type QpState,
-  type RecvWr, type SendWr, type SrqAttr, type SrqInitAttr, type SrqRef, type Wc, type XrcdRef,
-} from '../backend.js';
+  Access, QpAttrMask as M, SrqAttrMask, type AhAttr, type AhRef, type ChannelRef, type CqRef, type DeviceAttr,
+  type FlowAttr, type FlowRef, type GidEntry, type MemorySource, type MrRef, type MwBind, type MwRef, type PdRef,
+  type PortAttr, type QpAttr, type QpCap, type QpInitAttr, type QpRef, type QpState, type RecvWr, type SendWr,
+  type SrqAttr, type SrqInitAttr, type SrqRef, type Wc, type XrcdRef,
+} from '../abi.js';
+import type { BackendEvent, DeviceCaps, DeviceContext } from '../backend.js';
+import { Errno, PostError, VerbsError } from '../errno.js';
 import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
 import { normalizeGid, isMulticastGid } from '../../wire/gid.js';
 import { deviceAttr, portAttr } from './limits.js';

@@ -17,7 +17,10 @@
  * - no answer (peer gone or not receiving): RETRY_EXC_ERR after retry_cnt retries (7: forever, as rxe);
  * - any error moves the QP to ERR, which flushes every outstanding WR with WR_FLUSH_ERR.
  */
-import { Access, SendFlags, mtuBytes, type AsyncEventType, type MwBind, type RecvWr, type SendWr, type Sge, type Wc, type WcOpcode, type WcStatus } from '../backend.js';
+import {
+  Access, SendFlags, mtuBytes, type AsyncEventType, type MwBind, type RecvWr, type SendWr, type Sge, type Wc,
+  type WcOpcode, type WcStatus,
+} from '../abi.js';
 import type { SharedMemory } from '../../sys/memory.js';
 import type { SimDevice } from './device.js';
 import { SimMr, SimMw, type SimCq, type SimPd, type SimQp, type SimSrq, type SimAh } from './objects.js';

@@ -3,7 +3,7 @@
  * the kernel's ib_device: the object pools and their limits, the key and QPN
  * spaces (so QPs of different contexts reach each other), multicast groups.
  */
-import type { DeviceListing, GidEntry } from '../backend.js';
+import type { DeviceListing, GidEntry } from '../abi.js';
 import { gidFromMac } from './gid.js';
 import { MR_INDEX_MAX, MR_INDEX_MIN, MW_INDEX_MAX, MW_INDEX_MIN, QPN_MAX, QPN_MIN, type SimLimits } from './limits.js';
 import type { SimMr, SimMw, SimQp } from './objects.js';

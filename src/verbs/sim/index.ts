@@ -3,7 +3,9 @@
  * kernel's and soft-RoCE's rules (see context.ts and datapath.ts), for tests
  * and for machines without RDMA.
  */
-import { Errno, VerbsError, type Backend, type DeviceContext, type DeviceListing } from '../backend.js';
+import type { DeviceListing } from '../abi.js';
+import type { Backend, DeviceContext } from '../backend.js';
+import { Errno, VerbsError } from '../errno.js';
 import { SimContext } from './context.js';
 import { SimDevice } from './device.js';
 import { RXE_LIMITS, type SimLimits } from './limits.js';

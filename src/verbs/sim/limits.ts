@@ -5,7 +5,7 @@
  * numbers are taken; tests may shrink any of them through
  * {@link SimDeviceOptions.limits}.
  */
-import type { DeviceAttr, PortAttr } from '../backend.js';
+import type { DeviceAttr, PortAttr } from '../abi.js';
 
 const DEFAULT_MAX_VALUE = 1 << 20;
 const MAX_MR_INDEX = DEFAULT_MAX_VALUE >> 1;

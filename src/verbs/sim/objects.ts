@@ -7,7 +7,7 @@
 import type {
   AhAttr, AhRef, ChannelRef, CqRef, MrRef, MwRef, PdRef, QpAttr, QpCap, QpRef, QpState, QpType, RecvWr, SendWr,
   SrqRef, Wc, XrcdRef, FlowRef,
-} from '../backend.js';
+} from '../abi.js';
 import type { SharedMemory } from '../../sys/memory.js';
 import type { SimContext } from './context.js';
 

@@ -9,7 +9,7 @@
  * sim implements (RC, UC, UD). Note what the kernel table does NOT allow:
  * RESET -> ERR, RTR -> RTR, SQE -> SQE, and CUR_STATE outside RTR/RTS/SQD/SQE.
  */
-import { QpAttrMask as M, type QpState, type QpType } from '../backend.js';
+import { QpAttrMask as M, type QpState, type QpType } from '../abi.js';
 
 type PerType = Partial<Record<QpType, number>>;
 interface Transition {

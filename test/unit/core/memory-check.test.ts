@@ -5,7 +5,7 @@ import {
   EINVAL, MemoryCheckError, MemoryIndex, SessionMemory, bindFault, checkMrOffset, checkRecvWrs, checkSendWrs, sgeFault,
   type MemoryRange,
 } from '../../../src/core/memory-check.js';
-import { Access, SendFlags, type SendWr } from '../../../src/verbs/backend.js';
+import { Access, SendFlags, type SendWr } from '../../../src/verbs/abi.js';
 import { createSimBackend } from '../../../src/verbs/sim/index.js';
 import { HandleValue } from '../../../src/wire/values.js';
 

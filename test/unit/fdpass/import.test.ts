@@ -13,7 +13,8 @@ import type { Session } from '../../../src/core/sessions.js';
 import { FdChannel, FdChannelError } from '../../../src/client/fd-channel.js';
 import { FdChannelServer } from '../../../src/fdpass/server.js';
 import * as libc from '../../../src/sys/libc.js';
-import type { Backend, DeviceContext, MrRef, PdRef } from '../../../src/verbs/backend.js';
+import type { MrRef, PdRef } from '../../../src/verbs/abi.js';
+import type { Backend, DeviceContext } from '../../../src/verbs/backend.js';
 import { SimBackend } from '../../../src/verbs/sim/index.js';
 import { HandleValue } from '../../../src/wire/values.js';
 

@@ -1,7 +1,7 @@
 /** The fast lane's layout module: its bounds, and its verbs values against the backend's. */
 import { describe, expect, it } from 'vitest';
 import { CQ_RING_HEADER, CQE_SIZE, ERR_SIZE, HEADER_SIZE, LIMITS, SQE_SIZE, WC_OPCODES, WC_STATUSES, WR_OPCODES, SEND_FLAGS, cqRingOffset, layoutFor, readHeader, writeHeader } from '../../../src/wire/lane-layout.js';
-import { SendFlags, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES } from '../../../src/verbs/backend.js';
+import { SendFlags, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES } from '../../../src/verbs/abi.js';
 
 describe('lane layout', () => {
   it('places the rings after the header, page-rounds the total, and reads back what it wrote', () => {

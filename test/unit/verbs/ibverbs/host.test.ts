@@ -9,7 +9,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import * as libc from '../../../../src/sys/libc.js';
 import { selectBackend } from '../../../../src/daemon/backend.js';
-import { VerbsError } from '../../../../src/verbs/backend.js';
+import { VerbsError } from '../../../../src/verbs/errno.js';
 import { LibraryMissingError, loadIbverbs } from '../../../../src/verbs/ibverbs/binding.js';
 import { createIbverbsBackend } from '../../../../src/verbs/ibverbs/index.js';
 import { FdPoller } from '../../../../src/verbs/ibverbs/poller.js';

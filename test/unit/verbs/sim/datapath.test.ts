@@ -6,7 +6,10 @@
  * recorded on rxe0 by the differential suite (test/differential).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Access, PostError, QpAttrMask as M, SendFlags, type MrRef, type QpRef, type SendWr, type Wc } from '../../../../src/verbs/backend.js';
+import {
+  Access, QpAttrMask as M, SendFlags, type MrRef, type QpRef, type SendWr, type Wc,
+} from '../../../../src/verbs/abi.js';
+import { PostError } from '../../../../src/verbs/errno.js';
 import { ALL, av, connect, drain, errnoOf, qpOf, setup, sleep, stateOf, type Fx } from './fixture.js';
 
 let fx: Fx | null = null;

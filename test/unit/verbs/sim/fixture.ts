@@ -1,8 +1,9 @@
 /** Shared setup of the sim data-path unit tests: a device context, a PD, a CQ, QPs connected over GID 0. */
 import {
-  Access, QpAttrMask as M, VerbsError,
-  type AhAttr, type BackendEvent, type CqRef, type DeviceContext, type PdRef, type QpCap, type QpRef, type QpType, type Wc,
-} from '../../../../src/verbs/backend.js';
+  Access, QpAttrMask as M, type AhAttr, type CqRef, type PdRef, type QpCap, type QpRef, type QpType, type Wc,
+} from '../../../../src/verbs/abi.js';
+import type { BackendEvent, DeviceContext } from '../../../../src/verbs/backend.js';
+import { VerbsError } from '../../../../src/verbs/errno.js';
 import { createSimBackend, type SimBackend } from '../../../../src/verbs/sim/index.js';
 
 export const ALL = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC;

@@ -6,7 +6,7 @@
  * a bounded amount of work per event-loop turn.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { SendFlags, type QpRef } from '../../../../src/verbs/backend.js';
+import { SendFlags, type QpRef } from '../../../../src/verbs/abi.js';
 import { connect, drain, qpOf, setup, sleep, stateOf, type Fx } from './fixture.js';
 
 let fx: Fx | null = null;

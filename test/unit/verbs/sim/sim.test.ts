@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  Access, QpAttrMask as M, SendFlags, SrqAttrMask, VerbsError, PostError,
-  type AhAttr, type BackendEvent, type CqRef, type DeviceContext, type PdRef, type QpRef, type QpType, type Wc,
-} from '../../../../src/verbs/backend.js';
+  Access, QpAttrMask as M, SendFlags, SrqAttrMask, type AhAttr, type CqRef, type PdRef, type QpRef, type QpType,
+  type Wc,
+} from '../../../../src/verbs/abi.js';
+import type { BackendEvent, DeviceContext } from '../../../../src/verbs/backend.js';
+import { VerbsError, PostError } from '../../../../src/verbs/errno.js';
 import { createSimBackend, modifyQpIsOk, type SimBackend } from '../../../../src/verbs/sim/index.js';
 import * as libc from '../../../../src/sys/libc.js';
 
