@@ -4,9 +4,11 @@
  * a session's QP or SRQ, poll and arm a session's CQ. They skip the generic
  * invoke path's attribute tables, but not its rules: the session check, the
  * handle lookup (another session's object is NO_SUCH_HANDLE, as a missing
- * one), the object types, the locks (so WRs posted here and through
- * Invoke(post_send) on one QP reach the device in call order), the device
- * state and the per-tenant accounting all happen here, in the core.
+ * one), the object type, the method's table entry, the device state and
+ * capability come from the runner's lean entry (Runner.enter in
+ * ./runner.ts), the outcome is accounted by it (Runner.finish); the locks
+ * (so WRs posted here and through Invoke(post_send) on one QP reach the
+ * device in call order) are the runner's object locks.
  *
  * Handles inside a WR (AH, MW, MR) are broker handles; they are resolved
  * against the same session here, never by the caller. Every local address
@@ -21,10 +23,16 @@ import type { Access } from './attrs.js';
 import { BrokerError } from './errors.js';
 import { tryLock, unlock, type BrokerObject } from './registry.js';
 import type { Session } from './sessions.js';
-import type { DeviceTable } from './devices.js';
 import type { Registry } from './registry.js';
-import type { Accounting } from './accounting.js';
+import type { Runner } from './runner.js';
 import { MemoryCheckError, checkRecvWrs, checkSendWrs, type MemoryIndex } from './memory-check.js';
+import { ah as ahType } from './types/ah.js';
+import { cq as cqType } from './types/cq.js';
+import { mr as mrType } from './types/mr.js';
+import { mw as mwType } from './types/mw.js';
+import { qp as qpType } from './types/qp.js';
+import { srq as srqType } from './types/srq.js';
+import type { ObjectTypeSpec } from './types/spec.js';
 
 /** A send WR as a transport decoded it: the backend's SendWr with broker handles of the caller's session in place of refs. */
 export type DecodedSendWr = Omit<SendWr, 'ah' | 'bind_mw'> & {
@@ -49,10 +57,8 @@ export type PostKind = 'send' | 'recv' | 'srq_recv';
 /** What the data path needs of the broker (kept narrow so the hot path reads no more than it needs). */
 export interface DataPathHost {
   readonly registry: Registry;
-  readonly devices: DeviceTable;
-  readonly accounting: Accounting;
   readonly memory: MemoryIndex;
-  readonly stopping: boolean;
+  readonly runner: Runner;
 }
 
 const OPCODES = new Set(Object.keys(WR_OPCODE_VALUES));
@@ -92,15 +98,10 @@ export class DataPath {
     if (this.flusher) await this.flusher(s);
   }
 
-  private check(s: Session): void {
-    if (s.state === 'closing' || s.state === 'closed') throw new BrokerError('NO_SESSION', 'the session ended');
-    if (this.host.stopping) throw new BrokerError('SHUTTING_DOWN', 'the daemon is shutting down');
-  }
-
-  /** The session's live object `handle` of type `type` (NO_SUCH_HANDLE / WRONG_TYPE otherwise). */
-  private owned(s: Session, handle: number, type: string, what: string): BrokerObject {
+  /** A WR's own handle (AH, MW, MR): the session's live object of that type (NO_SUCH_HANDLE / WRONG_TYPE otherwise). */
+  private owned(s: Session, handle: number, type: ObjectTypeSpec, what: string): BrokerObject {
     const o = this.host.registry.lookup(handle, s);
-    if (o.type !== type) throw new BrokerError('WRONG_TYPE', `${what}: handle ${handle} is a ${o.type}, expected ${type}`);
+    if (o.spec !== type) throw new BrokerError('WRONG_TYPE', `${what}: handle ${handle} is a ${o.type}, expected ${type.name}`);
     return o;
   }
 
@@ -115,12 +116,9 @@ export class DataPath {
   async post(s: Session, handle: number, kind: 'send', wrs: readonly DecodedSendWr[]): Promise<void>;
   async post(s: Session, handle: number, kind: 'recv' | 'srq_recv', wrs: readonly RecvWr[]): Promise<void>;
   async post(s: Session, handle: number, kind: PostKind, wrs: readonly (DecodedSendWr | RecvWr)[]): Promise<void> {
-    this.check(s);
-    const type = kind === 'srq_recv' ? 'srq' : 'qp';
+    const type = kind === 'srq_recv' ? srqType : qpType;
     const method = kind === 'send' ? 'post_send' : 'post_recv';
-    const target = this.owned(s, handle, type, `${type}.${method}`);
-    const d = this.host.devices.live(target.device);
-    if (d.caps.unsupported.has(`${type}.${method}`)) throw new BrokerError('UNSUPPORTED', `${type}.${method} is not supported by device ${d.name}`);
+    const target = this.host.runner.enter(s, handle, type, method, `${type.name}.${method}`);
     const mem = this.host.memory.of(s);
     const held: { o: BrokerObject; a: Access }[] = [];
     const hold = (o: BrokerObject, a: Access): void => {
@@ -152,7 +150,7 @@ export class DataPath {
         for (let i = 0; i < rwrs.length; i++) {
           one[0] = rwrs[i]!;
           try {
-            checkRecvWrs(mem, target.device, one, `${type}.${method}: WR ${i}`);
+            checkRecvWrs(mem, target.device, one, `${type.name}.${method}: WR ${i}`);
           } catch (e) {
             if (!(e instanceof BrokerError)) throw e;
             if (i > 0) await this.postRecvs(target, kind, rwrs.slice(0, i));
@@ -161,9 +159,9 @@ export class DataPath {
         }
         await this.postRecvs(target, kind, rwrs);
       }
-      this.host.accounting.record(s.tenant, type, method, 'ok');
+      this.host.runner.finish(s, type, method);
     } catch (e) {
-      this.host.accounting.record(s.tenant, type, method, e instanceof BrokerError ? e.code : 'ERRNO');
+      this.host.runner.finish(s, type, method, e);
       throw e;
     } finally {
       for (const h of held) unlock(h.o, h.a);
@@ -189,15 +187,15 @@ export class DataPath {
     if (w.invalidate_rkey !== undefined) wr.invalidate_rkey = w.invalidate_rkey;
     if (w.remote_srqn !== undefined) wr.remote_srqn = w.remote_srqn;
     if (w.ah !== undefined) {
-      const ah = this.owned(s, w.ah, 'ah', `${where}: ah`);
+      const ah = this.owned(s, w.ah, ahType, `${where}: ah`);
       if (ah.device !== qp.device) throw new BrokerError('INVALID_ATTR', `${where}: the AH is on another device`);
       hold(ah, 'read');
       wr.ah = ah.ref as AhRef;
     }
     if (w.bind_mw !== undefined) {
       const b = w.bind_mw;
-      const mw = this.owned(s, b.mw, 'mw', `${where}: bind_mw.mw`);
-      const mr = this.owned(s, b.mr, 'mr', `${where}: bind_mw.mr`);
+      const mw = this.owned(s, b.mw, mwType, `${where}: bind_mw.mw`);
+      const mr = this.owned(s, b.mr, mrType, `${where}: bind_mw.mr`);
       if (mw.device !== qp.device || mr.device !== qp.device) throw new BrokerError('INVALID_ATTR', `${where}: bind_mw names objects on another device`);
       hold(mw, 'write');
       hold(mr, 'read');
@@ -208,12 +206,15 @@ export class DataPath {
 
   /** ibv_poll_cq on the session's CQ: up to `max` completions. */
   async poll(s: Session, cq: number, max: number): Promise<Wc[]> {
-    this.check(s);
-    const o = this.owned(s, cq, 'cq', 'cq.poll');
-    this.host.devices.live(o.device);
+    const o = this.host.runner.enter(s, cq, cqType, 'poll', 'cq.poll');
     tryLock(o, 'read');
     try {
-      return await o.dev.pollCq(o.ref as CqRef, max);
+      const wcs = await o.dev.pollCq(o.ref as CqRef, max);
+      this.host.runner.finish(s, cqType, 'poll');
+      return wcs;
+    } catch (e) {
+      this.host.runner.finish(s, cqType, 'poll', e);
+      throw e;
     } finally {
       unlock(o, 'read');
     }
@@ -221,12 +222,14 @@ export class DataPath {
 
   /** ibv_req_notify_cq on the session's CQ. */
   async arm(s: Session, cq: number, solicitedOnly = false): Promise<void> {
-    this.check(s);
-    const o = this.owned(s, cq, 'cq', 'cq.req_notify');
-    this.host.devices.live(o.device);
+    const o = this.host.runner.enter(s, cq, cqType, 'req_notify', 'cq.req_notify');
     tryLock(o, 'read');
     try {
       await o.dev.reqNotifyCq(o.ref as CqRef, solicitedOnly);
+      this.host.runner.finish(s, cqType, 'req_notify');
+    } catch (e) {
+      this.host.runner.finish(s, cqType, 'req_notify', e);
+      throw e;
     } finally {
       unlock(o, 'read');
     }
@@ -234,8 +237,8 @@ export class DataPath {
 
   /** The session's CQ (for a transport that attaches to it): NO_SUCH_HANDLE / WRONG_TYPE otherwise. */
   cq(s: Session, handle: number): BrokerObject {
-    this.check(s);
-    return this.owned(s, handle, 'cq', 'cq');
+    this.host.runner.checkSession(s);
+    return this.owned(s, handle, cqType, 'cq');
   }
 }
 

@@ -47,6 +47,8 @@ export interface BrokerObject {
   ref: ObjectRef;
   attrs: PlainMap;
   bytes: number;
+  /** The lkey under which the object's registered memory is in the session's memory index (objects whose create returned a range). */
+  readonly memKey?: number;
   /** Live objects holding this one (its children). */
   users: number;
   /** Shared holders (verbs using it) and whether a writer/destroyer holds it. */

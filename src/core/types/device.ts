@@ -10,6 +10,7 @@ export const device: ObjectTypeSpec = {
   id: 0,
   doc: 'an RDMA device: pre-existing, read-only; invoke its methods with handle 0 and `device`',
   readOnly: true,
+  deviceScoped: true,
   methods: {
     query_port: {
       id: 16,

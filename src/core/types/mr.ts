@@ -16,6 +16,7 @@ export const mr: ObjectTypeSpec = {
   // The memfd behind the pages stays open: the fd channel hands it out
   // (get_fd, mapMr), and a mapping cannot give back its fd; so it is counted.
   fds: 1,
+  importable: true,
   create: {
     doc: 'ibv_reg_mr over memory the daemon allocates (a memfd it maps)',
     attrs: [
@@ -25,6 +26,7 @@ export const mr: ObjectTypeSpec = {
     ],
     out: [out('addr', 10, 'u64'), out('length', 11, 'u64'), out('lkey', 12, 'u32'), out('rkey', 13, 'u32')],
     takesMemory: true,
+    charge: (a) => Number(a.length as bigint),
     run: async (c) => {
       const length = c.attrs.length as bigint;
       if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw err.invalid('mr.length is too large');

@@ -6,6 +6,7 @@ export const pd: ObjectTypeSpec = {
   name: 'pd',
   id: 3,
   doc: 'protection domain: the scope of MRs, MWs, QPs, SRQs and AHs',
+  importable: true,
   create: {
     doc: 'ibv_alloc_pd',
     attrs: [],

@@ -215,6 +215,7 @@ export const qp: ObjectTypeSpec = {
       id: 16,
       doc: 'ibv_post_send: work requests in order; stops at the first bad one (a local address outside the session\'s MRs refuses the whole list, EINVAL, before any is posted)',
       lock: 'read',
+      posts: true,
       attrs: [sendWrSpec],
       run: async (c) => {
         const wrs = toSendWrs(c.attrs.wrs);
@@ -227,6 +228,7 @@ export const qp: ObjectTypeSpec = {
       id: 17,
       doc: 'ibv_post_recv',
       lock: 'read',
+      posts: true,
       attrs: [recvWrsSpec],
       run: async (c) => {
         const wrs = toRecvWrs(c.attrs.wrs);

@@ -3,8 +3,12 @@
  * this folder that exports one {@link ObjectTypeSpec}: its wire id, its
  * methods and their attributes as data, and thin handlers that only convert
  * validated attributes, call the backend and return output attributes. The
- * dispatcher (../dispatcher.ts) does everything else: lookup, session checks,
- * locks, validation, quotas, registry commit/abort, events.
+ * runner (../runner.ts) does everything else: lookup, session checks,
+ * capability, validation, locks, quotas, registry commit/abort, accounting
+ * and audit. What differs between types is declared here as data or as a
+ * hook ({@link ObjectTypeSpec.deviceScoped}, {@link ObjectTypeSpec.importable},
+ * {@link ObjectTypeSpec.destroyOrder}, `create.charge`, {@link MethodSpec.posts}),
+ * so the runner names no type.
  */
 import type { PlainMap } from '../../wire/values.js';
 import type { ObjectRef } from '../../verbs/abi.js';
@@ -70,6 +74,12 @@ export interface MethodSpec {
    * Without it a step's reply counts as small (a few KiB).
    */
   readonly replyBytes?: (attrs: PlainMap) => number;
+  /**
+   * The method posts work requests: WRs the session queued on another
+   * transport (the fast lane) reach the device first, so one queue sees
+   * them in the order the client issued them.
+   */
+  readonly posts?: boolean;
 }
 
 /**
@@ -102,12 +112,25 @@ export interface ObjectTypeSpec {
    * completion channel's fd), counted against the tenant's fd quota.
    */
   readonly fds?: number;
+  /**
+   * The type is the device itself: its methods are invoked with handle 0 and
+   * a device name, on the device's probe context (no object to look up).
+   */
+  readonly deviceScoped?: boolean;
+  /** Objects of this type may be shared through ibv_import_device (their kernel handle handed out). */
+  readonly importable?: boolean;
   readonly create?: {
     readonly doc: string;
     readonly attrs: readonly AttrSpec[];
     readonly out?: readonly AttrSpec[];
     /** Whether create accepts handed-in memory (CreateArgs.memory). */
     readonly takesMemory?: boolean;
+    /**
+     * Bytes of registered memory the new object will pin, from its validated
+     * attributes: charged against the tenant's byte quota before the device
+     * is called (and corrected by {@link CreateResult.bytes}). Default 0.
+     */
+    readonly charge?: (attrs: Validated) => number;
     readonly run: (c: CreateCtx) => Promise<CreateResult>;
   };
   /** Destroy cannot take attributes; it may fail (EBUSY) only when the reason is an explicit destroy. */

@@ -55,6 +55,7 @@ export const srq: ObjectTypeSpec = {
       id: 16,
       doc: 'ibv_post_srq_recv',
       lock: 'read',
+      posts: true,
       attrs: [recvWrsSpec],
       run: async (c) => {
         const wrs = toRecvWrs(c.attrs.wrs);

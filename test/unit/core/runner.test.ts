@@ -1,0 +1,110 @@
+/**
+ * The one method runner (src/core/runner.ts): every verb, the fast lane's
+ * entry included, takes the same steps. Where the old hand-written paths
+ * disagreed, the runner answers as the kernel's uverbs does: a method the
+ * device does not implement is EOPNOTSUPP for every verb (query used to skip
+ * the capability check), and an attempt on a handle the caller does not own
+ * is audited whatever the verb (query used to leave no record).
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Broker } from '../../../src/core/broker.js';
+import { BrokerError } from '../../../src/core/errors.js';
+import type { Session } from '../../../src/core/sessions.js';
+import type { Backend, DeviceContext } from '../../../src/verbs/backend.js';
+import { createSimBackend } from '../../../src/verbs/sim/index.js';
+import { HandleValue } from '../../../src/wire/values.js';
+
+/** The sim with `gaps` added to what its devices report unsupported. */
+function withGaps(inner: Backend, gaps: readonly string[]): Backend {
+  return {
+    kind: inner.kind,
+    listDevices: () => inner.listDevices(),
+    watchDevices: (cb) => inner.watchDevices(cb),
+    async openDevice(name) {
+      const ctx = await inner.openDevice(name);
+      return new Proxy(ctx, {
+        get(t, k, r) {
+          if (k === 'capabilities') return () => ({ ...t.capabilities(), unsupported: new Set([...t.capabilities().unsupported, ...gaps]) });
+          const v = Reflect.get(t, k, r) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      }) as DeviceContext;
+    },
+  };
+}
+
+async function setup(gaps: readonly string[] = []): Promise<{ broker: Broker; s: Session; other: Session; lines: Record<string, unknown>[] }> {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const broker = new Broker({ backend: withGaps(createSimBackend(), gaps), log });
+  await broker.start();
+  const open = (name: string): Session => broker.openSession({ name, tenant: name, peer: 'test', leaseMs: 60_000, resumeGraceMs: 0 });
+  return { broker, s: open('a'), other: open('b'), lines };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof BrokerError) return e.code;
+    throw e;
+  }
+}
+
+describe('the method runner', () => {
+  it('checks the capability for every verb, query included (EOPNOTSUPP, as a method the driver left out)', async () => {
+    const { broker, s } = await setup(['mr.query', 'qp.modify', 'cq.poll']);
+    const pd = await broker.create(s, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+    const mr = await broker.create(s, { type: 'mr', device: '', attrs: { pd: new HandleValue(pd.handle), length: 4096n }, userHandle: '0' });
+    const cq = await broker.create(s, { type: 'cq', device: 'sim0', attrs: { cqe: 4 }, userHandle: '0' });
+    expect(await code(broker.query(s, mr.handle))).toBe('UNSUPPORTED');
+    // A query of a type whose query the device has keeps working.
+    expect(await code(broker.query(s, cq.handle))).toBe('ok');
+    // The same rule on the generic invoke path and on the fast lane's entry.
+    expect(await code(broker.invoke(s, cq.handle, '', 'poll', {}))).toBe('UNSUPPORTED');
+    expect(await code(broker.dataPath.poll(s, cq.handle, 4))).toBe('UNSUPPORTED');
+    // Each outcome accounted once, under the type and verb.
+    const verbs = broker.accounting.of('a').verbs;
+    expect(verbs?.get('mr.query')?.get('UNSUPPORTED')).toBe(1);
+    expect(verbs?.get('cq.query')?.get('ok')).toBe(1);
+    expect(verbs?.get('cq.poll')?.get('UNSUPPORTED')).toBe(2);
+    await broker.shutdown();
+  });
+
+  it('audits an attempt on a handle the caller does not own, whatever the verb; its own queries are not audited', async () => {
+    const { broker, s, other, lines } = await setup();
+    const pd = await broker.create(s, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+    const before = lines.filter((l) => l.msg === 'audit').length;
+    await broker.query(s, pd.handle);
+    expect(lines.filter((l) => l.msg === 'audit').length).toBe(before);
+    for (const p of [broker.query(other, pd.handle), broker.invoke(other, pd.handle, '', 'nothing', {}), broker.destroy(other, pd.handle)]) {
+      expect(await code(p)).toBe('NO_SUCH_HANDLE');
+    }
+    const audits = lines.filter((l) => l.msg === 'audit').slice(before);
+    expect(audits.map((l) => [l.verb, l.session, l.handle, l.result])).toEqual([
+      ['query', other.id, pd.handle, 'NO_SUCH_HANDLE'],
+      ['invoke', other.id, pd.handle, 'NO_SUCH_HANDLE'],
+      ['destroy', other.id, pd.handle, 'NO_SUCH_HANDLE'],
+    ]);
+    // The object is untouched, and the foreign attempts were not accounted to anyone's type.
+    expect((await broker.query(s, pd.handle)).handle).toBe(pd.handle);
+    expect(broker.accounting.of('b').verbs.size).toBe(0);
+    await broker.shutdown();
+  });
+
+  it('charges registered bytes from the type table before the device call, and gives them back on destroy', async () => {
+    const { broker, s } = await setup();
+    const pd = await broker.create(s, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+    const mr = await broker.create(s, { type: 'mr', device: '', attrs: { pd: new HandleValue(pd.handle), length: 8192n }, userHandle: '0' });
+    expect(broker.accounting.of('a').bytes).toBe(8192);
+    // The PD is held by the MR: destroy is BUSY (FAILED_PRECONDITION), nothing changes.
+    expect(await code(broker.destroy(s, pd.handle))).toBe('BUSY');
+    await broker.destroy(s, mr.handle);
+    expect(broker.accounting.of('a').bytes).toBe(0);
+    expect(broker.memory.of(s).size).toBe(0);
+    await broker.destroy(s, pd.handle);
+    await broker.shutdown();
+  });
+});
