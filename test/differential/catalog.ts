@@ -59,11 +59,26 @@ export interface UndefinedField {
   reason: string;
 }
 
+/**
+ * A deliberate difference of the broker from the kernel, for the runners
+ * through its gRPC API only (sim-grpc, rxe-grpc): where the broker refuses
+ * before the device on purpose (a safety rule, a wire type), its own answer
+ * at each path replaces the kernel's in the comparison. These fields are
+ * still compared, against the broker's answer, so a change of the broker's
+ * behaviour fails the test just as a change of the kernel's does.
+ */
+export interface BrokerAnswer {
+  /** Paths as the comparer reports them (`r[8].err`, `r[9].wc`) and the broker's value there. */
+  answers: Record<string, unknown>;
+  reason: string;
+}
+
 export interface Case {
   name: string;
   area: Area;
   steps: Step[];
   undefinedFields?: UndefinedField[];
+  broker?: BrokerAnswer;
 }
 
 /** Bounded wait of a poll or ev step when the count is not reached (ms). */
@@ -77,6 +92,7 @@ export const F = { FENCE: 1, SIG: 2, SOL: 4, INL: 8 } as const;
 class CaseBuilder {
   readonly steps: Step[] = [];
   undefinedFields: UndefinedField[] = [];
+  broker: BrokerAnswer | undefined;
   s(op: string, args: Record<string, StepValue | undefined> = {}): this {
     const clean: Record<string, StepValue> = {};
     for (const [k, v] of Object.entries(args)) if (v !== undefined) clean[k] = v;
@@ -104,13 +120,33 @@ class CaseBuilder {
     this.undefinedFields.push({ path, reason });
     return this;
   }
+  /** The broker's deliberate answer at these paths, and why (see {@link BrokerAnswer}). */
+  brokerAnswers(reason: string, answers: Record<string, unknown>): this {
+    this.broker = { reason, answers };
+    return this;
+  }
+  /** The index the next step will have in the case's record (`r[i]`). */
+  get next(): number {
+    return this.steps.length;
+  }
 }
+
+/** Why the broker refuses an SGE or a bind range outside the caller's own MRs (the bad-lkey and bind-beyond-mr cases). */
+export const OWN_MEMORY_REASON =
+  'the broker refuses a work request naming local memory outside the caller\'s own MRs before any device sees it ' +
+  '(src/core/memory-check.ts: INVALID_ARGUMENT, errno EINVAL, the WR\'s index), a safety rule the kernel cannot apply ' +
+  '(one daemon holds every tenant\'s MRs); rxe posts the WR and completes it with an error instead. Nothing is posted, ' +
+  'so no completion follows and both QPs stay in RTS';
 
 function build(cases: Case[], name: string, area: Area, f: (b: CaseBuilder) => void): void {
   const b = new CaseBuilder();
   f(b);
   b.s('ev', { ms: DEFAULT_WAIT_MS });
-  cases.push({ name, area, steps: b.steps, ...(b.undefinedFields.length ? { undefinedFields: b.undefinedFields } : {}) });
+  cases.push({
+    name, area, steps: b.steps,
+    ...(b.undefinedFields.length ? { undefinedFields: b.undefinedFields } : {}),
+    ...(b.broker ? { broker: b.broker } : {}),
+  });
 }
 
 // ------------------------------------------------------------------ areas
@@ -156,16 +192,25 @@ function errorCases(c: Case[]): void {
     build(c, `bad-lkey/send/${op}/len${len}`, 'error', (b) => {
       b.pair();
       b.s('recv', { qp: 'b', mr: 'rb', off: 0, len: 64, id: 100 });
+      const post = b.next;
       b.s('send', { qp: 'a', op, mr: 'la', off: 0, len, lkey: 'bad', rmr: 'rb', roff: 0, rkey: 'rb', imm: 1, flags: F.SIG, id: 1 });
       b.s('poll', { cq: 'ca', n: 1 }).s('poll', { cq: 'cb', n: 1 }).states('a', 'b');
+      b.brokerAnswers(OWN_MEMORY_REASON, {
+        [`r[${post}].err`]: 22, [`r[${post}].bad`]: 0, [`r[${post + 1}].wc`]: [], [`r[${post + 2}].wc`]: [], [`r[${post + 3}].st`]: 'RTS', [`r[${post + 4}].st`]: 'RTS',
+      });
     });
   }
   for (const op of ['SEND', 'SEND_WITH_IMM', 'RDMA_WRITE_WITH_IMM'] as const) for (const len of [0, 16]) {
     build(c, `bad-lkey/recv/${op}/len${len}`, 'error', (b) => {
       b.pair();
+      const post = b.next;
       b.s('recv', { qp: 'b', mr: 'rb', off: 0, len: 64, lkey: 'bad', id: 100 });
       b.s('send', { qp: 'a', op, mr: 'la', off: 0, len, rmr: 'rb', roff: 0, rkey: 'rb', imm: 2, flags: F.SIG, id: 1 });
       b.s('poll', { cq: 'ca', n: 1 }).s('poll', { cq: 'cb', n: 1 }).states('a', 'b');
+      // Without the receive, the SEND (or WRITE_WITH_IMM) meets RNR and is retried (rnr_retry 7) past the case's end.
+      b.brokerAnswers(`${OWN_MEMORY_REASON} (the sender's WR finds no receive and is retried, RNR, past the case's end)`, {
+        [`r[${post}].err`]: 22, [`r[${post}].bad`]: 0, [`r[${post + 2}].wc`]: [], [`r[${post + 3}].wc`]: [], [`r[${post + 4}].st`]: 'RTS', [`r[${post + 5}].st`]: 'RTS',
+      });
     });
   }
   // a SEND larger than the posted receive
@@ -534,7 +579,15 @@ function modifyCases(c: Case[]): void {
   for (const mtu of [0, 1, 2, 3, 4, 5, 6, 7]) for (const type of ['RC', 'UC'] as const) {
     build(c, `path-mtu/${type}/mtu${mtu}`, 'modify', (b) => {
       one(b, type);
-      b.s('mod', { qp: 'a', st: 'INIT', std: 1 }).s('mod', { qp: 'a', st: 'RTR', std: 1, peer: 'a', mtu }).states('a');
+      b.s('mod', { qp: 'a', st: 'INIT', std: 1 });
+      const mod = b.next;
+      b.s('mod', { qp: 'a', st: 'RTR', std: 1, peer: 'a', mtu }).states('a');
+      if (mtu === 0) {
+        b.brokerAnswers('the wire\'s path_mtu is an ibv_mtu name (MTU_256 .. MTU_4096, src/core/types/common.ts); 0 is no ibv_mtu value and the ' +
+          'broker refuses it (INVALID_ARGUMENT, errno EINVAL), where rxe lets it through (rxe_qp_chk_attr only compares it with the port\'s max MTU)', {
+          [`r[${mod}].err`]: 22, [`r[${mod + 1}].st`]: 'INIT',
+        });
+      }
     });
   }
   // rd_atomic values
@@ -738,8 +791,14 @@ function mwCases(c: Case[]): void {
     build(c, `type2/bind-${name}`, 'mw', (b) => {
       b.pair({ racc: racc === (A.RR | A.BIND) ? A.LW | A.RR | A.BIND : racc });
       b.s('mw', { n: 'w', type: 2 });
+      const post = b.next;
       b.s('send', { qp: 'b', op: 'BIND_MW', mw: 'w', bmr: 'rb', boff, blen, bacc, flags: F.SIG, id: 50 });
       b.s('poll', { cq: 'cb', n: 1 }).states('b');
+      if (name === 'beyond-mr') {
+        b.brokerAnswers(`${OWN_MEMORY_REASON} (here a bind range beyond the MR, which rxe completes with MW_BIND_ERR)`, {
+          [`r[${post}].err`]: 22, [`r[${post}].bad`]: 0, [`r[${post + 1}].wc`]: [], [`r[${post + 2}].st`]: 'RTS',
+        });
+      }
     });
   }
   // invalidate: LOCAL_INV then use; SEND_WITH_INV

@@ -50,7 +50,7 @@ export function diff(want: unknown, got: unknown, at = ''): string[] {
 }
 
 /** What one difference looks like, for the report. */
-export function describeDiff(want: CaseRecord, got: CaseRecord, p: string): string {
+export function describeDiff(want: CaseRecord, got: CaseRecord, p: string, wantName = 'kernel'): string {
   const pick = (r: CaseRecord): unknown => {
     let v: unknown = r;
     for (const part of p.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean)) {
@@ -59,7 +59,7 @@ export function describeDiff(want: CaseRecord, got: CaseRecord, p: string): stri
     }
     return v;
   };
-  return `${p}: kernel ${JSON.stringify(pick(want))}, got ${JSON.stringify(pick(got))}`;
+  return `${p}: ${wantName} ${JSON.stringify(pick(want))}, got ${JSON.stringify(pick(got))}`;
 }
 
 export interface Disagreement {
@@ -97,23 +97,54 @@ export interface Verdict {
   stale: KnownGap[];
   /** Per area: [agreeing cases, cases]. */
   perArea: Record<string, [number, number]>;
+  /** Per area: cases compared with the broker's deliberate answers (see catalog.ts, BrokerAnswer). */
+  deliberate: Record<string, number>;
   /** One line per disagreeing case, by case name. */
   details: Map<string, string>;
 }
 
-export function judge(cases: readonly Case[], answers: Map<string, CaseRecord>, got: Map<string, CaseRecord>, known: readonly KnownGap[]): Verdict {
+/** The path's parts: `r[9].wc` is ['r', 9, 'wc']. */
+function pathParts(p: string): (string | number)[] {
+  return p.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+}
+
+/** The kernel's record with the broker's deliberate answers in place (a copy; `want` is left alone). */
+export function withBrokerAnswers(want: CaseRecord, answers: Record<string, unknown>): CaseRecord {
+  const out = structuredClone(want);
+  for (const [p, value] of Object.entries(answers)) {
+    const parts = pathParts(p);
+    let at: unknown = out;
+    for (const k of parts.slice(0, -1)) {
+      at = at && typeof at === 'object' ? (at as Record<string | number, unknown>)[k] : undefined;
+    }
+    if (!at || typeof at !== 'object') throw new Error(`${want.case}: broker answer at ${p}: no such place in the kernel's record`);
+    (at as Record<string | number, unknown>)[parts[parts.length - 1]!] = structuredClone(value);
+  }
+  return out;
+}
+
+export interface JudgeOptions {
+  /** The runner goes through the broker's gRPC API: the cases' deliberate broker answers replace the kernel's. */
+  broker?: boolean;
+}
+
+export function judge(cases: readonly Case[], answers: Map<string, CaseRecord>, got: Map<string, CaseRecord>, known: readonly KnownGap[], o: JudgeOptions = {}): Verdict {
   const disagreements: Disagreement[] = [];
   const details = new Map<string, string>();
   const perArea: Record<string, [number, number]> = Object.fromEntries(AREAS.map((a) => [a, [0, 0]]));
+  const deliberate: Record<string, number> = Object.fromEntries(AREAS.map((a) => [a, 0]));
   for (const c of cases) {
-    const want = answers.get(c.name);
+    const kernel = answers.get(c.name);
     const mine = got.get(c.name);
     const area = perArea[c.area]!;
     area[1]++;
-    if (!want || !mine) {
-      disagreements.push({ case: c.name, area: c.area, fields: [want ? 'not run' : 'not recorded'] });
+    if (!kernel || !mine) {
+      disagreements.push({ case: c.name, area: c.area, fields: [kernel ? 'not run' : 'not recorded'] });
       continue;
     }
+    const brokered = o.broker === true && c.broker !== undefined;
+    if (brokered) deliberate[c.area]!++;
+    const want = brokered ? withBrokerAnswers(kernel, c.broker!.answers) : kernel;
     const undef = (c.undefinedFields ?? []).map((u) => u.path);
     const fields = diff(want.r, mine.r, 'r').filter((p) => !undef.some((u) => p === u || p.startsWith(`${u}.`) || p.startsWith(`${u}[`)));
     if (fields.length === 0) {
@@ -121,7 +152,7 @@ export function judge(cases: readonly Case[], answers: Map<string, CaseRecord>, 
       continue;
     }
     disagreements.push({ case: c.name, area: c.area, fields });
-    details.set(c.name, `${c.area} ${c.name}: ${fields.slice(0, 4).map((p) => describeDiff(want, mine, p)).join('; ')}${fields.length > 4 ? ` (+${fields.length - 4})` : ''}`);
+    details.set(c.name, `${c.area} ${c.name}: ${fields.slice(0, 4).map((p) => describeDiff(want, mine, p, brokered && Object.hasOwn(c.broker!.answers, p.replace(/\.length$/, '')) ? 'broker (deliberate)' : 'kernel')).join('; ')}${fields.length > 4 ? ` (+${fields.length - 4})` : ''}`);
   }
   const byCase = new Map(known.map((k) => [k.case, k]));
   const fresh = disagreements.filter((d) => {
@@ -130,9 +161,9 @@ export function judge(cases: readonly Case[], answers: Map<string, CaseRecord>, 
   });
   const disagreeing = new Set(disagreements.map((d) => d.case));
   const stale = known.filter((k) => !disagreeing.has(k.case));
-  return { disagreements, fresh, stale, perArea, details };
+  return { disagreements, fresh, stale, perArea, deliberate, details };
 }
 
 export function areaTable(v: Verdict): string {
-  return Object.entries(v.perArea).map(([a, [ok, all]]) => `${a} ${ok}/${all}`).join(', ');
+  return Object.entries(v.perArea).map(([a, [ok, all]]) => `${a} ${ok}/${all}${v.deliberate[a] ? ` (${v.deliberate[a]} deliberate)` : ''}`).join(', ');
 }

@@ -3,7 +3,8 @@
  * in-process in `npm test`; rdma-brokerd --device ibverbs on rxe0 in the VM
  * suite). A failed call answers with the device's errno when the broker has
  * one (the `rdma-errno` trailer), else with the gRPC status name: a broker
- * that refuses before the device without the kernel's errno disagrees.
+ * that refuses before the device without the kernel's errno disagrees. A
+ * failed post verb's WR index (*bad_wr) comes in the `rdma-wr-index` trailer.
  */
 import { RdmaError, type AttrMap, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
 import type { QpAttr } from '../../src/verbs/abi.js';
@@ -80,8 +81,10 @@ export async function grpcDevice(client: Client, device: string): Promise<{ dev:
     gid,
     failure(e) {
       if (!(e instanceof RdmaError)) return null;
-      if (e.errno) return { err: e.errno };
-      return { err: e.codeName };
+      // The post verbs report the failing WR's index in the rdma-wr-index trailer (-1: none, *bad_wr unset).
+      const bad = e.wrIndex >= 0 ? { bad: e.wrIndex } : {};
+      if (e.errno) return { err: e.errno, ...bad };
+      return { err: e.codeName, ...bad };
     },
     allocPd: () => s.allocPd(device),
     async createCq(cqe, channel, tag) {

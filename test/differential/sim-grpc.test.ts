@@ -14,4 +14,4 @@ defineDifferential('sim-grpc', async () => {
       await rb?.stop();
     },
   };
-}, { waitScale: 0.05 });
+}, { waitScale: 0.05, broker: true });

@@ -8,10 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCatalog } from './catalog.js';
-import { areaTable, judge, loadFixture, loadGaps, writeGaps } from './compare.js';
+import { areaTable, judge, loadFixture, loadGaps, writeGaps, type JudgeOptions } from './compare.js';
 import { runCase, type CaseRecord, type Device, type RunOptions } from './interp.js';
 
-export function defineDifferential<H>(runner: string, open: () => Promise<{ dev: Device<H>; close(): Promise<void> }>, o: RunOptions & { timeoutMs?: number } = {}): void {
+export function defineDifferential<H>(runner: string, open: () => Promise<{ dev: Device<H>; close(): Promise<void> }>, o: RunOptions & JudgeOptions & { timeoutMs?: number } = {}): void {
   describe(`differential: ${runner} against the kernel's recorded answers`, () => {
     const cases = buildCatalog();
     const { header, answers } = loadFixture();
@@ -36,10 +36,11 @@ export function defineDifferential<H>(runner: string, open: () => Promise<{ dev:
         got.set(c.name, await runCase(opened!.dev, c, o));
       }
       const known = loadGaps()[runner] ?? [];
-      const v = judge(cases.filter((c) => answers.has(c.name)), answers, got, known);
+      const v = judge(cases.filter((c) => answers.has(c.name)), answers, got, known, o);
       if (process.env.RDMA_BROKER_UPDATE_GAPS === '1') writeGaps(runner, v.disagreements);
       const agree = Object.values(v.perArea).reduce((a, [ok]) => a + ok, 0);
-      console.log(`differential ${runner}: ${agree}/${got.size} cases agree; per area: ${areaTable(v)}; ${v.disagreements.length - v.fresh.length} known gaps`);
+      const deliberate = Object.values(v.deliberate).reduce((a, k) => a + k, 0);
+      console.log(`differential ${runner}: ${agree}/${got.size} cases agree${deliberate ? ` (${deliberate} with the broker's deliberate answers)` : ''}; per area: ${areaTable(v)}; ${v.disagreements.length - v.fresh.length} known gaps`);
       if (process.env.RDMA_BROKER_DIFF_VERBOSE === '1') for (const d of v.details.values()) console.log(`  ${d}`);
       const freshDetails = v.fresh.map((d) => v.details.get(d.case) ?? `${d.area} ${d.case}: ${d.fields.join(', ')}`);
       expect(freshDetails, `new disagreements with the kernel (${runner})`).toEqual([]);

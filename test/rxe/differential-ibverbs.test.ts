@@ -37,5 +37,5 @@ describeRxe('differential catalog on soft-RoCE', () => {
         await d?.stop();
       },
     };
-  }, { timeoutMs: 1_200_000 });
+  }, { timeoutMs: 1_200_000, broker: true });
 });
