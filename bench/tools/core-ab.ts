@@ -54,15 +54,17 @@ async function lane(b: Build, ms: number): Promise<Summary> {
     while ((await d.broker.dataPath.poll(d.s, f.cq, 16)).length === 0);
   };
   for (let i = 0; i < 500; i++) await one();
-  let n = 0;
+  const lat: number[] = [];
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
+    const t = performance.now();
     await one();
-    n++;
+    lat.push((performance.now() - t) * 1000);
   }
   const wall = performance.now() - t0;
   await d.close();
-  return { n, opsPerSec: (n * 1000) / wall, p50Us: NaN, meanUs: (wall * 1000) / n };
+  lat.sort((x, y) => x - y);
+  return { n: lat.length, opsPerSec: (lat.length * 1000) / wall, p50Us: lat[lat.length >> 1] ?? NaN, meanUs: (wall * 1000) / lat.length };
 }
 
 const [aDir, bDir, roundsArg, msArg] = process.argv.slice(2);
@@ -86,12 +88,12 @@ for (let r = 0; r < rounds; r++) {
     const d = await b.core.start();
     const res = await b.runDriver(d, budget);
     await (d as CoreLike).close();
-    for (const [k, v] of Object.entries(res)) add(b.name, k, v.meanUs);
-    add(b.name, 'lane.post+poll (DataPath)', (await lane(b, ms)).meanUs);
+    for (const [k, v] of Object.entries(res)) add(b.name, k, v.p50Us);
+    add(b.name, 'lane.post+poll (DataPath)', (await lane(b, ms)).p50Us);
   }
 }
 const median = (l: number[]): number => [...l].sort((x, y) => x - y)[Math.floor(l.length / 2)]!;
-console.log(`median of ${rounds} rounds, mean µs per op; A=${aDir} B=${bDir}`);
+console.log(`median over ${rounds} rounds of each round's p50, µs per op; A=${aDir} B=${bDir}`);
 console.log(`${'verb'.padEnd(28)}${'A µs'.padStart(10)}${'B µs'.padStart(10)}${'B/A'.padStart(8)}`);
 for (const [k, m] of acc) {
   const a = median(m.get('A') ?? [NaN]);

@@ -183,8 +183,12 @@ export class Accounting {
   }
 
   record(tenant: string, type: string, method: string, result: string): void {
+    this.recordKey(tenant, `${type}.${method}`, result);
+  }
+
+  /** {@link record} with the "type.method" key already built (the runner keeps one per method). */
+  recordKey(tenant: string, key: string, result: string): void {
     const u = this.of(tenant);
-    const key = `${type}.${method}`;
     let m = u.verbs.get(key);
     if (!m) u.verbs.set(key, (m = new Map()));
     m.set(result, (m.get(result) ?? 0) + 1);

@@ -24,7 +24,7 @@ import { BrokerError } from './errors.js';
 import { tryLock, unlock, type BrokerObject } from './registry.js';
 import type { Session } from './sessions.js';
 import type { Registry } from './registry.js';
-import type { Runner } from './runner.js';
+import type { Method, Runner } from './runner.js';
 import { MemoryCheckError, checkRecvWrs, checkSendWrs, type MemoryIndex } from './memory-check.js';
 import { ah as ahType } from './types/ah.js';
 import { cq as cqType } from './types/cq.js';
@@ -65,8 +65,19 @@ const OPCODES = new Set(Object.keys(WR_OPCODE_VALUES));
 
 export class DataPath {
   private flusher: ((s: Session) => Promise<void>) | null = null;
+  /** The methods this path serves, from the type tables (looked up once). */
+  private readonly m: Record<PostKind | 'poll' | 'req_notify', Method>;
 
-  constructor(private readonly host: DataPathHost) {}
+  constructor(private readonly host: DataPathHost) {
+    const r = host.runner;
+    this.m = {
+      send: r.lean(qpType, 'post_send'),
+      recv: r.lean(qpType, 'post_recv'),
+      srq_recv: r.lean(srqType, 'post_recv'),
+      poll: r.lean(cqType, 'poll'),
+      req_notify: r.lean(cqType, 'req_notify'),
+    };
+  }
 
   /**
    * Registers the transport that queues WRs of its own (the fast lane):
@@ -116,9 +127,8 @@ export class DataPath {
   async post(s: Session, handle: number, kind: 'send', wrs: readonly DecodedSendWr[]): Promise<void>;
   async post(s: Session, handle: number, kind: 'recv' | 'srq_recv', wrs: readonly RecvWr[]): Promise<void>;
   async post(s: Session, handle: number, kind: PostKind, wrs: readonly (DecodedSendWr | RecvWr)[]): Promise<void> {
-    const type = kind === 'srq_recv' ? srqType : qpType;
-    const method = kind === 'send' ? 'post_send' : 'post_recv';
-    const target = this.host.runner.enter(s, handle, type, method, `${type.name}.${method}`);
+    const m = this.m[kind];
+    const target = this.host.runner.enter(s, handle, m, m.key);
     const mem = this.host.memory.of(s);
     const held: { o: BrokerObject; a: Access }[] = [];
     const hold = (o: BrokerObject, a: Access): void => {
@@ -150,7 +160,7 @@ export class DataPath {
         for (let i = 0; i < rwrs.length; i++) {
           one[0] = rwrs[i]!;
           try {
-            checkRecvWrs(mem, target.device, one, `${type.name}.${method}: WR ${i}`);
+            checkRecvWrs(mem, target.device, one, `${m.key}: WR ${i}`);
           } catch (e) {
             if (!(e instanceof BrokerError)) throw e;
             if (i > 0) await this.postRecvs(target, kind, rwrs.slice(0, i));
@@ -159,9 +169,9 @@ export class DataPath {
         }
         await this.postRecvs(target, kind, rwrs);
       }
-      this.host.runner.finish(s, type, method);
+      this.host.runner.finish(s, m);
     } catch (e) {
-      this.host.runner.finish(s, type, method, e);
+      this.host.runner.finish(s, m, e);
       throw e;
     } finally {
       for (const h of held) unlock(h.o, h.a);
@@ -206,14 +216,15 @@ export class DataPath {
 
   /** ibv_poll_cq on the session's CQ: up to `max` completions. */
   async poll(s: Session, cq: number, max: number): Promise<Wc[]> {
-    const o = this.host.runner.enter(s, cq, cqType, 'poll', 'cq.poll');
+    const m = this.m.poll;
+    const o = this.host.runner.enter(s, cq, m, m.key);
     tryLock(o, 'read');
     try {
       const wcs = await o.dev.pollCq(o.ref as CqRef, max);
-      this.host.runner.finish(s, cqType, 'poll');
+      this.host.runner.finish(s, m);
       return wcs;
     } catch (e) {
-      this.host.runner.finish(s, cqType, 'poll', e);
+      this.host.runner.finish(s, m, e);
       throw e;
     } finally {
       unlock(o, 'read');
@@ -222,13 +233,14 @@ export class DataPath {
 
   /** ibv_req_notify_cq on the session's CQ. */
   async arm(s: Session, cq: number, solicitedOnly = false): Promise<void> {
-    const o = this.host.runner.enter(s, cq, cqType, 'req_notify', 'cq.req_notify');
+    const m = this.m.req_notify;
+    const o = this.host.runner.enter(s, cq, m, m.key);
     tryLock(o, 'read');
     try {
       await o.dev.reqNotifyCq(o.ref as CqRef, solicitedOnly);
-      this.host.runner.finish(s, cqType, 'req_notify');
+      this.host.runner.finish(s, m);
     } catch (e) {
-      this.host.runner.finish(s, cqType, 'req_notify', e);
+      this.host.runner.finish(s, m, e);
       throw e;
     } finally {
       unlock(o, 'read');

@@ -103,10 +103,12 @@ export interface RunnerHost {
  * methods in one shape. `access` is what the verb takes on its target (the
  * kernel's UVERBS_ACCESS_NEW / READ / WRITE / DESTROY).
  */
-interface Method {
+export interface Method {
   readonly type: ObjectTypeSpec;
   /** The name capabilities and accounting use: create, query, modify, destroy or the method's own. */
   readonly name: string;
+  /** "type.name": the key of capabilities and accounting, built once. */
+  readonly key: string;
   readonly attrs: readonly AttrSpec[];
   readonly access: Access | 'new';
   readonly posts: boolean;
@@ -124,6 +126,8 @@ interface Trace {
   handle: number;
   device: string;
   method: string;
+  /** The method's "type.method" key, once known. */
+  key: string;
   audited: boolean;
   /** Type and method known: the outcome is accounted under them. */
   accounted: boolean;
@@ -164,7 +168,7 @@ export class Runner {
       if (!m) throw new BrokerError('UNKNOWN_METHOD', `${spec.name} has no method ${quote(method)} (methods: ${Object.keys(spec.methods).join(', ') || 'none'})`);
       let r = this.invokable.get(m);
       if (!r) {
-        r = { type: spec, name: method, attrs: m.attrs, access: m.lock, posts: m.posts === true, run: m.run };
+        r = { type: spec, name: method, key: `${spec.name}.${method}`, attrs: m.attrs, access: m.lock, posts: m.posts === true, run: m.run };
         this.invokable.set(m, r);
       }
       return r;
@@ -172,10 +176,10 @@ export class Runner {
     let verbs = this.generic.get(spec);
     if (!verbs) {
       verbs = new Map();
-      if (spec.create && !spec.readOnly) verbs.set('create', { type: spec, name: 'create', attrs: spec.create.attrs, access: 'new', posts: false, run: null });
-      verbs.set('query', { type: spec, name: 'query', attrs: [], access: 'read', posts: false, run: spec.query?.run ?? null });
-      if (spec.modify) verbs.set('modify', { type: spec, name: 'modify', attrs: spec.modify.attrs, access: 'write', posts: false, run: spec.modify.run });
-      verbs.set('destroy', { type: spec, name: 'destroy', attrs: [], access: 'destroy', posts: false, run: null });
+      if (spec.create && !spec.readOnly) verbs.set('create', { type: spec, name: 'create', key: `${spec.name}.create`, attrs: spec.create.attrs, access: 'new', posts: false, run: null });
+      verbs.set('query', { type: spec, name: 'query', key: `${spec.name}.query`, attrs: [], access: 'read', posts: false, run: spec.query?.run ?? null });
+      if (spec.modify) verbs.set('modify', { type: spec, name: 'modify', key: `${spec.name}.modify`, attrs: spec.modify.attrs, access: 'write', posts: false, run: spec.modify.run });
+      verbs.set('destroy', { type: spec, name: 'destroy', key: `${spec.name}.destroy`, attrs: [], access: 'destroy', posts: false, run: null });
       this.generic.set(spec, verbs);
     }
     const r = verbs.get(verb);
@@ -185,8 +189,8 @@ export class Runner {
   }
 
   private checkSupported(d: DeviceEntry, m: Method): void {
-    if (d.caps.unsupported.has(`${m.type.name}.${m.name}`)) {
-      throw new BrokerError('UNSUPPORTED', `${m.type.name}.${m.name} is not supported by device ${d.name} (${d.listing.provider})`);
+    if (d.caps.unsupported.has(m.key)) {
+      throw new BrokerError('UNSUPPORTED', `${m.key} is not supported by device ${d.name} (${d.listing.provider})`);
     }
   }
 
@@ -215,18 +219,19 @@ export class Runner {
       handle: call.verb === 'create' ? 0 : call.handle,
       device: call.verb === 'create' ? call.args.device : call.verb === 'invoke' ? call.device : '',
       method: call.verb === 'invoke' ? call.method : '',
+      key: '',
       // Verbs that change the table are audited whatever happens; others once known to (see below).
       audited: call.verb === 'create' || call.verb === 'modify' || call.verb === 'destroy',
       accounted: false,
     };
     try {
       const r = await this.execute(s, call, refs, t);
-      if (t.accounted) this.h.accounting.record(s.tenant, t.type, t.method, 'ok');
+      if (t.accounted) this.h.accounting.recordKey(s.tenant, t.key, 'ok');
       if (t.audited) this.h.audit.verb(s, call.verb, t.type, t.handle, t.device, 'ok', call.verb === 'invoke' ? t.method : '');
       return r;
     } catch (e) {
       const label = errorLabel(e);
-      if (t.accounted) this.h.accounting.record(s.tenant, t.type, t.method, label);
+      if (t.accounted) this.h.accounting.recordKey(s.tenant, t.key, label);
       if (t.audited) this.h.audit.verb(s, call.verb, t.type, t.handle, t.device, label, call.verb === 'invoke' ? t.method : '');
       throw e;
     }
@@ -258,16 +263,20 @@ export class Runner {
       spec = this.deviceType;
       d = h.devices.live(call.device);
     } else {
-      target = this.ownedOrNull(s, call.handle);
-      // An attempt on a handle the caller does not own (or a stale one) is audited.
-      if (!target) t.audited = true;
-      target = h.registry.lookup(call.handle, s);
+      try {
+        target = h.registry.lookup(call.handle, s);
+      } catch (e) {
+        // An attempt on a handle the caller does not own (or a stale one) is audited.
+        t.audited = true;
+        throw e;
+      }
       spec = target.spec;
       t.type = target.type;
       t.device = target.device;
     }
     const m = this.method(spec, call.verb, call.verb === 'invoke' ? call.method : '');
     t.method = m.name;
+    t.key = m.key;
     t.accounted = true;
     t.type = spec.name;
     if (m.access !== 'read') t.audited = true;
@@ -454,31 +463,38 @@ export class Runner {
   // ------------------------------------------------------ the lean entries
 
   /**
+   * A method for the lean entries, looked up in the table once (by the
+   * transport, when it starts): UNKNOWN_METHOD if the table has no such one.
+   */
+  lean(type: ObjectTypeSpec, method: string): Method {
+    return this.method(type, 'invoke', method);
+  }
+
+  /**
    * The fast lane's entry (./datapath.ts): steps 1 and 2 of the runner for
    * a method on a session's object whose attributes the transport decoded
    * itself: the session, the handle (NO_SUCH_HANDLE for another session's),
-   * the type (WRONG_TYPE), the method in the table, the device state and the
-   * capability (a refusal from there on is accounted here). The caller
-   * locks, runs, and reports with {@link finish}.
+   * the type (WRONG_TYPE), the device state and the capability (a refusal
+   * from there on is accounted here). The caller locks (the method's
+   * declared access), runs, and reports with {@link finish}.
    */
-  enter(s: Session, handle: number, type: ObjectTypeSpec, method: string, what: string): BrokerObject {
+  enter(s: Session, handle: number, m: Method, what: string): BrokerObject {
     this.checkSession(s);
     const o = this.h.registry.lookup(handle, s);
-    if (o.spec !== type) throw new BrokerError('WRONG_TYPE', `${what}: handle ${handle} is a ${o.type}, expected ${type.name}`);
-    const m = this.method(type, 'invoke', method);
+    if (o.spec !== m.type) throw new BrokerError('WRONG_TYPE', `${what}: handle ${handle} is a ${o.type}, expected ${m.type.name}`);
     try {
       this.checkSupported(this.h.devices.live(o.device), m);
     } catch (e) {
       // Type and method known: the refusal is accounted, as on the full path.
-      this.finish(s, type, method, e);
+      this.finish(s, m, e);
       throw e;
     }
     return o;
   }
 
-  /** Step 7 for a lean entry: the outcome accounted under the type and method (lean methods take read locks: not audited). */
-  finish(s: Session, type: ObjectTypeSpec, method: string, e?: unknown): void {
-    this.h.accounting.record(s.tenant, type.name, method, e === undefined ? 'ok' : errorLabel(e));
+  /** Step 7 for a lean entry: the outcome accounted under the method (lean methods take read locks: not audited). */
+  finish(s: Session, m: Method, e?: unknown): void {
+    this.h.accounting.recordKey(s.tenant, m.key, e === undefined ? 'ok' : errorLabel(e));
   }
 
   // ------------------------------------------------------------------ Batch
