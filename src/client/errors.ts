@@ -1,10 +1,38 @@
 /**
  * The one error class the client library throws for a failed call: the gRPC
- * status plus the broker's trailers (`rdma-error`, `rdma-errno`, `rdma-call`),
- * so a caller can tell NOT_FOUND from BUSY and rebuild the device's errno.
+ * status plus the broker's details, so a caller can tell NOT_FOUND from BUSY,
+ * rebuild the device's errno and find the failing WR or attribute. The details
+ * come from the google.rpc.ErrorInfo of the `grpc-status-details-bin` trailer
+ * (Batch's ErrorInfo.details, the fd channel's `details`) when the daemon sent
+ * one, else from the `rdma-*` trailers (`rdma-error`, `rdma-errno`,
+ * `rdma-call`, `rdma-wr-index`) of daemons that predate it.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ERROR_TRAILERS } from '../wire/proto.js';
+import { decodeStatusDetails, ERROR_DOMAIN, STATUS_DETAILS_TRAILER, type ErrorDetail } from '../wire/status-details.js';
+
+/** The error fields a google.rpc.ErrorInfo or the rdma-* trailers give. */
+interface Fields {
+  rdmaError: string;
+  errno: number;
+  call: string;
+  attribute: string;
+  wrIndex: number;
+}
+
+/** A non-negative decimal integer, or `none` for anything else (absent, garbage, out of range). */
+function count(v: string | undefined, none: number): number {
+  if (v === undefined || !/^\d{1,10}$/.test(v)) return none;
+  const n = Number(v);
+  return n <= 0x7fff_ffff ? n : none;
+}
+
+/** The fields of an rdma-brokerd ErrorInfo (null for one of another domain). */
+export function fieldsOfDetail(d: ErrorDetail | null | undefined): Fields | null {
+  if (!d || d.domain !== ERROR_DOMAIN) return null;
+  const m = d.metadata ?? {};
+  return { rdmaError: d.reason, errno: count(m.errno, 0), call: m.call ?? '', attribute: m.attribute ?? '', wrIndex: count(m.wr_index, -1) };
+}
 
 /** gRPC status names by number (grpc.status is a numeric enum). */
 const STATUS_NAMES: Record<number, string> = Object.fromEntries(
@@ -26,10 +54,12 @@ export class RdmaError extends Error {
   readonly call: string;
   /** A post verb's failing work request (its index in the list, as libibverbs' *bad_wr); -1 when none. */
   readonly wrIndex: number;
+  /** The request attribute at fault (`qp.create.cap.max_send_wr`); '' when the daemon named none. */
+  readonly attribute: string;
   /** The server's message, without the status prefix. */
   readonly details: string;
 
-  constructor(o: { code: grpc.status; details: string; rdmaError?: string; errno?: number; call?: string; wrIndex?: number; what?: string }) {
+  constructor(o: { code: grpc.status; details: string; rdmaError?: string; errno?: number; call?: string; wrIndex?: number; attribute?: string; what?: string }) {
     const where = o.what ? `${o.what}: ` : '';
     super(`${where}${statusName(o.code)}: ${o.details}`);
     this.name = 'RdmaError';
@@ -39,6 +69,7 @@ export class RdmaError extends Error {
     this.errno = o.errno ?? 0;
     this.call = o.call ?? '';
     this.wrIndex = o.wrIndex ?? -1;
+    this.attribute = o.attribute ?? '';
   }
 
   /** The status code's name, e.g. "NOT_FOUND". */
@@ -58,17 +89,15 @@ export class RdmaError extends Error {
       const v = md?.get(k)[0];
       return typeof v === 'string' ? v : v ? v.toString() : '';
     };
-    const errno = Number(get(ERROR_TRAILERS.errno) || 0);
-    const wr = get(ERROR_TRAILERS.wrIndex);
-    const wrIndex = wr === '' ? -1 : Number(wr);
-    return new RdmaError({
-      code: se.code,
-      details: se.details ?? se.message ?? '',
+    const bin = md?.get(STATUS_DETAILS_TRAILER)[0];
+    const status = Buffer.isBuffer(bin) ? decodeStatusDetails(bin) : null;
+    const fields = status?.errorInfos.map(fieldsOfDetail).find((f) => f !== null) ?? {
       rdmaError: get(ERROR_TRAILERS.code),
-      errno: Number.isFinite(errno) ? errno : 0,
+      errno: count(get(ERROR_TRAILERS.errno), 0),
       call: get(ERROR_TRAILERS.call),
-      wrIndex: Number.isInteger(wrIndex) && wrIndex >= 0 ? wrIndex : -1,
-      what,
-    });
+      attribute: '',
+      wrIndex: count(get(ERROR_TRAILERS.wrIndex), -1),
+    };
+    return new RdmaError({ code: se.code, details: se.details ?? se.message ?? '', ...fields, what });
   }
 }

@@ -15,7 +15,7 @@
  * ```
  */
 import * as libc from '../sys/libc.js';
-import { RdmaError } from './errors.js';
+import { fieldsOfDetail, RdmaError } from './errors.js';
 import { SharedMemory, mapFd } from '../sys/memory.js';
 import { connectPacket, type PacketSocket } from '../sys/packet-socket.js';
 import {
@@ -35,7 +35,9 @@ export { SharedMemory } from '../sys/memory.js';
  */
 export class FdChannelError extends RdmaError {
   constructor(e: FdErrorBody, what: string) {
-    super({ code: e.status, details: e.message, rdmaError: e.code, errno: e.errno, call: e.call, what: `fd channel ${what}` });
+    // The record's details (the same ErrorInfo a gRPC call's trailer carries) when present, else its flat fields.
+    const fields = fieldsOfDetail(e.details) ?? { rdmaError: e.code, errno: e.errno, call: e.call, wrIndex: e.wr_index ?? -1 };
+    super({ code: e.status, details: e.message, ...fields, what: `fd channel ${what}` });
     this.name = 'FdChannelError';
   }
 

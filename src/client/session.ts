@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { SESSION_HEADER } from '../wire/proto.js';
 import { RefValue, decodeAttrs, encodeAttrs, type AttrMap, type AttrValue, type ObjectLike, type PlainMap } from './values.js';
-import { RdmaError } from './errors.js';
+import { fieldsOfDetail, RdmaError } from './errors.js';
 import { AsyncQueue, objectRecord, type Client, type ObjectRecord } from './client.js';
 import type { SessionServerMessage__Output } from '../wire/gen/rdmabroker/v1/SessionServerMessage.js';
 import type { SessionClientMessage } from '../wire/gen/rdmabroker/v1/SessionClientMessage.js';
@@ -543,9 +543,10 @@ export class Session extends EventEmitter {
     });
     if (!r.failed) return { results, failed: null };
     const e = r.error;
+    // The ErrorInfo's details (the same as a unary call's trailer) when the daemon sent them, else its flat fields.
+    const fields = fieldsOfDetail(e?.details) ?? { rdmaError: e?.code ?? '', errno: e?.errno ?? 0, call: e?.call ?? '', wrIndex: e?.wr_index ?? -1 };
     const error = new RdmaError({
-      code: e?.status ?? grpc.status.UNKNOWN, details: e?.message ?? 'batch step failed', rdmaError: e?.code ?? '',
-      errno: e?.errno ?? 0, call: e?.call ?? '', wrIndex: e?.wr_index ?? -1, what: `batch step ${r.failed_index}`,
+      code: e?.status ?? grpc.status.UNKNOWN, details: e?.message ?? 'batch step failed', ...fields, what: `batch step ${r.failed_index}`,
     });
     return { results, failed: { index: r.failed_index, error } };
   }

@@ -61,7 +61,7 @@ function describe(v: Plain): string {
 }
 
 function bad(path: string, want: string, got: Plain): BrokerError {
-  return err.invalid(`attribute ${path}: expected ${want}, got ${describe(got)}`);
+  return err.invalid(`attribute ${path}: expected ${want}, got ${describe(got)}`, path);
 }
 
 function toBigInt(v: Plain): bigint | null {
@@ -91,14 +91,14 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
       if (typeof n !== 'number' || !Number.isInteger(n)) throw bad(path, 'an unsigned integer', v);
       const min = spec.min ?? 0;
       const max = spec.max ?? U32_MAX;
-      if (n < min || n > max) throw err.invalid(`attribute ${path}: ${n} is out of range [${min}, ${max}]`);
+      if (n < min || n > max) throw err.invalid(`attribute ${path}: ${n} is out of range [${min}, ${max}]`, path);
       return n;
     }
     case 'u64': {
       const b = toBigInt(v);
       if (b === null || b < 0n || b > U64_MAX) throw bad(path, 'an unsigned 64-bit integer', v);
-      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${path}: ${b} is below ${spec.min}`);
-      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${path}: ${b} is above ${spec.max}`);
+      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${path}: ${b} is below ${spec.min}`, path);
+      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${path}: ${b} is above ${spec.max}`, path);
       return b;
     }
     case 's64': {
@@ -115,7 +115,7 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
       return v;
     case 'bytes':
       if (!Buffer.isBuffer(v)) throw bad(path, 'bytes', v);
-      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${path}: ${v.length} bytes exceeds ${spec.max}`);
+      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${path}: ${v.length} bytes exceeds ${spec.max}`, path);
       return v;
     case 'handle': {
       if (v instanceof RefValue) return ctx.resolve(ctx.ref(v.step, path), spec, path);
@@ -131,7 +131,7 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
         const hit = Object.entries(names).find(([, val]) => val === v);
         if (hit) return hit[0];
       }
-      throw err.invalid(`attribute ${path}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`);
+      throw err.invalid(`attribute ${path}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`, path);
     }
     case 'flags': {
       const names = spec.names ?? {};
@@ -139,7 +139,7 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
       for (const val of Object.values(names)) all |= val;
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
         if ((v & ~all) !== 0 || v > U32_MAX) {
-          throw err.invalid(`attribute ${path}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`);
+          throw err.invalid(`attribute ${path}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`, path);
         }
         return v;
       }
@@ -148,7 +148,7 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
         for (const item of v) {
           const key = typeof item === 'string' ? item.toUpperCase() : '';
           const bit = names[key];
-          if (bit === undefined) throw err.invalid(`attribute ${path}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`);
+          if (bit === undefined) throw err.invalid(`attribute ${path}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`, path);
           mask |= bit;
         }
         return mask >>> 0;
@@ -166,7 +166,7 @@ export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: Resol
     case 'list': {
       if (!Array.isArray(v)) throw bad(path, 'a list', v);
       if (spec.maxItems !== undefined && v.length > spec.maxItems) {
-        throw err.invalid(`attribute ${path}: ${v.length} items exceeds ${spec.maxItems}`);
+        throw err.invalid(`attribute ${path}: ${v.length} items exceeds ${spec.maxItems}`, path);
       }
       const elem = elementOf(spec);
       return v.map((item, i) => validateValue(elem, item, `${path}[${i}]`, ctx));
@@ -210,7 +210,7 @@ export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: 
     const spec = inputs.get(key);
     if (!spec) {
       const known = specs.filter((s) => s.dir !== 'out').map((s) => s.name);
-      throw err.invalid(`unknown attribute ${where}.${quote(key)} (known: ${known.join(', ') || 'none'})`);
+      throw err.invalid(`unknown attribute ${where}.${quote(key)} (known: ${known.join(', ') || 'none'})`, `${where}.${key.slice(0, 64)}`);
     }
   }
   for (const spec of specs) {

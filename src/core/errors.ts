@@ -44,10 +44,14 @@ export class BrokerError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly errno: number = 0,
+    // What the broker refuses as invalid before the device carries the errno
+    // libibverbs / the kernel gives such a request: EINVAL.
+    readonly errno: number = code === 'INVALID_ATTR' || code === 'MISSING_ATTR' ? Errno.EINVAL : 0,
     readonly call: string = '',
     /** A post verb's failing work request: its index in the list (libibverbs' *bad_wr); -1 when none. */
     readonly wrIndex: number = -1,
+    /** The request attribute at fault, as a path (`qp.create.cap.max_send_wr`); '' when none. */
+    readonly attribute: string = '',
   ) {
     super(message);
     this.name = 'BrokerError';
@@ -77,9 +81,8 @@ export function quote(v: unknown): string {
 export const err = {
   noHandle: (h: number | string) => new BrokerError('NO_SUCH_HANDLE', `no such object: handle ${h}`),
   noDevice: (d: string) => new BrokerError('NO_SUCH_DEVICE', `no such device: ${quote(d)}`),
-  // What the broker refuses before the device carries the errno libibverbs / the kernel gives the same request: EINVAL.
-  invalid: (msg: string) => new BrokerError('INVALID_ATTR', msg, Errno.EINVAL),
-  missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`, Errno.EINVAL),
+  invalid: (msg: string, attribute = '') => new BrokerError('INVALID_ATTR', msg, Errno.EINVAL, '', -1, attribute),
+  missing: (path: string) => new BrokerError('MISSING_ATTR', `missing mandatory attribute ${path}`, Errno.EINVAL, '', -1, path),
   // Children present: what the kernel answers with EBUSY, so the errno is EBUSY too.
   busy: (msg: string) => new BrokerError('BUSY', msg, Errno.EBUSY),
   locked: (msg: string) => new BrokerError('LOCKED', msg),

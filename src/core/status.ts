@@ -1,13 +1,19 @@
 /**
- * The one place that maps errors to status codes. Core errors carry a stable
- * code, device errors an errno and the verb's name. The codes are the
- * canonical status codes (google.rpc.Code, which gRPC uses with the same
- * numbers): the gRPC layer (src/rpc/status.ts) sends them as gRPC statuses
- * with the rdma-* trailers, the fd channel in its error records, so one
- * failure has one status on every transport.
+ * The one place that maps errors to status codes, and the one encoder of
+ * their details. Core errors carry a stable code, device errors an errno and
+ * the verb's name. The codes are the canonical status codes (google.rpc.Code,
+ * which gRPC uses with the same numbers); the details are a
+ * google.rpc.ErrorInfo (src/wire/status-details.ts). The gRPC layer
+ * (src/rpc/status.ts) sends them as gRPC statuses with the rdma-* trailers
+ * and the grpc-status-details-bin trailer, Batch in its ErrorInfo, the fd
+ * channel in its error records: one failure has one status and the same
+ * details on every transport.
  */
 import { asBrokerError, type BrokerError, type ErrorCode } from './errors.js';
 import { Errno } from '../verbs/errno.js';
+import { ERROR_DOMAIN, type ErrorDetail } from '../wire/status-details.js';
+
+export { ERROR_DOMAIN, type ErrorDetail };
 
 /** Canonical status codes (google.rpc.Code; gRPC's status numbers). */
 export const Status = {
@@ -81,18 +87,63 @@ export function statusName(code: number): string {
 }
 
 /**
- * The error as a plain record, for transports other than gRPC (the fd
- * channel): the same status a gRPC call would get. Null for an unknown error
- * (a bug), which the caller reports as INTERNAL.
+ * One failure as every transport reports it: the status, the flat fields the
+ * rdma-* trailers, Batch's ErrorInfo and the fd channel's records have always
+ * carried, and the google.rpc.ErrorInfo built from the same fields.
  */
-export function errorRecord(e: unknown): { status: number; status_name: string; code: string; message: string; errno: number; call: string; wr_index: number } | null {
+export interface ErrorReport {
+  status: StatusCode;
+  status_name: string;
+  code: string;
+  message: string;
+  /** The positive errno, 0 when none. */
+  errno: number;
+  call: string;
+  /** The request attribute at fault, '' when none. */
+  attribute: string;
+  /** A post verb's failing WR, -1 when none. */
+  wr_index: number;
+  details: ErrorDetail;
+}
+
+function report(status: StatusCode, code: string, message: string, errno: number, call: string, attribute: string, wrIndex: number): ErrorReport {
+  const metadata: Record<string, string> = {};
+  if (errno) metadata.errno = String(errno);
+  if (call) metadata.call = call;
+  if (attribute) metadata.attribute = attribute;
+  if (wrIndex >= 0) metadata.wr_index = String(wrIndex);
+  return {
+    status, status_name: statusName(status), code, message, errno, call, attribute, wr_index: wrIndex,
+    details: { reason: code, domain: ERROR_DOMAIN, metadata },
+  };
+}
+
+/**
+ * The one encoder of error details: what a core or device error reports on
+ * every transport (gRPC statuses and their grpc-status-details-bin trailer,
+ * Batch's ErrorInfo, the fd channel's error records).
+ */
+export function errorReport(e: BrokerError): ErrorReport {
+  return report(statusOf(e), e.code, e.message, e.errno, e.call, e.attribute, e.wrIndex);
+}
+
+/** The report of an unknown error (a bug): INTERNAL, with nothing of the error itself. */
+export function internalReport(message: string): ErrorReport {
+  return report(S.INTERNAL, 'INTERNAL', message, 0, '', '', -1);
+}
+
+/**
+ * The error as the fd channel's error record: the same status and details a
+ * gRPC call would get. Null for an unknown error (a bug), which the caller
+ * reports with {@link internalReport}.
+ */
+export function errorRecord(e: unknown): ErrorReport | null {
   const b = asBrokerError(e);
-  if (!b) return null;
-  const st = statusOf(b);
-  return { status: st, status_name: statusName(st), code: b.code, message: b.message, errno: b.errno, call: b.call, wr_index: b.wrIndex };
+  return b ? errorReport(b) : null;
 }
 
 /** The error as the Batch reply's ErrorInfo (wr_index -1: not a post verb's WR). */
-export function errorInfo(b: BrokerError): { status: number; code: string; message: string; errno: number; call: string; wr_index: number } {
-  return { status: statusOf(b), code: b.code, message: b.message, errno: b.errno, call: b.call, wr_index: b.wrIndex };
+export function errorInfo(b: BrokerError): { status: number; code: string; message: string; errno: number; call: string; wr_index: number; details: ErrorDetail } {
+  const r = errorReport(b);
+  return { status: r.status, code: r.code, message: r.message, errno: r.errno, call: r.call, wr_index: r.wr_index, details: r.details };
 }

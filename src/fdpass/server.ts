@@ -19,11 +19,11 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { ASYNC_EVENT_NAMES, type Broker, type MrRef } from '../core/broker.js';
-import { BrokerError, quote } from '../core/errors.js';
+import { BrokerError, err, quote } from '../core/errors.js';
 import { checkName, checkUserHandle, LIMITS } from '../core/limits.js';
 import type { BrokerObject } from '../core/registry.js';
 import type { Session, SessionEvent } from '../core/sessions.js';
-import { errorRecord } from '../core/status.js';
+import { errorRecord, internalReport } from '../core/status.js';
 import { checkMemoryFd, SysError } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
 import { HandleValue, type Plain, type PlainMap } from '../wire/values.js';
@@ -320,7 +320,7 @@ export class FdChannelServer {
     const r = errorRecord(e);
     if (r) return r;
     this.log.error({ err: e, conn: c.id, session: c.session?.id }, 'internal error in the fd channel');
-    return { status: 13, status_name: 'INTERNAL', code: 'INTERNAL', message: 'internal error in the fd channel', errno: 0, call: '' };
+    return internalReport('internal error in the fd channel');
   }
 
   private bind(c: Conn, req: FdRequest, fds: number[]): Record<string, unknown> {
@@ -504,14 +504,14 @@ export function noFds(fds: number[], op: string): void {
 
 export function handleArg(v: unknown, name: string): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new BrokerError('INVALID_ATTR', `${name}: expected an object handle`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw err.invalid(`${name}: expected an object handle`, name);
   return n;
 }
 
 function intArg(v: unknown, name: string, positive: boolean): number {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || (positive && n === 0)) {
-    throw new BrokerError('INVALID_ATTR', `${name}: expected a ${positive ? 'positive' : 'non-negative'} integer`);
+    throw err.invalid(`${name}: expected a ${positive ? 'positive' : 'non-negative'} integer`, name);
   }
   return n;
 }

@@ -28,23 +28,24 @@ function healthDefinition(): protoLoader.PackageDefinition {
   return protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
 }
 
-/** Every message and enum name a file declares, fully qualified without the leading dot. */
-function collectSymbols(file: FileProto, into: Set<string>): void {
+/** Every message and enum name a file declares, fully qualified without the leading dot, mapped to the file. */
+function collectSymbols(file: FileProto, into: Map<string, string>): void {
   const pkg = file.package ? `${file.package}.` : '';
+  const owner = file.name ?? '';
   const walk = (prefix: string, msgs: readonly MessageProto[] | undefined): void => {
     for (const m of msgs ?? []) {
       const name = `${prefix}${m.name ?? ''}`;
-      into.add(name);
-      for (const e of m.enumType ?? []) into.add(`${name}.${e.name ?? ''}`);
+      into.set(name, owner);
+      for (const e of m.enumType ?? []) into.set(`${name}.${e.name ?? ''}`, owner);
       walk(`${name}.`, m.nestedType);
     }
   };
   walk(pkg, file.messageType);
-  for (const e of file.enumType ?? []) into.add(`${pkg}${e.name ?? ''}`);
+  for (const e of file.enumType ?? []) into.set(`${pkg}${e.name ?? ''}`, owner);
 }
 
 /** Resolves a type reference seen in `scope` (a dotted name) to `.pkg.Type`, as protoc does. */
-function qualify(ref: string | undefined, scope: string, symbols: ReadonlySet<string>): string | undefined {
+function qualify(ref: string | undefined, scope: string, symbols: ReadonlyMap<string, string>): string | undefined {
   if (!ref || ref.startsWith('.')) return ref;
   let s = scope;
   for (;;) {
@@ -78,29 +79,44 @@ function renameMapEntries(name: string, m: MessageProto): void {
   }
 }
 
-function rewriteFile(file: FileProto, symbols: ReadonlySet<string>): void {
+/**
+ * Qualifies every reference of a file, and declares the files they point
+ * into as its dependencies: proto-loader writes one file per package with no
+ * dependencies, and a strict consumer (buf curl) refuses a file whose
+ * references (rdmabroker.v1's to google.rpc.ErrorInfo) reach into a file it
+ * does not import.
+ */
+function rewriteFile(file: FileProto, symbols: ReadonlyMap<string, string>): void {
   const pkg = file.package ?? '';
+  const deps = new Set(file.dependency ?? []);
+  const q = (ref: string | undefined, scope: string): string | undefined => {
+    const r = qualify(ref, scope, symbols);
+    const owner = r?.startsWith('.') ? symbols.get(r.slice(1)) : undefined;
+    if (owner && owner !== file.name) deps.add(owner);
+    return r;
+  };
   const walk = (scope: string, msgs: readonly MessageProto[] | undefined): void => {
     for (const m of msgs ?? []) {
       const name = scope ? `${scope}.${m.name ?? ''}` : (m.name ?? '');
       for (const f of [...(m.field ?? []), ...(m.extension ?? [])]) {
-        f.typeName = qualify(f.typeName, name, symbols);
-        f.extendee = qualify(f.extendee, name, symbols);
+        f.typeName = q(f.typeName, name);
+        f.extendee = q(f.extendee, name);
       }
       walk(name, m.nestedType);
     }
   };
   walk(pkg, file.messageType);
   for (const f of file.extension ?? []) {
-    f.typeName = qualify(f.typeName, pkg, symbols);
-    f.extendee = qualify(f.extendee, pkg, symbols);
+    f.typeName = q(f.typeName, pkg);
+    f.extendee = q(f.extendee, pkg);
   }
   for (const svc of file.service ?? []) {
     for (const m of svc.method ?? []) {
-      m.inputType = qualify(m.inputType, pkg, symbols);
-      m.outputType = qualify(m.outputType, pkg, symbols);
+      m.inputType = q(m.inputType, pkg);
+      m.outputType = q(m.outputType, pkg);
     }
   }
+  file.dependency = [...deps];
 }
 
 /**
@@ -133,7 +149,7 @@ export function reflectionDefinition(api: protoLoader.PackageDefinition): protoL
     };
     walk(pkg, f.messageType);
   }
-  const symbols = new Set<string>();
+  const symbols = new Map<string, string>();
   for (const f of decoded.values()) collectSymbols(f, symbols);
   const encoded = new Map<string, Buffer>();
   for (const [name, f] of decoded) {

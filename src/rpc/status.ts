@@ -1,15 +1,18 @@
 /**
  * Errors as gRPC statuses. Which status an error has is decided in one place,
  * src/core/status.ts (shared with the fd channel); here it becomes a gRPC
- * error with trailing metadata (rdma-error, rdma-errno, rdma-call, and
- * rdma-wr-index for a post verb's failing WR) so a client can rebuild the errno. Anything else is a bug: INTERNAL and a log
- * line.
+ * error with trailing metadata: the standard grpc-status-details-bin (a
+ * google.rpc.Status holding a google.rpc.ErrorInfo, which any gRPC library
+ * decodes) and the rdma-* trailers (rdma-error, rdma-errno, rdma-call, and
+ * rdma-wr-index for a post verb's failing WR) that clients read by name.
+ * Anything else is a bug: INTERNAL and a log line.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { asBrokerError, BrokerError, quote } from '../core/errors.js';
-import { statusOf } from '../core/status.js';
+import { errorReport, internalReport } from '../core/status.js';
 import { ERROR_TRAILERS } from '../wire/proto.js';
+import { encodeStatusDetails, STATUS_DETAILS_TRAILER } from '../wire/status-details.js';
 
 /**
  * What a request decodes to when its bytes are not a valid message (garbage,
@@ -53,20 +56,22 @@ export interface ServiceErrorLike {
   metadata: grpc.Metadata;
 }
 
-/** Converts anything thrown by a verb into a gRPC error with trailers. */
+/**
+ * Converts anything thrown by a verb into a gRPC error with trailers: the
+ * rdma-* trailers, and the google.rpc.Status with its ErrorInfo in
+ * grpc-status-details-bin, both from the one report of src/core/status.ts.
+ */
 export function toServiceError(e: unknown, log: Logger, what: string): ServiceErrorLike {
-  const metadata = new grpc.Metadata();
   const b = asBrokerError(e);
-  if (!b) {
-    log.error({ err: e, rpc: what }, 'internal error');
-    metadata.set(ERROR_TRAILERS.code, 'INTERNAL');
-    return { code: grpc.status.INTERNAL, details: `internal error in ${what}`, metadata };
-  }
-  metadata.set(ERROR_TRAILERS.code, b.code);
-  if (b.errno) metadata.set(ERROR_TRAILERS.errno, String(b.errno));
-  if (b.call) metadata.set(ERROR_TRAILERS.call, b.call);
-  if (b.wrIndex >= 0) metadata.set(ERROR_TRAILERS.wrIndex, String(b.wrIndex));
-  return { code: statusOf(b) as number as grpc.status, details: b.message, metadata };
+  if (!b) log.error({ err: e, rpc: what }, 'internal error');
+  const r = b ? errorReport(b) : internalReport(`internal error in ${what}`);
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_TRAILERS.code, r.code);
+  if (r.errno) metadata.set(ERROR_TRAILERS.errno, String(r.errno));
+  if (r.call) metadata.set(ERROR_TRAILERS.call, r.call);
+  if (r.wr_index >= 0) metadata.set(ERROR_TRAILERS.wrIndex, String(r.wr_index));
+  metadata.set(STATUS_DETAILS_TRAILER, encodeStatusDetails(r.status, r.message, [r.details]));
+  return { code: r.status as number as grpc.status, details: r.message, metadata };
 }
 
 export { errorInfo, errorRecord, statusName, statusOf } from '../core/status.js';

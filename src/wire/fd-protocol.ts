@@ -9,6 +9,7 @@
  *   Requests carry an `id` (any JSON number or string) that the reply echoes.
  * - The first request must be `bind` with a one-time token from the session.
  */
+import type { ErrorDetail } from './status-details.js';
 
 /** Protocol version (the `bind` reply carries it). */
 export const FD_PROTOCOL_VERSION = 1;
@@ -22,7 +23,11 @@ export interface FdRequest {
   [key: string]: unknown;
 }
 
-/** A failed request: the gRPC status the same failure has over gRPC, and the broker's stable code. */
+/**
+ * A failed request: the status and details the same failure has over gRPC.
+ * `details` is the google.rpc.ErrorInfo of the gRPC trailer, as JSON; the
+ * flat fields come first and stay.
+ */
 export interface FdErrorBody {
   /** gRPC status code (3 = INVALID_ARGUMENT, 5 = NOT_FOUND, 12 = UNIMPLEMENTED, 16 = UNAUTHENTICATED, ...). */
   status: number;
@@ -32,6 +37,11 @@ export interface FdErrorBody {
   message: string;
   errno: number;
   call: string;
+  /** The request attribute at fault ('' when none). */
+  attribute: string;
+  /** A post verb's failing work request, -1 when none. */
+  wr_index: number;
+  details: ErrorDetail;
 }
 
 export type FdReply =

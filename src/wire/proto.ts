@@ -20,12 +20,17 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 
 export const PROTO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto');
 export const PROTO_FILE = 'rdmabroker/v1/broker.proto';
+/** google.rpc.Status, the message of the grpc-status-details-bin trailer (src/wire/status-details.ts). */
+export const STATUS_PROTO_FILE = 'google/rpc/status.proto';
 
 let cached: ProtoGrpcType | undefined;
 let cachedDefinition: protoLoader.PackageDefinition | undefined;
 
 export function packageDefinition(): protoLoader.PackageDefinition {
-  cachedDefinition ??= protoLoader.loadSync(PROTO_FILE, { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
+  // google.rpc.Status is loaded beside the API so that reflection describes
+  // the grpc-status-details-bin trailer's message too (its ErrorInfo comes in
+  // through the API's own import).
+  cachedDefinition ??= protoLoader.loadSync([PROTO_FILE, STATUS_PROTO_FILE], { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
   return cachedDefinition;
 }
 

@@ -2,15 +2,18 @@
  * A real gRPC tool, `buf curl` (npm @bufbuild/buf), drives the daemon with
  * server reflection only — no proto files — as an operator would with
  * grpcurl: list services, describe them, call DeviceService.List, open a
- * session through the Connect stream and create a PD with its token.
+ * session through the Connect stream and create a PD with its token; a
+ * failed call shows its google.rpc.Status details.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnDaemon, waitFor, type Daemon } from './helpers.js';
+import protobuf from 'protobufjs';
+import { ROOT, spawnDaemon, waitFor, type Daemon } from './helpers.js';
 
 const require = createRequire(import.meta.url);
+const errorInfo = protobuf.loadSync(path.join(ROOT, 'proto/google/rpc/error_details.proto')).lookupType('google.rpc.ErrorInfo');
 const BUF = path.join(path.dirname(require.resolve('@bufbuild/buf/package.json')), 'bin', 'buf');
 
 function bufCurl(socket: string, args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -94,6 +97,18 @@ describe('buf curl with reflection only', () => {
       const pd = JSON.parse(c.stdout) as { object: { type: string; handle: string; session: string } };
       expect(pd.object.type).toBe('pd');
       expect(pd.object.session).toBe(opened.id);
+      // A failure: buf curl reads grpc-status-details-bin and names its detail's type (google.rpc.ErrorInfo).
+      const zero = await bufCurl(d.socket, [
+        '-H', `x-rdma-session: ${opened.token}`, '--data', JSON.stringify({ type: 'mr', attrs: { pd: { handle: pd.object.handle }, length: { u64: '0' } } }),
+        'http://localhost/rdmabroker.v1.ObjectService/Create',
+      ]);
+      expect(zero.code).not.toBe(0);
+      const st = JSON.parse(zero.stderr) as { code: string; details: { type: string; value: string }[] };
+      expect(st.code).toBe('invalid_argument');
+      expect(st.details.map((x) => x.type)).toEqual(['google.rpc.ErrorInfo']);
+      const info = errorInfo.toObject(errorInfo.decode(Buffer.from(st.details[0]!.value, 'base64')), { objects: true }) as { reason: string; metadata: Record<string, string> };
+      expect(info.reason).toBe('INVALID_ATTR');
+      expect(info.metadata.errno).toBe('22');
       const listed = await bufCurl(d.socket, ['--data', JSON.stringify({ filter: { session: opened.id } }), 'http://localhost/rdmabroker.v1.InspectionService/ListObjects']);
       expect(listed.stdout).toContain(pd.object.handle);
       connect.stdin.end();

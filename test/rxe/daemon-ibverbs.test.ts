@@ -8,7 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
+import { connect, RdmaError, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
 import { CTL_BIN, EXAMPLE, ROOT, runNode, spawnDaemon, waitFor, type Daemon } from '../integration/helpers.js';
 import { kernelResources, type KernelResourceCounts } from './kernel-resources.js';
 import { RXE_DEVICE, describeRxe, inRxeVm } from './vm.js';
@@ -144,6 +144,29 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     }
     await noObjects();
     expect(pick(await kernelResources(RXE_DEVICE))).toEqual(pick(baseline));
+  });
+
+  it("error details from rxe0: a post whose second WR the device refuses names WR 1; reg_mr of length 0 is errno 22", async () => {
+    const s = await client.openSession({ name: 'rxe-errors' });
+    try {
+      const pd = await s.allocPd(RXE_DEVICE);
+      const mr = await s.regMr(pd, 4096, ['LOCAL_WRITE']);
+      const cq = await s.createCq(RXE_DEVICE, 16);
+      const qp = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } });
+      await s.modify(qp, { qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: [] });
+      const sge = (off: number): { addr: bigint; length: number; lkey: number } => ({ addr: mr.big('addr') + BigInt(off), length: 16, lkey: mr.num('lkey') });
+      // WR 1 has more SGEs than the QP's receive queue takes: rxe's post_recv stops there (*bad_wr).
+      const post = await s.postRecv(qp, [{ wr_id: 1, sg_list: [sge(0)] }, { wr_id: 2, sg_list: [sge(16), sge(32), sge(48), sge(64)] }]).then(() => null, (e: unknown) => e as RdmaError);
+      expect(post).toBeInstanceOf(RdmaError);
+      expect([post?.codeName, post?.rdmaError, post?.errno, post?.wrIndex]).toEqual(['INVALID_ARGUMENT', 'ERRNO', 22, 1]);
+      // The kernel answers ibv_reg_mr of length 0 with EINVAL; the broker refuses it first with the same errno.
+      const zero = await s.regMr(pd, 0, ['LOCAL_WRITE']).then(() => null, (e: unknown) => e as RdmaError);
+      expect([zero?.codeName, zero?.errno]).toEqual(['INVALID_ARGUMENT', 22]);
+      expect(zero?.attribute).toMatch(/length$/);
+    } finally {
+      await s.close();
+    }
+    await noObjects();
   });
 
   it('a --hold client killed with SIGKILL: rdmactl objects and rdma resource show return to baseline', async () => {

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { ErrorInfo as _google_rpc_ErrorInfo, ErrorInfo__Output as _google_rpc_ErrorInfo__Output } from './google/rpc/ErrorInfo';
 import type { AdminServiceClient as _rdmabroker_v1_AdminServiceClient, AdminServiceDefinition as _rdmabroker_v1_AdminServiceDefinition } from './rdmabroker/v1/AdminService';
 import type { AttrInfo as _rdmabroker_v1_AttrInfo, AttrInfo__Output as _rdmabroker_v1_AttrInfo__Output } from './rdmabroker/v1/AttrInfo';
 import type { Attrs as _rdmabroker_v1_Attrs, Attrs__Output as _rdmabroker_v1_Attrs__Output } from './rdmabroker/v1/Attrs';
@@ -74,6 +75,11 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 };
 
 export interface ProtoGrpcType {
+  google: {
+    rpc: {
+      ErrorInfo: MessageTypeDefinition<_google_rpc_ErrorInfo, _google_rpc_ErrorInfo__Output>
+    }
+  }
   rdmabroker: {
     v1: {
       /**

@@ -1,5 +1,6 @@
 // Original file: proto/rdmabroker/v1/broker.proto
 
+import type { ErrorInfo as _google_rpc_ErrorInfo, ErrorInfo__Output as _google_rpc_ErrorInfo__Output } from '../../google/rpc/ErrorInfo';
 
 export interface ErrorInfo {
   /**
@@ -18,6 +19,11 @@ export interface ErrorInfo {
    * *bad_wr); -1 when the error is not about one WR.
    */
   'wr_index'?: (number);
+  /**
+   * The same google.rpc.ErrorInfo a unary call's grpc-status-details-bin
+   * trailer would carry for this failure.
+   */
+  'details'?: (_google_rpc_ErrorInfo | null);
 }
 
 export interface ErrorInfo__Output {
@@ -37,4 +43,9 @@ export interface ErrorInfo__Output {
    * *bad_wr); -1 when the error is not about one WR.
    */
   'wr_index': (number);
+  /**
+   * The same google.rpc.ErrorInfo a unary call's grpc-status-details-bin
+   * trailer would carry for this failure.
+   */
+  'details': (_google_rpc_ErrorInfo__Output | null);
 }
