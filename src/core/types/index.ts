@@ -1,7 +1,20 @@
 /**
  * The object type table. Adding an object type is adding one file and one
- * line here. Ids are a wire contract (they follow UVERBS_OBJECT_* where one
- * exists): append, never renumber.
+ * line here.
+ *
+ * Ids are a wire contract (DescribeDevice's ObjectTypeInfo.id): append, never
+ * renumber. They are the broker's own numbering, NOT the kernel's
+ * `enum uverbs_default_objects` (include/uapi/rdma/ib_user_ioctl_cmds.h:
+ * DEVICE 0, PD 1, COMP_CHANNEL 2, CQ 3, QP 4, SRQ 5, AH 6, MR 7, MW 8, FLOW 9,
+ * XRCD 10, RWQ_IND_TBL 11, WQ 12, FLOW_ACTION 13, DM 14, COUNTERS 15,
+ * ASYNC_EVENT 16): only device (0) and mr (7) coincide. The broker has a
+ * type the kernel has no object for (port, 1), and its ids were published
+ * before anyone checked them against the kernel's; renumbering now would
+ * break every client that kept one, for no gain, since requests name types by
+ * string. Each type's file names the kernel object it brokers
+ * (UVERBS_OBJECT_*); test/unit/core/type-ids.test.ts pins the ids.
+ * Driver-specific types carry DRIVER_NAMESPACE (0x1000), as the kernel's
+ * UVERBS_API_NS_FLAG.
  */
 import type { ObjectTypeSpec } from './spec.js';
 import { device, port } from './device.js';

@@ -95,7 +95,10 @@ export function sizeArg(v: unknown, dflt: number, max: number): number {
 
 export interface ObjectTypeSpec {
   readonly name: string;
-  /** Wire id: append, never renumber. Driver-specific types set DRIVER_NAMESPACE. */
+  /**
+   * Wire id: append, never renumber. The broker's own numbering, not the
+   * kernel's UVERBS_OBJECT_* (see index.ts). Driver-specific types set DRIVER_NAMESPACE.
+   */
   readonly id: number;
   readonly doc: string;
   readonly readOnly?: boolean;
