@@ -10,7 +10,7 @@
  * semantics (see rbfl_load / rbfl_store below).
  *
  * The TypeScript module src/wire/lane-layout.ts is the same layout; the tests
- * compile this header and compare every offset (test/integration/lane-c.test.ts).
+ * compile this header and compare every offset (test/integration/lane-clients.test.ts).
  */
 #ifndef RDMA_BROKER_FAST_LANE_H
 #define RDMA_BROKER_FAST_LANE_H

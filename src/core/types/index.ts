@@ -4,7 +4,8 @@
  *
  * Ids are a wire contract (DescribeDevice's ObjectTypeInfo.id): append, never
  * renumber. They are the broker's own numbering, NOT the kernel's
- * `enum uverbs_default_objects` (include/uapi/rdma/ib_user_ioctl_cmds.h:
+ * `enum uverbs_default_objects` (the kernel's uAPI header
+ * rdma/ib_user_ioctl_cmds.h, /usr/include/rdma/ with linux-libc-dev:
  * DEVICE 0, PD 1, COMP_CHANNEL 2, CQ 3, QP 4, SRQ 5, AH 6, MR 7, MW 8, FLOW 9,
  * XRCD 10, RWQ_IND_TBL 11, WQ 12, FLOW_ACTION 13, DM 14, COUNTERS 15,
  * ASYNC_EVENT 16): only device (0) and mr (7) coincide. The broker has a

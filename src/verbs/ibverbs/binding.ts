@@ -13,7 +13,7 @@
  *   We read those pointers and call them the way libibverbs itself does.
  * - Struct layouts are in {@link LAYOUT}, keyed by C struct and member path,
  *   so a test can compile an offsetof program against the installed headers
- *   and compare every number (test/unit/verbs/ibverbs-layout.test.ts).
+ *   and compare every number (test/unit/verbs/ibverbs/layout.test.ts).
  * - Constructors return NULL and set errno (read it with {@link errno} in the
  *   same callback); other verbs return a positive errno.
  */
