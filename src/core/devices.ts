@@ -8,6 +8,17 @@ import type { Logger } from 'pino';
 import type { DeviceAttr, DeviceListing, GidEntry, PortAttr } from '../verbs/abi.js';
 import type { Backend, BackendEvent, DeviceCaps, DeviceContext } from '../verbs/backend.js';
 import { BrokerError, quote } from './errors.js';
+import { unsupportedMethods } from './types/index.js';
+
+/** What a device can do: the backend's capabilities, and the verbs it cannot serve. */
+export interface DeviceCapabilities extends DeviceCaps {
+  /**
+   * "type.method" of the verbs whose backend ops this device does not
+   * implement (./types/index.ts unsupportedMethods): Describe lists them
+   * unsupported, calls answer UNSUPPORTED.
+   */
+  readonly unsupported: ReadonlySet<string>;
+}
 
 export interface DeviceEntry {
   readonly name: string;
@@ -15,7 +26,7 @@ export interface DeviceEntry {
   state: 'live' | 'lost';
   /** The context used for queries; tenants' contexts are opened on demand. */
   probe: DeviceContext;
-  caps: DeviceCaps;
+  caps: DeviceCapabilities;
   attr: DeviceAttr;
   ports: { port: number; attr: PortAttr; gids: GidEntry[] }[];
   contexts: Map<string, Promise<DeviceContext>>;
@@ -61,7 +72,7 @@ export class DeviceTable {
         ports.push({ port: p, attr: await probe.queryPort(p), gids: await probe.queryGidTable(p) });
       }
       this.devices.set(l.name, {
-        name: l.name, listing: l, state: 'live', probe, caps: probe.capabilities(), attr, ports, contexts: new Map(),
+        name: l.name, listing: l, state: 'live', probe, caps: { ...probe.capabilities(), unsupported: unsupportedMethods(probe) }, attr, ports, contexts: new Map(),
       });
       this.log.info({ device: l.name, provider: l.provider, ports: ports.length }, old ? 'device back' : 'device added');
       if (old) this.onAdded(l.name);

@@ -14,19 +14,14 @@
  */
 import type {
   AhAttr, AhRef, AsyncEventType, ChannelRef, CqRef, DeviceAttr, DeviceListing, FlowAttr, FlowRef, GidEntry,
-  MemorySource, MrRef, MwBind, MwRef, PdRef, PortAttr, QpAttr, QpCap, QpInitAttr, QpRef, QpType, RecvWr,
-  SendWr, SrqAttr, SrqInitAttr, SrqRef, Wc, XrcdRef,
+  MemorySource, MrRef, MwBind, MwRef, PdRef, PortAttr, QpAttr, QpCap, QpInitAttr, QpRef, QpType, RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqRef, Wc, XrcdRef,
 } from './abi.js';
+import { Errno, VerbsError } from './errno.js';
 
 /** What a device can do, for discovery. */
 export interface DeviceCaps {
   /** ibv_import_device works (mlx5: yes, rxe: no). */
   supportsImport: boolean;
-  /**
-   * Methods this device's provider does not implement, as "type.method"
-   * ("mw.bind", "flow.create", "xrcd.create"); calls answer UNIMPLEMENTED.
-   */
-  unsupported: ReadonlySet<string>;
 }
 
 // ------------------------------------------------------------------ events
@@ -53,41 +48,18 @@ export interface Backend {
 }
 
 /**
- * An open device context (a uverbs fd and its object table). Closing it
- * destroys whatever is left in it, as the kernel does on close.
+ * The verbs a device may lack: rdma-core's optional context ops (the ones
+ * libibverbs fills with dummies that answer EOPNOTSUPP when a provider leaves
+ * them out). A backend implements those it supports and inherits
+ * {@link DummyOps} for the rest; the core derives what Describe calls
+ * `supported` from {@link DeviceContext.implemented}, so discovery and calls
+ * cannot disagree.
  */
-export interface DeviceContext {
-  readonly name: string;
-  readonly backend: 'sim' | 'ibverbs';
-  readonly provider: string;
-
-  /** Receives async events, completion notifications and device loss. */
-  setEventHandler(handler: (event: BackendEvent) => void): void;
-  capabilities(): DeviceCaps;
-
-  queryDevice(): Promise<DeviceAttr>;
-  queryPort(port: number): Promise<PortAttr>;
-  queryGidTable(port: number): Promise<GidEntry[]>;
-
-  allocPd(tag: number): Promise<PdRef>;
-  deallocPd(pd: PdRef): Promise<void>;
-
-  regMr(pd: PdRef, source: MemorySource, access: number, tag: number): Promise<MrRef>;
-  deregMr(mr: MrRef): Promise<void>;
-
+export interface OptionalOps {
   allocMw(pd: PdRef, type: 1 | 2, tag: number): Promise<MwRef>;
   deallocMw(mw: MwRef): Promise<void>;
   /** Type 1 MW bind (ibv_bind_mw); returns the new rkey. */
   bindMw(qp: QpRef, mw: MwRef, bind: MwBind): Promise<number>;
-
-  createCompChannel(tag: number): Promise<ChannelRef>;
-  destroyCompChannel(channel: ChannelRef): Promise<void>;
-
-  createCq(cqe: number, channel: ChannelRef | null, compVector: number, tag: number): Promise<CqRef>;
-  resizeCq(cq: CqRef, cqe: number): Promise<number>;
-  destroyCq(cq: CqRef): Promise<void>;
-  pollCq(cq: CqRef, max: number): Promise<Wc[]>;
-  reqNotifyCq(cq: CqRef, solicitedOnly: boolean): Promise<void>;
 
   createSrq(pd: PdRef, attr: SrqInitAttr, tag: number): Promise<SrqRef>;
   modifySrq(srq: SrqRef, attr: Partial<SrqAttr>, mask: number): Promise<void>;
@@ -95,13 +67,6 @@ export interface DeviceContext {
   destroySrq(srq: SrqRef): Promise<void>;
   postSrqRecv(srq: SrqRef, wrs: RecvWr[]): Promise<void>;
 
-  createQp(pd: PdRef, init: QpInitAttr, tag: number): Promise<QpRef>;
-  modifyQp(qp: QpRef, attr: Partial<QpAttr>, mask: number): Promise<void>;
-  queryQp(qp: QpRef): Promise<{ attr: QpAttr; init: { cap: QpCap; qp_type: QpType; sq_sig_all: boolean } }>;
-  destroyQp(qp: QpRef): Promise<void>;
-  /** Posts in order; on a bad WR throws with `badIndex` set on the error. */
-  postSend(qp: QpRef, wrs: SendWr[]): Promise<void>;
-  postRecv(qp: QpRef, wrs: RecvWr[]): Promise<void>;
   attachMcast(qp: QpRef, gid: string, lid: number): Promise<void>;
   detachMcast(qp: QpRef, gid: string, lid: number): Promise<void>;
 
@@ -113,6 +78,83 @@ export interface DeviceContext {
 
   createFlow(qp: QpRef, attr: FlowAttr, tag: number): Promise<FlowRef>;
   destroyFlow(flow: FlowRef): Promise<void>;
+}
+export type OptionalOp = keyof OptionalOps;
+
+function notSupported(call: string): Promise<never> {
+  return Promise.reject(new VerbsError(call, Errno.EOPNOTSUPP, `${call}: not supported by this device`));
+}
+
+/**
+ * The defaults of the optional ops, as rdma-core's dummy ops: every one
+ * answers EOPNOTSUPP. A backend's context class extends this and overrides
+ * what it implements; {@link DummyOps.implemented} then tells them apart.
+ */
+export abstract class DummyOps implements OptionalOps {
+  allocMw(_pd: PdRef, _type: 1 | 2, _tag: number): Promise<MwRef> { return notSupported('ibv_alloc_mw'); }
+  deallocMw(_mw: MwRef): Promise<void> { return notSupported('ibv_dealloc_mw'); }
+  bindMw(_qp: QpRef, _mw: MwRef, _bind: MwBind): Promise<number> { return notSupported('ibv_bind_mw'); }
+  createSrq(_pd: PdRef, _attr: SrqInitAttr, _tag: number): Promise<SrqRef> { return notSupported('ibv_create_srq'); }
+  modifySrq(_srq: SrqRef, _attr: Partial<SrqAttr>, _mask: number): Promise<void> { return notSupported('ibv_modify_srq'); }
+  querySrq(_srq: SrqRef): Promise<SrqAttr> { return notSupported('ibv_query_srq'); }
+  destroySrq(_srq: SrqRef): Promise<void> { return notSupported('ibv_destroy_srq'); }
+  postSrqRecv(_srq: SrqRef, _wrs: RecvWr[]): Promise<void> { return notSupported('ibv_post_srq_recv'); }
+  attachMcast(_qp: QpRef, _gid: string, _lid: number): Promise<void> { return notSupported('ibv_attach_mcast'); }
+  detachMcast(_qp: QpRef, _gid: string, _lid: number): Promise<void> { return notSupported('ibv_detach_mcast'); }
+  createAh(_pd: PdRef, _attr: AhAttr, _tag: number): Promise<AhRef> { return notSupported('ibv_create_ah'); }
+  destroyAh(_ah: AhRef): Promise<void> { return notSupported('ibv_destroy_ah'); }
+  openXrcd(_tag: number): Promise<XrcdRef> { return notSupported('ibv_open_xrcd'); }
+  closeXrcd(_xrcd: XrcdRef): Promise<void> { return notSupported('ibv_close_xrcd'); }
+  createFlow(_qp: QpRef, _attr: FlowAttr, _tag: number): Promise<FlowRef> { return notSupported('ibv_create_flow'); }
+  destroyFlow(_flow: FlowRef): Promise<void> { return notSupported('ibv_destroy_flow'); }
+
+  /** Whether this context implements `op` (overrides the dummy); a backend whose support varies at run time narrows it. */
+  implemented(op: OptionalOp): boolean {
+    return this[op] !== DummyOps.prototype[op];
+  }
+}
+
+/**
+ * An open device context (a uverbs fd and its object table). Closing it
+ * destroys whatever is left in it, as the kernel does on close.
+ */
+export interface DeviceContext extends OptionalOps {
+  readonly name: string;
+  readonly backend: 'sim' | 'ibverbs';
+  readonly provider: string;
+
+  /** Receives async events, completion notifications and device loss. */
+  setEventHandler(handler: (event: BackendEvent) => void): void;
+  capabilities(): DeviceCaps;
+  /** Whether `op` is implemented on this device; the others answer EOPNOTSUPP (see {@link OptionalOps}). */
+  implemented(op: OptionalOp): boolean;
+
+  queryDevice(): Promise<DeviceAttr>;
+  queryPort(port: number): Promise<PortAttr>;
+  queryGidTable(port: number): Promise<GidEntry[]>;
+
+  allocPd(tag: number): Promise<PdRef>;
+  deallocPd(pd: PdRef): Promise<void>;
+
+  regMr(pd: PdRef, source: MemorySource, access: number, tag: number): Promise<MrRef>;
+  deregMr(mr: MrRef): Promise<void>;
+
+  createCompChannel(tag: number): Promise<ChannelRef>;
+  destroyCompChannel(channel: ChannelRef): Promise<void>;
+
+  createCq(cqe: number, channel: ChannelRef | null, compVector: number, tag: number): Promise<CqRef>;
+  resizeCq(cq: CqRef, cqe: number): Promise<number>;
+  destroyCq(cq: CqRef): Promise<void>;
+  pollCq(cq: CqRef, max: number): Promise<Wc[]>;
+  reqNotifyCq(cq: CqRef, solicitedOnly: boolean): Promise<void>;
+
+  createQp(pd: PdRef, init: QpInitAttr, tag: number): Promise<QpRef>;
+  modifyQp(qp: QpRef, attr: Partial<QpAttr>, mask: number): Promise<void>;
+  queryQp(qp: QpRef): Promise<{ attr: QpAttr; init: { cap: QpCap; qp_type: QpType; sq_sig_all: boolean } }>;
+  destroyQp(qp: QpRef): Promise<void>;
+  /** Posts in order; on a bad WR throws with `badIndex` set on the error. */
+  postSend(qp: QpRef, wrs: SendWr[]): Promise<void>;
+  postRecv(qp: QpRef, wrs: RecvWr[]): Promise<void>;
 
   /**
    * For ibv_import_device: the context's uverbs command fd. The context owns

@@ -9,6 +9,7 @@ export const ah: ObjectTypeSpec = {
   id: 2,
   doc: 'address handle: the route to a remote port, for UD work requests',
   create: {
+    ops: ['createAh'],
     doc: 'ibv_create_ah',
     attrs: [attr('pd', 100, 'handle', { mandatory: true, types: ['pd'], parent: true }), ...ahAttrMembers],
     run: async (c) => {

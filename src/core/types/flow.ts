@@ -9,6 +9,7 @@ export const flow: ObjectTypeSpec = {
   id: 14,
   doc: 'flow steering rule steering matching packets to a QP',
   create: {
+    ops: ['createFlow'],
     doc: 'ibv_create_flow',
     attrs: [
       attr('qp', 1, 'handle', { mandatory: true, types: ['qp'], parent: true }),

@@ -17,6 +17,7 @@
  * Driver-specific types carry DRIVER_NAMESPACE (0x1000), as the kernel's
  * UVERBS_API_NS_FLAG.
  */
+import type { DeviceContext, OptionalOp } from '../../verbs/backend.js';
 import type { ObjectTypeSpec } from './spec.js';
 import { device, port } from './device.js';
 import { pd } from './pd.js';
@@ -33,5 +34,25 @@ import { flow } from './flow.js';
 export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [device, port, ah, pd, cq, compChannel, mw, mr, qp, srq, xrcd, flow];
 
 export const TYPES_BY_NAME: ReadonlyMap<string, ObjectTypeSpec> = new Map(OBJECT_TYPES.map((t) => [t.name, t]));
+
+/**
+ * The verbs a device cannot serve, as "type.method": those whose declared
+ * backend ops (OpsSpec) the device's context does not implement. Describe
+ * reports them unsupported and the broker refuses them, so both follow
+ * from the backend's ops and agree with what a call would answer.
+ */
+export function unsupportedMethods(dev: DeviceContext): Set<string> {
+  const out = new Set<string>();
+  const check = (t: ObjectTypeSpec, method: string, ops: readonly OptionalOp[] | undefined): void => {
+    if (ops?.some((op) => !dev.implemented(op))) out.add(`${t.name}.${method}`);
+  };
+  for (const t of OBJECT_TYPES) {
+    check(t, 'create', t.create?.ops);
+    check(t, 'query', t.query?.ops);
+    check(t, 'modify', t.modify?.ops);
+    for (const [name, m] of Object.entries(t.methods)) check(t, name, m.ops);
+  }
+  return out;
+}
 
 export type { ObjectTypeSpec } from './spec.js';

@@ -13,6 +13,7 @@ export const mw: ObjectTypeSpec = {
   destroyOrder: 0,
   doc: 'memory window: remote access to a part of an MR, bound and re-bound at run time',
   create: {
+    ops: ['allocMw'],
     doc: 'ibv_alloc_mw',
     attrs: [
       attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),

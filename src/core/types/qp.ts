@@ -238,6 +238,7 @@ export const qp: ObjectTypeSpec = {
       },
     },
     attach_mcast: {
+      ops: ['attachMcast'],
       id: 18,
       doc: 'ibv_attach_mcast (UD QPs)',
       lock: 'write',
@@ -248,6 +249,7 @@ export const qp: ObjectTypeSpec = {
       },
     },
     detach_mcast: {
+      ops: ['detachMcast'],
       id: 19,
       doc: 'ibv_detach_mcast',
       lock: 'write',
@@ -258,6 +260,7 @@ export const qp: ObjectTypeSpec = {
       },
     },
     bind_mw: {
+      ops: ['bindMw'],
       id: 20,
       doc: 'ibv_bind_mw: bind a type 1 MW to a range of an MR through this QP; returns the new rkey',
       lock: 'read',

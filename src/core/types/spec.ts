@@ -12,7 +12,7 @@
  */
 import type { PlainMap } from '../../wire/values.js';
 import type { ObjectRef } from '../../verbs/abi.js';
-import type { DeviceContext } from '../../verbs/backend.js';
+import type { DeviceContext, OptionalOp } from '../../verbs/backend.js';
 import type { Access, AttrSpec, Validated } from '../attrs.js';
 import type { MemoryRangeInit, SessionMemory } from '../memory-check.js';
 
@@ -65,6 +65,8 @@ export interface MethodSpec {
   readonly out?: readonly AttrSpec[];
   /** The lock taken on the target object (the kernel's access of the method's handle). */
   readonly lock: Access;
+  /** The optional backend ops the method calls ({@link OpsSpec}). */
+  readonly ops?: readonly OptionalOp[];
   readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
   /**
    * Methods whose reply can be large (MR reads, polls): an upper bound of the
@@ -91,6 +93,16 @@ export function sizeArg(v: unknown, dflt: number, max: number): number {
   if (v === undefined) return dflt;
   const n = typeof v === 'bigint' ? Number(v) : v;
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max ? n : max;
+}
+
+/**
+ * The optional backend ops (../../verbs/backend.ts OptionalOps) a verb
+ * calls. A device that does not implement one of them lists the verb as
+ * unsupported in Describe and refuses it (./index.ts unsupportedMethods):
+ * support is derived from the backend's ops, never kept by hand.
+ */
+export interface OpsSpec {
+  readonly ops?: readonly OptionalOp[];
 }
 
 export interface ObjectTypeSpec {
@@ -122,7 +134,7 @@ export interface ObjectTypeSpec {
   readonly deviceScoped?: boolean;
   /** Objects of this type may be shared through ibv_import_device (their kernel handle handed out). */
   readonly importable?: boolean;
-  readonly create?: {
+  readonly create?: OpsSpec & {
     readonly doc: string;
     readonly attrs: readonly AttrSpec[];
     readonly out?: readonly AttrSpec[];
@@ -138,11 +150,11 @@ export interface ObjectTypeSpec {
   };
   /** Destroy cannot take attributes; it may fail (EBUSY) only when the reason is an explicit destroy. */
   readonly destroy?: (obj: ObjectHandle<any>, dev: DeviceContext) => Promise<PlainMap | void>;
-  readonly query?: {
+  readonly query?: OpsSpec & {
     readonly out?: readonly AttrSpec[];
     readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
   };
-  readonly modify?: {
+  readonly modify?: OpsSpec & {
     readonly attrs: readonly AttrSpec[];
     readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
   };

@@ -10,6 +10,7 @@ export const srq: ObjectTypeSpec = {
   id: 10,
   doc: 'shared receive queue',
   create: {
+    ops: ['createSrq'],
     doc: 'ibv_create_srq',
     attrs: [
       attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),
@@ -38,8 +39,9 @@ export const srq: ObjectTypeSpec = {
     },
   },
   destroy: (o, dev) => dev.destroySrq(o.ref as SrqRef),
-  query: { run: async (c) => ({ ...(await c.dev.querySrq(c.obj.ref as SrqRef)) }) },
+  query: { ops: ['querySrq'], run: async (c) => ({ ...(await c.dev.querySrq(c.obj.ref as SrqRef)) }) },
   modify: {
+    ops: ['modifySrq'],
     attrs: [attr('max_wr', 1, 'u32', { min: 1 }), attr('srq_limit', 2, 'u32')],
     run: async (c) => {
       const a: Partial<SrqAttr> = {};
@@ -52,6 +54,7 @@ export const srq: ObjectTypeSpec = {
   },
   methods: {
     post_recv: {
+      ops: ['postSrqRecv'],
       id: 16,
       doc: 'ibv_post_srq_recv',
       lock: 'read',

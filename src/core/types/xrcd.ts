@@ -7,6 +7,7 @@ export const xrcd: ObjectTypeSpec = {
   id: 12,
   doc: 'XRC domain (ibv_open_xrcd without a file: a private domain)',
   create: {
+    ops: ['openXrcd'],
     doc: 'ibv_open_xrcd',
     attrs: [],
     run: async (c) => ({ ref: await c.dev.openXrcd(c.tag), attrs: {} }),

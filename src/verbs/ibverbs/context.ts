@@ -30,7 +30,7 @@ import { gidText } from './codec.js';
 import { ControlVerbs } from './control.js';
 import { IbvAh, IbvChannel, IbvCq, IbvFlow, IbvMr, IbvMw, IbvPd, IbvQp, IbvSrq, IbvXrcd } from './objects.js';
 
-export type { ContextInit } from './objects.js';
+export type { ContextInit, ProviderCaps } from './objects.js';
 export { writeXrcdInit } from './control.js';
 
 const { EINVAL } = Errno;
@@ -61,7 +61,7 @@ export class IbvContext extends ControlVerbs implements DeviceContext {
   }
 
   capabilities(): DeviceCaps {
-    return this.caps;
+    return { supportsImport: this.caps.supportsImport };
   }
 
   // ---------------------------------------------------------------- close

@@ -138,27 +138,27 @@ export abstract class ControlVerbs extends DataPathVerbs {
 
   // ------------------------------------------------------------------- mw
 
-  async allocMw(pdRef: PdRef, type: 1 | 2, tag: number): Promise<MwRef> {
+  override async allocMw(pdRef: PdRef, type: 1 | 2, tag: number): Promise<MwRef> {
     const call = 'ibv_alloc_mw';
     this.live(call);
     const pd = this.own(pdRef, IbvPd, call);
-    this.unsupported(call, 'mw.create');
+    this.require('allocMw', call);
     if (type !== 1 && type !== 2) throw new VerbsError(call, EINVAL, `${call}: type must be 1 or 2`);
     const p = await this.ctor(call, this.ops.alloc_mw, pd.ptr, type);
     return this.add(new IbvMw(this, tag, p, pd, type));
   }
 
-  async deallocMw(ref: MwRef): Promise<void> {
+  override async deallocMw(ref: MwRef): Promise<void> {
     const mw = this.own(ref, IbvMw, 'ibv_dealloc_mw');
     await this.destroy('ibv_dealloc_mw', mw, this.ops.dealloc_mw, mw.ptr);
   }
 
-  async bindMw(qpRef: QpRef, mwRef: MwRef, bind: MwBind): Promise<number> {
+  override async bindMw(qpRef: QpRef, mwRef: MwRef, bind: MwBind): Promise<number> {
     const call = 'ibv_bind_mw';
     this.live(call);
     const qp = this.own(qpRef, IbvQp, call);
     const mw = this.own(mwRef, IbvMw, call);
-    this.unsupported(call, 'qp.bind_mw');
+    this.require('bindMw', call);
     // The checks of libibverbs' inline ibv_bind_mw.
     if (mw.type !== 1) throw new VerbsError(call, EINVAL, `${call}: only type 1 windows bind with ibv_bind_mw`);
     const unbind = bind.length === 0 && bind.addr === 0n;
@@ -239,11 +239,11 @@ export abstract class ControlVerbs extends DataPathVerbs {
 
   // ------------------------------------------------------------------ srq
 
-  async createSrq(pdRef: PdRef, attr: SrqInitAttr, tag: number): Promise<SrqRef> {
+  override async createSrq(pdRef: PdRef, attr: SrqInitAttr, tag: number): Promise<SrqRef> {
     const call = 'ibv_create_srq';
     this.live(call);
     const pd = this.own(pdRef, IbvPd, call);
-    this.unsupported(call, 'srq.create');
+    this.require('createSrq', call);
     if (attr.srq_type === 'XRC') return this.createXrcSrq(pd, attr, tag);
     return withBlock(L.srqInit.$size, async (b) => {
       const a = L.srqInit.attr;
@@ -260,7 +260,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
   /** ibv_create_srq_ex with IBV_SRQT_XRC: only where XRC domains exist. */
   protected async createXrcSrq(pd: IbvPd, attr: SrqInitAttr, tag: number): Promise<SrqRef> {
     const call = 'ibv_create_srq_ex';
-    this.unsupported(call, 'xrcd.create');
+    this.require('openXrcd', call);
     const create = this.ops.create_srq_ex;
     const getNum = this.ops.get_srq_num;
     if (!create || !getNum) throw new VerbsError(call, EOPNOTSUPP);
@@ -293,7 +293,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
     });
   }
 
-  async modifySrq(ref: SrqRef, attr: Partial<SrqAttr>, mask: number): Promise<void> {
+  override async modifySrq(ref: SrqRef, attr: Partial<SrqAttr>, mask: number): Promise<void> {
     const call = 'ibv_modify_srq';
     this.live(call);
     const srq = this.own(ref, IbvSrq, call);
@@ -305,7 +305,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
     });
   }
 
-  async querySrq(ref: SrqRef): Promise<SrqAttr> {
+  override async querySrq(ref: SrqRef): Promise<SrqAttr> {
     const call = 'ibv_query_srq';
     this.live(call);
     const srq = this.own(ref, IbvSrq, call);
@@ -319,7 +319,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
     });
   }
 
-  async destroySrq(ref: SrqRef): Promise<void> {
+  override async destroySrq(ref: SrqRef): Promise<void> {
     const srq = this.own(ref, IbvSrq, 'ibv_destroy_srq');
     await this.destroy('ibv_destroy_srq', srq, this.ibv.fn.destroy_srq, srq.ptr);
     this.srqByPtr.delete(srq.ptr);
@@ -360,7 +360,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
    */
   protected async createXrcQp(pd: IbvPd, init: QpInitAttr, type: number, tag: number): Promise<QpRef> {
     const call = 'ibv_create_qp_ex';
-    this.unsupported(call, 'xrcd.create');
+    this.require('openXrcd', call);
     const create = this.ops.create_qp_ex;
     if (!create) throw new VerbsError(call, EOPNOTSUPP);
     const recv = init.qp_type === 'XRC_RECV';
@@ -426,11 +426,11 @@ export abstract class ControlVerbs extends DataPathVerbs {
     this.qpByPtr.delete(qp.ptr);
   }
 
-  async attachMcast(ref: QpRef, gid: string, lid: number): Promise<void> {
+  override async attachMcast(ref: QpRef, gid: string, lid: number): Promise<void> {
     const call = 'ibv_attach_mcast';
     this.live(call);
     const qp = this.own(ref, IbvQp, call);
-    this.unsupported(call, 'qp.attach_mcast');
+    this.require('attachMcast', call);
     const raw = gidBytes(gid, call);
     if (!Number.isInteger(lid) || lid < 0 || lid > 0xffff) throw new VerbsError(call, EINVAL, `${call}: bad lid`);
     await withBlock(16, async (b) => {
@@ -440,7 +440,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
     qp.mcast.set(raw.toString('hex'), lid);
   }
 
-  async detachMcast(ref: QpRef, gid: string, lid: number): Promise<void> {
+  override async detachMcast(ref: QpRef, gid: string, lid: number): Promise<void> {
     const call = 'ibv_detach_mcast';
     this.live(call);
     const qp = this.own(ref, IbvQp, call);
@@ -455,10 +455,11 @@ export abstract class ControlVerbs extends DataPathVerbs {
 
   // ------------------------------------------------------------------- ah
 
-  async createAh(pdRef: PdRef, attr: AhAttr, tag: number): Promise<AhRef> {
+  override async createAh(pdRef: PdRef, attr: AhAttr, tag: number): Promise<AhRef> {
     const call = 'ibv_create_ah';
     this.live(call);
     const pd = this.own(pdRef, IbvPd, call);
+    this.require('createAh', call);
     if (attr.grh && !normalizeGid(attr.grh.dgid)) throw new VerbsError(call, EINVAL, `${call}: bad dgid`);
     return withBlock(L.ahAttr.$size, async (b) => {
       encodeAh(b, 0, attr, call);
@@ -467,17 +468,17 @@ export abstract class ControlVerbs extends DataPathVerbs {
     });
   }
 
-  async destroyAh(ref: AhRef): Promise<void> {
+  override async destroyAh(ref: AhRef): Promise<void> {
     const ah = this.own(ref, IbvAh, 'ibv_destroy_ah');
     await this.destroy('ibv_destroy_ah', ah, this.ibv.fn.destroy_ah, ah.ptr);
   }
 
   // ----------------------------------------------------------------- xrcd
 
-  async openXrcd(tag: number): Promise<XrcdRef> {
+  override async openXrcd(tag: number): Promise<XrcdRef> {
     const call = 'ibv_open_xrcd';
     this.live(call);
-    this.unsupported(call, 'xrcd.create');
+    this.require('openXrcd', call);
     const open = this.ops.open_xrcd;
     if (!open) throw new VerbsError(call, EOPNOTSUPP);
     return withBlock(L.xrcdInit.$size, async (b) => {
@@ -487,7 +488,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
     });
   }
 
-  async closeXrcd(ref: XrcdRef): Promise<void> {
+  override async closeXrcd(ref: XrcdRef): Promise<void> {
     const x = this.own(ref, IbvXrcd, 'ibv_close_xrcd');
     const close = this.ops.close_xrcd;
     if (!close) throw new VerbsError('ibv_close_xrcd', EOPNOTSUPP);
@@ -496,11 +497,11 @@ export abstract class ControlVerbs extends DataPathVerbs {
 
   // ----------------------------------------------------------------- flow
 
-  async createFlow(qpRef: QpRef, attr: FlowAttr, tag: number): Promise<FlowRef> {
+  override async createFlow(qpRef: QpRef, attr: FlowAttr, tag: number): Promise<FlowRef> {
     const call = 'ibv_create_flow';
     this.live(call);
     const qp = this.own(qpRef, IbvQp, call);
-    this.unsupported(call, 'flow.create');
+    this.require('createFlow', call);
     const create = this.ops.create_flow;
     if (!create) throw new VerbsError(call, EOPNOTSUPP);
     return withBlock(flowSize(attr), async (b) => {
@@ -510,7 +511,7 @@ export abstract class ControlVerbs extends DataPathVerbs {
     });
   }
 
-  async destroyFlow(ref: FlowRef): Promise<void> {
+  override async destroyFlow(ref: FlowRef): Promise<void> {
     const f = this.own(ref, IbvFlow, 'ibv_destroy_flow');
     const destroy = this.ops.destroy_flow;
     if (!destroy) throw new VerbsError('ibv_destroy_flow', EOPNOTSUPP);

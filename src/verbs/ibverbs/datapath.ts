@@ -57,7 +57,7 @@ export abstract class DataPathVerbs extends ContextEvents {
     if (rc !== 0) throw new VerbsError(call, rc < 0 ? -rc : rc);
   }
 
-  async postSrqRecv(ref: SrqRef, wrs: RecvWr[]): Promise<void> {
+  override async postSrqRecv(ref: SrqRef, wrs: RecvWr[]): Promise<void> {
     const call = 'ibv_post_srq_recv';
     this.live(call);
     const srq = this.own(ref, IbvSrq, call);

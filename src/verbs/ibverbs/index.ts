@@ -14,7 +14,7 @@ import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeviceListing } from '../abi.js';
-import type { Backend, DeviceCaps, DeviceContext } from '../backend.js';
+import type { Backend, DeviceContext, OptionalOp } from '../backend.js';
 import { Errno, VerbsError } from '../errno.js';
 import * as libc from '../../sys/libc.js';
 import {
@@ -22,7 +22,7 @@ import {
   withBlock, type Ibv, type Ptr,
 } from './binding.js';
 import { guidText } from './codec.js';
-import { IbvContext, writeXrcdInit } from './context.js';
+import { IbvContext, writeXrcdInit, type ProviderCaps } from './context.js';
 import { FdPoller } from './poller.js';
 
 export { LibraryMissingError } from './binding.js';
@@ -31,12 +31,6 @@ export { IbvContext } from './context.js';
 const SYSFS_VERBS = '/sys/class/infiniband_verbs';
 const SYSFS_IB = '/sys/class/infiniband';
 const WATCH_MS = 1000;
-
-/** Methods rdma-core's providers leave to EOPNOTSUPP stubs that no cheap probe can tell apart. */
-const PROVIDER_GAPS: Record<string, readonly string[]> = {
-  rxe: ['flow.create'],
-  siw: ['flow.create', 'srq.create', 'ah.create', 'qp.attach_mcast', 'qp.detach_mcast'],
-};
 
 export interface IbverbsBackendOptions {
   log: Logger;
@@ -58,7 +52,7 @@ export class IbverbsBackend implements Backend {
   private readonly log: Logger;
   private readonly poller: FdPoller;
   private readonly contexts = new Map<string, Set<IbvContext>>();
-  private readonly caps = new Map<string, { ino: bigint; caps: DeviceCaps }>();
+  private readonly caps = new Map<string, { ino: bigint; caps: ProviderCaps }>();
   private readonly watchers = new Set<Watcher>();
   private known: Map<string, bigint> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -134,7 +128,7 @@ export class IbverbsBackend implements Backend {
     let set = this.contexts.get(name);
     if (!set) this.contexts.set(name, (set = new Set()));
     const cachedCaps = this.caps.get(name);
-    const caps: DeviceCaps = cachedCaps && cachedCaps.ino === ino ? cachedCaps.caps : { supportsImport: false, unsupported: new Set() };
+    const caps: ProviderCaps = cachedCaps && cachedCaps.ino === ino ? cachedCaps.caps : { supportsImport: false, lacks: new Set() };
     const ctx = new IbvContext(this.ibv, ctxPtr, {
       name,
       provider,
@@ -148,10 +142,10 @@ export class IbverbsBackend implements Backend {
     set.add(ctx);
     if (!cachedCaps || cachedCaps.ino !== ino) {
       try {
-        const probed = await this.probeCaps(ctx, provider);
+        const probed = await this.probeCaps(ctx);
         // The context was built with a placeholder; the same object is filled so every holder sees it.
         (caps as { supportsImport: boolean }).supportsImport = probed.supportsImport;
-        for (const u of probed.unsupported) (caps.unsupported as Set<string>).add(u);
+        for (const op of probed.lacks) caps.lacks.add(op);
         this.caps.set(name, { ino, caps });
       } catch (e) {
         await ctx.close().catch(() => {});
@@ -163,26 +157,65 @@ export class IbverbsBackend implements Backend {
   }
 
   /**
-   * What the provider cannot do, found out once per device: import of the
-   * command fd and XRC domains by trying them; memory windows, SRQs and
-   * multicast from the device limits; flow steering from the provider name.
+   * What the provider cannot do, found out once per device from what it
+   * answers (no list of providers is kept): memory windows, SRQs and
+   * multicast from the limits query_device reports; XRC domains, address
+   * handles and flow steering by trying them, since libibverbs fills a
+   * provider's missing ops with dummies that answer EOPNOTSUPP (a non-NULL
+   * pointer, so only a call tells): EOPNOTSUPP means the op is missing, any
+   * other answer (EINVAL for the probe's minimal arguments) that the provider
+   * implements it. Import is tried on a dup of the command fd.
    */
-  private async probeCaps(ctx: IbvContext, provider: string): Promise<DeviceCaps> {
-    const unsupported = new Set<string>(PROVIDER_GAPS[provider] ?? []);
+  private async probeCaps(ctx: IbvContext): Promise<ProviderCaps> {
+    const lacks = new Set<OptionalOp>();
+    const lack = (...ops: OptionalOp[]): void => {
+      for (const op of ops) lacks.add(op);
+    };
     const attr = await ctx.queryDevice();
-    if (attr.max_mw <= 0) for (const m of ['mw.create', 'qp.bind_mw']) unsupported.add(m);
-    if (attr.max_srq <= 0) unsupported.add('srq.create');
-    if (attr.max_mcast_grp <= 0) for (const m of ['qp.attach_mcast', 'qp.detach_mcast']) unsupported.add(m);
+    if (attr.max_mw <= 0) lack('allocMw', 'deallocMw', 'bindMw');
+    if (attr.max_srq <= 0) lack('createSrq', 'modifySrq', 'querySrq', 'destroySrq', 'postSrqRecv');
+    if (attr.max_mcast_grp <= 0) lack('attachMcast', 'detachMcast');
     const ops = this.ibv.ops(ctx.ptr);
-    if (!ops.open_xrcd || !ops.close_xrcd) unsupported.add('xrcd.create');
+    if (!ops.open_xrcd || !ops.close_xrcd) lack('openXrcd', 'closeXrcd');
     else {
       const close = ops.close_xrcd;
       const x = await withBlock(L.xrcdInit.$size, async (b) => {
         writeXrcdInit(b);
         return callAsync(ops.open_xrcd as NonNullable<typeof ops.open_xrcd>, ctx.ptr, b.ptr);
       });
-      if (x.res === null || x.res === 0n) unsupported.add('xrcd.create');
+      if (x.res === null || x.res === 0n) lack('openXrcd', 'closeXrcd');
       else await callAsync(close, x.res);
+    }
+    const missing = (e: unknown): boolean => e instanceof VerbsError && (e.errno === Errno.EOPNOTSUPP || e.errno === Errno.ENOSYS);
+    const pd = await ctx.allocPd(0);
+    try {
+      // A zeroed AH (no GRH, DLID 0): providers that have create_ah refuse or accept it; the dummy answers EOPNOTSUPP.
+      const ah = await ctx.createAh(pd, { grh: null, dlid: 0, sl: 0, src_path_bits: 0, static_rate: 0, port_num: 1 }, 0).catch((e: unknown) => {
+        if (missing(e)) lack('createAh', 'destroyAh');
+        return null;
+      });
+      if (ah) await ctx.destroyAh(ah);
+      const cq = await ctx.createCq(1, null, 0, 0);
+      try {
+        const qp = await ctx.createQp(pd, {
+          qp_type: 'UD', send_cq: cq, recv_cq: cq, srq: null, sq_sig_all: false,
+          cap: { max_send_wr: 1, max_recv_wr: 1, max_send_sge: 1, max_recv_sge: 1, max_inline_data: 0 },
+        }, 0).catch(() => null);
+        if (qp) {
+          const flow = await ctx.createFlow(qp, {
+            type: 'NORMAL', priority: 0, port: 1, flags: 0, specs: [{ type: 'ETH', dst_mac: '02:00:00:00:00:01' }],
+          }, 0).catch((e: unknown) => {
+            if (missing(e)) lack('createFlow', 'destroyFlow');
+            return null;
+          });
+          if (flow) await ctx.destroyFlow(flow);
+          await ctx.destroyQp(qp);
+        }
+      } finally {
+        await ctx.destroyCq(cq);
+      }
+    } finally {
+      await ctx.deallocPd(pd);
     }
     // ibv_import_device on a dup of the command fd: a second context over the same file.
     let supportsImport = false;
@@ -196,7 +229,7 @@ export class IbverbsBackend implements Backend {
         libc.close(dupFd);
       }
     }
-    return { supportsImport, unsupported };
+    return { supportsImport, lacks };
   }
 
   // ------------------------------------------------------------- watching

@@ -10,7 +10,7 @@
  * control.ts (create, modify, query, destroy: on workers) and context.ts
  * (the assembled context, and close).
  */
-import type { DeviceCaps } from '../backend.js';
+import { DummyOps, type DeviceCaps, type OptionalOp } from '../backend.js';
 import type {
   AhRef, ChannelRef, CqRef, FlowRef, MemoryView, MrRef, MwRef, PdRef, QpRef, QpType, SrqRef, XrcdRef,
 } from '../abi.js';
@@ -122,11 +122,21 @@ export class IbvFlow extends IbvObject implements FlowRef {
 
 export type Cls<T> = abstract new (...a: never[]) => T;
 
+/**
+ * What the provider answers, found out once per device when it is first
+ * opened (index.ts probeCaps): the import capability, and the optional ops
+ * the provider leaves to libibverbs' dummies.
+ */
+export interface ProviderCaps extends DeviceCaps {
+  /** Optional ops this device lacks: they answer EOPNOTSUPP, and Describe lists their verbs unsupported. */
+  readonly lacks: Set<OptionalOp>;
+}
+
 /** What the backend tells a context about its device. */
 export interface ContextInit {
   name: string;
   provider: string;
-  caps: DeviceCaps;
+  caps: ProviderCaps;
   poller: FdPoller;
   onClosed: (ctx: IbvContext) => void;
   warn: (msg: string, err?: unknown) => void;
@@ -143,11 +153,11 @@ export function ctorErrno(e: number): number {
  * objects (and the pointer maps events resolve through), and the checks and
  * call wrappers of its verbs.
  */
-export abstract class ContextBase {
+export abstract class ContextBase extends DummyOps {
   readonly backend = 'ibverbs' as const;
   readonly name: string;
   readonly provider: string;
-  protected readonly caps: DeviceCaps;
+  protected readonly caps: ProviderCaps;
   protected readonly objects = new Set<IbvObject>();
   protected readonly cqByPtr = new Map<Ptr, IbvCq>();
   protected readonly qpByPtr = new Map<Ptr, IbvQp>();
@@ -162,6 +172,7 @@ export abstract class ContextBase {
     readonly ptr: Ptr,
     protected readonly init: ContextInit,
   ) {
+    super();
     this.name = init.name;
     this.provider = init.provider;
     this.caps = init.caps;
@@ -180,8 +191,18 @@ export abstract class ContextBase {
     return ref as T;
   }
 
-  protected unsupported(call: string, what: string): void {
-    if (this.caps.unsupported.has(what)) throw new VerbsError(call, EOPNOTSUPP, `${call}: ${this.provider} does not support ${what}`);
+  /**
+   * Every op this backend has is written out (control.ts), so what this
+   * device implements is what its provider answers: the ops the probe at
+   * open found missing ({@link ProviderCaps.lacks}) are not implemented.
+   */
+  override implemented(op: OptionalOp): boolean {
+    return super.implemented(op) && !this.caps.lacks.has(op);
+  }
+
+  /** Refuses an op the provider lacks with EOPNOTSUPP, as libibverbs' dummy ops do (and as Describe says). */
+  protected require(op: OptionalOp, call: string): void {
+    if (this.caps.lacks.has(op)) throw new VerbsError(call, EOPNOTSUPP, `${call}: ${this.provider} does not support it`);
   }
 
   /** Runs a constructor off the main thread; NULL means errno. */

@@ -15,11 +15,11 @@
  */
 import {
   Access, QpAttrMask as M, SrqAttrMask, type AhAttr, type AhRef, type ChannelRef, type CqRef, type DeviceAttr,
-  type FlowAttr, type FlowRef, type GidEntry, type MemorySource, type MrRef, type MwBind, type MwRef, type PdRef,
+  type GidEntry, type MemorySource, type MrRef, type MwBind, type MwRef, type PdRef,
   type PortAttr, type QpAttr, type QpCap, type QpInitAttr, type QpRef, type QpState, type RecvWr, type SendWr,
-  type SrqAttr, type SrqInitAttr, type SrqRef, type Wc, type XrcdRef,
+  type SrqAttr, type SrqInitAttr, type SrqRef, type Wc,
 } from '../abi.js';
-import type { BackendEvent, DeviceCaps, DeviceContext } from '../backend.js';
+import { DummyOps, type BackendEvent, type DeviceCaps, type DeviceContext } from '../backend.js';
 import { Errno, PostError, VerbsError } from '../errno.js';
 import { SharedMemory, SysError, mapFd } from '../../sys/memory.js';
 import { normalizeGid, isMulticastGid } from '../../wire/gid.js';
@@ -57,7 +57,12 @@ function defaultAh(): AhAttr {
   return { grh: null, dlid: 0, sl: 0, src_path_bits: 0, static_rate: 0, port_num: 0 };
 }
 
-export class SimContext implements DeviceContext {
+/**
+ * Like rxe, the sim has no XRC domains and no flow steering: it leaves
+ * openXrcd/closeXrcd and createFlow/destroyFlow to {@link DummyOps}, which
+ * answer EOPNOTSUPP, and Describe says so (derived from the ops).
+ */
+export class SimContext extends DummyOps implements DeviceContext {
   readonly backend = 'sim' as const;
   readonly provider = 'sim';
   private handler: ((e: BackendEvent) => void) | null = null;
@@ -68,7 +73,9 @@ export class SimContext implements DeviceContext {
   constructor(
     readonly device: SimDevice,
     readonly fabric: Fabric,
-  ) {}
+  ) {
+    super();
+  }
 
   get name(): string {
     return this.device.name;
@@ -135,7 +142,7 @@ export class SimContext implements DeviceContext {
   }
 
   capabilities(): DeviceCaps {
-    return { supportsImport: false, unsupported: SIM_UNSUPPORTED };
+    return { supportsImport: false };
   }
 
   // -------------------------------------------------------------- queries
@@ -218,7 +225,7 @@ export class SimContext implements DeviceContext {
 
   // ------------------------------------------------------------------- mw
 
-  async allocMw(pdRef: PdRef, type: 1 | 2, tag: number): Promise<MwRef> {
+  override async allocMw(pdRef: PdRef, type: 1 | 2, tag: number): Promise<MwRef> {
     const call = 'ibv_alloc_mw';
     this.live(call);
     const pd = this.own(pdRef, SimPd, call);
@@ -231,7 +238,7 @@ export class SimContext implements DeviceContext {
     return mw;
   }
 
-  async deallocMw(ref: MwRef): Promise<void> {
+  override async deallocMw(ref: MwRef): Promise<void> {
     const mw = this.own(ref, SimMw, 'ibv_dealloc_mw');
     if (mw.binding) mw.binding.mr.numMw--;
     mw.binding = null;
@@ -240,7 +247,7 @@ export class SimContext implements DeviceContext {
     this.drop(mw, 'mw');
   }
 
-  async bindMw(qpRef: QpRef, mwRef: MwRef, bind: MwBind): Promise<number> {
+  override async bindMw(qpRef: QpRef, mwRef: MwRef, bind: MwBind): Promise<number> {
     const call = 'ibv_bind_mw';
     this.live(call);
     const qp = this.own(qpRef, SimQp, call);
@@ -332,7 +339,7 @@ export class SimContext implements DeviceContext {
 
   // ------------------------------------------------------------------ srq
 
-  async createSrq(pdRef: PdRef, attr: SrqInitAttr, tag: number): Promise<SrqRef> {
+  override async createSrq(pdRef: PdRef, attr: SrqInitAttr, tag: number): Promise<SrqRef> {
     const call = 'ibv_create_srq';
     this.live(call);
     const pd = this.own(pdRef, SimPd, call);
@@ -351,7 +358,7 @@ export class SimContext implements DeviceContext {
     return srq;
   }
 
-  async modifySrq(ref: SrqRef, attr: Partial<SrqAttr>, mask: number): Promise<void> {
+  override async modifySrq(ref: SrqRef, attr: Partial<SrqAttr>, mask: number): Promise<void> {
     const call = 'ibv_modify_srq';
     this.live(call);
     const srq = this.own(ref, SimSrq, call);
@@ -373,13 +380,13 @@ export class SimContext implements DeviceContext {
     if (mask & SrqAttrMask.LIMIT) srq.limit = attr.srq_limit as number;
   }
 
-  async querySrq(ref: SrqRef): Promise<SrqAttr> {
+  override async querySrq(ref: SrqRef): Promise<SrqAttr> {
     this.live('ibv_query_srq');
     const srq = this.own(ref, SimSrq, 'ibv_query_srq');
     return { max_wr: srq.maxWr, max_sge: srq.maxSge, srq_limit: srq.limit };
   }
 
-  async destroySrq(ref: SrqRef): Promise<void> {
+  override async destroySrq(ref: SrqRef): Promise<void> {
     const srq = this.own(ref, SimSrq, 'ibv_destroy_srq');
     if (srq.usecnt > 0 && !this.forced) throw new VerbsError('ibv_destroy_srq', EBUSY, `ibv_destroy_srq: ${srq.usecnt} QPs still use the SRQ`);
     srq.rq.clear();
@@ -387,7 +394,7 @@ export class SimContext implements DeviceContext {
     this.drop(srq, 'srq');
   }
 
-  async postSrqRecv(ref: SrqRef, wrs: RecvWr[]): Promise<void> {
+  override async postSrqRecv(ref: SrqRef, wrs: RecvWr[]): Promise<void> {
     const call = 'ibv_post_srq_recv';
     this.live(call);
     const srq = this.own(ref, SimSrq, call);
@@ -689,7 +696,7 @@ export class SimContext implements DeviceContext {
     }
   }
 
-  async attachMcast(ref: QpRef, gid: string, lid: number): Promise<void> {
+  override async attachMcast(ref: QpRef, gid: string, lid: number): Promise<void> {
     const call = 'ibv_attach_mcast';
     this.live(call);
     const qp = this.own(ref, SimQp, call);
@@ -708,7 +715,7 @@ export class SimContext implements DeviceContext {
     qp.mcast.add(g);
   }
 
-  async detachMcast(ref: QpRef, gid: string, _lid: number): Promise<void> {
+  override async detachMcast(ref: QpRef, gid: string, _lid: number): Promise<void> {
     const call = 'ibv_detach_mcast';
     this.live(call);
     const qp = this.own(ref, SimQp, call);
@@ -719,7 +726,7 @@ export class SimContext implements DeviceContext {
 
   // ------------------------------------------------------------------- ah
 
-  async createAh(pdRef: PdRef, attr: AhAttr, tag: number): Promise<AhRef> {
+  override async createAh(pdRef: PdRef, attr: AhAttr, tag: number): Promise<AhRef> {
     const call = 'ibv_create_ah';
     this.live(call);
     const pd = this.own(pdRef, SimPd, call);
@@ -731,31 +738,10 @@ export class SimContext implements DeviceContext {
     return ah;
   }
 
-  async destroyAh(ref: AhRef): Promise<void> {
+  override async destroyAh(ref: AhRef): Promise<void> {
     const ah = this.own(ref, SimAh, 'ibv_destroy_ah');
     ah.pd.usecnt--;
     this.drop(ah, 'ah');
-  }
-
-  // ------------------------------------------------- what rxe lacks
-
-  async openXrcd(_tag: number): Promise<XrcdRef> {
-    this.live('ibv_open_xrcd');
-    throw new VerbsError('ibv_open_xrcd', EOPNOTSUPP);
-  }
-
-  async closeXrcd(_xrcd: XrcdRef): Promise<void> {
-    throw new VerbsError('ibv_close_xrcd', EINVAL, 'ibv_close_xrcd: the sim has no XRC domains');
-  }
-
-  async createFlow(qpRef: QpRef, _attr: FlowAttr, _tag: number): Promise<FlowRef> {
-    this.live('ibv_create_flow');
-    this.own(qpRef, SimQp, 'ibv_create_flow');
-    throw new VerbsError('ibv_create_flow', EOPNOTSUPP);
-  }
-
-  async destroyFlow(_flow: FlowRef): Promise<void> {
-    throw new VerbsError('ibv_destroy_flow', EINVAL, 'ibv_destroy_flow: the sim has no flows');
   }
 
   // ---------------------------------------------------------------- close
@@ -785,6 +771,3 @@ function roundPow2(n: number): number {
   while (p < n) p *= 2;
   return p;
 }
-
-/** What the sim refuses, as "type.method" (rxe has no XRC domains and no flow steering). */
-export const SIM_UNSUPPORTED: ReadonlySet<string> = new Set(['xrcd.create', 'flow.create']);

@@ -12,7 +12,7 @@ import { RXE_LIMITS, type SimLimits } from './limits.js';
 import type { Fabric } from './datapath.js';
 
 export { RXE_LIMITS, type SimLimits } from './limits.js';
-export { SimContext, SIM_UNSUPPORTED } from './context.js';
+export { SimContext } from './context.js';
 export { modifyQpIsOk, QP_STATE_TABLE } from './qp-state.js';
 
 export interface SimBackendOptions {
