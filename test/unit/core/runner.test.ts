@@ -11,12 +11,12 @@ import { describe, expect, it } from 'vitest';
 import { Broker } from '../../../src/core/broker.js';
 import { BrokerError } from '../../../src/core/errors.js';
 import type { Session } from '../../../src/core/sessions.js';
-import type { Backend, DeviceContext } from '../../../src/verbs/backend.js';
+import type { Backend, DeviceContext, OptionalOp } from '../../../src/verbs/backend.js';
 import { createSimBackend } from '../../../src/verbs/sim/index.js';
 import { HandleValue } from '../../../src/wire/values.js';
 
-/** The sim with `gaps` added to what its devices report unsupported. */
-function withGaps(inner: Backend, gaps: readonly string[]): Backend {
+/** The sim with `gaps`: optional ops its devices say they do not implement (Describe and the runner follow). */
+function withGaps(inner: Backend, gaps: readonly OptionalOp[]): Backend {
   return {
     kind: inner.kind,
     listDevices: () => inner.listDevices(),
@@ -25,7 +25,7 @@ function withGaps(inner: Backend, gaps: readonly string[]): Backend {
       const ctx = await inner.openDevice(name);
       return new Proxy(ctx, {
         get(t, k, r) {
-          if (k === 'capabilities') return () => ({ ...t.capabilities(), unsupported: new Set([...t.capabilities().unsupported, ...gaps]) });
+          if (k === 'implemented') return (op: OptionalOp) => !gaps.includes(op) && t.implemented(op);
           const v = Reflect.get(t, k, r) as unknown;
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
         },
@@ -34,7 +34,7 @@ function withGaps(inner: Backend, gaps: readonly string[]): Backend {
   };
 }
 
-async function setup(gaps: readonly string[] = []): Promise<{ broker: Broker; s: Session; other: Session; lines: Record<string, unknown>[] }> {
+async function setup(gaps: readonly OptionalOp[] = []): Promise<{ broker: Broker; s: Session; other: Session; lines: Record<string, unknown>[] }> {
   const lines: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
   const broker = new Broker({ backend: withGaps(createSimBackend(), gaps), log });
@@ -55,21 +55,21 @@ async function code(p: Promise<unknown>): Promise<string> {
 
 describe('the method runner', () => {
   it('checks the capability for every verb, query included (EOPNOTSUPP, as a method the driver left out)', async () => {
-    const { broker, s } = await setup(['mr.query', 'qp.modify', 'cq.poll']);
+    const { broker, s } = await setup(['querySrq', 'postSrqRecv']);
     const pd = await broker.create(s, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
-    const mr = await broker.create(s, { type: 'mr', device: '', attrs: { pd: new HandleValue(pd.handle), length: 4096n }, userHandle: '0' });
+    const srq = await broker.create(s, { type: 'srq', device: '', attrs: { pd: new HandleValue(pd.handle), max_wr: 4 }, userHandle: '0' });
     const cq = await broker.create(s, { type: 'cq', device: 'sim0', attrs: { cqe: 4 }, userHandle: '0' });
-    expect(await code(broker.query(s, mr.handle))).toBe('UNSUPPORTED');
+    expect(await code(broker.query(s, srq.handle))).toBe('UNSUPPORTED');
     // A query of a type whose query the device has keeps working.
     expect(await code(broker.query(s, cq.handle))).toBe('ok');
     // The same rule on the generic invoke path and on the fast lane's entry.
-    expect(await code(broker.invoke(s, cq.handle, '', 'poll', {}))).toBe('UNSUPPORTED');
-    expect(await code(broker.dataPath.poll(s, cq.handle, 4))).toBe('UNSUPPORTED');
+    expect(await code(broker.invoke(s, srq.handle, '', 'post_recv', { wrs: [] }))).toBe('UNSUPPORTED');
+    expect(await code(broker.dataPath.post(s, srq.handle, 'srq_recv', []))).toBe('UNSUPPORTED');
     // Each outcome accounted once, under the type and verb.
     const verbs = broker.accounting.of('a').verbs;
-    expect(verbs?.get('mr.query')?.get('UNSUPPORTED')).toBe(1);
+    expect(verbs?.get('srq.query')?.get('UNSUPPORTED')).toBe(1);
     expect(verbs?.get('cq.query')?.get('ok')).toBe(1);
-    expect(verbs?.get('cq.poll')?.get('UNSUPPORTED')).toBe(2);
+    expect(verbs?.get('srq.post_recv')?.get('UNSUPPORTED')).toBe(2);
     await broker.shutdown();
   });
 
