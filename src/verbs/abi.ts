@@ -120,6 +120,8 @@ export interface DeviceAttr {
   node_guid: string;
   sys_image_guid: string;
   max_mr_size: bigint;
+  /** ibv_device_attr_ex.max_dm_size: the most device memory one ibv_alloc_dm may ask for (0: no device memory). */
+  max_dm_size: bigint;
   page_size_cap: bigint;
   vendor_id: number;
   vendor_part_id: number;
@@ -201,6 +203,15 @@ export type MemorySource =
   | { kind: 'memfd'; fd: number; offset: number; length: number }
   /** A dma-buf fd, where the device supports it. */
   | { kind: 'dmabuf'; fd: number; offset: number; length: number; iova: bigint };
+
+/** struct ibv_alloc_dm_attr */
+export interface AllocDmAttr {
+  length: number;
+  /** log2 of the alignment the caller needs. */
+  log_align_req: number;
+  /** No bits are defined: anything but 0 answers EINVAL. */
+  comp_mask: number;
+}
 
 export interface SrqInitAttr {
   max_wr: number;
@@ -415,6 +426,8 @@ export interface QpRef extends ObjectRef { readonly kind: 'qp'; readonly qp_num:
 export interface AhRef extends ObjectRef { readonly kind: 'ah' }
 export interface XrcdRef extends ObjectRef { readonly kind: 'xrcd' }
 export interface FlowRef extends ObjectRef { readonly kind: 'flow' }
+/** Device memory (struct ibv_dm). */
+export interface DmRef extends ObjectRef { readonly kind: 'dm'; readonly length: number }
 
 /** Memory the daemon can read and write (an MR's pages). */
 export interface MemoryView {

@@ -13,8 +13,9 @@
  *   like libibverbs' cq_context / qp_context.
  */
 import type {
-  AhAttr, AhRef, AsyncEventType, ChannelRef, CqRef, DeviceAttr, DeviceListing, FlowAttr, FlowRef, GidEntry,
-  MemorySource, MrRef, MwBind, MwRef, PdRef, PortAttr, QpAttr, QpCap, QpInitAttr, QpRef, QpType, RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqRef, Wc, XrcdRef,
+  AhAttr, AhRef, AllocDmAttr, AsyncEventType, ChannelRef, CqRef, DeviceAttr, DeviceListing, DmRef, FlowAttr,
+  FlowRef, GidEntry, MemorySource, MrRef, MwBind, MwRef, PdRef, PortAttr, QpAttr, QpCap, QpInitAttr, QpRef, QpType,
+  RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqRef, Wc, XrcdRef,
 } from './abi.js';
 import { Errno, VerbsError } from './errno.js';
 
@@ -78,6 +79,17 @@ export interface OptionalOps {
 
   createFlow(qp: QpRef, attr: FlowAttr, tag: number): Promise<FlowRef>;
   destroyFlow(flow: FlowRef): Promise<void>;
+
+  /** ibv_alloc_dm: device memory of `attr.length` bytes (ENOMEM above the device's max_dm_size). */
+  allocDm(attr: AllocDmAttr, tag: number): Promise<DmRef>;
+  /** ibv_free_dm (EBUSY while an MR is registered on it). */
+  freeDm(dm: DmRef): Promise<void>;
+  /** ibv_memcpy_to_dm: `data` into the DM at `offset` (EINVAL when the range leaves it). */
+  copyToDm(dm: DmRef, offset: bigint, data: Uint8Array): Promise<void>;
+  /** ibv_memcpy_from_dm: `length` bytes of the DM at `offset` (EINVAL when the range leaves it). */
+  copyFromDm(dm: DmRef, offset: bigint, length: number): Promise<Buffer>;
+  /** ibv_reg_dm_mr: an MR over [offset, offset+length) of the DM; access must include ZERO_BASED. */
+  regDmMr(pd: PdRef, dm: DmRef, offset: bigint, length: number, access: number, tag: number): Promise<MrRef>;
 }
 export type OptionalOp = keyof OptionalOps;
 
@@ -107,6 +119,13 @@ export abstract class DummyOps implements OptionalOps {
   closeXrcd(_xrcd: XrcdRef): Promise<void> { return notSupported('ibv_close_xrcd'); }
   createFlow(_qp: QpRef, _attr: FlowAttr, _tag: number): Promise<FlowRef> { return notSupported('ibv_create_flow'); }
   destroyFlow(_flow: FlowRef): Promise<void> { return notSupported('ibv_destroy_flow'); }
+  allocDm(_attr: AllocDmAttr, _tag: number): Promise<DmRef> { return notSupported('ibv_alloc_dm'); }
+  freeDm(_dm: DmRef): Promise<void> { return notSupported('ibv_free_dm'); }
+  copyToDm(_dm: DmRef, _offset: bigint, _data: Uint8Array): Promise<void> { return notSupported('ibv_memcpy_to_dm'); }
+  copyFromDm(_dm: DmRef, _offset: bigint, _length: number): Promise<Buffer> { return notSupported('ibv_memcpy_from_dm'); }
+  regDmMr(_pd: PdRef, _dm: DmRef, _offset: bigint, _length: number, _access: number, _tag: number): Promise<MrRef> {
+    return notSupported('ibv_reg_dm_mr');
+  }
 
   /** Whether this context implements `op` (overrides the dummy); a backend whose support varies at run time narrows it. */
   implemented(op: OptionalOp): boolean {

@@ -30,8 +30,9 @@ import { qp } from './qp.js';
 import { ah } from './ah.js';
 import { xrcd } from './xrcd.js';
 import { flow } from './flow.js';
+import { dm, dmMr } from './dm.js';
 
-export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [device, port, ah, pd, cq, compChannel, mw, mr, qp, srq, xrcd, flow];
+export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [device, port, ah, pd, cq, compChannel, mw, mr, qp, srq, xrcd, flow, dm, dmMr];
 
 export const TYPES_BY_NAME: ReadonlyMap<string, ObjectTypeSpec> = new Map(OBJECT_TYPES.map((t) => [t.name, t]));
 

@@ -42,8 +42,11 @@ export const LAYOUT = {
   },
   verbs_context: {
     $size: 648, sz: 312, context: 320, open_xrcd: 288, close_xrcd: 296, ibv_create_flow: 240, ibv_destroy_flow: 224,
-    create_qp_ex: 264, create_srq_ex: 280, get_srq_num: 272,
+    create_qp_ex: 264, create_srq_ex: 280, get_srq_num: 272, query_device_ex: 216, reg_dm_mr: 56, alloc_dm: 64, free_dm: 72,
   },
+  ibv_device_attr_ex: { $size: 400, orig_attr: 0, max_dm_size: 376 },
+  ibv_alloc_dm_attr: { $size: 16, length: 0, log_align_req: 8, comp_mask: 12 },
+  ibv_dm: { $size: 32, context: 0, memcpy_to_dm: 8, memcpy_from_dm: 16, comp_mask: 24, handle: 28 },
   ibv_device_attr: {
     $size: 232, fw_ver: 0, node_guid: 64, sys_image_guid: 72, max_mr_size: 80, page_size_cap: 88, vendor_id: 96,
     vendor_part_id: 100, hw_ver: 104, max_qp: 108, max_qp_wr: 112, device_cap_flags: 116, max_sge: 120,
@@ -117,6 +120,9 @@ export const L = {
   context: LAYOUT.ibv_context,
   vctx: LAYOUT.verbs_context,
   deviceAttr: LAYOUT.ibv_device_attr,
+  deviceAttrEx: LAYOUT.ibv_device_attr_ex,
+  allocDmAttr: LAYOUT.ibv_alloc_dm_attr,
+  dm: LAYOUT.ibv_dm,
   portAttr: LAYOUT.ibv_port_attr,
   gidEntry: LAYOUT.ibv_gid_entry,
   pd: LAYOUT.ibv_pd,
@@ -226,6 +232,18 @@ export interface IbvOps {
   create_qp_ex: Async<[ctx: Ptr, attr: Ptr], Ptr | null> | null;
   create_srq_ex: Async<[ctx: Ptr, attr: Ptr], Ptr | null> | null;
   get_srq_num: Async<[srq: Ptr, num: Ptr], number> | null;
+  /** ibv_query_device_ex (the inline verb falls back to ibv_query_device without it). */
+  query_device_ex: Async<[ctx: Ptr, input: Ptr | null, attr: Ptr, size: number], number> | null;
+  /** Device memory (ibv_alloc_dm / ibv_free_dm / ibv_reg_dm_mr); the copies are the DM's own ops ({@link Ibv.dmOps}). */
+  alloc_dm: Async<[ctx: Ptr, attr: Ptr], Ptr | null> | null;
+  free_dm: Async<[dm: Ptr], number> | null;
+  reg_dm_mr: Async<[pd: Ptr, dm: Ptr, offset: bigint, length: number, access: number], Ptr | null> | null;
+}
+
+/** The copy ops a struct ibv_dm carries (ibv_memcpy_to_dm / ibv_memcpy_from_dm are inline calls of them). */
+export interface IbvDmOps {
+  memcpy_to_dm: Async<[dm: Ptr, offset: bigint, host: Ptr, length: number], number>;
+  memcpy_from_dm: Async<[host: Ptr, dm: Ptr, offset: bigint, length: number], number>;
 }
 
 /** The loaded library. */
@@ -233,6 +251,8 @@ export interface Ibv {
   readonly fn: IbvFunctions;
   /** Resolves the provider entry points of an open context (once per context). */
   ops(ctx: Ptr): IbvOps;
+  /** The copy ops of a struct ibv_dm the provider returned. */
+  dmOps(dm: Ptr): IbvDmOps;
 }
 
 // ----------------------------------------------------------------- loading
@@ -253,6 +273,12 @@ const PROTOS = {
   create_qp_ex: 'void *rdmab_create_qp_ex_t(void *ctx, void *attr)',
   create_srq_ex: 'void *rdmab_create_srq_ex_t(void *ctx, void *attr)',
   get_srq_num: 'int rdmab_get_srq_num_t(void *srq, void *num)',
+  query_device_ex: 'int rdmab_query_device_ex_t(void *ctx, void *input, void *attr, size_t size)',
+  alloc_dm: 'void *rdmab_alloc_dm_t(void *ctx, void *attr)',
+  free_dm: 'int rdmab_free_dm_t(void *dm)',
+  reg_dm_mr: 'void *rdmab_reg_dm_mr_t(void *pd, void *dm, uint64_t offset, size_t length, unsigned int access)',
+  memcpy_to_dm: 'int rdmab_memcpy_to_dm_t(void *dm, uint64_t offset, void *host, size_t length)',
+  memcpy_from_dm: 'int rdmab_memcpy_from_dm_t(void *host, void *dm, uint64_t offset, size_t length)',
 } as const;
 type ProtoName = keyof typeof PROTOS;
 let protos: Record<ProtoName, TypeObject> | null = null;
@@ -337,7 +363,7 @@ export function loadIbverbs(path: string = LIBRARY): Ibv {
         return decode<T>(p, name);
       };
       // verbs_get_ctx_op: only when the context is extended and the op lies inside vctx->sz.
-      const vop = <T>(field: 'open_xrcd' | 'close_xrcd' | 'ibv_create_flow' | 'ibv_destroy_flow' | 'create_qp_ex' | 'create_srq_ex' | 'get_srq_num', name: ProtoName): T | null => {
+      const vop = <T>(field: 'open_xrcd' | 'close_xrcd' | 'ibv_create_flow' | 'ibv_destroy_flow' | 'create_qp_ex' | 'create_srq_ex' | 'get_srq_num' | 'query_device_ex' | 'alloc_dm' | 'free_dm' | 'reg_dm_mr', name: ProtoName): T | null => {
         if (readU64(ctx, L.context.abi_compat) !== VERBS_ABI_IS_EXTENDED) return null;
         const base = ctx - BigInt(L.vctx.context);
         const sz = readU64(base, L.vctx.sz);
@@ -361,6 +387,16 @@ export function loadIbverbs(path: string = LIBRARY): Ibv {
         create_qp_ex: vop('create_qp_ex', 'create_qp_ex'),
         create_srq_ex: vop('create_srq_ex', 'create_srq_ex'),
         get_srq_num: vop('get_srq_num', 'get_srq_num'),
+        query_device_ex: vop('query_device_ex', 'query_device_ex'),
+        alloc_dm: vop('alloc_dm', 'alloc_dm'),
+        free_dm: vop('free_dm', 'free_dm'),
+        reg_dm_mr: vop('reg_dm_mr', 'reg_dm_mr'),
+      };
+    },
+    dmOps(dm: Ptr): IbvDmOps {
+      return {
+        memcpy_to_dm: decode(readPtr(dm, L.dm.memcpy_to_dm), 'memcpy_to_dm'),
+        memcpy_from_dm: decode(readPtr(dm, L.dm.memcpy_from_dm), 'memcpy_from_dm'),
       };
     },
   };

@@ -69,6 +69,8 @@ export function decodeDeviceAttr(b: NativeBlock): DeviceAttr {
     node_guid: guidText(v.getBigUint64(o.node_guid, true)),
     sys_image_guid: guidText(v.getBigUint64(o.sys_image_guid, true)),
     max_mr_size: v.getBigUint64(o.max_mr_size, true),
+    // Only ibv_query_device_ex reports it (control.ts queryDevice); ibv_query_device's struct has no such field.
+    max_dm_size: 0n,
     page_size_cap: v.getBigUint64(o.page_size_cap, true),
     vendor_id: v.getUint32(o.vendor_id, true),
     vendor_part_id: v.getUint32(o.vendor_part_id, true),

@@ -28,7 +28,7 @@ import { destroyInOrder, step } from '../teardown.js';
 import { L, callAsync, readI32, readU32 } from './binding.js';
 import { gidText } from './codec.js';
 import { ControlVerbs } from './control.js';
-import { IbvAh, IbvChannel, IbvCq, IbvFlow, IbvMr, IbvMw, IbvPd, IbvQp, IbvSrq, IbvXrcd } from './objects.js';
+import { IbvAh, IbvChannel, IbvCq, IbvDm, IbvFlow, IbvMr, IbvMw, IbvPd, IbvQp, IbvSrq, IbvXrcd } from './objects.js';
 
 export type { ContextInit, ProviderCaps } from './objects.js';
 export { writeXrcdInit } from './control.js';
@@ -91,6 +91,8 @@ export class IbvContext extends ControlVerbs implements DeviceContext {
       step(IbvChannel, (o) => this.destroyCompChannel(o)),
       step(IbvXrcd, (o) => this.closeXrcd(o)),
       step(IbvPd, (o) => this.deallocPd(o)),
+      // After the MRs on it.
+      step(IbvDm, (o) => this.freeDm(o)),
     ], {
       skip: (o) => o.dead,
       onError: (o, e) => this.init.warn(`closing ${this.name}: destroying a ${o.constructor.name.replace(/^Ibv/, '').toLowerCase()} failed`, e),

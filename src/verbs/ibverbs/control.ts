@@ -4,7 +4,7 @@
  * worker through koffi's async calls.
  */
 import {
-  QP_TYPE_VALUES, type AhAttr, type AhRef, type ChannelRef, type CqRef, type DeviceAttr, type FlowAttr,
+  QP_TYPE_VALUES, type AhAttr, type AhRef, type AllocDmAttr, type ChannelRef, type DmRef, type CqRef, type DeviceAttr, type FlowAttr,
   type FlowRef, type GidEntry, type MemorySource, type MrRef, type MwBind, type MwRef, type PdRef, type PortAttr,
   type QpAttr, type QpCap, type QpInitAttr, type QpRef, type QpType, type SrqAttr, type SrqInitAttr,
   type SrqRef, type XrcdRef,
@@ -19,9 +19,9 @@ import {
   flowSize, gidBytes, gidText, qpTypeName,
 } from './codec.js';
 import { DataPathVerbs } from './datapath.js';
-import { IbvAh, IbvChannel, IbvCq, IbvFlow, IbvMr, IbvMw, IbvPd, IbvQp, IbvSrq, IbvXrcd } from './objects.js';
+import { IbvAh, IbvChannel, IbvCq, IbvDm, IbvFlow, IbvMr, IbvMw, IbvPd, IbvQp, IbvSrq, IbvXrcd } from './objects.js';
 
-const { EINVAL, EOPNOTSUPP, EPERM } = Errno;
+const { EFAULT, EINVAL, EOPNOTSUPP, EPERM } = Errno;
 
 export abstract class ControlVerbs extends DataPathVerbs {
   // -------------------------------------------------------------- queries
@@ -29,6 +29,14 @@ export abstract class ControlVerbs extends DataPathVerbs {
   async queryDevice(): Promise<DeviceAttr> {
     const call = 'ibv_query_device';
     this.live(call);
+    // ibv_query_device_ex where the provider has it (it alone reports max_dm_size); its struct starts with the plain one.
+    const ex = this.ops.query_device_ex;
+    if (ex) {
+      return withBlock(L.deviceAttrEx.$size, async (b) => {
+        await this.verb('ibv_query_device_ex', ex, this.ptr, null, b.ptr, L.deviceAttrEx.$size);
+        return { ...decodeDeviceAttr(b), max_dm_size: b.view.getBigUint64(L.deviceAttrEx.max_dm_size, true) };
+      });
+    }
     return withBlock(L.deviceAttr.$size, async (b) => {
       await this.verb(call, this.ibv.fn.query_device, this.ptr, b.ptr);
       return decodeDeviceAttr(b);
@@ -134,6 +142,78 @@ export abstract class ControlVerbs extends DataPathVerbs {
     await this.destroy('ibv_dereg_mr', mr, this.ibv.fn.dereg_mr, mr.ptr);
     // Unmap only after the kernel let go of the pages.
     mr.mem?.close();
+  }
+
+  // ------------------------------------------------------------------- dm
+  //
+  // ibv_alloc_dm and friends are inline in verbs.h: they call the
+  // verbs_context ops (alloc_dm, free_dm, reg_dm_mr) and the struct ibv_dm's
+  // own copy ops, as done here. The provider checks sizes, alignment and
+  // ranges; where it has no device memory libibverbs' dummy answers
+  // EOPNOTSUPP (rxe), and the probe at open records that (index.ts).
+
+  override async allocDm(attr: AllocDmAttr, tag: number): Promise<DmRef> {
+    const call = 'ibv_alloc_dm';
+    this.live(call);
+    this.require('allocDm', call);
+    const alloc = this.ops.alloc_dm;
+    if (!alloc) throw new VerbsError(call, EOPNOTSUPP);
+    if (!Number.isInteger(attr.length) || attr.length <= 0) throw new VerbsError(call, EINVAL, `${call}: invalid length ${attr.length}`);
+    return withBlock(L.allocDmAttr.$size, async (b) => {
+      b.view.setBigUint64(L.allocDmAttr.length, BigInt(attr.length), true);
+      b.view.setUint32(L.allocDmAttr.log_align_req, attr.log_align_req >>> 0, true);
+      b.view.setUint32(L.allocDmAttr.comp_mask, attr.comp_mask >>> 0, true);
+      const p = await this.ctor(call, alloc, this.ptr, b.ptr);
+      return this.add(new IbvDm(this, tag, p, attr.length));
+    });
+  }
+
+  override async freeDm(ref: DmRef): Promise<void> {
+    const call = 'ibv_free_dm';
+    const dm = this.own(ref, IbvDm, call);
+    const free = this.ops.free_dm;
+    if (!free) throw new VerbsError(call, EOPNOTSUPP);
+    await this.destroy(call, dm, free, dm.ptr);
+  }
+
+  override async copyToDm(ref: DmRef, offset: bigint, data: Uint8Array): Promise<void> {
+    const call = 'ibv_memcpy_to_dm';
+    this.live(call);
+    const dm = this.own(ref, IbvDm, call);
+    if (offset < 0n || offset + BigInt(data.length) > BigInt(dm.length)) throw new VerbsError(call, EFAULT, `${call}: the range leaves the DM`);
+    await withBlock(Math.max(data.length, 1), async (b) => {
+      b.bytes(0, data.length).set(data);
+      await this.verb(call, this.ibv.dmOps(dm.ptr).memcpy_to_dm, dm.ptr, offset, b.ptr, data.length);
+    });
+  }
+
+  override async copyFromDm(ref: DmRef, offset: bigint, length: number): Promise<Buffer> {
+    const call = 'ibv_memcpy_from_dm';
+    this.live(call);
+    const dm = this.own(ref, IbvDm, call);
+    if (offset < 0n || !Number.isInteger(length) || length < 0 || offset + BigInt(length) > BigInt(dm.length)) {
+      throw new VerbsError(call, EFAULT, `${call}: the range leaves the DM`);
+    }
+    return withBlock(Math.max(length, 1), async (b) => {
+      await this.verb(call, this.ibv.dmOps(dm.ptr).memcpy_from_dm, b.ptr, dm.ptr, offset, length);
+      return Buffer.from(b.bytes(0, length));
+    });
+  }
+
+  override async regDmMr(pdRef: PdRef, dmRef: DmRef, offset: bigint, length: number, access: number, tag: number): Promise<MrRef> {
+    const call = 'ibv_reg_dm_mr';
+    this.live(call);
+    const pd = this.own(pdRef, IbvPd, call);
+    const dm = this.own(dmRef, IbvDm, call);
+    const reg = this.ops.reg_dm_mr;
+    if (!reg) throw new VerbsError(call, EOPNOTSUPP);
+    if (!Number.isInteger(access) || access < 0 || access > 0xffff_ffff) throw new VerbsError(call, EINVAL, `${call}: bad access flags`);
+    if (!Number.isInteger(length) || length <= 0) throw new VerbsError(call, EINVAL, `${call}: invalid length ${length}`);
+    const p = await this.ctor(call, reg, pd.ptr, dm.ptr, offset, length, access);
+    // Zero-based: the MR's addresses run from 0 (the kernel's iova for DM MRs).
+    const mr = this.add(new IbvMr(this, tag, p, pd, 0n, length, readU32(p, L.mr.lkey), readU32(p, L.mr.rkey), null));
+    mr.dm = dm;
+    return mr;
   }
 
   // ------------------------------------------------------------------- mw

@@ -160,7 +160,7 @@ export class IbverbsBackend implements Backend {
    * What the provider cannot do, found out once per device from what it
    * answers (no list of providers is kept): memory windows, SRQs and
    * multicast from the limits query_device reports; XRC domains, address
-   * handles and flow steering by trying them, since libibverbs fills a
+   * handles, flow steering and device memory by trying them, since libibverbs fills a
    * provider's missing ops with dummies that answer EOPNOTSUPP (a non-NULL
    * pointer, so only a call tells): EOPNOTSUPP means the op is missing, any
    * other answer (EINVAL for the probe's minimal arguments) that the provider
@@ -187,6 +187,12 @@ export class IbverbsBackend implements Backend {
       else await callAsync(close, x.res);
     }
     const missing = (e: unknown): boolean => e instanceof VerbsError && (e.errno === Errno.EOPNOTSUPP || e.errno === Errno.ENOSYS);
+    // Device memory: one small allocation (rxe: the dummy's EOPNOTSUPP; mlx5 without MEMIC answers so too).
+    const dm = await ctx.allocDm({ length: 64, log_align_req: 0, comp_mask: 0 }, 0).catch((e: unknown) => {
+      if (missing(e)) lack('allocDm', 'freeDm', 'copyToDm', 'copyFromDm', 'regDmMr');
+      return null;
+    });
+    if (dm) await ctx.freeDm(dm);
     const pd = await ctx.allocPd(0);
     try {
       // A zeroed AH (no GRH, DLID 0): providers that have create_ah refuse or accept it; the dummy answers EOPNOTSUPP.

@@ -12,7 +12,7 @@
  */
 import { DummyOps, type DeviceCaps, type OptionalOp } from '../backend.js';
 import type {
-  AhRef, ChannelRef, CqRef, FlowRef, MemoryView, MrRef, MwRef, PdRef, QpRef, QpType, SrqRef, XrcdRef,
+  AhRef, ChannelRef, CqRef, DmRef, FlowRef, MemoryView, MrRef, MwRef, PdRef, QpRef, QpType, SrqRef, XrcdRef,
 } from '../abi.js';
 import { Errno, VerbsError } from '../errno.js';
 import type { SharedMemory } from '../../sys/memory.js';
@@ -52,6 +52,8 @@ export class IbvMr extends IbvObject implements MrRef {
   ) {
     super(ctx, tag, ptr);
   }
+  /** An MR on device memory (ibv_reg_dm_mr): closed before its DM. */
+  dm: IbvDm | null = null;
   get memory(): MemoryView | null {
     return this.mem;
   }
@@ -65,6 +67,14 @@ export class IbvMw extends IbvObject implements MwRef {
   /** libibverbs keeps the current rkey in the struct (a bind bumps it). */
   get rkey(): number {
     return this.dead ? 0 : readU32(this.ptr, L.mw.rkey);
+  }
+}
+
+/** Device memory (struct ibv_dm). */
+export class IbvDm extends IbvObject implements DmRef {
+  readonly kind = 'dm' as const;
+  constructor(ctx: ContextBase, tag: number, ptr: Ptr, readonly length: number) {
+    super(ctx, tag, ptr);
   }
 }
 

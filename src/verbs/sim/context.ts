@@ -14,8 +14,8 @@
  * - pool limits answer EINVAL like rxe's pools (MRs: ENOMEM, rxe_alloc in 6.1).
  */
 import {
-  Access, QpAttrMask as M, SrqAttrMask, type AhAttr, type AhRef, type ChannelRef, type CqRef, type DeviceAttr,
-  type GidEntry, type MemorySource, type MrRef, type MwBind, type MwRef, type PdRef,
+  Access, QpAttrMask as M, SrqAttrMask, type AhAttr, type AhRef, type AllocDmAttr, type ChannelRef, type CqRef,
+  type DeviceAttr, type DmRef,  type GidEntry, type MemorySource, type MrRef, type MwBind, type MwRef, type PdRef,
   type PortAttr, type QpAttr, type QpCap, type QpInitAttr, type QpRef, type QpState, type RecvWr, type SendWr,
   type SrqAttr, type SrqInitAttr, type SrqRef, type Wc,
 } from '../abi.js';
@@ -26,13 +26,16 @@ import { normalizeGid, isMulticastGid } from '../../wire/gid.js';
 import { deviceAttr, portAttr } from './limits.js';
 import { modifyQpIsOk } from './qp-state.js';
 import { destroyInOrder, step } from '../teardown.js';
-import type { SimDevice } from './device.js';
+import { DM_UNIT, type SimDevice } from './device.js';
 import {
-  SimAh, SimChannel, SimCq, SimMr, SimMw, SimPd, SimQp, SimSrq, type SimObject,
+  SimAh, SimChannel, SimCq, SimDm, SimMr, SimMw, SimPd, SimQp, SimSrq, type SimObject,
 } from './objects.js';
 import { bindMw, enterError, progressSq, resetQp, wakeSrqWaiters, wakeWaiters, type Fabric } from './datapath.js';
 
-const { EINVAL, EBUSY, EIO, ENOMEM, EOPNOTSUPP } = Errno;
+const { EINVAL, EBUSY, EFAULT, EIO, ENOMEM, EOPNOTSUPP } = Errno;
+
+/** What ibv_reg_dm_mr accepts (mlx5's MLX5_DM_ALLOWED_ACCESS: local/remote access, ZERO_BASED, the optional range). */
+const DM_MR_ACCESS = Access.LOCAL_WRITE | Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC | Access.ZERO_BASED | 0x3ff0_0000;
 
 /** Bits reg_mr accepts (IB_ACCESS_SUPPORTED: bits 0-9, plus the optional range 20-29 libibverbs filters). */
 const MR_ACCESS_KNOWN = 0x3ff | 0x3ff0_0000;
@@ -220,7 +223,110 @@ export class SimContext extends DummyOps implements DeviceContext {
     this.device.keys.delete(mr.lkey);
     mr.pd.usecnt--;
     this.drop(mr, 'mr');
-    mr.memory.close();
+    // A DM MR's bytes are the DM's: they go with ibv_free_dm.
+    if (mr.dm) mr.dm.usecnt--;
+    else mr.memory.close();
+  }
+
+  // ------------------------------------------------------------------- dm
+  //
+  // Device memory as mlx5 serves it (rxe has none): ibv_alloc_dm takes
+  // bytes from one device-wide pool of max_dm_size (EINVAL above
+  // max_dm_size or with comp_mask bits, ENOMEM when the pool is used up);
+  // copies are 4-byte granular (EINVAL) and stay inside the DM (EFAULT);
+  // ibv_reg_dm_mr needs ZERO_BASED and a range inside the DM (EINVAL, the
+  // kernel's checks), and ibv_free_dm answers EBUSY while MRs are on it.
+
+  override async allocDm(attr: AllocDmAttr, tag: number): Promise<DmRef> {
+    const call = 'ibv_alloc_dm';
+    this.live(call);
+    const max = this.device.limits.max_dm_size;
+    if (max <= 0) throw new VerbsError(call, EOPNOTSUPP, `${call}: the device has no device memory`);
+    if (!u32ok(attr.comp_mask) || attr.comp_mask !== 0) throw new VerbsError(call, EINVAL, `${call}: unknown comp_mask bits`);
+    if (!Number.isInteger(attr.length) || attr.length <= 0 || attr.length > max) {
+      throw new VerbsError(call, EINVAL, `${call}: length ${attr.length} is not in [1, max_dm_size ${max}]`);
+    }
+    // The pool hands out DM_UNIT-aligned blocks: larger alignments are not available.
+    if (!u32ok(attr.log_align_req) || 2 ** attr.log_align_req > DM_UNIT) {
+      throw new VerbsError(call, EINVAL, `${call}: log_align_req ${attr.log_align_req} exceeds the device's alignment (${Math.log2(DM_UNIT)})`);
+    }
+    const pooled = Math.ceil(attr.length / DM_UNIT) * DM_UNIT;
+    if (this.device.dmBytes + pooled > max) {
+      throw new VerbsError(call, ENOMEM, `${call}: the device memory pool has ${max - this.device.dmBytes} of ${max} bytes free`);
+    }
+    let mem: SharedMemory;
+    try {
+      mem = SharedMemory.create(attr.length, 'rdma-broker-dm');
+    } catch (e) {
+      if (e instanceof SysError) throw new VerbsError(call, e.errno, `${call}: ${e.message}`);
+      throw e;
+    }
+    const dm = new SimDm(this, tag, attr.length, pooled, mem);
+    this.device.dmBytes += pooled;
+    this.add(dm, null);
+    return dm;
+  }
+
+  override async freeDm(ref: DmRef): Promise<void> {
+    const call = 'ibv_free_dm';
+    const dm = this.own(ref, SimDm, call);
+    if (dm.usecnt > 0 && !this.forced) throw new VerbsError(call, EBUSY, `${call}: ${dm.usecnt} MRs are registered on it`);
+    this.device.dmBytes -= dm.pooled;
+    this.drop(dm, null);
+    dm.memory.close();
+  }
+
+  /** mlx5_access_dm's checks: 4-byte granularity, and the range inside the DM. */
+  private dmRange(call: string, dm: SimDm, offset: bigint, length: number): number {
+    if (typeof offset !== 'bigint' || offset < 0n || !Number.isInteger(length) || length < 0) {
+      throw new VerbsError(call, EINVAL, `${call}: bad offset or length`);
+    }
+    if (offset + BigInt(length) > BigInt(dm.length)) {
+      throw new VerbsError(call, EFAULT, `${call}: [${offset}, +${length}) leaves the ${dm.length}-byte DM`);
+    }
+    if (offset % 4n !== 0n || length % 4 !== 0) throw new VerbsError(call, EINVAL, `${call}: offset and length must be multiples of 4`);
+    return Number(offset);
+  }
+
+  override async copyToDm(ref: DmRef, offset: bigint, data: Uint8Array): Promise<void> {
+    const call = 'ibv_memcpy_to_dm';
+    this.live(call);
+    const dm = this.own(ref, SimDm, call);
+    dm.memory.write(this.dmRange(call, dm, offset, data.length), data);
+  }
+
+  override async copyFromDm(ref: DmRef, offset: bigint, length: number): Promise<Buffer> {
+    const call = 'ibv_memcpy_from_dm';
+    this.live(call);
+    const dm = this.own(ref, SimDm, call);
+    return dm.memory.read(this.dmRange(call, dm, offset, length), length);
+  }
+
+  override async regDmMr(pdRef: PdRef, dmRef: DmRef, offset: bigint, length: number, access: number, tag: number): Promise<MrRef> {
+    const call = 'ibv_reg_dm_mr';
+    this.live(call);
+    const pd = this.own(pdRef, SimPd, call);
+    const dm = this.own(dmRef, SimDm, call);
+    if (!u32ok(access) || access & ~DM_MR_ACCESS) throw new VerbsError(call, EINVAL, `${call}: access bits 0x${(access >>> 0).toString(16)} not allowed on device memory`);
+    // UVERBS_METHOD_DM_MR_REG: device memory is addressed from 0, so ZERO_BASED is required.
+    if (!(access & Access.ZERO_BASED)) throw new VerbsError(call, EINVAL, `${call}: access must include ZERO_BASED`);
+    if (access & (Access.REMOTE_WRITE | Access.REMOTE_ATOMIC) && !(access & Access.LOCAL_WRITE)) {
+      throw new VerbsError(call, EINVAL, `${call}: REMOTE_WRITE/REMOTE_ATOMIC require LOCAL_WRITE`);
+    }
+    if (typeof offset !== 'bigint' || offset < 0n || !Number.isInteger(length) || length <= 0 || offset + BigInt(length) > BigInt(dm.length)) {
+      throw new VerbsError(call, EINVAL, `${call}: [${offset}, +${length}) is not inside the ${dm.length}-byte DM`);
+    }
+    this.limit(call, 'mr', this.device.limits.max_mr, ENOMEM);
+    const lkey = this.device.allocMrKey();
+    const remote = access & (Access.REMOTE_WRITE | Access.REMOTE_READ | Access.REMOTE_ATOMIC);
+    const mr = new SimMr(this, tag, pd, 0n, length, lkey, remote ? lkey : 0, access, dm.memory);
+    mr.dm = dm;
+    mr.memOffset = Number(offset);
+    this.device.keys.set(lkey, mr);
+    pd.usecnt++;
+    dm.usecnt++;
+    this.add(mr, 'mr');
+    return mr;
   }
 
   // ------------------------------------------------------------------- mw
@@ -759,6 +865,8 @@ export class SimContext extends DummyOps implements DeviceContext {
       step(SimCq, (o) => this.destroyCq(o)),
       step(SimChannel, (o) => this.destroyCompChannel(o)),
       step(SimPd, (o) => this.deallocPd(o)),
+      // After the MRs on it.
+      step(SimDm, (o) => this.freeDm(o)),
     ]);
     this.device.contexts.delete(this);
     this.handler = null;

@@ -129,7 +129,7 @@ function sumLen(sges: readonly Sge[]): number {
 
 function segOfMr(mr: SimMr, addr: bigint, len: number): Seg | null {
   if (addr < mr.addr || addr + BigInt(len) > mr.addr + BigInt(mr.length)) return null;
-  return { mem: mr.memory, off: Number(addr - mr.addr), len };
+  return { mem: mr.memory, off: mr.memOffset + Number(addr - mr.addr), len };
 }
 
 /** Resolves SGEs by lkey in `pd`; null on any bad key, range or missing LOCAL_WRITE. */

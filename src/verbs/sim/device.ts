@@ -20,6 +20,9 @@ export interface PoolCounts {
   ah: number;
 }
 
+/** Device memory is handed out in units of 64 bytes (mlx5's MEMIC granularity). */
+export const DM_UNIT = 64;
+
 export class SimDevice {
   readonly gid: string;
   readonly guid: string;
@@ -33,6 +36,8 @@ export class SimDevice {
   /** Multicast GID -> attached QPs. */
   readonly mcast = new Map<string, Set<SimQp>>();
   totalMcastAttach = 0;
+  /** Bytes of the device memory pool in use (ibv_alloc_dm rounds up to {@link DM_UNIT}). */
+  dmBytes = 0;
   private nextQpn = QPN_MIN;
   private nextMr = MR_INDEX_MIN;
   private nextMw = MW_INDEX_MIN;

@@ -27,6 +27,13 @@ export interface SimLimits {
   max_cqe: number;
   max_mr: number;
   max_mr_size: bigint;
+  /**
+   * Device memory (ibv_alloc_dm): the most one allocation may ask for, and
+   * also the size of the device's pool all contexts allocate from, like
+   * mlx5's MEMIC region. rxe has none; the sim has some, so the dm verbs
+   * can be exercised without hardware.
+   */
+  max_dm_size: number;
   max_pd: number;
   max_qp_rd_atom: number;
   max_qp_init_rd_atom: number;
@@ -59,6 +66,7 @@ export const RXE_LIMITS: Readonly<SimLimits> = {
   max_cqe: (1 << 15) - 1,
   max_mr: MAX_MR_INDEX - 1,
   max_mr_size: 0xffff_ffff_ffff_ffffn,
+  max_dm_size: 128 << 10,
   max_pd: DEFAULT_MAX_VALUE,
   max_qp_rd_atom: 128,
   max_qp_init_rd_atom: 128,
@@ -92,6 +100,7 @@ export function deviceAttr(l: SimLimits, guid: string): DeviceAttr {
     node_guid: guid,
     sys_image_guid: guid,
     max_mr_size: l.max_mr_size,
+    max_dm_size: BigInt(l.max_dm_size),
     page_size_cap: 0xfffff000n,
     vendor_id: 0xffffff,
     vendor_part_id: 0,

@@ -5,7 +5,7 @@
  * `dead` flag so a stale ref is refused rather than acted on.
  */
 import type {
-  AhAttr, AhRef, ChannelRef, CqRef, MrRef, MwRef, PdRef, QpAttr, QpCap, QpRef, QpState, QpType, RecvWr, SendWr,
+  AhAttr, AhRef, ChannelRef, CqRef, DmRef, MrRef, MwRef, PdRef, QpAttr, QpCap, QpRef, QpState, QpType, RecvWr, SendWr,
   SrqRef, Wc, XrcdRef, FlowRef,
 } from '../abi.js';
 import type { SharedMemory } from '../../sys/memory.js';
@@ -66,6 +66,10 @@ export class SimMr extends SimObject implements MrRef {
   readonly kind = 'mr' as const;
   /** Memory windows bound to this MR: rxe refuses dereg (EINVAL) while > 0. */
   numMw = 0;
+  /** An MR on device memory (ibv_reg_dm_mr): its bytes are the DM's, from {@link memOffset}; the DM owns them. */
+  dm: SimDm | null = null;
+  /** Where the MR's first byte lies in {@link memory} (0 but for DM MRs). */
+  memOffset = 0;
   constructor(
     ctx: SimContext,
     tag: number,
@@ -75,6 +79,23 @@ export class SimMr extends SimObject implements MrRef {
     readonly lkey: number,
     readonly rkey: number,
     readonly access: number,
+    readonly memory: SharedMemory,
+  ) {
+    super(ctx, tag);
+  }
+}
+
+/** Device memory (ibv_alloc_dm): bytes of the device's pool, simulated by a memfd of their size. */
+export class SimDm extends SimObject implements DmRef {
+  readonly kind = 'dm' as const;
+  /** MRs registered on it: ibv_free_dm answers EBUSY while > 0. */
+  usecnt = 0;
+  constructor(
+    ctx: SimContext,
+    tag: number,
+    readonly length: number,
+    /** Bytes taken from the device's pool (the length rounded up to DM_UNIT). */
+    readonly pooled: number,
     readonly memory: SharedMemory,
   ) {
     super(ctx, tag);
