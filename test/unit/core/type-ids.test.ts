@@ -10,7 +10,7 @@ import { DRIVER_NAMESPACE } from '../../../src/core/types/spec.js';
 
 /** The ids as published; a change here breaks clients that kept them. */
 const PUBLISHED: Record<string, number> = {
-  device: 0, port: 1, ah: 2, pd: 3, cq: 4, comp_channel: 5, mw: 6, mr: 7, qp: 8, srq: 10, xrcd: 12, flow: 14,
+  device: 0, port: 1, ah: 2, pd: 3, cq: 4, comp_channel: 5, mw: 6, mr: 7, qp: 8, srq: 10, xrcd: 12, flow: 14, dm: 15, dm_mr: 16,
 };
 
 describe('object type ids', () => {
