@@ -1,175 +1,33 @@
 /**
  * A session: the SessionService.Connect stream that owns the client's
- * objects, with its lease (keepalives), its events, and the generic verbs
- * (create, query, modify, destroy, invoke, batch) plus typed helpers over them.
+ * objects (session-stream.ts: lease, keepalives, events), the generic verbs
+ * (create, query, modify, destroy, invoke, batch) and typed helpers over them
+ * (the data path in data-path.ts), and its fd channel (fd-link.ts). The
+ * objects and verb arguments are in objects.ts.
  */
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { SESSION_HEADER } from '../wire/proto.js';
-import { RefValue, decodeAttrs, encodeAttrs, type AttrMap, type AttrValue, type ObjectLike, type PlainMap } from './values.js';
+import { decodeAttrs, encodeAttrs, type AttrMap, type AttrValue, type ObjectLike, type PlainMap } from './values.js';
 import { fieldsOfDetail, RdmaError } from './errors.js';
-import { AsyncQueue, objectRecord, type Client, type ObjectRecord } from './client.js';
-import type { SessionServerMessage__Output } from '../wire/gen/rdmabroker/v1/SessionServerMessage.js';
-import type { SessionClientMessage } from '../wire/gen/rdmabroker/v1/SessionClientMessage.js';
+import { objectRecord, type Client, type ObjectRecord } from './client.js';
 import type { ObjectReply__Output } from '../wire/gen/rdmabroker/v1/ObjectReply.js';
 import type { BatchReply__Output } from '../wire/gen/rdmabroker/v1/BatchReply.js';
 import type { BatchStep } from '../wire/gen/rdmabroker/v1/BatchStep.js';
 import type { IssueFdTokenReply__Output } from '../wire/gen/rdmabroker/v1/IssueFdTokenReply.js';
-import { FdChannel, FdChannelError, type AsyncRecord, type CompletionRecord, type EventFd } from './fd-channel.js';
-import type { SharedMemory } from '../sys/memory.js';
+import type { AsyncRecord, CompletionRecord, EventFd, FdChannel } from './fd-channel.js';
 import { FastLane, type FastLaneOptions } from './lane.js';
+import { SessionStream, type OpenSessionOptions, type SessionEvent } from './session-stream.js';
+import { FdLink } from './fd-link.js';
+import * as dp from './data-path.js';
+import {
+  RdmaObject, SharedMr, targetOf, userHandleOf,
+  type BatchResult, type BatchStepInput, type BatchStepResult, type CreateOptions, type WorkCompletion,
+} from './objects.js';
 
-export interface OpenSessionOptions {
-  /** A label for listings (default: the process title and pid). */
-  name?: string;
-  /** The session ends when the daemon hears nothing for this long (0: the daemon's default). */
-  leaseMs?: number;
-  /** How long the session outlives a broken stream, waiting for {@link Session.resume} (0: none). */
-  resumeGraceMs?: number;
-  /** Resume a detached session instead of opening a new one. */
-  resumeToken?: string;
-  /** Keepalive period (default: a third of the lease, at most 10 s). */
-  keepaliveMs?: number;
-  /** How long to wait for the daemon to open the session (default 10 s). */
-  openTimeoutMs?: number;
-}
-
-/** An event of the session's objects (or of a device it uses). */
-export interface SessionEvent {
-  seq: number;
-  /** "async", "completion", "device_lost", "object_released" */
-  kind: string;
-  /** The object's handle, 0 for device and port events. */
-  handle: number;
-  userHandle: string;
-  /** The object's type ("cq", "qp", "device", ...). */
-  type: string;
-  /** For async events: CQ_ERR, QP_FATAL, ..., PORT_ACTIVE, DEVICE_FATAL. */
-  eventType: string;
-  device: string;
-  port: number;
-  timeUnixMs: number;
-}
-
-/** What a verb acts on: an object, its handle, or (in a Batch) an earlier step. */
-export type Target = ObjectLike | number | RefValue | { ref: number };
-
-export interface CreateOptions {
-  /** The device, for objects without a parent handle (pd, cq, comp_channel, xrcd). */
-  device?: string;
-  /** Stored by the daemon, echoed in events and listings. */
-  userHandle?: number | bigint | string;
-}
-
-export type BatchStepInput =
-  | { create: string; device?: string; attrs?: AttrMap; userHandle?: number | bigint | string }
-  | { query: Target }
-  | { modify: Target; attrs: AttrMap }
-  | { destroy: Target }
-  | { invoke: Target; method: string; attrs?: AttrMap; device?: string };
-
-export type BatchStepResult = RdmaObject | PlainMap;
-
-export interface BatchResult {
-  /** One per step that succeeded: the object (create, query, modify) or the output attributes. */
-  results: BatchStepResult[];
-  /** The step that failed (the steps after it did not run), or null. */
-  failed: { index: number; error: RdmaError } | null;
-}
-
-/**
- * An MR whose memory is mapped in this process too (a memfd shared with the
- * daemon): write and read `memory` directly; `addr + i` is byte `i` for the
- * device (SGEs, remote_addr). {@link close} unmaps it here; the MR itself
- * lives until it is destroyed (or the session ends).
- */
-export class SharedMr {
-  constructor(
-    readonly mr: RdmaObject,
-    readonly memory: SharedMemory,
-    readonly addr: bigint,
-    readonly length: number,
-    readonly lkey: number,
-    readonly rkey: number,
-  ) {}
-
-  get handle(): number {
-    return this.mr.handle;
-  }
-
-  /** Unmaps the memory in this process. */
-  close(): void {
-    this.memory.close();
-  }
-}
-
-/** A completion (struct ibv_wc): wr_id, status ("SUCCESS", ...), opcode, byte_len, qp_num, ... */
-export type WorkCompletion = PlainMap & { status: string; opcode: string; byte_len: number };
-
-/** An object this session owns. Its attributes are the daemon's key attributes (lkey, rkey, qp_num, ...). */
-export class RdmaObject implements ObjectLike {
-  constructor(
-    readonly session: Session,
-    readonly handle: number,
-    readonly type: string,
-    readonly device: string,
-    public attrs: PlainMap,
-    readonly userHandle: string,
-    readonly parents: readonly number[],
-  ) {}
-
-  /** A key attribute as a number (throws when absent). */
-  num(name: string): number {
-    const v = this.attrs[name];
-    if (typeof v === 'number') return v;
-    if (typeof v === 'bigint') return Number(v);
-    throw new TypeError(`${this.type} ${this.handle} has no numeric attribute ${name}`);
-  }
-
-  /** A key attribute as a bigint (for 64-bit addresses). */
-  big(name: string): bigint {
-    const v = this.attrs[name];
-    if (typeof v === 'number' || typeof v === 'bigint') return BigInt(v);
-    throw new TypeError(`${this.type} ${this.handle} has no numeric attribute ${name}`);
-  }
-
-  query(): Promise<RdmaObject> {
-    return this.session.query(this);
-  }
-  modify(attrs: AttrMap): Promise<RdmaObject> {
-    return this.session.modify(this, attrs);
-  }
-  destroy(): Promise<PlainMap> {
-    return this.session.destroy(this);
-  }
-  invoke(method: string, attrs?: AttrMap): Promise<PlainMap> {
-    return this.session.invoke(this, method, attrs);
-  }
-
-  toJSON(): object {
-    return { handle: this.handle, type: this.type, device: this.device, userHandle: this.userHandle, parents: this.parents };
-  }
-}
-
-function targetOf(t: Target): { handle: string; handle_ref: number } {
-  if (typeof t === 'number') return { handle: String(t), handle_ref: 0 };
-  if (t instanceof RefValue) return { handle: '0', handle_ref: t.step + 1 };
-  if ('ref' in t && typeof t.ref === 'number' && !('handle' in t)) return { handle: '0', handle_ref: t.ref + 1 };
-  return { handle: String((t as ObjectLike).handle), handle_ref: 0 };
-}
-
-/** A user_handle as the wire's u64: refused here when out of range (protobufjs would wrap -1 or 2^70 silently). */
-function userHandleOf(u: number | bigint | string | undefined): string {
-  if (u === undefined) return '0';
-  let b: bigint | null = null;
-  try {
-    b = typeof u === 'number' && !Number.isSafeInteger(u) ? null : BigInt(u);
-  } catch {
-    b = null;
-  }
-  if (b === null || b < 0n || b >= 1n << 64n) throw new RangeError(`userHandle: expected an unsigned 64-bit integer, got ${String(u).slice(0, 64)}`);
-  return b.toString();
-}
+export type { OpenSessionOptions, SessionEvent } from './session-stream.js';
+export { RdmaObject, SharedMr } from './objects.js';
+export type { Target, CreateOptions, BatchStepInput, BatchStepResult, BatchResult, WorkCompletion } from './objects.js';
 
 /**
  * A session with rdma-brokerd. Emits `event` ({@link SessionEvent}) and
@@ -187,58 +45,15 @@ export class Session extends EventEmitter {
   resumed = false;
   /** The daemon's fd channel socket for this session ("" when there is none, e.g. over TCP). */
   fdSocket = '';
-  private fdToken = '';
-  private fdc: Promise<FdChannel> | null = null;
-  private call: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage__Output> | null = null;
-  private keepalive: NodeJS.Timeout | null = null;
-  private nonce = 0;
-  private readonly queues = new Set<AsyncQueue<SessionEvent>>();
-  private ended: Promise<void> = Promise.resolve();
-  private closing = false;
+  private readonly stream: SessionStream;
+  private readonly fdLink = new FdLink('', '', () => this.issueFdToken());
 
   /** @internal use Client.openSession */
   constructor(readonly client: Client, private readonly opts: OpenSessionOptions) {
     super();
     this.token = opts.resumeToken ?? '';
-  }
-
-  /** True while the session's stream is open. */
-  get attached(): boolean {
-    return this.call !== null;
-  }
-
-  /** @internal Opens the stream and waits for `opened`. */
-  async open(resumeToken = this.opts.resumeToken ?? ''): Promise<void> {
-    const o = this.opts;
-    const call = this.client.sessionService.Connect(this.client.metadata());
-    this.closing = false;
-    let settle: { resolve: () => void; reject: (e: unknown) => void } | null = null;
-    const opened = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    let endedResolve!: () => void;
-    this.ended = new Promise((r) => (endedResolve = r));
-    const timer = setTimeout(() => {
-      settle?.reject(new RdmaError({ code: grpc.status.DEADLINE_EXCEEDED, details: 'the daemon did not open the session in time', what: 'SessionService.Connect' }));
-      settle = null;
-      call.cancel();
-    }, o.openTimeoutMs ?? 10_000);
-    const finish = (err: RdmaError | null): void => {
-      clearTimeout(timer);
-      if (settle) {
-        settle.reject(err ?? new RdmaError({ code: grpc.status.UNAVAILABLE, details: 'the session stream ended before it opened', what: 'SessionService.Connect' }));
-        settle = null;
-      }
-      if (this.call !== call) return;
-      this.call = null;
-      if (this.keepalive) clearInterval(this.keepalive);
-      this.keepalive = null;
-      for (const q of this.queues) (err ? q.fail(err) : q.end());
-      this.queues.clear();
-      endedResolve();
-      this.emit('close', err);
-    };
-    call.on('data', (m: SessionServerMessage__Output) => {
-      if (m.opened) {
-        const op = m.opened;
+    this.stream = new SessionStream(client, opts, {
+      opened: (op) => {
         this.id = op.session_id;
         this.token = op.token;
         this.tenant = op.tenant;
@@ -246,50 +61,21 @@ export class Session extends EventEmitter {
         this.resumeGraceMs = op.resume_grace_ms;
         this.resumed = op.resumed;
         this.fdSocket = op.fd_socket;
-        this.fdToken = op.fd_token;
-        clearTimeout(timer);
-        this.startKeepalive(call);
-        settle?.resolve();
-        settle = null;
-        return;
-      }
-      if (m.event) {
-        const e = m.event;
-        const ev: SessionEvent = {
-          seq: Number(e.seq), kind: e.kind, handle: Number(e.handle), userHandle: e.user_handle, type: e.type,
-          eventType: e.event_type, device: e.device, port: e.port, timeUnixMs: Number(e.time_unix_ms),
-        };
-        for (const q of this.queues) q.push(ev);
-        this.emit('event', ev);
-      }
-    });
-    call.on('error', (e: grpc.ServiceError) => {
-      const closedByUs = this.closing && (e.code === grpc.status.CANCELLED);
-      finish(closedByUs ? null : RdmaError.fromServiceError(e, 'SessionService.Connect'));
-    });
-    call.on('end', () => finish(null));
-    call.on('status', (st: grpc.StatusObject) => {
-      if (st.code === grpc.status.OK) finish(null);
-    });
-    this.call = call;
-    call.write({
-      open: {
-        name: o.name ?? `${process.title}[${process.pid}]`,
-        resume_token: resumeToken,
-        lease_ms: o.leaseMs ?? 0,
-        resume_grace_ms: o.resumeGraceMs ?? 0,
+        this.fdLink.reset(op.fd_socket, op.fd_token);
       },
+      event: (ev) => this.emit('event', ev),
+      closed: (err) => this.emit('close', err),
     });
-    await opened;
   }
 
-  private startKeepalive(call: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage__Output>): void {
-    const period = this.opts.keepaliveMs ?? Math.max(100, Math.min(Math.floor(this.leaseMs / 3), 10_000));
-    this.keepalive = setInterval(() => {
-      if (this.call === call) call.write({ keepalive: { nonce: String(++this.nonce) } });
-    }, period);
-    // The stream itself keeps the process alive while the session is open.
-    this.keepalive.unref();
+  /** True while the session's stream is open. */
+  get attached(): boolean {
+    return this.stream.attached;
+  }
+
+  /** @internal Opens the stream and waits for `opened`. */
+  async open(resumeToken = this.opts.resumeToken ?? ''): Promise<void> {
+    await this.stream.open(resumeToken);
   }
 
   /**
@@ -297,7 +83,7 @@ export class Session extends EventEmitter {
    * grace period: the objects (and their handles) are still there.
    */
   async resume(): Promise<void> {
-    if (this.call) return;
+    if (this.stream.attached) return;
     if (!this.token) throw new RdmaError({ code: grpc.status.FAILED_PRECONDITION, details: 'the session was never opened', what: 'resume' });
     await this.open(this.token);
   }
@@ -308,16 +94,13 @@ export class Session extends EventEmitter {
    * Resolves when the daemon has closed the stream.
    */
   async close(timeoutMs = 5000): Promise<void> {
-    const fdc = this.fdc;
-    this.fdc = null;
-    if (fdc) void fdc.then((c) => c.close(), () => {});
-    const call = this.call;
-    if (!call) return;
-    this.closing = true;
-    call.end();
-    const t = setTimeout(() => call.cancel(), timeoutMs);
-    await this.ended;
-    clearTimeout(t);
+    this.fdLink.close();
+    await this.stream.close(timeoutMs);
+  }
+
+  /** The session's events as an async iterator (ends when the stream ends). */
+  events(): AsyncIterableIterator<SessionEvent> & { cancel(): void } {
+    return this.stream.events();
   }
 
   // -------------------------------------------------------------- fd channel
@@ -335,37 +118,7 @@ export class Session extends EventEmitter {
    * TCP there is none (UNIMPLEMENTED).
    */
   fds(): Promise<FdChannel> {
-    const cur = this.fdc;
-    if (cur) {
-      return cur.then((c) => {
-        if (!c.closed) return c;
-        if (this.fdc === cur) this.fdc = null;
-        return this.fds();
-      });
-    }
-    const p = (async () => {
-      const token = this.fdToken;
-      const socket = this.fdSocket;
-      this.fdToken = '';
-      const fresh = async (): Promise<FdChannel> => {
-        const t = await this.issueFdToken();
-        return FdChannel.connect(t.fdSocket, t.token);
-      };
-      if (!token || !socket) return fresh();
-      try {
-        return await FdChannel.connect(socket, token);
-      } catch (e) {
-        // The token SessionOpened carried expires (a minute) if unused: a
-        // first use later than that asks the session for a new one.
-        if (e instanceof FdChannelError && e.rdmaError === 'NO_SESSION') return fresh();
-        throw e;
-      }
-    })();
-    this.fdc = p;
-    p.catch(() => {
-      if (this.fdc === p) this.fdc = null;
-    });
-    return p;
+    return this.fdLink.channel();
   }
 
   /**
@@ -430,32 +183,8 @@ export class Session extends EventEmitter {
    * before the arm), then wait for the CQ's record. Records of other CQs on
    * the same channel are consumed; give each waiter its own channel.
    */
-  async waitCqEvents(cq: ObjectLike, events: EventFd<CompletionRecord>, count = 1, timeoutMs = 10_000): Promise<WorkCompletion[]> {
-    const got: WorkCompletion[] = [];
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      got.push(...(await this.pollCq(cq, count - got.length)));
-      if (got.length >= count) return got;
-      await this.reqNotifyCq(cq);
-      got.push(...(await this.pollCq(cq, count - got.length)));
-      if (got.length >= count) return got;
-      for (;;) {
-        const left = deadline - Date.now();
-        if (left <= 0 || events.ended) {
-          throw new RdmaError({ code: grpc.status.DEADLINE_EXCEEDED, details: `${got.length} of ${count} completions after ${timeoutMs} ms`, what: 'waitCqEvents' });
-        }
-        const recs = await events.next(left);
-        if (recs.some((r) => r.cq === cq.handle)) break;
-      }
-    }
-  }
-
-  /** The session's events as an async iterator (ends when the stream ends). */
-  events(): AsyncIterableIterator<SessionEvent> & { cancel(): void } {
-    const q: AsyncQueue<SessionEvent> = new AsyncQueue(() => this.queues.delete(q));
-    if (this.call) this.queues.add(q);
-    else q.end();
-    return q;
+  waitCqEvents(cq: ObjectLike, events: EventFd<CompletionRecord>, count = 1, timeoutMs = 10_000): Promise<WorkCompletion[]> {
+    return dp.waitCqEvents(this, cq, events, count, timeoutMs);
   }
 
   private md(): grpc.Metadata {
@@ -574,65 +303,41 @@ export class Session extends EventEmitter {
   }
 
   /** ibv_post_send */
-  async postSend(qp: ObjectLike, wrs: readonly AttrMap[]): Promise<void> {
-    await this.invoke(qp, 'post_send', { wrs: wrs as AttrValue });
+  postSend(qp: ObjectLike, wrs: readonly AttrMap[]): Promise<void> {
+    return dp.postSend(this, qp, wrs);
   }
 
   /** ibv_post_recv */
-  async postRecv(qp: ObjectLike, wrs: readonly AttrMap[]): Promise<void> {
-    await this.invoke(qp, 'post_recv', { wrs: wrs as AttrValue });
+  postRecv(qp: ObjectLike, wrs: readonly AttrMap[]): Promise<void> {
+    return dp.postRecv(this, qp, wrs);
   }
 
   /** ibv_poll_cq: up to `max` completions (possibly none). */
-  async pollCq(cq: ObjectLike, max = 16): Promise<WorkCompletion[]> {
-    const r = await this.invoke(cq, 'poll', { max });
-    return (r.wcs ?? []) as WorkCompletion[];
+  pollCq(cq: ObjectLike, max = 16): Promise<WorkCompletion[]> {
+    return dp.pollCq(this, cq, max);
   }
 
   /**
    * Polls until `count` completions arrived or `timeoutMs` passed (then
    * throws DEADLINE_EXCEEDED); polls back off from 0 to 20 ms.
    */
-  async waitCq(cq: ObjectLike, count = 1, timeoutMs = 10_000): Promise<WorkCompletion[]> {
-    const got: WorkCompletion[] = [];
-    const deadline = Date.now() + timeoutMs;
-    let delay = 0;
-    while (got.length < count) {
-      got.push(...(await this.pollCq(cq, count - got.length)));
-      if (got.length >= count) break;
-      if (Date.now() > deadline) {
-        throw new RdmaError({ code: grpc.status.DEADLINE_EXCEEDED, details: `${got.length} of ${count} completions after ${timeoutMs} ms`, what: 'waitCq' });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(20, delay + 1);
-    }
-    return got;
+  waitCq(cq: ObjectLike, count = 1, timeoutMs = 10_000): Promise<WorkCompletion[]> {
+    return dp.waitCq(this, cq, count, timeoutMs);
   }
 
   /** ibv_req_notify_cq: the next completion raises a `completion` event (on a CQ created with a completion channel). */
-  async reqNotifyCq(cq: ObjectLike, solicitedOnly = false): Promise<void> {
-    await this.invoke(cq, 'req_notify', { solicited_only: solicitedOnly });
+  reqNotifyCq(cq: ObjectLike, solicitedOnly = false): Promise<void> {
+    return dp.reqNotifyCq(this, cq, solicitedOnly);
   }
 
   /** Reads MR memory through the control path (any length: split into 16 MiB calls). */
-  async readMr(mr: ObjectLike, offset: number, length: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for (let done = 0; done < length;) {
-      const n = Math.min(MR_IO_CHUNK, length - done);
-      const r = await this.invoke(mr, 'read', { offset: offset + done, length: n });
-      parts.push(r.data as Buffer);
-      done += n;
-    }
-    return Buffer.concat(parts);
+  readMr(mr: ObjectLike, offset: number, length: number): Promise<Buffer> {
+    return dp.readMr(this, mr, offset, length);
   }
 
   /** Writes MR memory through the control path (any length: split into 16 MiB calls). */
-  async writeMr(mr: ObjectLike, offset: number, data: Buffer | Uint8Array): Promise<void> {
-    for (let done = 0; done < data.length;) {
-      const n = Math.min(MR_IO_CHUNK, data.length - done);
-      await this.invoke(mr, 'write', { offset: offset + done, data: data.subarray(done, done + n) });
-      done += n;
-    }
+  writeMr(mr: ObjectLike, offset: number, data: Buffer | Uint8Array): Promise<void> {
+    return dp.writeMr(this, mr, offset, data);
   }
 
   /** ibv_query_port */
@@ -640,6 +345,3 @@ export class Session extends EventEmitter {
     return this.invokeDevice(device, 'query_port', { port });
   }
 }
-
-/** The daemon reads and writes MR memory in calls of at most 16 MiB. */
-const MR_IO_CHUNK = 16 << 20;
