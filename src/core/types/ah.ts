@@ -1,6 +1,14 @@
-import type { AhRef, PdRef } from '../../verbs/abi.js';
+import type { AhRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr } from './spec.js';
+import { attr, typed } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    ah: AhRef;
+  }
+}
+
+const t = typed<AhRef>();
 import { ahAttrMembers, fromAhAttr, toAhAttr } from './common.js';
 
 /** Address handle (UVERBS_OBJECT_AH), for UD sends. */
@@ -8,16 +16,16 @@ export const ah: ObjectTypeSpec = {
   name: 'ah',
   id: 2,
   doc: 'address handle: the route to a remote port, for UD work requests',
-  create: {
+  create: t.create({
     ops: ['createAh'],
     doc: 'ibv_create_ah',
     attrs: [attr('pd', 100, 'handle', { mandatory: true, types: ['pd'], parent: true }), ...ahAttrMembers],
     run: async (c) => {
       const a = toAhAttr(c.attrs);
-      const ref = await c.dev.createAh((c.attrs.pd as { ref: PdRef }).ref, a, c.tag);
+      const ref = await c.dev.createAh(c.attrs.pd.ref, a, c.tag);
       return { ref, attrs: fromAhAttr(a) };
     },
-  },
-  destroy: (o, dev) => dev.destroyAh(o.ref as AhRef),
+  }),
+  destroy: t.destroy((o, dev) => dev.destroyAh(o.ref)),
   methods: {},
 };

@@ -1,5 +1,14 @@
 import type { ChannelRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
+import { typed } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    comp_channel: ChannelRef;
+  }
+}
+
+const t = typed<ChannelRef>();
 
 /**
  * Completion channel (UVERBS_OBJECT_COMP_CHANNEL). The daemon reads and acks
@@ -17,6 +26,6 @@ export const compChannel: ObjectTypeSpec = {
     attrs: [],
     run: async (c) => ({ ref: await c.dev.createCompChannel(c.tag), attrs: {} }),
   },
-  destroy: (o, dev) => dev.destroyCompChannel(o.ref as ChannelRef),
+  destroy: t.destroy((o, dev) => dev.destroyCompChannel(o.ref)),
   methods: {},
 };

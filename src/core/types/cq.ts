@@ -1,7 +1,15 @@
-import { WC_OPCODE_VALUES, type ChannelRef, type CqRef, type Wc } from '../../verbs/abi.js';
+import { WC_OPCODE_VALUES, type CqRef, type Wc } from '../../verbs/abi.js';
 import type { PlainMap } from '../../wire/values.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out, sizeArg } from './spec.js';
+import { attr, out, sizeArg, typed } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    cq: CqRef;
+  }
+}
+
+const t = typed<CqRef>();
 
 /** An upper bound of one encoded work completion (a map of a dozen named fields). */
 const WC_REPLY_BYTES = 512;
@@ -31,7 +39,7 @@ export const cq: ObjectTypeSpec = {
   name: 'cq',
   id: 4,
   doc: 'completion queue',
-  create: {
+  create: t.create({
     doc: 'ibv_create_cq',
     attrs: [
       attr('cqe', 1, 'u32', { mandatory: true, min: 1 }),
@@ -40,15 +48,14 @@ export const cq: ObjectTypeSpec = {
     ],
     out: [out('cqe', 10, 'u32')],
     run: async (c) => {
-      const ch = c.attrs.channel as { ref: ChannelRef } | undefined;
-      const ref = await c.dev.createCq(c.attrs.cqe as number, ch?.ref ?? null, (c.attrs.comp_vector as number | undefined) ?? 0, c.tag);
+      const ref = await c.dev.createCq(c.attrs.cqe, c.attrs.channel?.ref ?? null, c.attrs.comp_vector ?? 0, c.tag);
       return { ref, attrs: { cqe: ref.cqe } };
     },
-  },
-  destroy: (o, dev) => dev.destroyCq(o.ref as CqRef),
-  query: { run: async (c) => ({ cqe: (c.obj.ref as CqRef).cqe }) },
+  }),
+  destroy: t.destroy((o, dev) => dev.destroyCq(o.ref)),
+  query: t.query({ run: async (c) => ({ cqe: c.obj.ref.cqe }) }),
   methods: {
-    poll: {
+    poll: t.method({
       id: 16,
       doc: 'ibv_poll_cq: up to `max` work completions',
       lock: 'read',
@@ -56,27 +63,27 @@ export const cq: ObjectTypeSpec = {
       out: [out('wcs', 2, 'list')],
       replyBytes: (a) => sizeArg(a.max, 16, 4096) * WC_REPLY_BYTES,
       run: async (c) => {
-        const wcs = await c.dev.pollCq(c.obj.ref as CqRef, (c.attrs.max as number | undefined) ?? 16);
+        const wcs = await c.dev.pollCq(c.obj.ref, c.attrs.max ?? 16);
         return { wcs: wcs.map(wcToPlain) };
       },
-    },
-    req_notify: {
+    }),
+    req_notify: t.method({
       id: 17,
       doc: 'ibv_req_notify_cq: arm the CQ; the next completion raises a completion event on the session',
       lock: 'read',
       attrs: [attr('solicited_only', 1, 'bool')],
       run: async (c) => {
-        await c.dev.reqNotifyCq(c.obj.ref as CqRef, (c.attrs.solicited_only as boolean | undefined) ?? false);
+        await c.dev.reqNotifyCq(c.obj.ref, c.attrs.solicited_only ?? false);
         return {};
       },
-    },
-    resize: {
+    }),
+    resize: t.method({
       id: 18,
       doc: 'ibv_resize_cq',
       lock: 'write',
       attrs: [attr('cqe', 1, 'u32', { mandatory: true, min: 1 })],
       out: [out('cqe', 2, 'u32')],
-      run: async (c) => ({ cqe: await c.dev.resizeCq(c.obj.ref as CqRef, c.attrs.cqe as number) }),
-    },
+      run: async (c) => ({ cqe: await c.dev.resizeCq(c.obj.ref, c.attrs.cqe) }),
+    }),
   },
 };

@@ -1,5 +1,9 @@
+import type { ObjectRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out } from './spec.js';
+import { attr, out, typed } from './spec.js';
+
+/** The device has no ref of its own: device methods run on its probe context. */
+const t = typed<ObjectRef>();
 
 /**
  * The device itself (UVERBS_OBJECT_DEVICE): pre-existing and read-only.
@@ -12,22 +16,22 @@ export const device: ObjectTypeSpec = {
   readOnly: true,
   deviceScoped: true,
   methods: {
-    query_port: {
+    query_port: t.method({
       id: 16,
       doc: 'ibv_query_port',
       lock: 'read',
       attrs: [attr('port', 1, 'u32', { mandatory: true, min: 1, max: 255 })],
       out: [out('attrs', 2, 'struct')],
-      run: async (c) => ({ ...(await c.dev.queryPort(c.attrs.port as number)) }),
-    },
-    query_gid: {
+      run: async (c) => ({ ...(await c.dev.queryPort(c.attrs.port)) }),
+    }),
+    query_gid: t.method({
       id: 17,
       doc: 'ibv_query_gid_ex: one GID table entry',
       lock: 'read',
       attrs: [attr('port', 1, 'u32', { mandatory: true, min: 1, max: 255 }), attr('index', 2, 'u32', { mandatory: true })],
       out: [out('gid', 3, 'gid'), out('type', 4, 'str'), out('netdev', 5, 'str')],
       run: async (c) => {
-        const table = await c.dev.queryGidTable(c.attrs.port as number);
+        const table = await c.dev.queryGidTable(c.attrs.port);
         const e = table.find((g) => g.index === c.attrs.index);
         if (!e) {
           const { VerbsError, Errno } = await import('../../verbs/errno.js');
@@ -35,7 +39,7 @@ export const device: ObjectTypeSpec = {
         }
         return { gid: e.gid, type: e.type, netdev: e.netdev };
       },
-    },
+    }),
   },
 };
 

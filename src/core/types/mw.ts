@@ -1,6 +1,14 @@
-import type { MwRef, PdRef } from '../../verbs/abi.js';
+import type { MwRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out } from './spec.js';
+import { attr, out, typed } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    mw: MwRef;
+  }
+}
+
+const t = typed<MwRef>();
 
 /**
  * Memory window (UVERBS_OBJECT_MW); type 1 windows are bound with qp.bind_mw,
@@ -12,7 +20,7 @@ export const mw: ObjectTypeSpec = {
   id: 6,
   destroyOrder: 0,
   doc: 'memory window: remote access to a part of an MR, bound and re-bound at run time',
-  create: {
+  create: t.create({
     ops: ['allocMw'],
     doc: 'ibv_alloc_mw',
     attrs: [
@@ -21,12 +29,13 @@ export const mw: ObjectTypeSpec = {
     ],
     out: [out('rkey', 10, 'u32'), out('mw_type', 11, 'u32')],
     run: async (c) => {
-      const type = ((c.attrs.mw_type as number | undefined) ?? 1) as 1 | 2;
-      const ref = await c.dev.allocMw((c.attrs.pd as { ref: PdRef }).ref, type, c.tag);
+      // The validator kept mw_type in [1, 2].
+      const type = c.attrs.mw_type === 2 ? 2 : 1;
+      const ref = await c.dev.allocMw(c.attrs.pd.ref, type, c.tag);
       return { ref, attrs: { rkey: ref.rkey, mw_type: ref.type } };
     },
-  },
-  destroy: (o, dev) => dev.deallocMw(o.ref as MwRef),
-  query: { run: async (c) => ({ rkey: (c.obj.ref as MwRef).rkey, mw_type: (c.obj.ref as MwRef).type }) },
+  }),
+  destroy: t.destroy((o, dev) => dev.deallocMw(o.ref)),
+  query: t.query({ run: async (c) => ({ rkey: c.obj.ref.rkey, mw_type: c.obj.ref.type }) }),
   methods: {},
 };

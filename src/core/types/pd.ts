@@ -1,5 +1,14 @@
 import type { PdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
+import { typed } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    pd: PdRef;
+  }
+}
+
+const t = typed<PdRef>();
 
 /** Protection domain (UVERBS_OBJECT_PD). */
 export const pd: ObjectTypeSpec = {
@@ -7,11 +16,11 @@ export const pd: ObjectTypeSpec = {
   id: 3,
   doc: 'protection domain: the scope of MRs, MWs, QPs, SRQs and AHs',
   importable: true,
-  create: {
+  create: t.create({
     doc: 'ibv_alloc_pd',
     attrs: [],
     run: async (c) => ({ ref: await c.dev.allocPd(c.tag), attrs: {} }),
-  },
-  destroy: (o, dev) => dev.deallocPd(o.ref as PdRef),
+  }),
+  destroy: t.destroy((o, dev) => dev.deallocPd(o.ref)),
   methods: {},
 };

@@ -13,7 +13,7 @@
 import type { PlainMap } from '../../wire/values.js';
 import type { ObjectRef } from '../../verbs/abi.js';
 import type { DeviceContext, OptionalOp } from '../../verbs/backend.js';
-import type { Access, AttrSpec, Validated } from '../attrs.js';
+import type { Access, AttrKind, AttrSpec, Validated } from '../attrs.js';
 import type { MemoryRangeInit, SessionMemory } from '../memory-check.js';
 
 /** A live object as handlers see it. */
@@ -24,25 +24,61 @@ export interface ObjectHandle<R extends ObjectRef = ObjectRef> {
   readonly device: string;
 }
 
-export interface CallCtx {
+export interface CallCtx<A = Validated> {
   readonly dev: DeviceContext;
   readonly device: string;
-  readonly attrs: Validated;
+  readonly attrs: A;
 }
+
+// ------------------------------------------------------- typed attributes
+
+/**
+ * Object refs by type name, for typed handle attributes: each type's file
+ * adds its own (`declare module './spec.js' { interface RefTypes { pd: PdRef } }`),
+ * so a handle attribute declared `types: ['pd']` reads as an ObjectHandle<PdRef>.
+ */
+export interface RefTypes {}
+
+type RefOf<T> = T extends keyof RefTypes ? RefTypes[T] : ObjectRef;
+
+/** The validated value of one attribute, from its declaration (what the generic validator in ../attrs.ts returns for it). */
+export type ValueOf<S> =
+  S extends { readonly kind: 'u32' | 'flags' } ? number
+  : S extends { readonly kind: 'u64' | 's64' } ? bigint
+  : S extends { readonly kind: 'bool' } ? boolean
+  : S extends { readonly kind: 'str' | 'gid' } ? string
+  : S extends { readonly kind: 'bytes' } ? Buffer
+  : S extends { readonly kind: 'enum'; readonly names: infer N } ? Extract<keyof N, string>
+  : S extends { readonly kind: 'handle'; readonly types: readonly (infer T)[] } ? ObjectHandle<RefOf<T>>
+  : S extends { readonly kind: 'handle' } ? ObjectHandle
+  : S extends { readonly kind: 'struct'; readonly members: infer M extends readonly AttrSpec[] } ? AttrsOf<M>
+  : S extends { readonly kind: 'list'; readonly members: infer M extends readonly AttrSpec[] } ? AttrsOf<M>[]
+  : S extends { readonly kind: 'list'; readonly element: infer E extends AttrKind } ? ValueOf<{ readonly kind: E }>[]
+  : S extends { readonly kind: 'list' } ? bigint[]
+  : unknown;
+
+type Inputs<S extends readonly AttrSpec[]> = Exclude<S[number], { readonly dir: 'out' }>;
+
+/** A validated attribute map, typed from its declarations: mandatory attributes present, the others optional. */
+export type AttrsOf<S extends readonly AttrSpec[]> = {
+  readonly [A in Inputs<S> as A extends { readonly mandatory: true } ? A['name'] : never]: ValueOf<A>;
+} & {
+  readonly [A in Inputs<S> as A extends { readonly mandatory: true } ? never : A['name']]?: ValueOf<A>;
+};
 
 /** Memory a client handed in (over the fd channel) for an MR: its pages, not a copy. */
 export type HandedMemory =
   | { readonly kind: 'memfd'; readonly fd: number; readonly offset: number }
   | { readonly kind: 'dmabuf'; readonly fd: number; readonly offset: number; readonly iova: bigint };
 
-export interface CreateCtx extends CallCtx {
+export interface CreateCtx<A = Validated> extends CallCtx<A> {
   /** The handle the new object will have; pass it to the backend as its tag. */
   readonly tag: number;
   /** Handed-in memory, for types whose create declares `takesMemory`. */
   readonly memory: HandedMemory | null;
 }
 
-export interface TargetCtx<R extends ObjectRef = ObjectRef> extends CallCtx {
+export interface TargetCtx<R extends ObjectRef = ObjectRef, A = Validated> extends CallCtx<A> {
   readonly obj: ObjectHandle<R>;
   /** The calling session's registered memory: what its work requests may name (../memory-check.ts). */
   readonly mem: SessionMemory;
@@ -67,7 +103,8 @@ export interface MethodSpec {
   readonly lock: Access;
   /** The optional backend ops the method calls ({@link OpsSpec}). */
   readonly ops?: readonly OptionalOp[];
-  readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+  /** The handler (method syntax: a typed handler from {@link typed} is one of these). */
+  run(c: TargetCtx): Promise<PlainMap>;
   /**
    * Methods whose reply can be large (MR reads, polls): an upper bound of the
    * encoded reply for these attributes, as the client sent them (not yet
@@ -145,18 +182,18 @@ export interface ObjectTypeSpec {
      * attributes: charged against the tenant's byte quota before the device
      * is called (and corrected by {@link CreateResult.bytes}). Default 0.
      */
-    readonly charge?: (attrs: Validated) => number;
-    readonly run: (c: CreateCtx) => Promise<CreateResult>;
+    charge?(attrs: Validated): number;
+    run(c: CreateCtx): Promise<CreateResult>;
   };
   /** Destroy cannot take attributes; it may fail (EBUSY) only when the reason is an explicit destroy. */
-  readonly destroy?: (obj: ObjectHandle<any>, dev: DeviceContext) => Promise<PlainMap | void>;
+  destroy?(obj: ObjectHandle, dev: DeviceContext): Promise<PlainMap | void>;
   readonly query?: OpsSpec & {
     readonly out?: readonly AttrSpec[];
-    readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+    run(c: TargetCtx): Promise<PlainMap>;
   };
   readonly modify?: OpsSpec & {
     readonly attrs: readonly AttrSpec[];
-    readonly run: (c: TargetCtx<any>) => Promise<PlainMap>;
+    run(c: TargetCtx): Promise<PlainMap>;
   };
   readonly methods: Readonly<Record<string, MethodSpec>>;
 }
@@ -167,10 +204,49 @@ export const DRIVER_NAMESPACE = 0x1000;
 /** Method ids of the generic verbs; type-specific methods start at 16. */
 export const METHOD_IDS = { create: 0, destroy: 1, query: 2, modify: 3 } as const;
 
-/** Helper for declaring attribute specs tersely. */
-export function attr(name: string, id: number, kind: AttrSpec['kind'], more: Omit<AttrSpec, 'name' | 'id' | 'kind'> = {}): AttrSpec {
-  return { name, id, kind, ...more };
+type AttrMore = Omit<AttrSpec, 'name' | 'id' | 'kind'>;
+/** A declared attribute with its literal name, kind and options kept (for {@link AttrsOf}). */
+export type Attr<N extends string, K extends AttrKind, M> = { readonly name: N; readonly id: number; readonly kind: K } & M;
+
+/** Helper for declaring attribute specs tersely; the literal types are kept, so handlers read them typed. */
+export function attr<const N extends string, const K extends AttrKind, const M extends AttrMore = {}>(name: N, id: number, kind: K, more?: M): Attr<N, K, M> {
+  // One of the casts that stay: without `more`, M is its default {} and
+  // spreading undefined adds nothing; TypeScript types the spread of
+  // `M | undefined` as partial, which it cannot see is M here.
+  return { name, id, kind, ...(more as M) };
 }
-export function out(name: string, id: number, kind: AttrSpec['kind'], more: Omit<AttrSpec, 'name' | 'id' | 'kind' | 'dir'> = {}): AttrSpec {
-  return { name, id, kind, dir: 'out', ...more };
+export function out<const N extends string, const K extends AttrKind, const M extends Omit<AttrMore, 'dir'> = {}>(name: N, id: number, kind: K, more?: M): Attr<N, K, M & { readonly dir: 'out' }> {
+  return { name, id, kind, dir: 'out', ...(more as M) };
+}
+
+/**
+ * Typed declarations for a type whose objects hold refs of type R: each
+ * helper returns its argument unchanged, typed so that the handler's
+ * attributes are {@link AttrsOf} its declarations and `c.obj.ref` is an R.
+ * The tables store the wide forms (MethodSpec and the create / query /
+ * modify / destroy members of ObjectTypeSpec); handlers are declared with
+ * method syntax there, so a typed handler is one of them without a cast.
+ */
+export function typed<R extends ObjectRef>() {
+  return {
+    method<const A extends readonly AttrSpec[]>(m: Omit<MethodSpec, 'attrs' | 'run'> & { readonly attrs: A; run(c: TargetCtx<R, AttrsOf<A>>): Promise<PlainMap> }): MethodSpec {
+      return m;
+    },
+    create<const A extends readonly AttrSpec[]>(c: Omit<NonNullable<ObjectTypeSpec['create']>, 'attrs' | 'run' | 'charge'> & {
+      readonly attrs: A;
+      charge?(attrs: AttrsOf<A>): number;
+      run(c: CreateCtx<AttrsOf<A>>): Promise<CreateResult>;
+    }): NonNullable<ObjectTypeSpec['create']> {
+      return c;
+    },
+    modify<const A extends readonly AttrSpec[]>(m: { readonly attrs: A; run(c: TargetCtx<R, AttrsOf<A>>): Promise<PlainMap> }): NonNullable<ObjectTypeSpec['modify']> {
+      return m;
+    },
+    query(q: { readonly out?: readonly AttrSpec[]; run(c: TargetCtx<R, Validated>): Promise<PlainMap> }): NonNullable<ObjectTypeSpec['query']> {
+      return q;
+    },
+    destroy(fn: (obj: ObjectHandle<R>, dev: DeviceContext) => Promise<PlainMap | void>): NonNullable<ObjectTypeSpec['destroy']> {
+      return fn;
+    },
+  };
 }

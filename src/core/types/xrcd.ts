@@ -1,5 +1,14 @@
 import type { XrcdRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
+import { typed } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    xrcd: XrcdRef;
+  }
+}
+
+const t = typed<XrcdRef>();
 
 /** XRC domain (UVERBS_OBJECT_XRCD). */
 export const xrcd: ObjectTypeSpec = {
@@ -12,6 +21,6 @@ export const xrcd: ObjectTypeSpec = {
     attrs: [],
     run: async (c) => ({ ref: await c.dev.openXrcd(c.tag), attrs: {} }),
   },
-  destroy: (o, dev) => dev.closeXrcd(o.ref as XrcdRef),
+  destroy: t.destroy((o, dev) => dev.closeXrcd(o.ref)),
   methods: {},
 };
