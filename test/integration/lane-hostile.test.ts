@@ -12,6 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H, R, S, SGE_SIZE, SQE_SIZE, cqRingOffset } from '../../src/wire/lane-layout.js';
 import { backToBaseline, DEVICE, inspector, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
 import { lanePair, spinFor, writeWr } from './lane-support.js';
+import { kernelResources, resourceDelta } from '../rxe/kernel-resources.js';
+
+/** On a kernel device the kernel's own object counts (`rdma resource show`) are the ground truth. */
+const KERNEL = !DEVICE.startsWith('sim');
 
 let d: FdDaemon;
 let baseline: number;
@@ -136,6 +140,7 @@ describe('a fuzzer writing random bytes into its rings', () => {
 
 describe('a client SIGKILLed with WRs in flight on its lane', () => {
   it('its objects are gone within 2 s and the daemon\'s fds are back to baseline', async () => {
+    const kernelBefore = KERNEL ? await kernelResources(DEVICE) : null;
     const child = spawn(process.execPath, [path.join(ROOT, 'test/integration/fixtures/lane-holder.mjs'), d.socket, DEVICE], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -149,6 +154,11 @@ describe('a client SIGKILLed with WRs in flight on its lane', () => {
     expect((await list(held.session)).length).toBeGreaterThan(0);
     await waitFor(() => d.logs.some((l) => l.msg === 'fast lane opened' && l.session === held.session), 2000, 'the lane open log');
     expect(d.fdCount()).toBeGreaterThan(baseline);
+    if (kernelBefore) {
+      // The holder's PD, MR, CQ and two QPs are kernel objects while it lives.
+      const held = resourceDelta(kernelBefore, await kernelResources(DEVICE));
+      expect(held).toMatchObject({ pd: 1, mr: 1, cq: 1, qp: 2 });
+    }
     const t0 = Date.now();
     child.kill('SIGKILL');
     await exited;
@@ -156,6 +166,13 @@ describe('a client SIGKILLed with WRs in flight on its lane', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     await waitFor(() => d.logs.some((l) => l.msg === 'fast lane closed' && l.session === held.session), 2000, 'the lane to close');
     await backToBaseline(d, baseline, 3000);
+    if (kernelBefore) {
+      // The kernel destroyed them too (not only the broker's tables): rdma resource show is back to the baseline.
+      await waitFor(async () => {
+        const delta = resourceDelta(kernelBefore, await kernelResources(DEVICE));
+        return Object.values(delta).every((v) => v === 0) ? delta : null;
+      }, 2000, 'rdma resource show back to its baseline');
+    }
   });
 });
 
