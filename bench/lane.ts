@@ -29,6 +29,7 @@ const ACCESS = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
 interface Pair {
   client: Client;
   s: Session;
+  pd: RdmaObject;
   cq: RdmaObject;
   a: RdmaObject;
   mr: RdmaObject;
@@ -56,7 +57,7 @@ async function pair(socket: string, device: string): Promise<Pair> {
   }
   const lane = await s.fastLane({ sqEntries: 1024, cqRings: 1, cqEntries: 4096 });
   await lane.attachCq(cq);
-  return { client, s, cq, a, mr, lane };
+  return { client, s, pd, cq, a, mr, lane };
 }
 
 function write(p: Pair, wrId: number, signaled = true): Parameters<FastLane['postSend']>[1][number] {
@@ -67,17 +68,36 @@ function write(p: Pair, wrId: number, signaled = true): Parameters<FastLane['pos
   };
 }
 
-/** Spins on the ring until `n` completions arrived (yielding now and then so the process stays responsive). */
+/**
+ * Yields to the event loop every few ms of spinning: the client library's
+ * keepalives and the daemon's HTTP/2 pings (answered within 2.5 s, or the
+ * daemon closes the connection and the session ends) need it to run.
+ */
+const YIELD_MS = 20;
+const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Spins on the ring until `n` completions arrived. */
 async function spin(p: Pair, n: number): Promise<void> {
   let got = 0;
+  let next = Date.now() + YIELD_MS;
   for (let i = 0; got < n; i++) {
     got += p.lane.poll(p.cq, n - got).length;
-    if ((i & 0xffff) === 0xffff) await new Promise((r) => setImmediate(r));
+    if ((i & 0x3ff) === 0x3ff && Date.now() > next) {
+      await yieldNow();
+      next = Date.now() + YIELD_MS;
+    }
   }
 }
 
-export async function runLane(socket: string, daemon: Child, budget: LoopBudget, log: (m: string) => void): Promise<LaneResult> {
-  const device = 'sim0';
+export interface LaneRunOptions {
+  /** The daemon's device (default sim0; rxe0 in the VM). */
+  device?: string;
+  /** Also time the sim backend in this process (default true; off in the VM, whose floor is the C program). */
+  inproc?: boolean;
+}
+
+export async function runLane(socket: string, daemon: Child, budget: LoopBudget, log: (m: string) => void, o: LaneRunOptions = {}): Promise<LaneResult> {
+  const device = o.device ?? 'sim0';
   const p = await pair(socket, device);
   const latency: LaneResult['latency'] = [];
   const throughput: LaneResult['throughput'] = [];
@@ -106,13 +126,13 @@ export async function runLane(socket: string, daemon: Child, budget: LoopBudget,
     log('lane: gRPC unary post + poll on the same QP');
     // The CQ is the lane's: over gRPC this QP's completions go to a second, unattached CQ.
     const gcq = await p.s.createCq(device, 256);
-    const pd = p.mr.parents[0]!;
+    const pd = p.pd;
     const info = await p.client.queryDevice(device);
     const gid = info.ports[0]!.gids.find((g) => g.index === 0)!.gid;
     const ah = { port_num: 1, dlid: 0, sl: 0, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } };
     const cap = { max_send_wr: 64, max_recv_wr: 16, max_send_sge: 1, max_recv_sge: 1 };
-    const ga = await p.s.createQp({ pd: { handle: pd }, send_cq: gcq, recv_cq: gcq, qp_type: 'RC', cap });
-    const gb = await p.s.createQp({ pd: { handle: pd }, send_cq: gcq, recv_cq: gcq, qp_type: 'RC', cap });
+    const ga = await p.s.createQp({ pd, send_cq: gcq, recv_cq: gcq, qp_type: 'RC', cap });
+    const gb = await p.s.createQp({ pd, send_cq: gcq, recv_cq: gcq, qp_type: 'RC', cap });
     for (const [q, peer] of [[ga, gb], [gb, ga]] as const) {
       await q.modify({ qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: ACCESS });
       await q.modify({ qp_state: 'RTR', path_mtu: 3, dest_qp_num: peer.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12, ah_attr: ah });
@@ -128,18 +148,20 @@ export async function runLane(socket: string, daemon: Child, budget: LoopBudget,
     const gr = grpcRes.get('grpc')!;
     latency.push({ key: 'grpc', label: 'gRPC unary post_send + poll', summary: summarize(gr.lat, gr.wallUs) });
 
-    log('lane: the sim backend in this process');
-    const sim = await SimDriver.start();
-    const f = await fixture(sim);
-    const simRes = await loop(budget, async (rec) => {
-      const t = nowUs();
-      await sim.postWrite(f.a.h, f.mr);
-      while ((await sim.poll(f.cq)) === 0);
-      rec('sim', nowUs() - t);
-    });
-    await sim.close();
-    const sm = simRes.get('sim')!;
-    latency.push({ key: 'sim', label: 'sim backend in-process (no daemon)', summary: summarize(sm.lat, sm.wallUs) });
+    if (o.inproc ?? true) {
+      log('lane: the sim backend in this process');
+      const sim = await SimDriver.start();
+      const f = await fixture(sim);
+      const simRes = await loop(budget, async (rec) => {
+        const t = nowUs();
+        await sim.postWrite(f.a.h, f.mr);
+        while ((await sim.poll(f.cq)) === 0);
+        rec('sim', nowUs() - t);
+      });
+      await sim.close();
+      const sm = simRes.get('sim')!;
+      latency.push({ key: 'sim', label: 'sim backend in-process (no daemon)', summary: summarize(sm.lat, sm.wallUs) });
+    }
 
     for (const per of [1, 32]) {
       log(`lane: WRs per second, ${per} per doorbell`);
@@ -152,17 +174,25 @@ export async function runLane(socket: string, daemon: Child, budget: LoopBudget,
       const cpu0 = daemon.cpuUs();
       const t0 = nowUs();
       const end = t0 + ms * 1000;
+      let next = Date.now() + YIELD_MS;
       while (nowUs() < end) {
         while (posted - done + per <= window && p.lane.sqFree >= per) {
           p.lane.postSend(p.a, batch);
           posted += per;
         }
         done += p.lane.poll(p.cq, 1024).length;
-        if ((posted & 0x3fff) < per) await new Promise((r) => setImmediate(r));
+        if (Date.now() > next) {
+          await yieldNow();
+          next = Date.now() + YIELD_MS;
+        }
       }
       while (done < posted) {
         done += p.lane.poll(p.cq, 1024).length;
-        if (nowUs() > end + 10e6) throw new Error(`lane throughput: ${posted - done} completions missing`);
+        if (Date.now() > next) {
+          await yieldNow();
+          next = Date.now() + YIELD_MS;
+        }
+        if (nowUs() > end + 10e6) throw new Error(`lane throughput: ${posted - done} completions missing; lane errors: ${JSON.stringify(p.lane.errors().slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
       }
       const wall = nowUs() - t0;
       const cpu = daemon.cpuUs() - cpu0;
@@ -171,7 +201,7 @@ export async function runLane(socket: string, daemon: Child, budget: LoopBudget,
     const errs = p.lane.errors();
     if (errs.length > 0) throw new Error(`lane bench: ${errs.length} error records (first: ${errs[0]!.code})`);
     return {
-      status: 'the daemon of this run (sim0); client: src/client/lane.ts in this process; 64 B RDMA WRITE, signaled',
+      status: `the daemon of this run (${device}); client: src/client/lane.ts in this process; 64 B RDMA WRITE, signaled`,
       latency,
       throughput,
       goals: LANE_GOALS,

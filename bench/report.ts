@@ -2,6 +2,9 @@
 import type { Summary } from './lib/stats.js';
 import { fmtBytes, fmtNum, fmtUs } from './lib/stats.js';
 import type { LaneResult } from './lane.js';
+
+/** The fast lane in the VM: post + poll within this factor of the C program's. */
+export const VM_LANE_GOAL = 3;
 import { BATCH_GROUPS, VERB_ROWS, type BatchParallelResult, type BatchResult } from './verbs.js';
 import type { VmResult } from './vm.js';
 
@@ -325,6 +328,18 @@ export function report(r: Results): string {
         }),
         [false, true, true, true, true, true, true, true, true, true],
       );
+      if (r.vm.lane) {
+        const L = r.vm.lane;
+        const cw = c.write;
+        out += `\nFast lane on the kernel device, post + poll of a 64 B RDMA WRITE against the C program's (goal: within ${VM_LANE_GOAL}x):\n\n`;
+        out += table(['post + poll', 'p50', 'p99', 'C p50', 'vs C', 'goal'], L.latency.map((l) => {
+          const ratio = cw ? l.summary.p50Us / cw.p50Us : NaN;
+          return [l.label, fmtUs(l.summary.p50Us), fmtUs(l.summary.p99Us), cw ? fmtUs(cw.p50Us) : '-', x(ratio),
+            l.key.startsWith('lane.') ? (ratio <= VM_LANE_GOAL ? 'PASS' : 'MISS') : ''];
+        }), [false, true, true, true, true, false]);
+        out += '\n';
+        out += table(['WRs per doorbell', 'WRs/s', 'daemon CPU per WR'], L.throughput.map((t) => [String(t.perDoorbell), fmtNum(t.wrsPerSec), fmtUs(t.daemonCpuUsPerWr)]), [true, true, true]);
+      }
       if (r.vm.batch) {
         out += '\nBatch on the kernel device (per verb = call p50 / verbs):\n\n';
         out += table(

@@ -18,6 +18,7 @@ import type { LoopBudget, Summary } from './lib/stats.js';
 import { VERB_ROWS, captureSizes, runDriver, runBatch, runFloor, fixture, type BatchResult } from './verbs.js';
 import { EchoClient } from './lib/echo.js';
 import { SESSION_HEADER } from '../src/wire/proto.js';
+import { runLane, type LaneResult } from './lane.js';
 
 const run = promisify(execFile);
 // Loaded on demand, as the daemon does: it needs libibverbs.so.1.
@@ -37,6 +38,8 @@ export interface VmResult {
   batch?: BatchResult[];
   /** The bare grpc-js echo in the same guest, sized like each verb. */
   floor?: Record<string, Summary>;
+  /** The fast lane on the kernel device (post + poll against the C program's `write`). */
+  lane?: LaneResult;
 }
 
 function toSummary(x: { n: number; p50_us: number; p99_us: number; mean_us: number }): Summary {
@@ -106,7 +109,9 @@ export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudg
     const batch = await runBatch(s, f, gid, [256], o.batchBudget, device);
     s.end();
     conn.close();
-    return { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, backend, core, grpc, floor, batch };
+    o.log('VM: the fast lane on the kernel device');
+    const lane = await runLane(socket, daemon, o.budget, o.log, { device, inproc: false });
+    return { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, backend, core, grpc, floor, batch, lane };
   } finally {
     await daemon.stop();
   }
