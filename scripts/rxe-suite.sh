@@ -6,7 +6,12 @@
 # daemon end to end, cleanup against `rdma resource show`, device removal, the
 # Kubernetes pod flow through the device plugin and a kubelet stand-in),
 # then the fd-channel integration tests against a daemon serving rxe0
-# (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md).
+# (RDMA_BROKER_FD_DEVICE, see docs/fd-channel.md), the fast-lane tests the
+# same way (docs/fast-lane.md: the lane's data path, the conformance suite's
+# data-path cases through the gRPC lane and the fast lane, the example and the
+# Python client, the ring fuzzer, a SIGKILLed lane client checked against
+# `rdma resource show`), and `npm run example:write -- --lane fast` against a
+# daemon serving rxe0, which must print `rdma-write ok`.
 set -e
 # The guest's shell starts with 4096 open files; the daemon's per-tenant fd
 # quota is a share of its limit, and the fd-channel tests hold thousands of
@@ -30,3 +35,26 @@ npx vitest run --config vitest.rxe.config.ts
 echo "rxe-suite: fd-channel tests on rxe0"
 RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/fd- \
   --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
+echo "rxe-suite: fast-lane tests on rxe0"
+RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/lane \
+  --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
+echo "rxe-suite: npm run example:write -- --lane fast on rxe0"
+lane_dir=$(mktemp -d /tmp/rxe-lane.XXXXXX)
+node bin/rdma-brokerd.js --device ibverbs --socket "$lane_dir/broker.sock" --log-format json > "$lane_dir/daemon.log" 2>&1 &
+lane_daemon=$!
+tries=0
+until [ -S "$lane_dir/broker.sock.fd" ]; do
+  tries=$((tries + 1))
+  if [ "$tries" -gt 600 ] || ! kill -0 "$lane_daemon" 2>/dev/null; then
+    echo "rxe-suite: the daemon did not start:"; cat "$lane_dir/daemon.log"; exit 1
+  fi
+  sleep 0.5
+done
+lane_out=$(npm run -s example:write -- --socket "$lane_dir/broker.sock" --device rxe0 --lane fast --bytes 65536 2>&1) || true
+kill -TERM "$lane_daemon"
+wait "$lane_daemon" || true
+echo "$lane_out"
+case "$lane_out" in
+  "rdma-write ok 65536 bytes") echo "rxe-suite: the fast lane wrote on rxe0" ;;
+  *) echo "rxe-suite: expected 'rdma-write ok 65536 bytes' through the fast lane on rxe0"; tail -n 20 "$lane_dir/daemon.log"; exit 1 ;;
+esac
