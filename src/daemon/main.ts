@@ -89,7 +89,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   await broker.start();
   broker.accounting.fdLimits = fdLimits(log);
   // The fast lane (docs/fast-lane.md) is opened over the fd channel, which carries its fds.
-  const lanes = opts.fdSocket ? new LaneServer({ broker, log }) : null;
+  const lanes = opts.fdSocket ? new LaneServer({ broker, log, spin: opts.fastLaneSpin ?? false }) : null;
   const fdChannel = opts.fdSocket
     ? new FdChannelServer({ broker, log, authorize: (peer, s) => tenants.peerMayServe(peer.uid, peer.gid, s.tenant), ops: lanes?.ops })
     : null;
@@ -120,7 +120,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
     kubelet?.stop();
     listeners.close();
     fdChannel?.close();
-    lanes?.close();
+    await lanes?.close();
     await broker.shutdown();
     throw e;
   }
@@ -185,7 +185,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
       await listeners.endStreams();
       listeners.close();
       fdChannel?.close();
-      lanes?.close();
+      await lanes?.close();
       if (metrics) await new Promise((r) => metrics!.close(r));
       if (auditDest) {
         auditLines?.drain();

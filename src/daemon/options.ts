@@ -24,6 +24,8 @@ export interface DaemonOptions {
   tlsKey: string | null;
   tlsCa: string | null;
   insecureTcp: boolean;
+  /** --fast-lane-spin: a worker thread busy-polls the fast lanes (docs/fast-lane.md, "Spin mode"). */
+  fastLaneSpin?: boolean;
   /** Also write audit records here (JSON lines; reopened on SIGHUP for log rotation). */
   auditLog?: string | null;
   /** The fd channel's socket path (null or absent: no fd channel, on any socket). */
@@ -58,6 +60,11 @@ Options:
   --tls-key FILE           ... and its private key (PEM)
   --tls-ca FILE            ask TCP clients for certificates signed by this CA
                            (mapped to tenants in the config)
+  --fast-lane-spin         a worker thread busy-polls the fast lanes' rings and
+                           the daemon's CQs instead of waiting for doorbells and
+                           channel events (one core while lanes are busy; off
+                           by default; for the libibverbs backend; see
+                           docs/fast-lane.md, "Spin mode")
   --insecure-tcp           TCP callers without credentials act as the main
                            socket's tenant (trusted networks and tests only);
                            otherwise they get UNAUTHENTICATED
@@ -116,6 +123,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
       'insecure-tcp': { type: 'boolean' },
+      'fast-lane-spin': { type: 'boolean' },
       'check-config': { type: 'string' },
       'audit-log': { type: 'string' },
       'log-level': { type: 'string' },
@@ -193,6 +201,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     tlsKey: v['tls-key'] ?? null,
     tlsCa: v['tls-ca'] ?? null,
     insecureTcp: v['insecure-tcp'] ?? false,
+    fastLaneSpin: v['fast-lane-spin'] ?? false,
     auditLog: v['audit-log'] ?? null,
     kubelet,
   };

@@ -33,6 +33,7 @@ import type { Session } from '../core/sessions.js';
 import type { FdRequest } from '../wire/fd-protocol.js';
 import { handleArg, noFds } from '../fdpass/server.js';
 import { SharedMemory } from '../sys/memory.js';
+import { LaneSpinner } from './spin.js';
 import * as libc from '../sys/libc.js';
 import { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES, type RecvWr, type Sge, type Wc, type WrOpcode } from '../core/datapath.js';
 import {
@@ -61,6 +62,8 @@ export type LaneOp = (s: Session, req: FdRequest, fds: number[]) => Promise<{ bo
 export interface LaneServerOptions {
   broker: Broker;
   log: Logger;
+  /** --fast-lane-spin: a worker thread busy-polls the lanes (./spin.ts); off by default. */
+  spin?: boolean;
 }
 
 interface Ring {
@@ -71,6 +74,8 @@ interface Ring {
   tail: number;
   /** The client asked (REQ_NOTIFY) to be woken by the next completion. */
   notify: boolean;
+  /** The CQ is armed and no event consumed the arm yet (a refill need not arm it again). */
+  armed: boolean;
   busy: boolean;
   again: boolean;
   gone: boolean;
@@ -157,6 +162,7 @@ class Lane {
 
   private onDoorbell(): void {
     if (this.closed) return;
+    this.owner.spinner?.nudge();
     // Reset the counter (non-blocking; EAGAIN when another turn already read it).
     libc.read(this.sqFd, this.eight, 8);
     this.kick();
@@ -368,7 +374,7 @@ class Lane {
     const off = cqRingOffset(this.layout, index);
     // A reused ring starts over at the client's head (its old entries were for the old CQ).
     const start = this.load(off + R.head);
-    const r: Ring = { index, cq, off, tail: start, notify: false, busy: false, again: false, gone: false };
+    const r: Ring = { index, cq, off, tail: start, notify: false, armed: false, busy: false, again: false, gone: false };
     this.store(off + R.tail, start);
     this.store(off + R.stalled, 0);
     this.buf.writeBigUInt64LE(BigInt(cq), off + R.cqHandle);
@@ -390,6 +396,8 @@ class Lane {
   onCompletion(cq: number): boolean {
     const r = this.byCq.get(cq);
     if (this.closed || !r || r.gone) return false;
+    // The event consumed the arm.
+    r.armed = false;
     // The sim fires this from inside a post: move completions after the current call returns.
     queueMicrotask(() => this.refill(r));
     return true;
@@ -465,8 +473,11 @@ class Lane {
       }
       if (armed) break;
       this.store(r.off + R.stalled, 0);
+      // Still armed from an earlier refill (no event since): the next completion raises one.
+      if (r.armed) break;
       // Arm, then poll once more: a completion that arrived before the arm raises no event.
       await dp.arm(this.session, r.cq);
+      r.armed = true;
       armed = true;
     }
   }
@@ -502,6 +513,17 @@ class Lane {
   }
 
   // ------------------------------------------------------------ lifetime
+
+  /**
+   * The spin worker saw traffic (--fast-lane-spin): drain published
+   * submissions and poll the attached CQs now, without waiting for the
+   * doorbell or the channel event.
+   */
+  spinWake(): void {
+    if (this.closed) return;
+    if (((this.load(H.sqTail) - this.sqHead) >>> 0) !== 0) this.kick();
+    for (const r of this.rings) if (r && !r.gone) this.refill(r);
+  }
 
   /** Stops serving; the fds and the mapping go once no turn is running. Idempotent. */
   close(): void {
@@ -629,10 +651,14 @@ export class LaneServer {
   private readonly bySession = new Map<string, { lanes: Map<number, Lane>; cancelEnd: () => void }>();
   private nextId = 1;
   private unwatch: (() => void) | null = null;
+  /** The busy-poll worker (--fast-lane-spin), or null. */
+  readonly spinner: LaneSpinner | null;
+  private readonly byId = new Map<number, Lane>();
 
   constructor(opts: LaneServerOptions) {
     this.broker = opts.broker;
     this.log = opts.log.child({ component: 'fast-lane' });
+    this.spinner = opts.spin ? new LaneSpinner((id) => this.byId.get(id)?.spinWake(), this.log) : null;
     // An attached CQ's completion events go to its lane (the session's stream does not carry them).
     opts.broker.dataPath.setCompletionSink((cq) => {
       for (const l of this.bySession.get(cq.owner.id)?.lanes.values() ?? []) if (l.onCompletion(cq.handle)) return true;
@@ -702,7 +728,11 @@ export class LaneServer {
         this.bySession.set(s.id, entry);
       }
       entry.lanes.set(lane.id, lane);
-      this.log.info({ session: s.id, lane: lane.id, size: layout.totalSize, sq: layout.sqEntries, cqRings: layout.cqRings, cq: layout.cqEntries }, 'fast lane opened');
+      this.byId.set(lane.id, lane);
+      const spinning = this.spinner?.add(lane.id, lane.mem.fd, layout.totalSize, {
+        sqTail: H.sqTail, sqHead: H.sqHead, cqTails: Array.from({ length: layout.cqRings }, (_, i) => cqRingOffset(layout, i) + R.tail),
+      }) ?? false;
+      this.log.info({ session: s.id, lane: lane.id, size: layout.totalSize, sq: layout.sqEntries, cqRings: layout.cqRings, cq: layout.cqEntries, spinning }, 'fast lane opened');
       return {
         body: {
           lane: lane.id, size: layout.totalSize, sq_entries: layout.sqEntries, cq_rings: layout.cqRings, cq_entries: layout.cqEntries,
@@ -766,6 +796,8 @@ export class LaneServer {
 
   private closeLane(sessionId: string, lane: Lane): void {
     lane.close();
+    this.byId.delete(lane.id);
+    this.spinner?.remove(lane.id);
     const e = this.bySession.get(sessionId);
     e?.lanes.delete(lane.id);
     if (e && e.lanes.size === 0) {
@@ -781,13 +813,14 @@ export class LaneServer {
     for (const l of [...e.lanes.values()]) this.closeLane(sessionId, l);
   }
 
-  /** Closes every lane (daemon stopping). */
-  close(): void {
+  /** Closes every lane (daemon stopping) and stops the spin worker; resolves once it is gone. */
+  close(): Promise<void> {
     this.broker.dataPath.setFlusher(null);
     this.broker.dataPath.setCompletionSink(null);
     this.unwatch?.();
     this.unwatch = null;
     for (const id of [...this.bySession.keys()]) this.dropSession(id);
+    return this.spinner?.close() ?? Promise.resolve();
   }
 }
 

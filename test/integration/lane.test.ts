@@ -290,3 +290,47 @@ describe('ordering with the gRPC path', () => {
     }
   });
 });
+
+describe('--fast-lane-spin: a worker thread busy-polls the lanes', () => {
+  let sd: FdDaemon;
+  beforeAll(async () => {
+    sd = await spawnFdDaemon('lane-spin', ['--fast-lane-spin']);
+    await settle(sd);
+  });
+  afterAll(async () => {
+    await sd?.stop();
+  });
+
+  for (const mode of ['spin', 'wait'] as const) {
+    it(`${mode}: WRs published without a doorbell are posted, and their completions arrive`, async () => {
+      await waitFor(() => sd.logs.find((l) => l.msg === 'fast lane spin worker started'), 3000, 'the spin worker');
+      const p = await lanePair(sd.socket);
+      try {
+        const opened = await waitFor(() => sd.logs.find((l) => l.msg === 'fast lane opened' && l.session === p.s.id), 3000, 'the lane open log');
+        expect(opened.spinning).toBe(true);
+        for (let round = 0; round < 20; round++) {
+          p.src.memory.fill(round * 64, 64, round + 1);
+          // No doorbell: only the spinning worker can tell the daemon about these.
+          p.lane.postSend(p.a, [writeWr(p, 500 + round, round * 64, 64)], { doorbell: false });
+          const [wc] = mode === 'spin' ? await spinFor(p.lane, p.cq, 1) : await p.lane.waitCompletions(p.cq, 1, 10_000 * SLOW);
+          expect(wc).toMatchObject({ wr_id: BigInt(500 + round), status: 'SUCCESS' });
+          expect(p.dst.memory.read(round * 64, 64).every((b) => b === round + 1)).toBe(true);
+        }
+        expect(p.lane.errors()).toEqual([]);
+      } finally {
+        await p.close();
+      }
+    });
+  }
+
+  it('stops with the daemon: SIGTERM ends the worker and the daemon exits 0', async () => {
+    const p = await lanePair(sd.socket);
+    p.lane.postSend(p.a, [writeWr(p, 1, 0, 64)], { doorbell: false });
+    await spinFor(p.lane, p.cq, 1);
+    sd.proc.kill('SIGTERM');
+    const { code } = await sd.exited;
+    expect(code).toBe(0);
+    expect(sd.logs.some((l) => l.msg === 'fast lane spin worker stopped')).toBe(true);
+    p.client.close();
+  });
+});

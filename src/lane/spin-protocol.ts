@@ -1,0 +1,41 @@
+/**
+ * What the main thread and the `--fast-lane-spin` worker (./spin-worker.ts)
+ * share: the control block's word indices and the messages between them.
+ */
+
+/** Spinning lanes at most (each has a word in the control block). */
+export const MAX_SPIN_LANES = 1024;
+/** A lane is spun on for this long after its last traffic (submissions or completions). */
+export const SPIN_ACTIVE_MS = 50;
+/** An idle worker sleeps at most this long before it looks again. */
+export const IDLE_WAIT_MS = 100;
+
+/** Int32 word indices in the control SharedArrayBuffer. */
+export const CTL = {
+  /** 1: the worker exits. */
+  stop: 0,
+  /** Bumped (and notified) by the main thread to wake an idle worker. */
+  wake: 1,
+  /** Spin rounds done (for tests and metrics). */
+  rounds: 2,
+  /** First of MAX_SPIN_LANES words: 1 while a wake-up of that lane is in flight. */
+  pending: 8,
+} as const;
+
+export const CTL_WORDS = CTL.pending + MAX_SPIN_LANES;
+
+export interface SpinAdd {
+  op: 'add';
+  id: number;
+  slot: number;
+  /** The daemon's memfd of the lane (the worker maps it; the lane keeps it open). */
+  fd: number;
+  size: number;
+  sqTail: number;
+  sqHead: number;
+  /** Byte offsets of every completion ring's tail. */
+  cqTails: number[];
+}
+
+export type SpinMessage = SpinAdd | { op: 'remove'; id: number };
+export type SpinReply = { op: 'wake'; id: number } | { op: 'removed'; id: number } | { op: 'stopped' };

@@ -1,0 +1,109 @@
+/**
+ * The busy-poll worker of `--fast-lane-spin` (see ./spin.ts): a worker
+ * thread that maps each lane's memfd and spins on its indices, so the
+ * daemon notices new submissions and completions without waiting for the
+ * client's doorbell or the CQ's channel event.
+ *
+ * It only watches: it reads the client's sq_tail and the daemon's own
+ * indices, never writes the rings, and never interprets an entry. When a
+ * lane needs the main thread (unconsumed submissions, or recent traffic whose
+ * completions the device CQ may hold), it sets the lane's `pending` word and
+ * posts the lane's id once; the main thread clears the word, then copies,
+ * validates and posts (src/lane/server.ts) — every safety rule stays there.
+ *
+ * Bounded: it spins only while some lane saw traffic within SPIN_ACTIVE_MS,
+ * then sleeps on the control block (Atomics.wait, woken by the main thread
+ * at the next doorbell) up to IDLE_WAIT_MS at a time; it exits when the stop
+ * word is set.
+ */
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { mapFd, type SharedMemory } from '../sys/memory.js';
+import * as libc from '../sys/libc.js';
+import { CTL, SPIN_ACTIVE_MS, IDLE_WAIT_MS, type SpinAdd, type SpinMessage } from './spin-protocol.js';
+
+interface Watched {
+  readonly id: number;
+  readonly slot: number;
+  readonly mem: SharedMemory;
+  readonly i32: Int32Array;
+  readonly sqTail: number;
+  readonly sqHead: number;
+  /** Word indices of each completion ring's tail (daemon-written). */
+  readonly cqTails: number[];
+  lastTail: number;
+  lastCq: number;
+  /** performance.now() of the last traffic seen. */
+  active: number;
+}
+
+const port = parentPort;
+if (!port) throw new Error('spin-worker: not in a worker thread');
+const ctl = new Int32Array((workerData as { ctl: SharedArrayBuffer }).ctl);
+const lanes = new Map<number, Watched>();
+
+function add(m: SpinAdd): void {
+  // The fd is a dup made for this thread: mapping takes its own, then this one is closed.
+  let mem: SharedMemory;
+  try {
+    mem = mapFd(m.fd, 0, m.size);
+  } catch {
+    // Not mappable (cannot happen for a lane's memfd): the lane works on doorbells alone.
+    return;
+  } finally {
+    libc.close(m.fd);
+  }
+  const buf = mem.withView((v) => v);
+  const i32 = new Int32Array(buf.buffer, buf.byteOffset, m.size >> 2);
+  const cqTails = m.cqTails.map((o) => o >> 2);
+  lanes.set(m.id, { id: m.id, slot: m.slot, mem, i32, sqTail: m.sqTail >> 2, sqHead: m.sqHead >> 2, cqTails, lastTail: 0, lastCq: 0, active: performance.now() });
+}
+
+function remove(id: number): void {
+  const l = lanes.get(id);
+  if (l) {
+    lanes.delete(id);
+    l.mem.close();
+  }
+  port!.postMessage({ op: 'removed', id });
+}
+
+function handle(m: SpinMessage): void {
+  if (m.op === 'add') add(m);
+  else if (m.op === 'remove') remove(m.id);
+}
+
+function cqSum(l: Watched): number {
+  let s = 0;
+  for (const t of l.cqTails) s = (s + Atomics.load(l.i32, t)) | 0;
+  return s;
+}
+
+for (;;) {
+  if (Atomics.load(ctl, CTL.stop) !== 0) break;
+  // Control messages are read here, between rounds (the loop never returns to the worker's event loop).
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) handle(m.message as SpinMessage);
+  const now = performance.now();
+  let busy = false;
+  for (const l of lanes.values()) {
+    const tail = Atomics.load(l.i32, l.sqTail);
+    const cq = cqSum(l);
+    if (tail !== l.lastTail || cq !== l.lastCq) {
+      l.lastTail = tail;
+      l.lastCq = cq;
+      l.active = now;
+    }
+    const submissions = tail !== Atomics.load(l.i32, l.sqHead);
+    const recent = now - l.active < SPIN_ACTIVE_MS;
+    if (!submissions && !recent) continue;
+    busy = true;
+    // One wake-up in flight per lane: the main thread clears the word before it works.
+    if (Atomics.compareExchange(ctl, CTL.pending + l.slot, 0, 1) === 0) port.postMessage({ op: 'wake', id: l.id });
+  }
+  Atomics.add(ctl, CTL.rounds, 1);
+  if (!busy) {
+    const gen = Atomics.load(ctl, CTL.wake);
+    Atomics.wait(ctl, CTL.wake, gen, IDLE_WAIT_MS);
+  }
+}
+for (const id of [...lanes.keys()]) remove(id);
+port.postMessage({ op: 'stopped' });
