@@ -18,7 +18,8 @@ import type { Child } from './lib/procs.js';
 export interface LaneResult {
   status: string;
   latency: { label: string; key: string; summary: Summary }[];
-  throughput: { perDoorbell: number; wrsPerSec: number; daemonCpuUsPerWr: number; wrs: number }[];
+  /** `daemon`: absent for the default daemon, '--fast-lane-spin' for the spinning one. */
+  throughput: { perDoorbell: number; wrsPerSec: number; daemonCpuUsPerWr: number; wrs: number; daemon?: string }[];
   goals: { spinP50Us: number; wrsPerSec32: number; daemonCpuUsPerWr32: number };
 }
 
@@ -94,6 +95,68 @@ export interface LaneRunOptions {
   device?: string;
   /** Also time the sim backend in this process (default true; off in the VM, whose floor is the C program). */
   inproc?: boolean;
+  /** A second daemon on the same device with --fast-lane-spin: measured on its own (no doorbells). */
+  spin?: { socket: string; daemon: Child };
+}
+
+/** Post + poll with the client spinning and no doorbell, and WRs/s at 32 per publish, against a --fast-lane-spin daemon. */
+async function runSpinDaemon(o: { socket: string; daemon: Child }, device: string, budget: LoopBudget, log: (m: string) => void): Promise<{ latency: LaneResult['latency'][number]; throughput: LaneResult['throughput'][number] }> {
+  const p = await pair(o.socket, device);
+  try {
+    log('lane: post + poll against a --fast-lane-spin daemon, client spinning, no doorbell');
+    let id = 0;
+    const res = await loop(budget, async (rec) => {
+      const t = nowUs();
+      p.lane.postSend(p.a, [write(p, id++)], { doorbell: false });
+      await spin(p, 1);
+      rec('spind', nowUs() - t);
+    });
+    const r = res.get('spind')!;
+    const t = await throughputRun(p, o.daemon, 32, budget, false);
+    return {
+      latency: { key: 'lane.spind', label: 'fast lane, client spinning, daemon --fast-lane-spin (no doorbells)', summary: summarize(r.lat, r.wallUs) },
+      throughput: { ...t, daemon: '--fast-lane-spin' },
+    };
+  } finally {
+    await p.lane.close();
+    await p.s.close();
+    p.client.close();
+  }
+}
+
+/** WRs per second with `per` WRs per publish: a window of WRs in flight, one completion each, drained as it goes. */
+async function throughputRun(p: Pair, daemon: Child, per: number, budget: LoopBudget, doorbell = true): Promise<LaneResult['throughput'][number]> {
+  const window = 512;
+  const ms = Math.max(500, Math.min(budget.maxMs, 3000));
+  const batch = Array.from({ length: per }, (_, i) => write(p, i));
+  let posted = 0;
+  let done = 0;
+  const cpu0 = daemon.cpuUs();
+  const t0 = nowUs();
+  const end = t0 + ms * 1000;
+  let next = Date.now() + YIELD_MS;
+  while (nowUs() < end) {
+    while (posted - done + per <= window && p.lane.sqFree >= per) {
+      p.lane.postSend(p.a, batch, { doorbell });
+      posted += per;
+    }
+    done += p.lane.poll(p.cq, 1024).length;
+    if (Date.now() > next) {
+      await yieldNow();
+      next = Date.now() + YIELD_MS;
+    }
+  }
+  while (done < posted) {
+    done += p.lane.poll(p.cq, 1024).length;
+    if (Date.now() > next) {
+      await yieldNow();
+      next = Date.now() + YIELD_MS;
+    }
+    if (nowUs() > end + 10e6) throw new Error(`lane throughput: ${posted - done} completions missing; lane errors: ${JSON.stringify(p.lane.errors().slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  }
+  const wall = nowUs() - t0;
+  const cpu = daemon.cpuUs() - cpu0;
+  return { perDoorbell: per, wrs: done, wrsPerSec: (done * 1e6) / wall, daemonCpuUsPerWr: cpu / done };
 }
 
 export async function runLane(socket: string, daemon: Child, budget: LoopBudget, log: (m: string) => void, o: LaneRunOptions = {}): Promise<LaneResult> {
@@ -165,41 +228,15 @@ export async function runLane(socket: string, daemon: Child, budget: LoopBudget,
 
     for (const per of [1, 32]) {
       log(`lane: WRs per second, ${per} per doorbell`);
-      // A window of WRs in flight, one completion per WR (all signaled), drained as it goes.
-      const window = 512;
-      const ms = Math.max(500, Math.min(budget.maxMs, 3000));
-      const batch = Array.from({ length: per }, (_, i) => write(p, i));
-      let posted = 0;
-      let done = 0;
-      const cpu0 = daemon.cpuUs();
-      const t0 = nowUs();
-      const end = t0 + ms * 1000;
-      let next = Date.now() + YIELD_MS;
-      while (nowUs() < end) {
-        while (posted - done + per <= window && p.lane.sqFree >= per) {
-          p.lane.postSend(p.a, batch);
-          posted += per;
-        }
-        done += p.lane.poll(p.cq, 1024).length;
-        if (Date.now() > next) {
-          await yieldNow();
-          next = Date.now() + YIELD_MS;
-        }
-      }
-      while (done < posted) {
-        done += p.lane.poll(p.cq, 1024).length;
-        if (Date.now() > next) {
-          await yieldNow();
-          next = Date.now() + YIELD_MS;
-        }
-        if (nowUs() > end + 10e6) throw new Error(`lane throughput: ${posted - done} completions missing; lane errors: ${JSON.stringify(p.lane.errors().slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
-      }
-      const wall = nowUs() - t0;
-      const cpu = daemon.cpuUs() - cpu0;
-      throughput.push({ perDoorbell: per, wrs: done, wrsPerSec: (done * 1e6) / wall, daemonCpuUsPerWr: cpu / done });
+      throughput.push(await throughputRun(p, daemon, per, budget));
     }
     const errs = p.lane.errors();
     if (errs.length > 0) throw new Error(`lane bench: ${errs.length} error records (first: ${errs[0]!.code})`);
+    if (o.spin) {
+      const sp = await runSpinDaemon(o.spin, device, budget, log);
+      latency.push(sp.latency);
+      throughput.push(sp.throughput);
+    }
     return {
       status: `the daemon of this run (${device}); client: src/client/lane.ts in this process; 64 B RDMA WRITE, signaled`,
       latency,

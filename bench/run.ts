@@ -209,7 +209,15 @@ async function main(): Promise<void> {
     }
     if (want('lane')) {
       log('fast lane: post + poll (spinning, eventfd), gRPC and sim beside it, WRs/s per doorbell');
-      results.lane = await runLane(socket, daemon, budget.direct, log);
+      // The spin mode on its own daemon, measured in the same run.
+      const spinSocket = path.join(tmp, 'broker-spin.sock');
+      const spinDaemon = await startDaemon({ socket: spinSocket, logFile: path.join(cacheDir, 'daemon-spin.log'), cpuProfDir: profDir, logLevel: daemonLogLevel, args: ['--fast-lane-spin'] });
+      children.push(spinDaemon);
+      try {
+        results.lane = await runLane(socket, daemon, budget.direct, log, { spin: { socket: spinSocket, daemon: spinDaemon } });
+      } finally {
+        await spinDaemon.stop();
+      }
     }
 
     conn.close();

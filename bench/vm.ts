@@ -109,8 +109,15 @@ export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudg
     const batch = await runBatch(s, f, gid, [256], o.batchBudget, device);
     s.end();
     conn.close();
-    o.log('VM: the fast lane on the kernel device');
-    const lane = await runLane(socket, daemon, o.budget, o.log, { device, inproc: false });
+    o.log('VM: the fast lane on the kernel device (and a second daemon with --fast-lane-spin)');
+    const spinSocket = path.join(o.tmp, 'vm-broker-spin.sock');
+    const spinDaemon = await startDaemon({ socket: spinSocket, logFile: path.join(o.cacheDir, 'daemon-vm-spin.log'), device: 'ibverbs', logLevel: 'info', startTimeoutMs: 300_000, args: ['--fast-lane-spin'] });
+    let lane: LaneResult;
+    try {
+      lane = await runLane(socket, daemon, o.budget, o.log, { device, inproc: false, spin: { socket: spinSocket, daemon: spinDaemon } });
+    } finally {
+      await spinDaemon.stop();
+    }
     return { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, backend, core, grpc, floor, batch, lane };
   } finally {
     await daemon.stop();

@@ -117,6 +117,8 @@ export interface DaemonOptions {
   startTimeoutMs?: number;
   /** --device (default sim). */
   device?: 'sim' | 'ibverbs' | 'auto';
+  /** More daemon arguments (e.g. --fast-lane-spin). */
+  args?: string[];
 }
 
 /** Starts rdma-brokerd (--device sim unless told) in a child process and waits until it listens. */
@@ -133,7 +135,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Child> {
   } catch {
     // not there
   }
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', o.device ?? 'sim', '--socket', o.socket, '--log-level', o.logLevel ?? 'info'], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', o.device ?? 'sim', '--socket', o.socket, '--log-level', o.logLevel ?? 'info', ...(o.args ?? [])], {
     stdio: ['ignore', log, 'pipe', 'ipc'],
     env: { ...process.env, RDMA_BROKER_LOG_LEVEL: o.logLevel ?? 'info' },
   });
