@@ -325,7 +325,20 @@ export class Listeners {
 
   /** Ends the WatchObjects streams once what is queued on them is written (before {@link close}). */
   async endStreams(ms = 2000): Promise<void> {
+    const deadline = Date.now() + ms;
     await Promise.all(this.all().map((s) => endWatchStreams(s, ms)));
+    // An ended call's status is still in the HTTP/2 session's buffers; a
+    // forced shutdown would reset the stream first and the watcher would see
+    // UNAVAILABLE instead of the end. A graceful shutdown sends GOAWAY and
+    // closes each connection once its calls are done (bounded: close()
+    // forces whatever is left at the deadline).
+    await Promise.all(this.all().map((s) => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      s.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    })));
   }
 
   close(): void {

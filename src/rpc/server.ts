@@ -76,9 +76,14 @@ const REQUEST_LIMITS: Record<string, number> = {
   request_bytes: MAX_REQUEST_BYTES,
 };
 
-/** Server pings (see createServer): every 1.5 s, answered within 2.5 s. */
-const KEEPALIVE_TIME_MS = 1500;
-const KEEPALIVE_TIMEOUT_MS = 2500;
+/**
+ * Server pings (see createServer): every 5 s, answered within 10 s. A peer
+ * whose event loop stalls (a loaded host, a VM, a client spinning on its
+ * fast lane, a long GC) must not lose its session for a few seconds of
+ * silence; a connection that stopped being read is still closed within 15 s.
+ */
+export const KEEPALIVE_TIME_MS = 5000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 function unary<Req, Res>(log: Logger, name: string, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
   return (call, cb) => {
@@ -421,7 +426,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
     // Pings every connection and closes one whose peer does not answer: a
     // connection whose header block is too large for HTTP/2 (over 64 KiB, an
     // x-rdma-session of 1 MiB) stops being read and would hold its call open
-    // forever; this closes it within a few seconds.
+    // forever; this closes it within KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS.
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   });
