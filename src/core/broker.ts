@@ -225,10 +225,15 @@ export class Broker {
     if (tenant !== null) return;
     this.log.info({ device, event: e.type, port: e.port }, 'device event');
     const type = this.runner.deviceTypeName;
-    for (const s of this.sessions.all()) {
-      s.emit({ kind: 'async', handle: 0, userHandle: '0', type, eventType: e.type, device, port: e.port ?? 0, time: now });
-    }
-    if (e.type === 'DEVICE_FATAL') void this.lifecycle.deviceLost(device, type);
+    const fanOut = (): void => {
+      for (const s of this.sessions.all()) {
+        s.emit({ kind: 'async', handle: 0, userHandle: '0', type, eventType: e.type, device, port: e.port ?? 0, time: now });
+      }
+      if (e.type === 'DEVICE_FATAL') void this.lifecycle.deviceLost(device, type);
+    };
+    // A port event changed what the port reports: listings show the new reading by the time a client hears of it.
+    if (e.port !== null && e.type !== 'DEVICE_FATAL') void this.devices.refreshPort(device, e.port).then(fanOut);
+    else fanOut();
   }
 
   // -------------------------------------------------------------- inspection
@@ -243,8 +248,11 @@ export class Broker {
     });
   }
 
-  describeTypes(): readonly ObjectTypeSpec[] {
-    return OBJECT_TYPES;
+  /** The object types for discovery: with a device, only those it has (driver-specific types where they exist). */
+  describeTypes(device?: string): readonly ObjectTypeSpec[] {
+    if (device === undefined) return OBJECT_TYPES;
+    const probe = this.devices.get(device).probe;
+    return OBJECT_TYPES.filter((t) => !t.availableOn || t.availableOn(probe));
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -112,6 +112,23 @@ export class DeviceTable {
     return p;
   }
 
+  /**
+   * Re-reads a port's attributes and GID table after a port event (its
+   * state, or its GIDs, changed), so listings show what the kernel reports
+   * now. Never fails: a device that cannot answer keeps its last reading.
+   */
+  async refreshPort(name: string, port: number): Promise<void> {
+    const d = this.devices.get(name);
+    const p = d?.ports.find((x) => x.port === port);
+    if (!d || !p || d.state !== 'live') return;
+    try {
+      p.attr = await d.probe.queryPort(port);
+      p.gids = await d.probe.queryGidTable(port);
+    } catch (e) {
+      this.log.warn({ err: e, device: name, port }, 'cannot re-read the port after a port event');
+    }
+  }
+
   /** Marks a device lost (its objects are released by the broker). */
   markLost(name: string): DeviceEntry | undefined {
     const d = this.devices.get(name);

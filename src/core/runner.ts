@@ -189,6 +189,10 @@ export class Runner {
   }
 
   private checkSupported(d: DeviceEntry, m: Method): void {
+    // A driver-specific type exists only on its driver's devices: there, as any method the device lacks.
+    if (m.type.availableOn && !m.type.availableOn(d.probe)) {
+      throw new BrokerError('UNSUPPORTED', `device ${d.name} (${d.listing.provider}) has no ${m.type.name} objects (a driver-specific type)`);
+    }
     if (d.caps.unsupported.has(m.key)) {
       throw new BrokerError('UNSUPPORTED', `${m.key} is not supported by device ${d.name} (${d.listing.provider})`);
     }

@@ -73,6 +73,8 @@ const BY_ERRNO = new Map<number, StatusCode>([
   [Errno.EIO, S.UNAVAILABLE],
   [Errno.ENODEV, S.UNAVAILABLE],
   [Errno.ETIMEDOUT, S.DEADLINE_EXCEEDED],
+  // The port is down: the same call may work once it is back.
+  [Errno.ENETUNREACH, S.UNAVAILABLE],
 ]);
 
 /** The status of a core or device error. */

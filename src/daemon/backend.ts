@@ -5,13 +5,15 @@ import type { Backend } from '../verbs/backend.js';
 // The backends are loaded on demand: the libibverbs one needs libibverbs.so.1.
 const SIM_MODULE: string = '../verbs/sim/index.js';
 const IBVERBS_MODULE: string = '../verbs/ibverbs/index.js';
-type SimModule = { createSimBackend(): Backend };
+type SimModule = { createSimBackend(o?: { deviceFaults?: boolean }): Backend };
 type IbverbsModule = { createIbverbsBackend(o: { log: Logger }): Backend };
 
 export async function selectBackend(mode: 'auto' | 'sim' | 'ibverbs', log: Logger): Promise<Backend> {
   if (mode === 'sim') {
     const { createSimBackend } = (await import(SIM_MODULE)) as SimModule;
-    return createSimBackend();
+    // A sim chosen on purpose is a test device: its sessions may take its port down or make it fail
+    // (docs/fault-injection.md). The sim0 that `auto` falls back to is not.
+    return createSimBackend({ deviceFaults: true });
   }
   let reason: string;
   try {

@@ -49,7 +49,9 @@ Options:
   --device auto|sim|ibverbs
                            auto: the kernel's devices through libibverbs, or the
                            simulated device sim0 when the host has none (default);
-                           sim: force the simulated device; ibverbs: require real devices
+                           sim: force the simulated device, a test device whose
+                           sessions may also take its port down or fail it
+                           (docs/fault-injection.md); ibverbs: require real devices
   --lease-ms N             default session lease (default 30000)
   --max-resume-grace-ms N  longest resume grace a session may ask for (default 300000)
   --open-timeout-ms N      a Connect stream must send open within N ms (default 5000)

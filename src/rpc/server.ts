@@ -168,7 +168,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
       if (d.caps.supportsImport) caps.push('import_device');
       return {
         device: d.name,
-        types: broker.describeTypes().map((t) => typeInfo(t, d.caps.unsupported)),
+        types: broker.describeTypes(d.name).map((t) => typeInfo(t, d.caps.unsupported)),
         supports_import: d.caps.supportsImport,
         capabilities: caps,
         limits: REQUEST_LIMITS,

@@ -18,6 +18,7 @@ import type {
   RecvWr, SendWr, SrqAttr, SrqInitAttr, SrqRef, Wc, XrcdRef,
 } from './abi.js';
 import { Errno, VerbsError } from './errno.js';
+import type { FaultInjector } from './faults.js';
 
 /** What a device can do, for discovery. */
 export interface DeviceCaps {
@@ -183,6 +184,13 @@ export interface DeviceContext extends OptionalOps {
   commandFd?(): number;
   /** The kernel's handle of a PD or MR of this context (pd->handle, mr->handle), for ibv_import_pd / ibv_import_mr. */
   kernelHandle?(ref: PdRef | MrRef): number;
+
+  /**
+   * The device's fault injector, on devices that can fake failures (the
+   * sim): what the driver-specific `sim_fault` object type calls. Absent on
+   * real devices, where that type does not exist.
+   */
+  readonly faults?: FaultInjector;
 
   /** Closes the context: whatever objects remain are destroyed. */
   close(): Promise<void>;

@@ -35,6 +35,8 @@ export const Errno = {
   /** No data: e.g. an sgid_index whose GID table entry is empty (rdma_fill_sgid_attr). */
   ENODATA: 61,
   EOPNOTSUPP: 95,
+  /** No route to the destination: an address vector resolved while the port is down. */
+  ENETUNREACH: 101,
   ETIMEDOUT: 110,
 } as const;
 

@@ -34,10 +34,10 @@ export interface InProcess {
 }
 
 /** A broker on the sim backend, served in this process on a temp unix socket, and a client connected to it. */
-export async function startInProcess(tag: string, o: { limits?: Record<string, number> } = {}): Promise<InProcess> {
+export async function startInProcess(tag: string, o: { limits?: Record<string, number>; devices?: number; deviceFaults?: boolean } = {}): Promise<InProcess> {
   const { dir, socket } = tempSocket(tag);
   const log = pino({ level: 'silent' });
-  const backend = new SimBackend({ limits: o.limits });
+  const backend = new SimBackend({ limits: o.limits, devices: o.devices, deviceFaults: o.deviceFaults });
   const broker = new Broker({ backend, log });
   await broker.start();
   const server = createServer({ broker, log });

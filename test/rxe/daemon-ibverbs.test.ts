@@ -8,6 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { connect, RdmaError, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
 import { CTL_BIN, EXAMPLE, ROOT, runNode, spawnDaemon, waitFor, type Daemon } from '../integration/helpers.js';
 import { kernelResources, type KernelResourceCounts } from './kernel-resources.js';
@@ -77,6 +78,58 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     expect(method('mw', 'create')).toBe(true);
     expect(method('srq', 'create')).toBe(true);
     expect(method('qp', 'bind_mw')).toBe(true);
+    // Driver-specific types exist where their driver is: the sim's fault injector is not listed, and cannot be made.
+    expect(desc.types.filter((t) => t.driver_specific)).toEqual([]);
+    const s = await client.openSession({ name: 'rxe-no-faults' });
+    const e = await s.create('sim_fault', {}, { device: RXE_DEVICE }).then(() => null, (x: RdmaError) => x);
+    expect([e?.code, e?.rdmaError]).toEqual([grpcStatus.UNIMPLEMENTED, 'UNSUPPORTED']);
+    await s.close();
+  });
+
+  // What the sim's port_down (docs/fault-injection.md, test/integration/faults.test.ts) copies, on the kernel itself.
+  it.skipIf(!inRxeVm)('the netdev down and up: PORT_ERR and PORT_ACTIVE to the session, the port DOWN, sends LOC_QP_OP_ERR, no route (101)', async () => {
+    const s = await client.openSession({ name: 'rxe-port' });
+    const events: SessionEvent[] = [];
+    s.on('event', (e: SessionEvent) => events.push(e));
+    const pd = await s.allocPd(RXE_DEVICE);
+    const cq = await s.createCq(RXE_DEVICE, 16);
+    const mr = await s.regMr(pd, 4096, ['LOCAL_WRITE', 'REMOTE_WRITE']);
+    const gid = (await client.queryDevice(RXE_DEVICE)).ports[0]?.gids[0]?.gid ?? '';
+    const av = { port_num: 1, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } };
+    const qps: RdmaObject[] = [];
+    for (let i = 0; i < 3; i++) {
+      const q = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } });
+      await q.modify({ qp_state: 'INIT', port_num: 1, pkey_index: 0, qp_access_flags: ['REMOTE_WRITE'] });
+      qps.push(q);
+    }
+    const [a, b, fresh] = qps as [RdmaObject, RdmaObject, RdmaObject];
+    const rtr = (x: RdmaObject, y: RdmaObject): Promise<RdmaObject> => x.modify({
+      qp_state: 'RTR', path_mtu: 'MTU_1024', dest_qp_num: y.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 1, ah_attr: av,
+    });
+    await rtr(a, b);
+    await rtr(b, a);
+    for (const x of [a, b]) await x.modify({ qp_state: 'RTS', sq_psn: 0, timeout: 14, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+    try {
+      await run('ip', ['link', 'set', 'dummy0', 'down']);
+      await waitFor(() => events.some((e) => e.kind === 'async' && e.eventType === 'PORT_ERR' && e.port === 1), 10_000, 'PORT_ERR');
+      expect(await s.queryPort(RXE_DEVICE)).toMatchObject({ state: 'DOWN', phys_state: 3 });
+      expect((await client.queryDevice(RXE_DEVICE)).ports[0]?.attrs).toMatchObject({ state: 'DOWN' });
+      expect((await a.query()).attrs.qp_state).toBe('RTS');
+      const e = await rtr(fresh, a).then(() => null, (x: RdmaError) => x);
+      expect([e?.code, e?.errno]).toEqual([grpcStatus.UNAVAILABLE, 101]);
+      await s.postSend(a, [{
+        wr_id: 9n, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
+        sg_list: [{ addr: mr.big('addr'), length: 8, lkey: mr.num('lkey') }], remote_addr: mr.big('addr') + 64n, rkey: mr.num('rkey'),
+      }]);
+      expect(await s.waitCq(cq, 1)).toEqual([expect.objectContaining({ wr_id: 9, status: 'LOC_QP_OP_ERR' })]);
+      expect([(await a.query()).attrs.qp_state, (await b.query()).attrs.qp_state]).toEqual(['ERR', 'RTS']);
+    } finally {
+      await run('ip', ['link', 'set', 'dummy0', 'up']);
+    }
+    await waitFor(() => events.some((e) => e.kind === 'async' && e.eventType === 'PORT_ACTIVE' && e.port === 1), 10_000, 'PORT_ACTIVE');
+    expect(await s.queryPort(RXE_DEVICE)).toMatchObject({ state: 'ACTIVE', phys_state: 5 });
+    await rtr(fresh, a);
+    await s.close();
   });
 
   it('npm run example:write moves 1 MiB over rxe0, and the kernel is back to its baseline', async () => {

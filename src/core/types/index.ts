@@ -31,8 +31,14 @@ import { ah } from './ah.js';
 import { xrcd } from './xrcd.js';
 import { flow } from './flow.js';
 import { dm, dmMr } from './dm.js';
+// Driver-specific types (ids with DRIVER_NAMESPACE; each says where it exists with availableOn).
+import { simFault } from './sim-fault.js';
 
-export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [device, port, ah, pd, cq, compChannel, mw, mr, qp, srq, xrcd, flow, dm, dmMr];
+export const OBJECT_TYPES: readonly ObjectTypeSpec[] = [
+  device, port, ah, pd, cq, compChannel, mw, mr, qp, srq, xrcd, flow, dm, dmMr,
+  // driver-specific
+  simFault,
+];
 
 export const TYPES_BY_NAME: ReadonlyMap<string, ObjectTypeSpec> = new Map(OBJECT_TYPES.map((t) => [t.name, t]));
 

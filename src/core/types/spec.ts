@@ -153,6 +153,13 @@ export interface ObjectTypeSpec {
   readonly readOnly?: boolean;
   readonly driver?: boolean;
   /**
+   * Driver-specific types: whether a device has this type, from its context
+   * (whether it implements the driver's ops). Describe lists the type only
+   * on such devices, and everything else about it answers UNSUPPORTED
+   * there. Without it a type exists on every device.
+   */
+  readonly availableOn?: (dev: DeviceContext) => boolean;
+  /**
    * Where the type stands in cleanup (session end, shutdown, device loss):
    * lower goes first, newest first within one value; default 1. Memory
    * windows are 0: a bound type 2 window holds its QP and MR on the device,

@@ -30,6 +30,7 @@ import { DM_UNIT, type SimDevice } from './device.js';
 import {
   SimAh, SimChannel, SimCq, SimDm, SimMr, SimMw, SimPd, SimQp, SimSrq, type SimObject,
 } from './objects.js';
+import { SimFaults } from './faults.js';
 import { bindMw, enterError, progressSq, resetQp, wakeSrqWaiters, wakeWaiters, type Fabric } from './datapath.js';
 
 const { EINVAL, EBUSY, EFAULT, EIO, ENOMEM, EOPNOTSUPP } = Errno;
@@ -72,6 +73,8 @@ export class SimContext extends DummyOps implements DeviceContext {
   /** Live objects of this context, for close(). */
   private readonly objects = new Set<SimObject>();
   private closed = false;
+  /** The sim's driver-specific fault injector (./faults.ts; the `sim_fault` object type). */
+  readonly faults: SimFaults = new SimFaults(this);
 
   constructor(
     readonly device: SimDevice,
@@ -158,7 +161,7 @@ export class SimContext extends DummyOps implements DeviceContext {
   async queryPort(port: number): Promise<PortAttr> {
     this.live('ibv_query_port');
     if (port !== 1) throw new VerbsError('ibv_query_port', EINVAL);
-    return portAttr(this.device.limits, true);
+    return portAttr(this.device.limits, this.device.portActive);
   }
 
   async queryGidTable(port: number): Promise<GidEntry[]> {
@@ -619,6 +622,8 @@ export class SimContext extends DummyOps implements DeviceContext {
     if (ah.grh.sgid_index >= this.device.gidTable().length) throw new VerbsError(call, Errno.ENODATA, `${call}: no GID at sgid_index ${ah.grh.sgid_index}`);
     const dgid = normalizeGid(ah.grh.dgid);
     if (!dgid) throw bad(`bad dgid ${JSON.stringify(ah.grh.dgid)}`);
+    // ib_resolve_eth_dmac routes a unicast DGID through the port's netdev: none while the port is down (measured on rxe0).
+    if (!this.device.portActive && !isMulticastGid(dgid)) throw new VerbsError(call, Errno.ENETUNREACH, `${call}: the port is down (no route to ${dgid})`);
     return dgid;
   }
 

@@ -81,7 +81,8 @@ function emitObj(o: { ctx: { emit: SimQp['ctx']['emit'] }; tag: number }, type: 
  */
 export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): void {
   if (cq.dead) return;
-  if (cq.wcs.size >= cq.cqe) {
+  if (cq.wcs.size >= cq.cqe || cq.dropNext > 0) {
+    if (cq.dropNext > 0) cq.dropNext--;
     if (!cq.overflowed) emitObj(cq, 'CQ_ERR');
     cq.overflowed = true;
     return;
@@ -436,7 +437,8 @@ function peer(qp: SimQp): SimQp | null {
   const grh = qp.attr.ah_attr.grh;
   if (!grh) return null;
   const dev = qp.ctx.fabric.deviceByGid(grh.dgid);
-  if (!dev || dev.lost) return null;
+  // A port that is down sends and receives nothing (rxe: the netdev drops the packet).
+  if (!dev || dev.lost || !dev.portActive || !qp.ctx.device.portActive) return null;
   const d = dev.qps.get(qp.attr.dest_qp_num);
   if (!d || d.dead || d.qp_type !== qp.qp_type || !RECEIVING.has(d.state)) return null;
   // The responder only accepts packets from the QP and GID it was connected to (rxe check_addr).
@@ -570,6 +572,8 @@ function execute(qp: SimQp, wr: SendWr): boolean {
   const isAtomic = op === 'ATOMIC_CMP_AND_SWP' || op === 'ATOMIC_FETCH_AND_ADD';
   const len = sumLen(wr.sg_list);
   if (len > MAX_MSG) return fail(qp, wr, 'LOC_LEN_ERR');
+  // rxe builds no packet while its port is down: the WR completes LOC_QP_OP_ERR and the QP goes to ERR (measured on rxe0).
+  if (!qp.ctx.device.portActive && op !== 'LOCAL_INV' && op !== 'BIND_MW') return fail(qp, wr, 'LOC_QP_OP_ERR');
   const inline = (wr.send_flags & SendFlags.INLINE) !== 0 && !isRead && !isAtomic;
   const local = localSegs(qp, qp.pd, wr.sg_list, isRead || isAtomic, inline);
   if (!local) return fail(qp, wr, localFailure(op));
@@ -706,7 +710,7 @@ function sendUd(qp: SimQp, wr: SendWr, local: Seg[], len: number): boolean {
   const qkey = rq & 0x8000_0000 ? qp.attr.qkey : rq;
   // A datagram is one packet: above the port MTU rxe still sends it, and the receiver drops it (check_length).
   const fits = len <= mtuBytes(qp.ctx.device.limits.active_mtu);
-  if (fits && dev && !dev.lost) {
+  if (fits && dev && !dev.lost && dev.portActive && qp.ctx.device.portActive) {
     if (ah.dgid.startsWith('ff')) {
       const group = dev.mcast.get(ah.dgid);
       if (group) for (const d of [...group]) if (d !== qp) deliverUd(qp, wr, d, local, len, qkey);

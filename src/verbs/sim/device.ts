@@ -28,6 +28,11 @@ export class SimDevice {
   readonly guid: string;
   readonly netdev: string;
   lost = false;
+  /**
+   * Port 1's logical state, as `ip link set NETDEV down|up` leaves an rxe
+   * port: DOWN stops every packet to and from the device (./faults.ts).
+   */
+  portActive = true;
   readonly contexts = new Set<SimContext>();
   readonly counts: PoolCounts = { pd: 0, mr: 0, mw: 0, cq: 0, srq: 0, qp: 0, ah: 0 };
   /** lkey/rkey -> MR (by lkey) or MW (by its current rkey). */
@@ -47,6 +52,10 @@ export class SimDevice {
     readonly name: string,
     readonly index: number,
     readonly limits: SimLimits,
+    /** Whether faults that reach every context of the device (port, device fatal) may be injected (./faults.ts). */
+    readonly deviceFaults = false,
+    /** Takes the device away (the backend's hot-unplug): what a DEVICE_FATAL ends in. */
+    readonly lose: () => void = () => {},
   ) {
     // A made-up, locally administered MAC per device; rxe derives GID 0 and the GUID from it.
     const { gid, guid } = gidFromMac([0x02, 0x5e, 0x00, 0x00, (index >> 8) & 0xff, index & 0xff]);

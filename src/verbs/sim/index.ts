@@ -20,6 +20,15 @@ export interface SimBackendOptions {
   devices?: number;
   /** Overrides of the rxe-like limits, for tests (e.g. a max_qp of 4). */
   limits?: Partial<SimLimits>;
+  /**
+   * Whether a session may inject the faults that hit every session of a
+   * device (port down/up, port events, device fatal) through the `sim_fault`
+   * object type (./faults.ts). Off by default: the daemon turns it on only
+   * for `--device sim`, a device chosen for testing, not for the sim0 that
+   * `--device auto` falls back to. Faults on a session's own objects are
+   * always allowed.
+   */
+  deviceFaults?: boolean;
 }
 
 type Watcher = (change: { kind: 'added' | 'removed'; name: string }) => void;
@@ -31,15 +40,20 @@ export class SimBackend implements Backend, Fabric {
   private readonly byGid = new Map<string, SimDevice>();
   private readonly watchers = new Set<Watcher>();
   private readonly limits: SimLimits;
+  private readonly deviceFaults: boolean;
 
   constructor(opts: SimBackendOptions = {}) {
     this.limits = { ...RXE_LIMITS, ...opts.limits };
+    this.deviceFaults = opts.deviceFaults ?? false;
     const n = opts.devices ?? 1;
     for (let i = 0; i < n; i++) this.install(`sim${i}`, i);
   }
 
   private install(name: string, index: number): SimDevice {
-    const d = new SimDevice(name, index, this.limits);
+    // The device's own loss removes this device, never a newer one of the same name.
+    const d: SimDevice = new SimDevice(name, index, this.limits, this.deviceFaults, () => {
+      if (this.devices.get(name) === d) this.removeDevice(name);
+    });
     this.devices.set(name, d);
     this.byGid.set(d.gid, d);
     return d;
@@ -79,7 +93,7 @@ export class SimBackend implements Backend, Fabric {
    */
   removeDevice(name: string): void {
     const d = this.devices.get(name);
-    if (!d) throw new VerbsError('remove_device', Errno.ENODEV);
+    if (!d || d.lost) throw new VerbsError('remove_device', Errno.ENODEV);
     d.lost = true;
     this.devices.delete(name);
     this.byGid.delete(d.gid);

@@ -138,6 +138,8 @@ export class SimCq extends SimObject implements CqRef {
   arm: Arm = 0;
   /** CQ_ERR was raised and the CQ has not been polled below full since: one event per overflow episode. */
   overflowed = false;
+  /** Completions still to be dropped as by a full CQ (an injected overflow, ./faults.ts). */
+  dropNext = 0;
   constructor(ctx: SimContext, tag: number, public cqe: number, readonly channel: SimChannel | null) {
     super(ctx, tag);
   }
