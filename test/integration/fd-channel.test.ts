@@ -182,6 +182,28 @@ describe('fds out', () => {
     await backToBaseline(d, baseline);
   });
 
+  // The sim's fault injector (docs/fault-injection.md) raises what a real device would: the mirror carries each kind.
+  it.skipIf(DEVICE !== 'sim0')('async events: injected QP_FATAL on an object and a port going down and up, by enum value', async () => {
+    const s = await RawSession.open(d.socket);
+    const c = await FdChannel.connect(d.fdSocket, s.opened.fd_token);
+    const ev = await c.asyncEvents();
+    const { a } = await rcPair(s, gid);
+    const f = (await s.create('sim_fault')).handle;
+    await s.invoke(f, 'raise_event', { event: 'QP_FATAL', target: handle(a.handle) });
+    expect(await ev.next(5000 * SLOW)).toEqual([{ handle: a.handle, userHandle: 0n, kind: 'async', eventType: 1, port: 0 }]);
+    await s.invoke(f, 'port_down');
+    expect(await ev.next(5000 * SLOW)).toEqual([{ handle: 0, userHandle: 0n, kind: 'async', eventType: 10, port: 1 }]);
+    await s.invoke(f, 'port_up');
+    expect(await ev.next(5000 * SLOW)).toEqual([{ handle: 0, userHandle: 0n, kind: 'async', eventType: 9, port: 1 }]);
+    // Each injection is audited, as a mutating verb.
+    const audited = d.logs.filter((l) => l.audit === true && l.verb === 'invoke' && l.type === 'sim_fault' && l.handle === f).map((l) => [l.method, l.result]);
+    expect(audited).toEqual([['raise_event', 'ok'], ['port_down', 'ok'], ['port_up', 'ok']]);
+    ev.close();
+    c.close();
+    s.close();
+    await backToBaseline(d, baseline);
+  });
+
   it('the command fd for ibv_import_device: UNIMPLEMENTED where the device cannot import', async () => {
     const s = await RawSession.open(d.socket);
     const c = await FdChannel.connect(d.fdSocket, s.opened.fd_token);

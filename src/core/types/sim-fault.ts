@@ -10,7 +10,9 @@
  * the caller's session (another session's object is NOT_FOUND). Port and
  * device faults reach every session on the device, so the sim allows them
  * only on a daemon started with `--device sim` (PERMISSION_DENIED, errno
- * EPERM, otherwise). docs/fault-injection.md has the whole contract.
+ * EPERM, otherwise). Every method takes the injector's write lock, so each
+ * injection is audited like any mutating verb. docs/fault-injection.md has
+ * the whole contract.
  */
 import { ASYNC_EVENT_NAMES, type AsyncEventType, type CqRef, type ObjectRef } from '../../verbs/abi.js';
 import type { DeviceContext } from '../../verbs/backend.js';
@@ -78,7 +80,7 @@ export const simFault: ObjectTypeSpec = {
     raise_event: {
       id: DRIVER_NAMESPACE | 16,
       doc: 'raise an async event as the device would, with its effects: on a QP, CQ or SRQ of yours (`target`), on a port, or DEVICE_FATAL',
-      lock: 'read',
+      lock: 'write',
       attrs: [
         attr('event', 1, 'enum', { mandatory: true, names: EVENT_NAMES, doc: 'enum ibv_event_type' }),
         attr('target', 2, 'handle', { types: ['qp', 'cq', 'srq'], access: 'write', doc: 'the object an affiliated event names' }),
@@ -93,7 +95,7 @@ export const simFault: ObjectTypeSpec = {
     port_down: {
       id: DRIVER_NAMESPACE | 17,
       doc: 'take the port DOWN (PORT_ERR to every session on the device), as `ip link set NETDEV down` does to an rxe port',
-      lock: 'read',
+      lock: 'write',
       attrs: [PORT_ATTR],
       run: async (c) => {
         await injector(c.dev, 'sim_fault.port_down').portEvent(portOf(c.attrs), 'PORT_ERR');
@@ -103,7 +105,7 @@ export const simFault: ObjectTypeSpec = {
     port_up: {
       id: DRIVER_NAMESPACE | 18,
       doc: 'bring the port back ACTIVE (PORT_ACTIVE to every session on the device)',
-      lock: 'read',
+      lock: 'write',
       attrs: [PORT_ATTR],
       run: async (c) => {
         await injector(c.dev, 'sim_fault.port_up').portEvent(portOf(c.attrs), 'PORT_ACTIVE');
@@ -113,7 +115,7 @@ export const simFault: ObjectTypeSpec = {
     device_fatal: {
       id: DRIVER_NAMESPACE | 19,
       doc: 'DEVICE_FATAL: every session on the device is told, its objects are released children-first and the device is lost',
-      lock: 'read',
+      lock: 'write',
       attrs: [],
       run: async (c) => {
         await injector(c.dev, 'sim_fault.device_fatal').deviceFatal();
@@ -123,7 +125,7 @@ export const simFault: ObjectTypeSpec = {
     overflow_cq: {
       id: DRIVER_NAMESPACE | 20,
       doc: 'make a CQ of yours overflow: its next `count` completions are dropped as by a full CQ (CQ_ERR)',
-      lock: 'read',
+      lock: 'write',
       attrs: [
         attr('cq', 1, 'handle', { mandatory: true, types: ['cq'], access: 'write' }),
         attr('count', 2, 'u32', { min: 1, max: 1 << 20, doc: 'completions to drop (default 1)' }),
