@@ -196,8 +196,10 @@ describe('fds out', () => {
     await s.invoke(f, 'port_up');
     expect(await ev.next(5000 * SLOW)).toEqual([{ handle: 0, userHandle: 0n, kind: 'async', eventType: 9, port: 1 }]);
     // Each injection is audited, as a mutating verb.
-    const audited = d.logs.filter((l) => l.audit === true && l.verb === 'invoke' && l.type === 'sim_fault' && l.handle === f).map((l) => [l.method, l.result]);
-    expect(audited).toEqual([['raise_event', 'ok'], ['port_down', 'ok'], ['port_up', 'ok']]);
+    // (the daemon's log lines reach this process on their own pipe, maybe after the records).
+    const audited = (): unknown[][] => d.logs.filter((l) => l.audit === true && l.verb === 'invoke' && l.type === 'sim_fault' && l.handle === f).map((l) => [l.method, l.result]);
+    await waitFor(() => audited().length >= 3, 5000 * SLOW, 'the audit records of the injections');
+    expect(audited()).toEqual([['raise_event', 'ok'], ['port_down', 'ok'], ['port_up', 'ok']]);
     ev.close();
     c.close();
     s.close();
