@@ -3,7 +3,7 @@
  * tool (one line per item, `key value` pairs) or as JSON with -j.
  */
 import fs from 'node:fs';
-import { connect, RdmaError, type Client, type ObjectFilter, type PlainMap } from '../client/index.js';
+import { connect, TlsMismatchError, type Client, type ObjectFilter, type PlainMap } from '../client/index.js';
 import { defaultSocket } from '../wire/defaults.js';
 import { parseCommandLine, UsageError, usageLine } from '../wire/usage.js';
 import { printJson, type Out } from './format.js';
@@ -91,7 +91,7 @@ async function onNodes(nodes: string[], out: Out, streaming: boolean, writeErr: 
       captured.set(addr, buf);
     } catch (e) {
       failed++;
-      writeErr(`rdmactl: ${addr}: ${(e as Error).message}\n`);
+      writeErr(`rdmactl: ${addr}: ${errorText(e)}\n`);
     }
   }));
   if (streaming) return failed;
@@ -111,6 +111,16 @@ async function onNodes(nodes: string[], out: Out, streaming: boolean, writeErr: 
     }
   }
   return failed;
+}
+
+/** One line for a failure, naming the rdmactl option that fixes a TLS mismatch. */
+function errorText(e: unknown): string {
+  if (e instanceof TlsMismatchError) {
+    return e.daemonTls
+      ? `the daemon at ${e.addr} speaks TLS (try --tls, and --tls-ca FILE when a private CA signed its certificate)`
+      : `the daemon at ${e.addr} does not speak TLS (try without --tls)`;
+  }
+  return (e as Error).message;
 }
 
 function filterOf(v: { type?: string; session?: string; device?: string; tenant?: string }): ObjectFilter {
@@ -272,7 +282,7 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
       writeErr(usageLine('rdmactl', e.message));
       return 2;
     }
-    writeErr(`rdmactl: ${e instanceof RdmaError ? e.message : (e as Error).message}\n`);
+    writeErr(`rdmactl: ${errorText(e)}\n`);
     return 1;
   } finally {
     client?.close();

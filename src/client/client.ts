@@ -11,6 +11,9 @@ import { clientSocket } from '../wire/defaults.js';
 import { decodeAttrs, type PlainMap } from './values.js';
 import { RdmaError } from './errors.js';
 import { Session, type OpenSessionOptions } from './session.js';
+import { hostOf, probeTcp, TlsMismatchError, tlsContextOf, tlsCredentials, type TlsOptions } from './tls.js';
+
+export { tlsCredentials, TlsMismatchError, type TlsOptions };
 import type { DeviceServiceClient } from '../wire/gen/rdmabroker/v1/DeviceService.js';
 import type { ObjectServiceClient } from '../wire/gen/rdmabroker/v1/ObjectService.js';
 import type { SessionServiceClient } from '../wire/gen/rdmabroker/v1/SessionService.js';
@@ -49,31 +52,6 @@ export interface ConnectOptions {
    * and `key` for a client certificate; `serverName` overrides the name checked.
    */
   tls?: boolean | TlsOptions;
-}
-
-export interface TlsOptions {
-  ca?: string | Buffer;
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  serverName?: string;
-}
-
-function pem(v: string | Buffer | undefined): Buffer | null {
-  if (v === undefined) return null;
-  if (Buffer.isBuffer(v)) return v;
-  return v.includes('-----BEGIN') ? Buffer.from(v) : fs.readFileSync(v);
-}
-
-/** Channel credentials and options for {@link ConnectOptions.tls}. */
-export function tlsCredentials(t: true | TlsOptions): { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
-  const o = t === true ? {} : t;
-  const cert = pem(o.cert);
-  const key = pem(o.key);
-  if ((cert === null) !== (key === null)) throw new TypeError('tls: a client certificate needs both cert and key');
-  return {
-    credentials: grpc.credentials.createSsl(pem(o.ca), key, cert),
-    options: o.serverName ? { 'grpc.ssl_target_name_override': o.serverName, 'grpc.default_authority': o.serverName } : {},
-  };
 }
 
 export type DeviceSummary = DeviceSummary__Output;
@@ -515,10 +493,63 @@ export async function connect(o: ConnectOptions = {}): Promise<Client> {
   if (o.token) metadata.authorization = `Bearer ${o.token}`;
   const c = new Client({ target, socketPath, credentials, metadata, channelOptions });
   try {
-    await c.waitReady(o.connectTimeoutMs ?? 5000);
+    if (o.addr) await waitTcp(c, o.addr, credentials, o.tls, o.connectTimeoutMs ?? 5000);
+    else await c.waitReady(o.connectTimeoutMs ?? 5000);
   } catch (e) {
     c.close();
     throw e;
   }
   return c;
+}
+
+/**
+ * Waits for a TCP daemon. A daemon that answers in the other transport (TLS
+ * against plain text or the reverse) or with an untrusted certificate never
+ * becomes ready, so after a short while the endpoint is probed and such a
+ * mismatch fails at once, in words; when the wait times out, the probe says
+ * why (nothing listening, the mismatch, the certificate) rather than
+ * "cannot reach".
+ */
+async function waitTcp(c: Client, addr: string, credentials: grpc.ChannelCredentials, tlsOpt: ConnectOptions['tls'], timeoutMs: number): Promise<void> {
+  // In slices: a pending grpc-js readiness wait keeps its deadline timer (and so the process) alive
+  // after the client is closed, so none may outlive a failure by more than a slice.
+  const deadline = Date.now() + timeoutMs;
+  let probed = false;
+  for (;;) {
+    try {
+      await c.waitReady(Math.max(1, Math.min(250, deadline - Date.now())));
+      return;
+    } catch (e) {
+      if (Date.now() >= deadline) {
+        throw (await whyTcpFailed(addr, credentials, tlsOpt))?.error
+          ?? new RdmaError({ code: grpc.status.UNAVAILABLE, details: `cannot reach rdma-brokerd at ${c.target} within ${timeoutMs} ms (is it running?)` });
+      }
+    }
+    if (!probed) {
+      probed = true;
+      const why = await whyTcpFailed(addr, credentials, tlsOpt);
+      if (why?.definite) throw why.error;
+    }
+  }
+}
+
+/**
+ * What listens at a TCP daemon's address, as an error: nothing (refused),
+ * the other transport, or a certificate this client does not trust; `definite`
+ * when waiting longer cannot help. Null when the probe learns nothing.
+ */
+async function whyTcpFailed(addr: string, credentials: grpc.ChannelCredentials, tlsOpt: ConnectOptions['tls']): Promise<{ error: RdmaError; definite: boolean } | null> {
+  const a = addr.replace(/^(dns|ipv4|ipv6):/, '');
+  const port = Number(/:(\d+)$/.exec(a)?.[1]);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
+  const context = tlsContextOf(credentials);
+  const secure = credentials._isSecure();
+  const serverName = typeof tlsOpt === 'object' ? tlsOpt.serverName : undefined;
+  const p = await probeTcp(hostOf(a), port, context, serverName);
+  const unavailable = (details: string): RdmaError => new RdmaError({ code: grpc.status.UNAVAILABLE, details });
+  if (p.kind === 'refused') return { error: unavailable(`cannot reach rdma-brokerd at ${a}: ${p.reason} (is it running with --listen?)`), definite: false };
+  if (p.kind === 'plaintext' && secure) return { error: new TlsMismatchError(a, false), definite: true };
+  if (p.kind === 'tls' && !secure) return { error: new TlsMismatchError(a, true), definite: true };
+  if (p.kind === 'tls' && !p.trusted && context) return { error: unavailable(`TLS with rdma-brokerd at ${a} failed: ${p.reason}`), definite: true };
+  return null;
 }

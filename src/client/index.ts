@@ -15,7 +15,7 @@
  * registers memory mapped in this process too, `s.completionEvents(channel)`
  * gives a pollable fd of CQ events, `s.waitCqEvents(cq, events)` sleeps on it.
  */
-export { connect, Client, AsyncQueue, tlsCredentials } from './client.js';
+export { connect, Client, AsyncQueue, tlsCredentials, TlsMismatchError } from './client.js';
 export type {
   TlsOptions, TenantUsage, WhoAmI, QuotaUpdate,
   ConnectOptions, DeviceSummary, DeviceInfo, PortInfo, Gid, DescribeResult, ObjectRecord, PodRef, ObjectFilter, ObjectChange, SessionInfo,

@@ -11,6 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as rdmactl } from '../../../src/cli/main.js';
 import { Caller, startHarness, type Harness, type Json } from './harness.js';
 import { TestCerts } from './certs.js';
+import { tlsCredentials } from '../../../src/client/index.js';
+
+/** TLS credentials as the client library makes them (no SNI for an IP target: no DEP0123 warning). */
+const ssl = (ca: Buffer, key?: Buffer, cert?: Buffer): grpc.ChannelCredentials => tlsCredentials({ ca, key, cert }).credentials;
 
 const ADMIN = 'ctl-admin-token-0123456789';
 const TEAM = 'ctl-team-token-0123456789';
@@ -39,7 +43,7 @@ beforeAll(async () => {
       ],
     }, { listen: '127.0.0.1:0', tlsCert: certs.path('server.pem'), tlsKey: certs.path('server.key'), tlsCa: certs.path('ca.pem') });
     nodes.push(hx);
-    const c = new Caller({ target: `127.0.0.1:${hx.daemon.tcpPort}`, creds: grpc.credentials.createSsl(certs.read('ca.pem')), token: TEAM });
+    const c = new Caller({ target: `127.0.0.1:${hx.daemon.tcpPort}`, creds: ssl(certs.read('ca.pem')), token: TEAM });
     await c.open(`node${i}`);
     for (let k = 0; k <= i; k++) await c.create('pd');
     clients.push(c);
@@ -135,7 +139,7 @@ describe('rdmactl with several --addr', () => {
       }
     });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const fresh = nodes.map((n) => new Caller({ target: `127.0.0.1:${n.daemon.tcpPort}`, creds: grpc.credentials.createSsl(certs.read('ca.pem')), token: TEAM }));
+    const fresh = nodes.map((n) => new Caller({ target: `127.0.0.1:${n.daemon.tcpPort}`, creds: ssl(certs.read('ca.pem')), token: TEAM }));
     try {
       for (const c of fresh) await c.open('watch');
       const until = async (pred: () => boolean, what: string): Promise<void> => {

@@ -10,6 +10,10 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Caller, startHarness, type Harness } from './harness.js';
 import { TestCerts } from './certs.js';
+import { tlsCredentials } from '../../../src/client/index.js';
+
+/** TLS credentials as the client library makes them (no SNI for an IP target: no DEP0123 warning). */
+const ssl = (ca: Buffer, key?: Buffer, cert?: Buffer): grpc.ChannelCredentials => tlsCredentials({ ca, key, cert }).credentials;
 
 const S = grpc.status;
 const TOKEN = 'tls-token-b-0123456789';
@@ -18,8 +22,8 @@ let certs: TestCerts;
 
 function tlsCaller(client: string | null, token?: string): Caller {
   const creds = client
-    ? grpc.credentials.createSsl(certs.read('ca.pem'), certs.read(`${client}.key`), certs.read(`${client}.pem`))
-    : grpc.credentials.createSsl(certs.read('ca.pem'));
+    ? ssl(certs.read('ca.pem'), certs.read(`${client}.key`), certs.read(`${client}.pem`))
+    : ssl(certs.read('ca.pem'));
   return new Caller({ target: `127.0.0.1:${hx.daemon.tcpPort}`, creds, token });
 }
 
@@ -108,7 +112,7 @@ describe('TLS', () => {
     expect(hx.logs.slice(from).some((l) => l.msg === 'TLS certificates reloaded')).toBe(true);
     const viaCa2 = (): Caller => new Caller({
       target: `127.0.0.1:${hx.daemon.tcpPort}`, token: TOKEN,
-      creds: grpc.credentials.createSsl(certs.read('ca2.pem')),
+      creds: ssl(certs.read('ca2.pem')),
     });
     const fresh = viaCa2();
     const stale = tlsCaller(null, TOKEN);
@@ -138,8 +142,8 @@ describe('TLS', () => {
       listen: '127.0.0.1:0', tlsCert: certs.path('server.pem'), tlsKey: certs.path('server.key'),
     });
     const target = `127.0.0.1:${hx2.daemon.tcpPort}`;
-    const tok = new Caller({ target, token: TOKEN, creds: grpc.credentials.createSsl(certs.read('ca.pem')) });
-    const cert = new Caller({ target, creds: grpc.credentials.createSsl(certs.read('ca.pem'), certs.read('a.key'), certs.read('a.pem')) });
+    const tok = new Caller({ target, token: TOKEN, creds: ssl(certs.read('ca.pem')) });
+    const cert = new Caller({ target, creds: ssl(certs.read('ca.pem'), certs.read('a.key'), certs.read('a.pem')) });
     try {
       expect(await tok.call('AdminService', 'WhoAmI')).toEqual({ tenant: 'team-b', role: 'tenant', via: 'token' });
       expect(await cert.code('AdminService', 'WhoAmI')).toBe(S.UNAUTHENTICATED);
