@@ -7,6 +7,7 @@ import { connect, TlsMismatchError, type Client, type ObjectFilter, type PlainMa
 import { defaultSocket } from '../wire/defaults.js';
 import { parseCommandLine, UsageError, usageLine } from '../wire/usage.js';
 import { printJson, type Out } from './format.js';
+import { top } from './top.js';
 import { accounting, devices, evict, objects, ports, quotaArgs, quotas, sessions, setQuota, types, watch, whoami } from './commands.js';
 
 const VERSION = '0.1.0';
@@ -31,6 +32,9 @@ Commands:
                            (admin) set or clear quota limits: objects, sessions,
                            registered_bytes, or an object type (qp=64 mr=none)
   evict SESSION            (admin) end a session now, destroying its objects
+  top [--interval S]       live view of sessions and tenants: objects per type,
+                           registered bytes, verbs/s (refreshed every S seconds,
+                           default 1; q quits; on a pipe: one frame)
 
 Options:
   --socket PATH            the daemon's unix socket (default: $RDMA_BROKER_SOCKET,
@@ -152,7 +156,7 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
       'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-server-name': { type: 'string' },
       json: { type: 'boolean', short: 'j' }, pretty: { type: 'boolean', short: 'p' }, verbose: { type: 'boolean', short: 'v' },
       type: { type: 'string' }, session: { type: 'string' }, device: { type: 'string' }, tenant: { type: 'string' },
-      initial: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+      initial: { type: 'boolean' }, interval: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
     } });
     v = r.values;
     pos = r.positionals;
@@ -233,6 +237,15 @@ export async function main(argv: string[], write: (s: string) => void = (s) => p
         const id = oneArg();
         if (!id) throw new UsageError('evict: name the session');
         run = (c, o) => evict(c, o, id);
+        break;
+      }
+      case 'top': {
+        noArgs();
+        if (v.json) throw new UsageError('top: no JSON output (accounting -j and sessions -j have the same data)');
+        if ((v.addr?.length ?? 0) > 1) throw new UsageError('top: one daemon at a time (give one --addr)');
+        const secs = v.interval === undefined ? 1 : Number(v.interval);
+        if (!Number.isFinite(secs) || secs < 0.1 || secs > 3600) throw new UsageError(`top: --interval: expected 0.1..3600 seconds, got ${JSON.stringify(v.interval)}`);
+        run = (c) => top(c, { output: process.stdout, input: process.stdin }, { intervalMs: secs * 1000, target: c.socketPath ?? v.addr![0]! });
         break;
       }
       case undefined:
