@@ -106,7 +106,8 @@ export class TopModel {
     const totalBytes = this.tenants.length ? this.tenants.reduce((n, u) => n + Number(u.registered_bytes), 0) : [...byTenant.values()].reduce((n, t) => n + t.bytes, 0);
     const sessionIds = new Set([...this.sessions.map((s) => s.session_id), ...bySession.keys()]);
     const lines = [
-      `rdmactl top - ${new Date(o.now).toISOString().slice(11, 19)}  ${o.target}  ${o.width}x${o.height}  q quits`,
+      // The target last: a long socket path is what a narrow terminal cuts.
+      `rdmactl top - ${new Date(o.now).toISOString().slice(11, 19)}  ${o.width}x${o.height}  q quits  ${o.target}`,
       `sessions ${sessionIds.size}  tenants ${new Set([...this.tenants.map((u) => u.tenant), ...byTenant.keys()]).size}  objects ${totalObjects}`
         + `  registered ${bytes(totalBytes)}  verbs/s ${this.verbRate.size ? rate(totalRate) : '-'}${this.synced ? '' : '  (loading)'}`,
       '',
@@ -118,7 +119,8 @@ export class TopModel {
     const tenantRows = tenantNames.map((name) => {
       const u = usage.get(name);
       const t = byTenant.get(name) ?? tally();
-      return { name, u, t, objects: u ? Number(u.objects) : t.objects };
+      // The watched table is live; accounting's count lags by up to an interval (used until the watch is synced).
+      return { name, u, t, objects: this.synced || !u ? t.objects : Number(u.objects) };
     }).sort((a, b) => b.objects - a.objects || a.name.localeCompare(b.name));
     lines.push(...table(width, [
       { title: 'TENANT', left: true, keep: 3, cells: tenantRows.map((r) => r.name) },

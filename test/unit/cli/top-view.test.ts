@@ -31,7 +31,7 @@ function model(): TopModel {
 describe('TopModel.render', () => {
   it('shows per-type counts, registered bytes and verbs/s per tenant and session, most objects first', () => {
     const lines = model().render({ width: 120, height: 40, now: NOW, target: '/tmp/rb.sock' });
-    expect(lines[0]).toBe('rdmactl top - 14:00:00  /tmp/rb.sock  120x40  q quits');
+    expect(lines[0]).toBe('rdmactl top - 14:00:00  120x40  q quits  /tmp/rb.sock');
     expect(lines[1]).toBe('sessions 2  tenants 2  objects 4  registered 1M  verbs/s 105');
     const header = lines.findIndex((l) => l.startsWith('TENANT'));
     expect(lines[header]).toMatch(/^TENANT\s+ROLE\s+SESS\s+OBJS\s+PD\s+MR\s+QP\s+REG_BYTES\s+VERBS\/S$/);
