@@ -95,8 +95,8 @@ export class TopModel {
     return [...seen].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   }
 
-  /** The frame: at most `height` lines of at most `width` columns (no escapes). */
-  render(o: { width: number; height: number; now: number; target: string }): string[] {
+  /** The frame: at most `height` lines of at most `width` columns (no escapes); `live: false` (one frame on a pipe) leaves the size and the q out of the header. */
+  render(o: { width: number; height: number; now: number; target: string; live?: boolean }): string[] {
     const width = Math.max(20, o.width);
     const types = this.typeColumns();
     const byTenant = this.tallies('tenant');
@@ -107,7 +107,7 @@ export class TopModel {
     const sessionIds = new Set([...this.sessions.map((s) => s.session_id), ...bySession.keys()]);
     const lines = [
       // The target last: a long socket path is what a narrow terminal cuts.
-      `rdmactl top - ${new Date(o.now).toISOString().slice(11, 19)}  ${o.width}x${o.height}  q quits  ${o.target}`,
+      `rdmactl top - ${new Date(o.now).toISOString().slice(11, 19)}  ${o.live === false ? '' : `${o.width}x${o.height}  q quits  `}${o.target}`,
       `sessions ${sessionIds.size}  tenants ${new Set([...this.tenants.map((u) => u.tenant), ...byTenant.keys()]).size}  objects ${totalObjects}`
         + `  registered ${bytes(totalBytes)}  verbs/s ${this.verbRate.size ? rate(totalRate) : '-'}${this.synced ? '' : '  (loading)'}`,
       '',

@@ -127,7 +127,7 @@ export async function top(c: Client, term: TopTerminal, o: TopOptions): Promise<
       clearInterval(wait);
       watch.cancel();
     }
-    const lines = m.render({ ...size(), now: Date.now(), target: o.target });
+    const lines = m.render({ ...size(), now: Date.now(), target: o.target, live: false });
     term.output.write(`${lines.join('\n')}\n`);
     return;
   }

@@ -128,7 +128,7 @@ describe('rdmactl top on a pipe', () => {
   it('prints one frame and exits 0', async () => {
     const r = await runNode([CTL_BIN, '--socket', d.socket, 'top']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^rdmactl top - /);
+    expect(r.stdout).toMatch(new RegExp(`^rdmactl top - \\d\\d:\\d\\d:\\d\\d  ${d.socket.replace(/[.]/g, '\\.')}\\n`));
     expect(r.stdout).toMatch(/^TENANT\s+ROLE\s+SESS\s+OBJS/m);
     expect(r.stdout).toMatch(/^SESSION\s+TENANT\s+NAME\s+STATE\s+OBJS/m);
     expect(r.stdout).not.toContain('\x1b');
