@@ -40,6 +40,8 @@ import threading
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_DIR = os.path.join(HERE, "..", "proto")
 PROTO = "rdmabroker/v1/broker.proto"
+# What broker.proto imports (the error details of google.rpc), generated beside it.
+PROTOS = [PROTO, "google/rpc/error_details.proto"]
 
 
 def die(msg, code=1):
@@ -56,8 +58,11 @@ except ImportError:
 
 def load_stubs(cache_root):
     """Imports broker_pb2 / broker_pb2_grpc, generating them first when the cache has none for this proto."""
-    with open(os.path.join(PROTO_DIR, PROTO), "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    h = hashlib.sha256()
+    for p in PROTOS:
+        with open(os.path.join(PROTO_DIR, p), "rb") as f:
+            h.update(f.read())
+    digest = h.hexdigest()[:16]
     out = os.path.join(cache_root, digest)
     if not os.path.exists(os.path.join(out, "rdmabroker", "v1", "broker_pb2_grpc.py")):
         try:
@@ -67,7 +72,7 @@ def load_stubs(cache_root):
         os.makedirs(cache_root, exist_ok=True)
         # Generate beside the target and rename, so a concurrent run never imports half a module.
         tmp = tempfile.mkdtemp(prefix=f".{digest}-", dir=cache_root)
-        rc = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={tmp}", f"--grpc_python_out={tmp}", PROTO])
+        rc = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={tmp}", f"--grpc_python_out={tmp}", *PROTOS])
         if rc != 0:
             shutil.rmtree(tmp, ignore_errors=True)
             die(f"grpc_tools.protoc failed on {PROTO} (exit {rc})")
