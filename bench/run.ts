@@ -14,8 +14,8 @@ import { Conn } from './lib/client.js';
 import { EchoClient } from './lib/echo.js';
 import { CoreDriver, GrpcDriver, SimDriver } from './lib/drivers.js';
 import { ROOT, startDaemon, startEcho, type Child } from './lib/procs.js';
-import type { LoopBudget } from './lib/stats.js';
-import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, runBatch, runBatchParallel, runDriver, runFloor } from './verbs.js';
+import type { LoopBudget, Summary } from './lib/stats.js';
+import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, mrSyscallFloor, runBatch, runBatchParallel, runCpuGroups, runCpuGroupsFloor, runDriver, runFloor } from './verbs.js';
 import { SESSION_HEADER } from '../src/wire/proto.js';
 import { report, type Results } from './report.js';
 import { runCleanup, runHeap, runScaling, runSessions1k } from './load.js';
@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     // For diagnosis: warn turns the daemon's per-verb audit log off.
     'daemon-log-level': { type: 'string' },
+    // reference: the daemon and this client use protobufjs' codecs for ObjectService (src/wire/proto.ts), for before/after.
+    codec: { type: 'string' },
   },
   strict: true,
 });
@@ -48,10 +50,10 @@ const want = (part: string): boolean => !only || only.has(part);
 
 const BUDGETS: Record<typeof mode, {
   verbs: LoopBudget; direct: LoopBudget; floor: LoopBudget; batch: LoopBudget; fds: LoopBudget; vm: LoopBudget; vmBatch: LoopBudget;
-  scalingMs: number; cleanup: number[]; heapN: number; inprocHeapN: number;
+  scalingMs: number; cleanup: number[]; heapN: number; inprocHeapN: number; cpuGroupMs: number;
 }> = {
   quick: {
-    scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
+    cpuGroupMs: 2000, scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
     fds: { maxIters: 5000, maxMs: 1000, minIters: 200, warmup: 50 },
     vm: { maxIters: 2000, maxMs: 6000, minIters: 15, warmup: 3 },
     vmBatch: { maxIters: 500, maxMs: 2000, minIters: 2, warmup: 1 },
@@ -61,7 +63,7 @@ const BUDGETS: Record<typeof mode, {
     batch: { maxIters: 2000, maxMs: 500, minIters: 20, warmup: 5 },
   },
   full: {
-    scalingMs: 5000, cleanup: [1000, 10_000, 100_000], heapN: 100_000, inprocHeapN: 100_000,
+    cpuGroupMs: 6000, scalingMs: 5000, cleanup: [1000, 10_000, 100_000], heapN: 100_000, inprocHeapN: 100_000,
     fds: { maxIters: 50000, maxMs: 5000, minIters: 1000, warmup: 200 },
     vm: { maxIters: 20000, maxMs: 30000, minIters: 200, warmup: 20 },
     vmBatch: { maxIters: 5000, maxMs: 8000, minIters: 20, warmup: 5 },
@@ -94,6 +96,8 @@ function cpuPerCall(calls: number, serverUs: number, serverAllUs: number, client
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  if (args.codec === 'reference') process.env.RDMA_BROKER_WIRE_CODEC = 'reference';
+  else if (args.codec !== undefined && args.codec !== 'ours') throw new Error(`--codec ours|reference, not ${args.codec}`);
   const budget = BUDGETS[mode];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rdma-bench-'));
   const cacheDir = path.join(ROOT, '.cache/bench');
@@ -108,7 +112,8 @@ async function main(): Promise<void> {
       floor: 'bare grpc-js unary service in a child process on a unix socket, raw-bytes payloads sized like each broker request and reply, same metadata header',
       direct: 'in this process: the Broker core (dispatcher, registry, accounting) over the sim backend, and the sim backend alone',
     },
-    verbs: null, batch: null, batchParallel: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, lane: null, vm: null,
+    codec: args.codec === 'reference' ? 'protobufjs (proto-loader) on both sides' : 'src/wire/codec.ts on both sides',
+    verbs: null, cpuGroups: null, mrFloor: null, batch: null, batchParallel: null, scaling: null, sessions1k: null, cleanup: null, heap: null, fds: null, lane: null, vm: null,
     notes: [],
   };
 
@@ -125,6 +130,20 @@ async function main(): Promise<void> {
     const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device: 'sim0' }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
 
     if (want('verbs') || want('batch')) {
+      // In-process parts first: while they keep this process busy, a session's
+      // stream could miss the daemon's keepalive pings on a loaded machine.
+      let inproc: { core: Record<string, Summary>; sim: Record<string, Summary> } | null = null;
+      if (want('verbs')) {
+        log('verbs in-process: Broker core over sim');
+        const core = await CoreDriver.start();
+        const coreRes = await runDriver(core, budget.direct);
+        await core.close();
+        log('verbs in-process: sim backend');
+        const sim = await SimDriver.start();
+        const simRes = await runDriver(sim, budget.direct);
+        await sim.close();
+        inproc = { core: coreRes, sim: simRes };
+      }
       const s = await conn.openSession('bench-verbs');
       const g = new GrpcDriver(s, gid);
       const labels = [...new Set([...VERB_ROWS.map((r) => r.key), ...BATCH_GROUPS.flatMap((x) => x.labels)])];
@@ -137,14 +156,6 @@ async function main(): Promise<void> {
         let cli0 = process.cpuUsage();
         const grpcRes = await runDriver(g, budget.verbs);
         const brokerCpu = cpuPerCall(s.calls - calls0, daemon.cpuUs() - srv0, daemon.cpuUs(true) - all0, process.cpuUsage(cli0));
-        log('verbs in-process: Broker core over sim');
-        const core = await CoreDriver.start();
-        const coreRes = await runDriver(core, budget.direct);
-        await core.close();
-        log('verbs in-process: sim backend');
-        const sim = await SimDriver.start();
-        const simRes = await runDriver(sim, budget.direct);
-        await sim.close();
         log('transport floor: bare grpc-js echo');
         const f = await fixture(g);
         const sizes = await captureSizes(g, s, f);
@@ -159,11 +170,17 @@ async function main(): Promise<void> {
         cli0 = process.cpuUsage();
         const floor = await runFloor(echo, sizes, labels, budget.floor);
         const echoCpu = cpuPerCall(echo.calls - calls0, echoProc.cpuUs() - srv0, echoProc.cpuUs(true) - all0, process.cpuUsage(cli0));
+        log('CPU per call by verb kind: broker, then echo with the same sizes');
+        const broker = await runCpuGroups(g, s, f, { server: () => daemon.cpuUs() }, budget.cpuGroupMs);
+        const echoRows = await runCpuGroupsFloor(echo, sizes, { server: () => echoProc.cpuUs() }, budget.cpuGroupMs);
+        results.cpuGroups = { broker, echo: echoRows };
         echo.close();
         await echoProc.stop();
-        results.verbs = { grpc: grpcRes, core: coreRes, sim: simRes, floor, cpu: { broker: brokerCpu, echo: echoCpu } };
+        results.verbs = { grpc: grpcRes, core: inproc?.core ?? {}, sim: inproc?.sim ?? {}, floor, cpu: { broker: brokerCpu, echo: echoCpu } };
       }
       if (want('batch')) {
+        log('MR system-call floor (memfd_create, ftruncate, mmap, munmap) in this process');
+        results.mrFloor = { length: 4096, ...mrSyscallFloor(4096, 500) };
         log('Batch (16, 256)');
         const f = await fixture(g);
         results.batch = await runBatch(s, f, gid, [16, 256], budget.batch);

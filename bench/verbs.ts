@@ -8,6 +8,7 @@ import { w, wireSizes, type CallTap, type Sess } from './lib/client.js';
 import { loop, summarize, timed, type LoopBudget, type Summary } from './lib/stats.js';
 import { modifyAttrs, qpCreateAttrs, writeWr, ACCESS_RW, type Driver, type MrInfo, type QpTarget } from './lib/drivers.js';
 import { HandleValue, type PlainMap } from '../src/wire/values.js';
+import { SharedMemory } from '../src/sys/memory.js';
 import type { BatchStep } from '../src/wire/gen/rdmabroker/v1/BatchStep.js';
 
 /** The rows of the per-verb table, in order. */
@@ -272,4 +273,93 @@ export async function runBatchParallel(sessions: { s: Sess; f: Fixture<string> }
     out.push({ group: g.key, size, inFlight: sessions.length, verbsPerSec: call.opsPerSec * size, call });
   }
   return out;
+}
+
+// ------------------------------------------------------------------ CPU per verb kind
+
+/** The verb kinds whose CPU per call has a goal (issue 14): which verbs, and the daemon's allowance over the echo server. */
+export const CPU_GROUPS: { key: string; label: string; labels: string[]; goal: number }[] = [
+  { key: 'pd', label: 'alloc+dealloc PD', labels: ['pd.alloc', 'pd.dealloc'], goal: 1.3 },
+  { key: 'cq', label: 'create+destroy CQ', labels: ['cq.create', 'cq.destroy'], goal: 1.3 },
+  { key: 'qp', label: 'create+destroy QP', labels: ['qp.create', 'qp.destroy'], goal: 1.6 },
+  { key: 'modify', label: 'modify QP INIT/RTR/RTS/RESET', labels: ['qp.modify.init', 'qp.modify.rtr', 'qp.modify.rts', 'qp.modify.reset'], goal: 1.6 },
+  { key: 'mr4k', label: 'reg+dereg MR 4 KiB', labels: ['mr4k.reg', 'mr4k.dereg'], goal: 1.6 },
+];
+
+export interface CpuMeter {
+  /** Server main-thread CPU so far (µs). */
+  server(): number;
+}
+
+export interface CpuGroupRow {
+  group: string;
+  calls: number;
+  /** CPU per call (µs): the server's event loop, and this (client) process. */
+  serverUs: number;
+  clientUs: number;
+}
+
+async function cpuOver(calls: () => number, meter: CpuMeter, ms: number, body: () => Promise<void>): Promise<Omit<CpuGroupRow, 'group'>> {
+  for (let i = 0; i < 20; i++) await body();
+  const c0 = calls();
+  const s0 = meter.server();
+  const u0 = process.cpuUsage();
+  const stop = performance.now() + ms;
+  while (performance.now() < stop) await body();
+  const u = process.cpuUsage(u0);
+  const n = calls() - c0;
+  return { calls: n, serverUs: (meter.server() - s0) / n, clientUs: (u.user + u.system) / n };
+}
+
+/** Daemon and client CPU per call for each of {@link CPU_GROUPS}, one kind at a time. */
+export async function runCpuGroups(d: Driver<string>, s: Sess, f: Fixture<string>, meter: CpuMeter, ms: number): Promise<CpuGroupRow[]> {
+  const out: CpuGroupRow[] = [];
+  const dest = f.b.qpn;
+  const bodies: Record<string, () => Promise<void>> = {
+    pd: async () => d.deallocPd(await d.allocPd()),
+    cq: async () => d.destroyCq(await d.createCq()),
+    qp: async () => d.destroyQp((await d.createQp(f.pd, f.cq)).h),
+    modify: async () => {
+      for (const to of ['INIT', 'RTR', 'RTS', 'RESET'] as QpTarget[]) await d.modifyQp(f.m.h, to, dest);
+    },
+    mr4k: async () => d.deregMr((await d.regMr(f.pd, 4096)).h),
+  };
+  for (const g of CPU_GROUPS) {
+    const body = bodies[g.key];
+    if (body) out.push({ group: g.key, ...(await cpuOver(() => s.calls, meter, ms, body)) });
+  }
+  return out;
+}
+
+/** The echo server's CPU per call for the same kinds: the same RPC sizes, one kind at a time. */
+export async function runCpuGroupsFloor(echo: EchoClient, sizes: Sizes, meter: CpuMeter, ms: number): Promise<CpuGroupRow[]> {
+  const out: CpuGroupRow[] = [];
+  for (const g of CPU_GROUPS) {
+    const payloads = g.labels.flatMap((l) => (sizes[l] ?? []).map((r) => EchoClient.payload(r.req, r.rep)));
+    if (payloads.length === 0) continue;
+    out.push({
+      group: g.key,
+      ...(await cpuOver(() => echo.calls, meter, ms, async () => {
+        for (const p of payloads) await echo.call(p);
+      })),
+    });
+  }
+  return out;
+}
+
+/**
+ * The floor of an MR's own system calls, in this process: the daemon's
+ * SharedMemory.create (memfd_create, ftruncate, the size seal, mmap) and
+ * close (munmap, close) of `length` bytes. µs per MR.
+ */
+export function mrSyscallFloor(length: number, ms: number): { us: number; n: number } {
+  for (let i = 0; i < 50; i++) SharedMemory.create(length).close();
+  let n = 0;
+  const t0 = performance.now();
+  const stop = t0 + ms;
+  while (performance.now() < stop) {
+    for (let i = 0; i < 100; i++) SharedMemory.create(length).close();
+    n += 100;
+  }
+  return { us: ((performance.now() - t0) * 1000) / n, n };
 }

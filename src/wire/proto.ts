@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './gen/broker.js';
+import { CODECS, OBJECT_SERVICE_METHODS } from './codec.js';
 
 /** Loader options: the generated types assume exactly these. */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -26,12 +27,40 @@ export const STATUS_PROTO_FILE = 'google/rpc/status.proto';
 let cached: ProtoGrpcType | undefined;
 let cachedDefinition: protoLoader.PackageDefinition | undefined;
 
-export function packageDefinition(): protoLoader.PackageDefinition {
+/** proto-loader's own definition (protobufjs reflection codecs): the reference the wire codec is tested against. */
+export function referencePackageDefinition(): protoLoader.PackageDefinition {
   // google.rpc.Status is loaded beside the API so that reflection describes
   // the grpc-status-details-bin trailer's message too (its ErrorInfo comes in
   // through the API's own import).
-  cachedDefinition ??= protoLoader.loadSync([PROTO_FILE, STATUS_PROTO_FILE], { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
-  return cachedDefinition;
+  return protoLoader.loadSync([PROTO_FILE, STATUS_PROTO_FILE], { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT] });
+}
+
+/**
+ * The definition the daemon and the client library serve and call: proto-loader's,
+ * with ObjectService's (de)serializers replaced by the codec of codec.ts (the
+ * same bytes, without protobufjs' message objects, Longs and defaults pass).
+ */
+export function packageDefinition(): protoLoader.PackageDefinition {
+  if (cachedDefinition) return cachedDefinition;
+  const def = referencePackageDefinition();
+  // For measuring the codec against protobufjs (npm run bench -- --codec reference).
+  if (process.env.RDMA_BROKER_WIRE_CODEC === 'reference') return (cachedDefinition = def);
+  const svc = def['rdmabroker.v1.ObjectService'] as protoLoader.ServiceDefinition;
+  for (const [method, [req, rep]] of Object.entries(OBJECT_SERVICE_METHODS)) {
+    const m = svc[method];
+    const qc = CODECS[`rdmabroker.v1.${req}`];
+    const pc = CODECS[`rdmabroker.v1.${rep}`];
+    if (!m || !qc || !pc) throw new Error(`ObjectService.${method}: no codec`);
+    svc[method] = {
+      ...m,
+      requestSerialize: (v: unknown) => qc.encode(v),
+      requestDeserialize: (b: Buffer) => qc.decode(b) as object,
+      responseSerialize: (v: unknown) => pc.encode(v),
+      responseDeserialize: (b: Buffer) => pc.decode(b) as object,
+    };
+  }
+  cachedDefinition = def;
+  return def;
 }
 
 /** The loaded package: `api().rdmabroker.v1.ObjectService` and friends. */
