@@ -179,6 +179,8 @@ export function computeGoals(r: Results): Goal[] {
       if (goal === undefined) continue;
       const label = BATCH_GROUPS.find((q) => q.key === b.group)?.label ?? b.group;
       let measured = `${fmtNum(b.verbsPerSec)} verbs/s`;
+      const one = r.batch.find((q) => q.group === b.group && q.size === 256);
+      if (one?.daemonCpuUsPerVerb) measured += ` (daemon CPU ${fmtUs(one.daemonCpuUsPerVerb)} per verb: ${fmtNum(1e6 / one.daemonCpuUsPerVerb)} verbs/s per daemon core)`;
       if (b.group === 'mr4k' && r.mrFloor) {
         // An MR verb pair is one reg (memfd, ftruncate, seal, mmap) and one dereg (munmap, close): half the floor each.
         const floorVps = 2e6 / r.mrFloor.us;
@@ -285,6 +287,16 @@ export function report(r: Results): string {
     out += '(CPU from /proc at clock-tick resolution, 10 ms: each row is a few seconds of calls)\n';
   }
 
+  if (r.batch) {
+    const rows = r.batch.filter((b) => b.size === 256 && b.daemonCpuUsPerVerb);
+    if (rows.length) {
+      out += '\n## Batch 256: daemon event-loop CPU per verb (what one daemon core could serve; load stretches it less than wall time)\n\n';
+      out += table(['verbs', 'daemon CPU per verb', 'verbs/s per daemon core', 'goal'], rows.map((b) => [
+        BATCH_GROUPS.find((q) => q.key === b.group)?.label ?? b.group, fmtUs(b.daemonCpuUsPerVerb ?? NaN), fmtNum(1e6 / (b.daemonCpuUsPerVerb ?? NaN)),
+        BATCH_GOALS[b.group] !== undefined ? fmtNum(BATCH_GOALS[b.group] ?? 0) : '',
+      ]), [false, true, true, true]);
+    }
+  }
   if (r.batch && r.verbs) {
     const v = r.verbs;
     out += '\n## Batch: per-verb cost at batch sizes 16 and 256 vs the same verbs called directly\n\n';

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
         results.mrFloor = { length: 4096, ...mrSyscallFloor(4096, 500) };
         log('Batch (16, 256)');
         const f = await fixture(g);
-        results.batch = await runBatch(s, f, gid, [16, 256], budget.batch);
+        results.batch = await runBatch(s, f, gid, [16, 256], budget.batch, 'sim0', { server: () => daemon.cpuUs() });
         log('Batch 256 with 2 calls in flight');
         const par = [];
         for (let i = 0; i < 2; i++) {

@@ -216,9 +216,15 @@ export interface BatchResult {
   /** Throughput of the closed loop: verbs / wall time. */
   verbsPerSec: number;
   sizes: { req: number; rep: number };
+  /**
+   * Daemon event-loop CPU per verb over the loop (µs), when measured: 1e6 /
+   * this is what one core of the daemon could serve, which a loaded machine
+   * stretches far less than the wall-clock verbs/s.
+   */
+  daemonCpuUsPerVerb?: number;
 }
 
-export async function runBatch(s: Sess, f: Fixture<string>, gid: string, sizes: number[], budget: LoopBudget, device = 'sim0'): Promise<BatchResult[]> {
+export async function runBatch(s: Sess, f: Fixture<string>, gid: string, sizes: number[], budget: LoopBudget, device = 'sim0', meter?: CpuMeter): Promise<BatchResult[]> {
   const out: BatchResult[] = [];
   for (const g of BATCH_GROUPS) {
     for (const size of sizes) {
@@ -229,13 +235,18 @@ export async function runBatch(s: Sess, f: Fixture<string>, gid: string, sizes: 
       };
       await s.batch(steps);
       s.tap = null;
+      const cpu0 = meter?.server() ?? 0;
       const m = await loop(budget, async (rec) => {
         await timed(rec, 'batch', () => s.batch(steps));
       });
+      const cpu = (meter?.server() ?? 0) - cpu0;
       const v = m.get('batch');
       if (!v) continue;
       const call = summarize(v.lat, v.wallUs);
-      out.push({ group: g.key, size, call, perVerbUs: call.p50Us / size, verbsPerSec: call.opsPerSec * size, sizes: sz });
+      const row: BatchResult = { group: g.key, size, call, perVerbUs: call.p50Us / size, verbsPerSec: call.opsPerSec * size, sizes: sz };
+      // The warm-up calls ran inside the CPU window too.
+      if (meter) row.daemonCpuUsPerVerb = cpu / ((v.lat.length + budget.warmup) * size);
+      out.push(row);
     }
   }
   return out;
