@@ -12,10 +12,10 @@
  * any conforming encoder's bytes decode: unknown fields (of any wire type,
  * groups included) are skipped, repeated scalars are read packed or not.
  *
- * Decoded objects have proto-loader's shape (`keepCase`, `oneofs`, `defaults`,
- * `arrays`) with one difference: 64-bit integers are numbers when they are
- * exact as doubles and decimal strings otherwise (user_handle, which the API
- * hands out as given, is always a decimal string).
+ * Decoded objects are exactly what proto-loader gives with src/wire/proto.ts'
+ * options (`keepCase`, `longs: String`, `oneofs`, `defaults`, `arrays`), so
+ * code on the generated types does not notice: 64-bit integers are decimal
+ * strings, made straight from the varint (no Long in between).
  *
  * Hostile bytes: every length is checked against the buffer, messages nest at
  * most {@link MAX_NESTING} deep (as protobufjs' limit), work is linear in the
@@ -489,28 +489,23 @@ class Reader {
     throw new RangeError('varint longer than 10 bytes');
   }
 
-  /** uint64: a number when exact, else a decimal string. */
-  u64(): number | string {
+  /** uint64 as a decimal string (doubles while exact, BigInt beyond 2^53). */
+  u64(): string {
     const [lo, hi] = this.bits();
-    if (hi < 0x200000) return hi * TWO32 + lo;
+    if (hi < 0x200000) return String(hi * TWO32 + lo);
     return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
   }
 
-  /** int64 (two's complement): a number when exact, else a decimal string. */
-  s64(): number | string {
+  /** int64 (two's complement) as a decimal string. */
+  s64(): string {
     const [lo, hi] = this.bits();
-    if (hi < 0x200000) return hi * TWO32 + lo;
+    if (hi < 0x200000) return String(hi * TWO32 + lo);
     if (hi >= 0xffe00000) {
       // -(2^64 - x), exact while above -2^53.
       const n = -((0xffffffff - hi) * TWO32 + (TWO32 - lo));
-      if (Number.isSafeInteger(n)) return n;
+      if (Number.isSafeInteger(n)) return String(n);
     }
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
-  }
-
-  /** user_handle: always a decimal string (what the API hands back as given). */
-  u64String(): string {
-    return String(this.u64());
   }
 
   bool(): boolean {
@@ -713,7 +708,7 @@ function decCreate(r: Reader, end: number): Out {
       case 1: if (wt !== 2) return false; o.type = r.str(); return true;
       case 2: if (wt !== 2) return false; o.device = r.str(); return true;
       case 3: return mapField(r, wt, attrs);
-      case 4: if (wt !== 0) return false; o.user_handle = r.u64String(); return true;
+      case 4: if (wt !== 0) return false; o.user_handle = r.u64(); return true;
       default: return false;
     }
   });
@@ -722,7 +717,7 @@ function decCreate(r: Reader, end: number): Out {
 
 function decQuery(r: Reader, end: number): Out {
   const attrs: string[] = [];
-  const o: Out = { handle: 0, handle_ref: 0, attrs };
+  const o: Out = { handle: '0', handle_ref: 0, attrs };
   fields(r, end, (no, wt) => {
     switch (no) {
       case 1: if (wt !== 0) return false; o.handle = r.u64(); return true;
@@ -735,7 +730,7 @@ function decQuery(r: Reader, end: number): Out {
 }
 
 function decModify(r: Reader, end: number): Out {
-  const o: Out = { handle: 0, handle_ref: 0, attrs: {} };
+  const o: Out = { handle: '0', handle_ref: 0, attrs: {} };
   const attrs = o.attrs as Out;
   fields(r, end, (no, wt) => {
     switch (no) {
@@ -749,7 +744,7 @@ function decModify(r: Reader, end: number): Out {
 }
 
 function decDestroy(r: Reader, end: number): Out {
-  const o: Out = { handle: 0, handle_ref: 0 };
+  const o: Out = { handle: '0', handle_ref: 0 };
   fields(r, end, (no, wt) => {
     switch (no) {
       case 1: if (wt !== 0) return false; o.handle = r.u64(); return true;
@@ -761,7 +756,7 @@ function decDestroy(r: Reader, end: number): Out {
 }
 
 function decInvoke(r: Reader, end: number): Out {
-  const o: Out = { handle: 0, handle_ref: 0, method: '', attrs: {}, device: '' };
+  const o: Out = { handle: '0', handle_ref: 0, method: '', attrs: {}, device: '' };
   const attrs = o.attrs as Out;
   fields(r, end, (no, wt) => {
     switch (no) {
@@ -820,8 +815,8 @@ function decPod(r: Reader, end: number): Out {
 }
 
 function decObjectInfo(r: Reader, end: number): Out {
-  const parents: (number | string)[] = [];
-  const o: Out = { handle: 0, type: '', device: '', session: '', tenant: '', user_handle: '0', parents, created_unix_ms: 0, attrs: {}, pod: null };
+  const parents: string[] = [];
+  const o: Out = { handle: '0', type: '', device: '', session: '', tenant: '', user_handle: '0', parents, created_unix_ms: '0', attrs: {}, pod: null };
   const attrs = o.attrs as Out;
   fields(r, end, (no, wt) => {
     switch (no) {
@@ -830,7 +825,7 @@ function decObjectInfo(r: Reader, end: number): Out {
       case 3: if (wt !== 2) return false; o.device = r.str(); return true;
       case 4: if (wt !== 2) return false; o.session = r.str(); return true;
       case 5: if (wt !== 2) return false; o.tenant = r.str(); return true;
-      case 6: if (wt !== 0) return false; o.user_handle = r.u64String(); return true;
+      case 6: if (wt !== 0) return false; o.user_handle = r.u64(); return true;
       case 7:
         if (wt === 0) {
           parents.push(r.u64());
