@@ -53,7 +53,7 @@ const BUDGETS: Record<typeof mode, {
   scalingMs: number; cleanup: number[]; heapN: number; inprocHeapN: number; cpuGroupMs: number;
 }> = {
   quick: {
-    cpuGroupMs: 2000, scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
+    cpuGroupMs: 4000, scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
     fds: { maxIters: 5000, maxMs: 1000, minIters: 200, warmup: 50 },
     vm: { maxIters: 2000, maxMs: 6000, minIters: 15, warmup: 3 },
     vmBatch: { maxIters: 500, maxMs: 2000, minIters: 2, warmup: 1 },
