@@ -399,6 +399,25 @@ function encError(w: Writer, m: Obj): void {
   i32Field(w, T.f4v, m.errno);
   strField(w, T.f5l, m.call);
   i32Field(w, T.f6v, m.wr_index);
+  msgField(w, 58, m.details, encGoogleErrorInfo);
+}
+
+/** google.rpc.ErrorInfo (proto/google/rpc/error_details.proto): reason 1, domain 2, map<string, string> metadata 3. */
+function encGoogleErrorInfo(w: Writer, m: Obj): void {
+  strField(w, T.f1l, m.reason);
+  strField(w, T.f2l, m.domain);
+  const md = m.metadata as Obj | null | undefined;
+  if (!md) return;
+  for (const k in md) {
+    if (!Object.prototype.hasOwnProperty.call(md, k)) continue;
+    w.u32(T.f3l);
+    const e = w.fork();
+    w.u32(T.f1l);
+    w.str(k);
+    w.u32(T.f2l);
+    w.str(String(md[k] ?? ''));
+    w.join(e);
+  }
 }
 
 function encBatchReply(w: Writer, m: Obj): void {
@@ -888,15 +907,43 @@ function decStepResult(r: Reader, end: number): Out {
 }
 
 function decError(r: Reader, end: number): Out {
-  const o: Out = { status: 0, code: '', message: '', errno: 0, call: '', wr_index: 0 };
+  const o: Out = { status: 0, code: '', message: '', errno: 0, call: '', wr_index: 0, details: null };
   fields(r, end, (no, wt) => {
     switch (no) {
+      case 7: if (wt !== 2) return false; o.details = sub(r, decGoogleErrorInfo); return true;
       case 1: if (wt !== 0) return false; o.status = r.u32() | 0; return true;
       case 2: if (wt !== 2) return false; o.code = r.str(); return true;
       case 3: if (wt !== 2) return false; o.message = r.str(); return true;
       case 4: if (wt !== 0) return false; o.errno = r.u32() | 0; return true;
       case 5: if (wt !== 2) return false; o.call = r.str(); return true;
       case 6: if (wt !== 0) return false; o.wr_index = r.u32() | 0; return true;
+      default: return false;
+    }
+  });
+  return o;
+}
+
+function decGoogleErrorInfo(r: Reader, end: number): Out {
+  const metadata: Out = {};
+  const o: Out = { reason: '', domain: '', metadata };
+  fields(r, end, (no, wt) => {
+    if (wt !== 2) return false;
+    switch (no) {
+      case 1: o.reason = r.str(); return true;
+      case 2: o.domain = r.str(); return true;
+      case 3:
+        sub(r, (rr, e) => {
+          let k = '';
+          let v = '';
+          fields(rr, e, (n2, w2) => {
+            if (w2 !== 2 || (n2 !== 1 && n2 !== 2)) return false;
+            if (n2 === 1) k = rr.str();
+            else v = rr.str();
+            return true;
+          });
+          put(metadata, k, v);
+        });
+        return true;
       default: return false;
     }
   });

@@ -126,7 +126,7 @@ function corpus(seed: number, n: number): { type: string; msg: Record<string, un
     const k = g.int(4);
     return k === 0 ? { object: { object: opt(info) } } : k === 1 ? { destroyed: attrsReply() } : k === 2 ? { invoked: attrsReply() } : {};
   };
-  const error = (): Record<string, unknown> => ({ status: opt(() => g.pick([0, 3, 16, -1])), code: opt(() => 'ERRNO'), message: opt(() => 'x'), errno: opt(() => g.pick([0, 22, -5])), call: opt(() => 'ibv_post_send'), wr_index: opt(() => g.pick([-1, 0, 7, -(2 ** 31)])) });
+  const error = (): Record<string, unknown> => ({ status: opt(() => g.pick([0, 3, 16, -1])), code: opt(() => 'ERRNO'), message: opt(() => 'x'), errno: opt(() => g.pick([0, 22, -5])), call: opt(() => 'ibv_post_send'), wr_index: opt(() => g.pick([-1, 0, 7, -(2 ** 31)])), details: opt(() => (r() < 0.3 ? null : { reason: 'ERRNO', domain: opt(() => 'rdma-broker.io'), metadata: opt(() => ({ errno: '22', call: 'ibv_post_send', '': '', ü: 'é' })) })) });
   const makers: Record<string, () => Record<string, unknown>> = {
     Value: () => g.value(4),
     Attrs: () => ({ fields: g.attrs(4) }),
