@@ -126,7 +126,7 @@ describe('names and strings are bounded at the edge (point 2)', () => {
     }
     // And the daemon serves on.
     expect((await call('DeviceService', 'List', {})).code).toBe(S.OK);
-  });
+  }, 2 * (KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS + HANG_MS));
 });
 
 describe('odd requests (point 6)', () => {
