@@ -172,7 +172,10 @@ export interface DeviceContext extends OptionalOps {
   modifyQp(qp: QpRef, attr: Partial<QpAttr>, mask: number): Promise<void>;
   queryQp(qp: QpRef): Promise<{ attr: QpAttr; init: { cap: QpCap; qp_type: QpType; sq_sig_all: boolean } }>;
   destroyQp(qp: QpRef): Promise<void>;
-  /** Posts in order; on a bad WR throws with `badIndex` set on the error. */
+  /**
+   * Posts in order; on a bad WR throws with `badIndex` set on the error. An
+   * empty list goes to the device as such (rxe refuses it: EINVAL).
+   */
   postSend(qp: QpRef, wrs: SendWr[]): Promise<void>;
   postRecv(qp: QpRef, wrs: RecvWr[]): Promise<void>;
 

@@ -45,7 +45,11 @@ export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
-/** A post verb that failed on one WR reports which one (like *bad_wr). */
+/**
+ * A failed post verb reports which WR failed (like *bad_wr): `badIndex`, or
+ * -1 when the device left *bad_wr unset (rxe, when the kernel refuses the
+ * doorbell of a QP before RTS, or for an empty list).
+ */
 export class PostError extends VerbsError {
   constructor(call: string, errno: number, readonly badIndex: number, message?: string) {
     super(call, errno, message);

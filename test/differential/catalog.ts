@@ -83,6 +83,13 @@ export interface Case {
 
 /** Bounded wait of a poll or ev step when the count is not reached (ms). */
 export const DEFAULT_WAIT_MS = 100;
+/**
+ * Bounded wait of a notif step. Longer: the step ends at the first event, so
+ * only the steps where none comes wait it out, and on a loaded guest an event
+ * through the backend's fd poller can take more than 100 ms (a late event
+ * would be counted by the next notif step).
+ */
+export const NOTIFY_WAIT_MS = 1000;
 
 // libibverbs values, written into the catalog as numbers
 export const A = { LW: 1, RW: 2, RR: 4, RA: 8, BIND: 16 } as const;
@@ -481,7 +488,7 @@ function cqCases(c: Case[]): void {
           b.s('send', { qp: 'a', op: 'RDMA_WRITE', mr: 'la', off: 0, len: 8, rmr: 'la', roff: 64, rkey: 'la', flags: F.SIG, id: 10 * i + k });
           b.s('poll', { cq: 'ca', n: 1 });
         }
-        b.s('notif', { cq: 'ca', ms: 100 });
+        b.s('notif', { cq: 'ca', ms: NOTIFY_WAIT_MS });
       }
     });
   }
@@ -497,7 +504,7 @@ function cqCases(c: Case[]): void {
       b.s('arm', { cq: 'cb', sol });
       b.s('send', { qp: 'a', op, mr: 'la', off: 0, len: 8, rmr: 'rb', roff: 128, rkey: 'rb', imm: 5, flags: F.SIG | flag, id: 1 });
       b.s('poll', { cq: 'ca', n: 1 });
-      b.s('notif', { cq: 'cb', ms: 100 });
+      b.s('notif', { cq: 'cb', ms: NOTIFY_WAIT_MS });
       b.s('poll', { cq: 'cb', n: op === 'RDMA_WRITE' ? 0 : 1, ms: 20 });
     });
   }
@@ -509,7 +516,7 @@ function cqCases(c: Case[]): void {
     b.s('conn', { a: 'a', b: 'b' });
     b.s('arm', { cq: 'ca', sol: 1 });
     b.s('send', { qp: 'a', op: 'RDMA_WRITE', mr: 'la', off: 0, len: 8, rmr: 'la', roff: 0, rkey: 'bad', flags: F.SIG, id: 1 });
-    b.s('poll', { cq: 'ca', n: 1 }).s('notif', { cq: 'ca', ms: 100 });
+    b.s('poll', { cq: 'ca', n: 1 }).s('notif', { cq: 'ca', ms: NOTIFY_WAIT_MS });
   });
 }
 

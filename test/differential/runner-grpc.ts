@@ -51,9 +51,13 @@ function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : (v as number) ?? 0;
 }
 
-/** A {@link Device} over one session of a broker client, on `device`. */
-export async function grpcDevice(client: Client, device: string): Promise<{ dev: Device<RdmaObject>; close(): Promise<void> }> {
-  const s: Session = await client.openSession({ name: 'differential' });
+/**
+ * A {@link Device} over one session of a broker client, on `device`.
+ * `leaseMs`: the session's lease (a slow guest may stall the client's
+ * keepalives; 0 is the daemon's default).
+ */
+export async function grpcDevice(client: Client, device: string, o: { leaseMs?: number } = {}): Promise<{ dev: Device<RdmaObject>; close(): Promise<void> }> {
+  const s: Session = await client.openSession({ name: 'differential', leaseMs: o.leaseMs ?? 0 });
   const info = await client.queryDevice(device);
   const gid = info.ports[0]?.gids[0]?.gid;
   if (!gid) throw new Error(`${device}: port 1 has no GID`);

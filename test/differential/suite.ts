@@ -31,16 +31,18 @@ export function defineDifferential<H>(runner: string, open: () => Promise<{ dev:
     });
 
     it(`every case agrees with ${header.device} (kernel ${header.kernel}, rdma-core ${header.rdma_core}) but the known gaps`, async () => {
+      const t0 = Date.now();
       for (const c of cases) {
         if (!answers.has(c.name)) continue;
         got.set(c.name, await runCase(opened!.dev, c, o));
       }
+      const seconds = ((Date.now() - t0) / 1000).toFixed(1);
       const known = loadGaps()[runner] ?? [];
       const v = judge(cases.filter((c) => answers.has(c.name)), answers, got, known, o);
       if (process.env.RDMA_BROKER_UPDATE_GAPS === '1') writeGaps(runner, v.disagreements);
       const agree = Object.values(v.perArea).reduce((a, [ok]) => a + ok, 0);
       const deliberate = Object.values(v.deliberate).reduce((a, k) => a + k, 0);
-      console.log(`differential ${runner}: ${agree}/${got.size} cases agree${deliberate ? ` (${deliberate} with the broker's deliberate answers)` : ''}; per area: ${areaTable(v)}; ${v.disagreements.length - v.fresh.length} known gaps`);
+      console.log(`differential ${runner}: ${agree}/${got.size} cases agree${deliberate ? ` (${deliberate} with the broker's deliberate answers)` : ''}; per area: ${areaTable(v)}; ${v.disagreements.length - v.fresh.length} known gaps; ${seconds} s`);
       if (process.env.RDMA_BROKER_DIFF_VERBOSE === '1') for (const d of v.details.values()) console.log(`  ${d}`);
       const freshDetails = v.fresh.map((d) => v.details.get(d.case) ?? `${d.area} ${d.case}: ${d.fields.join(', ')}`);
       expect(freshDetails, `new disagreements with the kernel (${runner})`).toEqual([]);

@@ -26,9 +26,13 @@ describeRxe('differential catalog on soft-RoCE', () => {
   let d: Daemon | undefined;
   let client: Client | undefined;
   defineDifferential('rxe-grpc', async () => {
-    d = await spawnDaemon('rxe-diff', [], { device: 'ibverbs', readyMs: 600_000 });
+    // info: a debug line per call of thousands, parsed and kept by the helper, slows the guest down.
+    d = await spawnDaemon('rxe-diff', [], { device: 'ibverbs', readyMs: 600_000, logLevel: 'info' });
     client = await connect({ socket: d.socket });
-    const { dev, close } = await grpcDevice(client, RXE_DEVICE);
+    const { dev, close } = await grpcDevice(client, RXE_DEVICE, { leaseMs: 600_000 }).catch((e: Error) => {
+      const ends = d!.logs.filter((l) => /session/i.test(String(l.msg))).slice(-5).map((l) => JSON.stringify(l));
+      throw new Error(`${e.message}; the daemon's last session lines: ${ends.join(' ')}`);
+    });
     return {
       dev,
       async close() {

@@ -68,7 +68,6 @@ export abstract class DataPathVerbs extends ContextEvents {
     const call = 'ibv_post_send';
     this.live(call);
     const qp = this.own(ref, IbvQp, call);
-    if (wrs.length === 0) return;
     const W = L.sendWr;
     const place = wrListPlace(W, wrs);
     const b = this.scratch.get(place.size);
@@ -110,8 +109,11 @@ export abstract class DataPathVerbs extends ContextEvents {
       }
       if (qp.qp_type === 'XRC_SEND') v.setUint32(off + W['qp_type.xrc.remote_srqn'], (wr.remote_srqn ?? 0) >>> 0, true);
     });
-    const rc = this.ops.post_send(qp.ptr, b.ptr, b.at(place.badOff));
-    const posted = rc === 0 ? wrs.length : this.badIndex(b, place.badOff, W.$size, wrs.length);
+    // An empty list goes to the provider as NULL, as ibv_post_send(qp, NULL, &bad) would: rxe answers EINVAL.
+    const rc = this.ops.post_send(qp.ptr, wrs.length ? b.ptr : 0n, b.at(place.badOff));
+    const bad = rc === 0 ? -1 : this.badIndex(b, place.badOff, W.$size, wrs.length);
+    // *bad_wr unset (rxe's refused doorbell): the WRs stay in the provider's queue.
+    const posted = bad < 0 ? wrs.length : bad;
     // The caller keeps ibv_mw.rkey current (the provider passes it as the window's present rkey).
     for (let i = 0; i < posted; i++) {
       const bw = (wrs[i] as SendWr).bind_mw;
@@ -128,25 +130,29 @@ export abstract class DataPathVerbs extends ContextEvents {
   }
 
   protected postRecvList(call: string, post: (wr: Ptr, bad: Ptr) => number, wrs: RecvWr[]): void {
-    if (wrs.length === 0) return;
     const W = L.recvWr;
     const place = wrListPlace(W, wrs);
     const b = this.scratch.get(place.size);
     encodeWrList(b, W, place, wrs);
-    const rc = post(b.ptr, b.at(place.badOff));
+    // An empty list goes to the provider as NULL (rxe answers EINVAL), as in postSend.
+    const rc = post(wrs.length ? b.ptr : 0n, b.at(place.badOff));
     if (rc !== 0) throw this.postError(call, rc, b, place.badOff, W.$size, wrs.length);
   }
 
-  /** *bad_wr points into our WR array: its index is the first WR not posted. */
-  /** The index *bad_wr points at (0 when it points outside the list). */
+  /**
+   * The index in our WR array that *bad_wr points at (the first WR not
+   * posted), or -1 when the provider left it NULL (or pointed outside the
+   * list), as rxe does when the kernel refuses the doorbell (a QP in RESET,
+   * INIT or RTR) or the list is empty.
+   */
   protected badIndex(b: NativeBlock, badOff: number, wrSize: number, n: number): number {
     const bad = b.view.getBigUint64(badOff, true);
-    return bad >= b.ptr && bad < b.ptr + BigInt(n * wrSize) ? Number(bad - b.ptr) / wrSize : 0;
+    return bad >= b.ptr && bad < b.ptr + BigInt(n * wrSize) ? Number(bad - b.ptr) / wrSize : -1;
   }
 
   protected postError(call: string, rc: number, b: NativeBlock, badOff: number, wrSize: number, n: number): PostError {
     const idx = this.badIndex(b, badOff, wrSize, n);
     const errno = this.lost ? EIO : rc < 0 ? -rc : rc;
-    return new PostError(call, errno, idx, `${call}: WR ${idx} failed (errno ${errno})`);
+    return new PostError(call, errno, idx, idx >= 0 ? `${call}: WR ${idx} failed (errno ${errno})` : `${call}: failed (errno ${errno}), *bad_wr not set`);
   }
 }
