@@ -54,10 +54,21 @@ function num(v: unknown): number {
 /**
  * A {@link Device} over one session of a broker client, on `device`.
  * `leaseMs`: the session's lease (a slow guest may stall the client's
- * keepalives; 0 is the daemon's default).
+ * keepalives; 0 is the daemon's default). `resumeGraceMs`: when set, the
+ * session outlives a broken stream and is resumed at once (the daemon closes
+ * a connection whose HTTP/2 pings go unanswered for 2.5 s, which a loaded
+ * emulated guest can stall; the events of the gap are replayed on resume).
  */
-export async function grpcDevice(client: Client, device: string, o: { leaseMs?: number } = {}): Promise<{ dev: Device<RdmaObject>; close(): Promise<void> }> {
-  const s: Session = await client.openSession({ name: 'differential', leaseMs: o.leaseMs ?? 0 });
+export async function grpcDevice(client: Client, device: string, o: { leaseMs?: number; resumeGraceMs?: number } = {}): Promise<{ dev: Device<RdmaObject>; close(): Promise<void> }> {
+  const s: Session = await client.openSession({ name: 'differential', leaseMs: o.leaseMs ?? 0, resumeGraceMs: o.resumeGraceMs ?? 0 });
+  let closing = false;
+  let resuming: Promise<void> | null = null;
+  if (o.resumeGraceMs) {
+    s.on('close', () => {
+      if (closing || resuming) return;
+      resuming = s.resume().finally(() => (resuming = null));
+    });
+  }
   const info = await client.queryDevice(device);
   const gid = info.ports[0]?.gids[0]?.gid;
   if (!gid) throw new Error(`${device}: port 1 has no GID`);
@@ -197,5 +208,12 @@ export async function grpcDevice(client: Client, device: string, o: { leaseMs?: 
       return k;
     },
   };
-  return { dev, close: () => s.close() };
+  return {
+    dev,
+    async close() {
+      closing = true;
+      await resuming?.catch(() => undefined);
+      await s.close();
+    },
+  };
 }

@@ -29,7 +29,7 @@ describeRxe('differential catalog on soft-RoCE', () => {
     // info: a debug line per call of thousands, parsed and kept by the helper, slows the guest down.
     d = await spawnDaemon('rxe-diff', [], { device: 'ibverbs', readyMs: 600_000, logLevel: 'info' });
     client = await connect({ socket: d.socket });
-    const { dev, close } = await grpcDevice(client, RXE_DEVICE, { leaseMs: 600_000 }).catch((e: Error) => {
+    const { dev, close } = await grpcDevice(client, RXE_DEVICE, { leaseMs: 600_000, resumeGraceMs: 120_000 }).catch((e: Error) => {
       const ends = d!.logs.filter((l) => /session/i.test(String(l.msg))).slice(-5).map((l) => JSON.stringify(l));
       throw new Error(`${e.message}; the daemon's last session lines: ${ends.join(' ')}`);
     });
