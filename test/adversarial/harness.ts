@@ -56,8 +56,8 @@ export interface Target {
   deviceObjects(): number;
   /** Encodes a request of `service.method` as the method's own serializer does. */
   encode(service: ServiceName, method: string, req: unknown): Buffer;
-  /** Sends raw request bytes; answers within {@link HANG_MS} or reports DEADLINE_EXCEEDED. */
-  call(service: ServiceName, method: string, body: Buffer, md?: grpc.Metadata, client?: grpc.Client): Promise<CallResult>;
+  /** Sends raw request bytes; answers within `ms` ({@link HANG_MS} unless given) or reports DEADLINE_EXCEEDED. */
+  call(service: ServiceName, method: string, body: Buffer, md?: grpc.Metadata, client?: grpc.Client, ms?: number): Promise<CallResult>;
   /** A session opened over its own Connect stream. */
   openSession(name: string, o?: { keepaliveMs?: number; leaseMs?: number }): Promise<RawSession>;
   stop(): Promise<void>;
@@ -127,7 +127,7 @@ export async function startTarget(tag: string, o: { limits?: Record<string, numb
     brokerObjects: () => broker.list({}, 0, 10_000).objects.length,
     deviceObjects: sim,
     encode: (service, method, req) => methodDef(service, method).requestSerialize(req),
-    call(service, method, body, md = new grpc.Metadata(), client = clients[service]) {
+    call(service, method, body, md = new grpc.Metadata(), client = clients[service], ms = HANG_MS) {
       const m = methodDef(service, method);
       const t0 = Date.now();
       return new Promise<CallResult>((resolve) => {
@@ -139,7 +139,7 @@ export async function startTarget(tag: string, o: { limits?: Record<string, numb
           if (trailers) for (const [k, v] of Object.entries(trailers.getMap())) trailerBytes += k.length + String(v).length;
           resolve({ code, details, ms: Date.now() - t0, reply, trailerBytes });
         };
-        const opts = { deadline: Date.now() + HANG_MS };
+        const opts = { deadline: Date.now() + ms };
         if (m.responseStream) {
           // Server streams (WatchObjects): the first message or the status answers.
           const st = client.makeServerStreamRequest(m.path, (b: Buffer) => b, m.responseDeserialize, body, md, opts);
