@@ -11,6 +11,7 @@
  */
 import { asBrokerError, type BrokerError, type ErrorCode } from './errors.js';
 import { Errno } from '../verbs/errno.js';
+import type { FdErrorBody } from '../wire/fd-protocol.js';
 import { ERROR_DOMAIN, type ErrorDetail } from '../wire/status-details.js';
 
 export { ERROR_DOMAIN, type ErrorDetail };
@@ -93,19 +94,8 @@ export function statusName(code: number): string {
  * rdma-* trailers, Batch's ErrorInfo and the fd channel's records have always
  * carried, and the google.rpc.ErrorInfo built from the same fields.
  */
-export interface ErrorReport {
+export interface ErrorReport extends FdErrorBody {
   status: StatusCode;
-  status_name: string;
-  code: string;
-  message: string;
-  /** The positive errno, 0 when none. */
-  errno: number;
-  call: string;
-  /** The request attribute at fault, '' when none. */
-  attribute: string;
-  /** A post verb's failing WR, -1 when none. */
-  wr_index: number;
-  details: ErrorDetail;
 }
 
 function report(status: StatusCode, code: string, message: string, errno: number, call: string, attribute: string, wrIndex: number): ErrorReport {
