@@ -19,8 +19,9 @@
  *   libibverbs, at once on the sim), polls the device CQ into the ring, at
  *   most as many completions as the ring has free slots. A client that stops
  *   draining its ring leaves completions in the device CQ, which then
- *   overflows as the kernel's does (CQ_ERR, the QPs go to error); the daemon
- *   holds none of them.
+ *   overflows as the kernel's does (CQ_ERR; a QP whose receive completion is
+ *   lost goes to error, one whose send completion is lost does not: see
+ *   docs/fault-injection.md); the daemon holds none of them.
  * - Lifetime: a lane lives until `lane_close` or the end of its session;
  *   its fds and mapping are released then (after a turn in progress ends).
  */

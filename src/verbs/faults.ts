@@ -49,7 +49,8 @@ export interface FaultInjector {
   /**
    * Makes the CQ overflow: the next `count` completions it would queue are
    * dropped as by a full CQ (CQ_ERR once, and what the device does to the
-   * QP that lost its completion).
+   * QP that lost its completion: as rxe, a lost receive completion moves the
+   * receiving QP to ERR, a lost send completion changes nothing).
    */
   overflowCq(cq: CqRef, count: number): Promise<void>;
 }

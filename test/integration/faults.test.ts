@@ -146,6 +146,28 @@ describe('the sim fault injector over gRPC', () => {
     expect(await s.pollCq(cq2)).toEqual([]);
   });
 
+  it('an overflowed receive completion moves the receiving QP to ERR (CQ_ERR, no QP event), as rxe\'s responder does; its later sends are flushed', async () => {
+    const scq = await s.createCq('sim0', 8);
+    const rcq = await s.createCq('sim0', 8);
+    const [a, b] = await rcPair(s, 'sim0', gid, pd, scq, { recv_cq: rcq });
+    await fault.invoke('overflow_cq', { cq: rcq });
+    const sg = [{ addr: mr.big('addr'), length: 8, lkey: mr.num('lkey') }];
+    await s.postRecv(b, [{ wr_id: 1n, sg_list: sg }]);
+    const before = events.length;
+    await s.postSend(a, [{ wr_id: 2n, opcode: 'SEND', send_flags: ['SIGNALED'], sg_list: sg }]);
+    await waitEvent(events, { kind: 'async', eventType: 'CQ_ERR', handle: rcq.handle }, 'CQ_ERR of the receive CQ');
+    await waitFor(async () => (await b.query()).attrs.qp_state === 'ERR', 3000, 'the responder in ERR');
+    expect(events.slice(before).filter((e) => e.kind === 'async' && e.eventType !== 'CQ_ERR')).toEqual([]);
+    // The requester got no ACK: it is still in RTS, retrying (retry_cnt 7: for ever), its WR not completed.
+    expect((await a.query()).attrs.qp_state).toBe('RTS');
+    expect(await s.pollCq(scq)).toEqual([]);
+    expect(await s.pollCq(rcq)).toEqual([]);
+    await s.postSend(b, [{ wr_id: 3n, opcode: 'SEND', send_flags: ['SIGNALED'], sg_list: sg }]);
+    expect(await s.waitCq(scq, 1)).toEqual([expect.objectContaining({ wr_id: 3, status: 'WR_FLUSH_ERR' })]);
+    await s.destroy(a);
+    await s.destroy(b);
+  });
+
   it('validates every attribute: unknown events, events of another kind of object, missing targets, bounds', async () => {
     const [a] = await rcPair(s, 'sim0', gid, pd, cq);
     const reset = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC' });

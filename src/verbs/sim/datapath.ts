@@ -15,6 +15,8 @@
  *   a receive buffer too small: REM_INV_REQ_ERR (the responder: QP_REQ_ERR);
  * - no receive posted: RNR; RNR_RETRY_EXC_ERR after rnr_retry retries (7: forever);
  * - no answer (peer gone or not receiving): RETRY_EXC_ERR after retry_cnt retries (7: forever, as rxe);
+ * - a receive completion that does not fit in its CQ: the responder QP goes to ERR (an RC
+ *   message is not ACKed: its requester retries); a send completion that does not fit is lost;
  * - any error moves the QP to ERR, which flushes every outstanding WR with WR_FLUSH_ERR.
  */
 import {
@@ -74,18 +76,21 @@ function emitObj(o: { ctx: { emit: SimQp['ctx']['emit'] }; tag: number }, type: 
 }
 
 /**
- * Queues a completion; a full CQ drops it and reports CQ_ERR (rxe_cq_post).
+ * Queues a completion; a full CQ drops it and reports CQ_ERR (rxe_cq_post),
+ * and answers false. What a drop does to the QP is the caller's: rxe's
+ * completer ignores it (the send completion is lost, the QP stays in RTS),
+ * its responder moves the QP to ERR ({@link recvComplete}).
  * rxe raises one event per dropped completion; the sim raises one per
  * overflow (until a poll makes room), so a flush of a million WRs into a
  * full CQ cannot queue a million events for the daemon to deliver.
  */
-export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): void {
-  if (cq.dead) return;
+export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): boolean {
+  if (cq.dead) return false;
   if (cq.wcs.size >= cq.cqe || cq.dropNext > 0) {
     if (cq.dropNext > 0) cq.dropNext--;
     if (!cq.overflowed) emitObj(cq, 'CQ_ERR');
     cq.overflowed = true;
-    return;
+    return false;
   }
   cq.wcs.push(wc);
   // rxe_cq_post: a solicited-only arm wakes for solicited completions alone; an error completion is no exception.
@@ -93,6 +98,21 @@ export function pushWc(cq: SimCq, wc: Wc, solicited: boolean): void {
     cq.arm = 0;
     if (cq.channel) cq.ctx.emit({ kind: 'completion', cq: cq.tag, channel: cq.channel.tag });
   }
+  return true;
+}
+
+/**
+ * The responder's successful receive completion. A receive CQ with no room
+ * drops it, and the responder moves its QP to ERR (rxe_resp.c: do_complete
+ * answers RESPST_ERR_CQ_OVERFLOW, rxe_responder goes to RESPST_ERROR and
+ * rxe_qp_error) with no async event of the QP, only the CQ's CQ_ERR; its
+ * other receives and sends are flushed. False then: an RC responder sends no
+ * ACK for that message.
+ */
+function recvComplete(d: SimQp, wc: Wc, solicited: boolean): boolean {
+  if (pushWc(d.recvCq, wc, solicited)) return true;
+  if (d.state !== 'ERR') enterError(d, true);
+  return false;
 }
 
 function completeSend(qp: SimQp, wr: SendWr, status: WcStatus, byteLen = 0): void {
@@ -111,6 +131,16 @@ function completeSend(qp: SimQp, wr: SendWr, status: WcStatus, byteLen = 0): voi
 function dropped(qp: SimQp, wr: SendWr, len: number): true {
   completeSend(qp, wr, 'SUCCESS', len);
   return true;
+}
+
+/**
+ * The responder took the message but could not complete its receive (a full
+ * receive CQ) and is now in ERR: a UC requester completes the WR as sent; an
+ * RC requester gets no ACK and retransmits as a lost packet
+ * (RETRY_EXC_ERR after retry_cnt retries, the peer being in ERR).
+ */
+function unacked(qp: SimQp, wr: SendWr, len: number): boolean {
+  return qp.qp_type === 'RC' ? retry(qp, wr) : dropped(qp, wr, len);
 }
 
 /** Completes a WR with an error and moves its QP to ERR. */
@@ -620,7 +650,9 @@ function execute(qp: SimQp, wr: SendWr): boolean {
       }
       copySegs(local, sc.segs);
       if (op === 'SEND_WITH_IMM') wcFlags |= WC_WITH_IMM;
-      pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, op === 'SEND_WITH_IMM' ? wr.imm_data ?? 0 : 0), solicited);
+      if (!recvComplete(d, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, op === 'SEND_WITH_IMM' ? wr.imm_data ?? 0 : 0), solicited)) {
+        return unacked(qp, wr, len);
+      }
       completeSend(qp, wr, 'SUCCESS', len);
       return true;
     }
@@ -649,8 +681,8 @@ function execute(qp: SimQp, wr: SendWr): boolean {
       if (!imm || packets === 1) seg = checkKey();
       if (seg === false) return refuse('access', rwqe);
       if (seg) copySegs(local, [seg]);
-      if (rwqe) {
-        pushWc(d.recvCq, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV_RDMA_WITH_IMM', d.qp_num, len, qp.qp_num, WC_GRH | WC_WITH_IMM, wr.imm_data ?? 0), solicited);
+      if (rwqe && !recvComplete(d, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV_RDMA_WITH_IMM', d.qp_num, len, qp.qp_num, WC_GRH | WC_WITH_IMM, wr.imm_data ?? 0), solicited)) {
+        return unacked(qp, wr, len);
       }
       completeSend(qp, wr, 'SUCCESS', len);
       return true;
@@ -737,8 +769,8 @@ function deliverUd(qp: SimQp, wr: SendWr, d: SimQp, local: Seg[], len: number, q
   }
   copySegs(local, skip(sc.segs, GRH_BYTES));
   const imm = wr.opcode === 'SEND_WITH_IMM';
-  pushWc(
-    d.recvCq,
+  recvComplete(
+    d,
     mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len + GRH_BYTES, qp.qp_num, WC_GRH | (imm ? WC_WITH_IMM : 0), imm ? wr.imm_data ?? 0 : 0),
     (wr.send_flags & SendFlags.SOLICITED) !== 0,
   );

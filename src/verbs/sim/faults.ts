@@ -15,6 +15,9 @@
  *   NETDEV down|up` leaves an rxe port (state DOWN, phys_state DISABLED);
  *   while it is down nothing is sent or received (RC retries and ends in
  *   RETRY_EXC_ERR as its retry_cnt says; UC and UD packets are lost);
+ * - CQ overflow: the CQ's next completions are dropped as when it is full
+ *   (./datapath.ts pushWc), with rxe's consequences: CQ_ERR, and a QP whose
+ *   receive completion was dropped goes to ERR (a send completion's QP does not);
  * - DEVICE_FATAL: every context gets the event, the device is lost (every
  *   verb but destroy answers EIO) and leaves the device list, as a
  *   hot-unplug does.
