@@ -11,7 +11,7 @@
  * insertion order: a child always commits after what it holds) and listings
  * page by creation sequence (which a handle decodes back to).
  */
-import { HandleCipher } from './handles.js';
+import { HANDLE_SPACE, HandleCipher } from './handles.js';
 import type { PlainMap } from '../wire/values.js';
 import type { ObjectRef } from '../verbs/abi.js';
 import type { DeviceContext } from '../verbs/backend.js';
@@ -74,9 +74,17 @@ export function matches(o: BrokerObject, f: ListFilter): boolean {
     && (!f.tenant || o.owner.tenant === f.tenant);
 }
 
+/** How many handles the registry computes at once. */
+const HANDLE_RUN = 64;
+
 export class Registry {
   private readonly cipher: HandleCipher;
   private next = 0;
+  /** Handles computed ahead ({@link HandleCipher.handlesFrom}); `next` counts them as issued, `aheadAt` is the next one to hand out. */
+  private ahead: number[] = [];
+  private aheadAt = 0;
+  /** The sequence number of `ahead[0]`. */
+  private aheadBase = 0;
   /** Live (and not yet compacted dead) objects by creation sequence, for listings; `seqs` runs beside. */
   private ordered: BrokerObject[] = [];
   private seqs: number[] = [];
@@ -96,7 +104,14 @@ export class Registry {
 
   /** Reserves a fresh handle (a create that fails just skips it). */
   allocHandle(): number {
-    return this.cipher.handleOf(this.next++);
+    if (this.aheadAt === this.ahead.length) {
+      // A run of handles at a time: one cipher call per Feistel round for all of them (handles.ts).
+      this.ahead = this.cipher.handlesFrom(this.next, Math.min(HANDLE_RUN, HANDLE_SPACE - this.next));
+      this.aheadAt = 0;
+      this.aheadBase = this.next;
+      this.next += this.ahead.length;
+    }
+    return this.ahead[this.aheadAt++]!;
   }
 
   get(handle: number): BrokerObject | undefined {
@@ -191,7 +206,9 @@ export class Registry {
 
   /** Commits come nearly in sequence order (creates that overlap can finish out of order). */
   private addOrdered(o: BrokerObject): void {
-    const seq = this.cipher.seqOf(o.handle) ?? this.next;
+    // Mostly the handle just issued (a create commits before the next one
+    // takes a handle); else decoded, which costs four cipher calls.
+    const seq = this.aheadAt > 0 && this.ahead[this.aheadAt - 1] === o.handle ? this.aheadBase + this.aheadAt - 1 : this.cipher.seqOf(o.handle) ?? this.next;
     if (this.seqs.length === 0 || this.seqs[this.seqs.length - 1]! < seq) {
       this.ordered.push(o);
       this.seqs.push(seq);

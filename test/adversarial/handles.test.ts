@@ -26,6 +26,15 @@ describe('the handle permutation', () => {
     expect(() => c.handleOf(HANDLE_SPACE)).toThrow(RangeError);
   });
 
+  it('issues in runs exactly the handles it issues one by one', () => {
+    const c = new HandleCipher(Buffer.alloc(16, 9));
+    for (const [seq, count] of [[0, 1], [0, 64], [1000, 33], [HANDLE_SPACE - 5, 5]] as const) {
+      expect(c.handlesFrom(seq, count)).toEqual(Array.from({ length: count }, (_, i) => c.handleOf(seq + i)));
+    }
+    expect(() => c.handlesFrom(HANDLE_SPACE - 1, 2)).toThrow(RangeError);
+    expect(() => c.handlesFrom(0, 0)).toThrow(RangeError);
+  });
+
   it('depends on the key: two runs issue different handles for the same sequence', () => {
     const a = new HandleCipher();
     const b = new HandleCipher();
