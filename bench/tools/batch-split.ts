@@ -1,7 +1,7 @@
 /**
  * Where a Batch's time goes, in-process: protobuf decode of the request,
  * the Broker's work, and protobuf encode of the reply, without a socket.
- * Usage: [BUFFERED=1 | SONIC=1] [N=200] node .cache/bench-build/bench/tools/batch-split.js [GROUP] [SIZE] [LOGLEVEL]
+ * Usage: [BUFFERED=1 | BUFFERED=async | SONIC=1] [N=200] node .cache/bench-build/bench/tools/batch-split.js [GROUP] [SIZE] [LOGLEVEL]
  */
 import fs from 'node:fs';
 import pino from 'pino';
@@ -22,10 +22,11 @@ type MD = { requestSerialize(m: unknown): Buffer; requestDeserialize(b: Buffer):
 const def = packageDefinition()['rdmabroker.v1.ObjectService'] as unknown as Record<string, MD>;
 const batchDef = def.Batch as MD;
 
-// BUFFERED: the daemon's destination (asynchronous sonic-boom behind the per-turn coalescing of src/daemon/logdest.ts);
-// SONIC: sonic-boom alone; otherwise synchronous writes.
-const sonic = (): ReturnType<typeof pino.destination> => pino.destination({ dest: '/dev/null', sync: false });
-const dest = process.env.BUFFERED ? coalescingDestination(sonic()) : process.env.SONIC ? sonic() : pino.destination({ dest: '/dev/null', sync: true });
+// BUFFERED: the daemon's destination for a log file (synchronous sonic-boom behind the per-turn coalescing of
+// src/daemon/logdest.ts); BUFFERED=async: the same over an asynchronous sonic-boom (the daemon's for a pipe);
+// SONIC: asynchronous sonic-boom alone; otherwise synchronous writes of each line.
+const sonic = (sync = false): ReturnType<typeof pino.destination> => pino.destination({ dest: '/dev/null', sync });
+const dest = process.env.BUFFERED ? coalescingDestination(sonic(process.env.BUFFERED !== 'async')) : process.env.SONIC ? sonic() : pino.destination({ dest: '/dev/null', sync: true });
 const log = pino({ level }, dest);
 const broker = new Broker({ backend: createSimBackend(), log });
 await broker.start();

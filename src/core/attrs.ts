@@ -42,10 +42,22 @@ export interface AttrSpec {
 export type Validated = { [name: string]: unknown };
 
 export interface ResolveCtx {
-  /** Resolves a handle attribute to the caller's object, checking type; throws NO_SUCH_HANDLE / WRONG_TYPE. */
-  resolve(handle: number, spec: AttrSpec, path: string): unknown;
+  /**
+   * Resolves a handle attribute to the caller's object, checking type; throws NO_SUCH_HANDLE / WRONG_TYPE.
+   * `path` names the attribute for an error (built only then).
+   */
+  resolve(handle: number, spec: AttrSpec, path: () => string): unknown;
   /** In a Batch: the handle created by an earlier step; throws INVALID_ATTR otherwise. */
-  ref(step: number, path: string): number;
+  ref(step: number, path: () => string): number;
+}
+
+/**
+ * Where an attribute is, for error messages: `where` and, below it, a map
+ * key or a list index. Built only when a message needs it, so a valid
+ * attribute costs no string.
+ */
+function pathOf(where: string, key: string | number | null): string {
+  return key === null ? where : typeof key === 'number' ? `${where}[${key}]` : `${where}.${key}`;
 }
 
 const U32_MAX = 0xffff_ffff;
@@ -84,92 +96,101 @@ export function normalizeGid(v: Plain, path: string): string {
   return text;
 }
 
-export function validateValue(spec: AttrSpec, v: Plain, path: string, ctx: ResolveCtx): unknown {
+/**
+ * Validates one value against its spec. The attribute is `key` under
+ * `where` (see {@link pathOf}; null: `where` itself).
+ */
+export function validateValue(spec: AttrSpec, v: Plain, where: string, key: string | number | null, ctx: ResolveCtx): unknown {
   switch (spec.kind) {
     case 'u32': {
       const n = typeof v === 'bigint' && v <= BigInt(U32_MAX) && v >= 0n ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad(path, 'an unsigned integer', v);
+      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad(pathOf(where, key), 'an unsigned integer', v);
       const min = spec.min ?? 0;
       const max = spec.max ?? U32_MAX;
-      if (n < min || n > max) throw err.invalid(`attribute ${path}: ${n} is out of range [${min}, ${max}]`, path);
+      if (n < min || n > max) throw err.invalid(`attribute ${pathOf(where, key)}: ${n} is out of range [${min}, ${max}]`, pathOf(where, key));
       return n;
     }
     case 'u64': {
       const b = toBigInt(v);
-      if (b === null || b < 0n || b > U64_MAX) throw bad(path, 'an unsigned 64-bit integer', v);
-      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${path}: ${b} is below ${spec.min}`, path);
-      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${path}: ${b} is above ${spec.max}`, path);
+      if (b === null || b < 0n || b > U64_MAX) throw bad(pathOf(where, key), 'an unsigned 64-bit integer', v);
+      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${pathOf(where, key)}: ${b} is below ${spec.min}`, pathOf(where, key));
+      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${pathOf(where, key)}: ${b} is above ${spec.max}`, pathOf(where, key));
       return b;
     }
     case 's64': {
       const b = toBigInt(v);
-      if (b === null) throw bad(path, 'a signed 64-bit integer', v);
+      if (b === null) throw bad(pathOf(where, key), 'a signed 64-bit integer', v);
       return b;
     }
     case 'bool':
       if (typeof v === 'boolean') return v;
       if (v === 0 || v === 1) return v === 1;
-      throw bad(path, 'a boolean', v);
+      throw bad(pathOf(where, key), 'a boolean', v);
     case 'str':
-      if (typeof v !== 'string') throw bad(path, 'a string', v);
+      if (typeof v !== 'string') throw bad(pathOf(where, key), 'a string', v);
       return v;
     case 'bytes':
-      if (!Buffer.isBuffer(v)) throw bad(path, 'bytes', v);
-      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${path}: ${v.length} bytes exceeds ${spec.max}`, path);
+      if (!Buffer.isBuffer(v)) throw bad(pathOf(where, key), 'bytes', v);
+      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${pathOf(where, key)}: ${v.length} bytes exceeds ${spec.max}`, pathOf(where, key));
       return v;
     case 'handle': {
+      const path = (): string => pathOf(where, key);
       if (v instanceof RefValue) return ctx.resolve(ctx.ref(v.step, path), spec, path);
-      if (!(v instanceof HandleValue)) throw bad(path, 'a handle', v);
+      if (!(v instanceof HandleValue)) throw bad(path(), 'a handle', v);
       return ctx.resolve(v.handle, spec, path);
     }
     case 'enum': {
       const names = spec.names ?? {};
       if (typeof v === 'string') {
-        const key = v.toUpperCase();
-        if (key in names) return key;
+        // Names are upper case in the tables: most values come so and need no copy.
+        if (Object.hasOwn(names, v)) return v;
+        const upper = v.toUpperCase();
+        if (Object.hasOwn(names, upper)) return upper;
       } else if (typeof v === 'number') {
         const hit = Object.entries(names).find(([, val]) => val === v);
         if (hit) return hit[0];
       }
-      throw err.invalid(`attribute ${path}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`, path);
+      throw err.invalid(`attribute ${pathOf(where, key)}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`, pathOf(where, key));
     }
     case 'flags': {
       const names = spec.names ?? {};
-      let all = 0;
-      for (const val of Object.values(names)) all |= val;
+      const all = maskOf(names);
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
         if ((v & ~all) !== 0 || v > U32_MAX) {
-          throw err.invalid(`attribute ${path}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`, path);
+          throw err.invalid(`attribute ${pathOf(where, key)}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`, pathOf(where, key));
         }
         return v;
       }
       if (Array.isArray(v)) {
         let mask = 0;
         for (const item of v) {
-          const key = typeof item === 'string' ? item.toUpperCase() : '';
-          const bit = names[key];
-          if (bit === undefined) throw err.invalid(`attribute ${path}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`, path);
+          const name = typeof item === 'string' ? item.toUpperCase() : '';
+          const bit = Object.hasOwn(names, name) ? names[name] : undefined;
+          if (bit === undefined) throw err.invalid(`attribute ${pathOf(where, key)}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`, pathOf(where, key));
           mask |= bit;
         }
         return mask >>> 0;
       }
-      throw bad(path, 'a flag mask or a list of flag names', v);
+      throw bad(pathOf(where, key), 'a flag mask or a list of flag names', v);
     }
     case 'gid':
-      return normalizeGid(v, path);
+      return normalizeGid(v, pathOf(where, key));
     case 'struct': {
       if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof HandleValue) {
-        throw bad(path, 'a map', v);
+        throw bad(pathOf(where, key), 'a map', v);
       }
-      return validateMap(spec.members ?? [], v as PlainMap, path, ctx);
+      return validateMap(spec.members ?? [], v as PlainMap, pathOf(where, key), ctx);
     }
     case 'list': {
-      if (!Array.isArray(v)) throw bad(path, 'a list', v);
+      if (!Array.isArray(v)) throw bad(pathOf(where, key), 'a list', v);
       if (spec.maxItems !== undefined && v.length > spec.maxItems) {
-        throw err.invalid(`attribute ${path}: ${v.length} items exceeds ${spec.maxItems}`, path);
+        throw err.invalid(`attribute ${pathOf(where, key)}: ${v.length} items exceeds ${spec.maxItems}`, pathOf(where, key));
       }
       const elem = elementOf(spec);
-      return v.map((item, i) => validateValue(elem, item, `${path}[${i}]`, ctx));
+      const path = pathOf(where, key);
+      const out = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = validateValue(elem, v[i]!, path, i, ctx);
+      return out;
     }
   }
 }
@@ -186,6 +207,19 @@ function inputsOf(specs: readonly AttrSpec[]): Map<string, AttrSpec> {
     inputsByName.set(specs, m);
   }
   return m;
+}
+
+/** Per flags table (static data): the mask of all its bits. */
+const masks = new WeakMap<Readonly<Record<string, number>>, number>();
+
+function maskOf(names: Readonly<Record<string, number>>): number {
+  let all = masks.get(names);
+  if (all === undefined) {
+    all = 0;
+    for (const val of Object.values(names)) all |= val;
+    masks.set(names, all);
+  }
+  return all;
 }
 
 /** Per list spec: the spec of its elements. */
@@ -220,7 +254,7 @@ export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: 
       if (spec.mandatory) throw err.missing(`${where}.${spec.name}`);
       continue;
     }
-    out[spec.name] = validateValue(spec, v, `${where}.${spec.name}`, ctx);
+    out[spec.name] = validateValue(spec, v, where, spec.name, ctx);
   }
   return out;
 }

@@ -30,6 +30,8 @@ export interface DeviceEntry {
   attr: DeviceAttr;
   ports: { port: number; attr: PortAttr; gids: GidEntry[] }[];
   contexts: Map<string, Promise<DeviceContext>>;
+  /** The tenants' contexts that have opened (those of {@link contexts} that resolved), for {@link DeviceTable.openedContext}. */
+  opened?: Map<string, DeviceContext>;
 }
 
 export type DeviceEventSink = (device: string, tenant: string | null, e: BackendEvent) => void;
@@ -102,14 +104,25 @@ export class DeviceTable {
     const d = this.live(name);
     let p = d.contexts.get(tenant);
     if (!p) {
+      const opened = (d.opened ??= new Map());
       p = this.backend.openDevice(name).then((ctx) => {
         ctx.setEventHandler((e) => this.sink(name, tenant, e));
+        // Only while this promise is still the tenant's (closeContexts may have dropped it meanwhile).
+        if (d.contexts.get(tenant) === p) opened.set(tenant, ctx);
         return ctx;
       });
       d.contexts.set(tenant, p);
       p.catch(() => d.contexts.delete(tenant));
     }
     return p;
+  }
+
+  /**
+   * The tenant's context on a live device if it is already open, else null
+   * (then {@link contextFor} opens it): lets a verb skip an await per call.
+   */
+  openedContext(d: DeviceEntry, tenant: string): DeviceContext | null {
+    return d.state === 'live' ? d.opened?.get(tenant) ?? null : null;
   }
 
   /**
@@ -146,6 +159,7 @@ export class DeviceTable {
     const all = [...d.contexts.values()];
     if (probeToo) all.push(Promise.resolve(d.probe));
     d.contexts.clear();
+    d.opened?.clear();
     for (const p of all) {
       try {
         await (await p).close();

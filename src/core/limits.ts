@@ -66,31 +66,49 @@ export function checkNames(v: readonly unknown[], what: string): string[] {
  * cannot exhaust the stack.
  */
 export function checkAttrTree(m: PlainMap, where: string): void {
-  const stack: { v: Plain; depth: number }[] = [{ v: m, depth: 1 }];
+  // Only maps and lists go on the stack; strings are checked where they are
+  // met (most trees are one flat map: no stack entry per value).
+  const stack: { v: PlainMap | Plain[]; depth: number }[] = [{ v: m, depth: 1 }];
+  const visit = (x: Plain, depth: number): void => {
+    if (typeof x === 'string') {
+      if (x.length * 3 > LIMITS.stringBytes && Buffer.byteLength(x) > LIMITS.stringBytes) throw tooLong(`${where}: a string value`, x, LIMITS.stringBytes);
+      return;
+    }
+    if (x === null || typeof x !== 'object' || x instanceof HandleValue || x instanceof RefValue || Buffer.isBuffer(x)) return;
+    stack.push({ v: x as PlainMap | Plain[], depth });
+  };
   while (stack.length > 0) {
     const { v, depth } = stack.pop()!;
-    if (typeof v === 'string') {
-      if (v.length * 3 > LIMITS.stringBytes && Buffer.byteLength(v) > LIMITS.stringBytes) throw tooLong(`${where}: a string value`, v, LIMITS.stringBytes);
-      continue;
-    }
-    if (v === null || typeof v !== 'object' || Buffer.isBuffer(v) || v instanceof HandleValue || v instanceof RefValue) continue;
     if (depth > LIMITS.attrDepth) throw err.invalid(`${where}: attribute values nest deeper than ${LIMITS.attrDepth} levels`);
     if (Array.isArray(v)) {
       if (v.length > LIMITS.attrItems) throw err.invalid(`${where}: a list of ${v.length} items is longer than ${LIMITS.attrItems}`);
-      for (const x of v) stack.push({ v: x, depth: depth + 1 });
+      for (const x of v) visit(x, depth + 1);
       continue;
     }
     let n = 0;
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue;
       if (++n > LIMITS.attrItems) throw err.invalid(`${where}: a map of more than ${LIMITS.attrItems} attributes`);
-      checkName(k, `${where}: an attribute name`);
-      stack.push({ v: (v as PlainMap)[k]!, depth: depth + 1 });
+      // checkName's test, inline: its message is built only for a name too long.
+      if (k.length * 3 > LIMITS.nameBytes && Buffer.byteLength(k) > LIMITS.nameBytes) throw tooLong(`${where}: an attribute name`, k, LIMITS.nameBytes);
+      visit(v[k]!, depth + 1);
     }
   }
 }
 
 const U64_MAX = (1n << 64n) - 1n;
+
+/** "0", or 1 to 19 digits without a leading zero. */
+function isCanonicalDecimal(v: string): boolean {
+  const n = v.length;
+  if (n === 0 || n > 19) return false;
+  if (n > 1 && v.charCodeAt(0) === 48) return false;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 /**
  * A client's user_handle (an opaque u64 the daemon hands back in events):
@@ -100,6 +118,8 @@ const U64_MAX = (1n << 64n) - 1n;
  */
 export function checkUserHandle(v: unknown): string {
   if (v === undefined || v === '') return '0';
+  // A canonical decimal of at most 19 digits (below 10^19 < 2^64) is its own answer.
+  if (typeof v === 'string' && isCanonicalDecimal(v)) return v;
   let b: bigint | null = null;
   if (typeof v === 'bigint') b = v;
   else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);

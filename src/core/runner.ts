@@ -288,7 +288,7 @@ export class Runner {
       input = call.attrs;
       checkAttrTree(input, `${spec.name}.modify`);
     }
-    const where = `${spec.name}.${m.name}`;
+    const where = m.key;
 
     // Destroy of an object others hold: EBUSY, retry is pointless until they go (FAILED_PRECONDITION).
     if (m.access === 'destroy' && target && target.users > 0) {
@@ -362,13 +362,14 @@ export class Runner {
     let taken: Held[] = [];
     try {
       taken = this.lockAll(held);
-      const dev = await h.devices.contextFor(d.name, s.tenant);
+      const dev = h.devices.openedContext(d, s.tenant) ?? await h.devices.contextFor(d.name, s.tenant);
       const handle = h.registry.allocHandle();
       const res = await c.run({ dev, device: d.name, attrs, tag: handle, memory });
+      // One shape for every object (memKey undefined without memory): no spread, no second hidden class.
       const obj: BrokerObject = {
         handle, spec, type: spec.name, device: d.name, dev, owner: s, userHandle, parents,
-        created: Date.now(), ref: res.ref, attrs: res.attrs, bytes: res.bytes ?? 0, users: 0, readers: 0, writer: false, dead: false,
-        ...(res.memory ? { memKey: res.memory.lkey } : {}),
+        created: Date.now(), ref: res.ref, attrs: res.attrs, bytes: res.bytes ?? 0, memKey: res.memory ? res.memory.lkey : undefined,
+        users: 0, readers: 0, writer: false, dead: false,
       };
       if (res.bytes !== undefined && res.bytes !== bytes) h.accounting.adjustBytes(s.tenant, res.bytes - bytes);
       h.registry.commit(obj);
@@ -414,14 +415,14 @@ export class Runner {
       resolve: (handle, spec, path) => {
         const o = this.h.registry.lookup(handle, s);
         if (spec.types && !spec.types.includes(o.type)) {
-          throw new BrokerError('WRONG_TYPE', `attribute ${path}: handle ${handle} is a ${o.type}, expected ${spec.types.join(' or ')}`);
+          throw new BrokerError('WRONG_TYPE', `attribute ${path()}: handle ${handle} is a ${o.type}, expected ${spec.types.join(' or ')}`);
         }
         held.push({ obj: o, access: spec.access ?? 'read' });
         return o;
       },
       ref: (step, path) => {
         const r = refs[step];
-        if (r === undefined || r === null) throw new BrokerError('INVALID_ATTR', `attribute ${path}: batch step ${step} did not create an object`);
+        if (r === undefined || r === null) throw new BrokerError('INVALID_ATTR', `attribute ${path()}: batch step ${step} did not create an object`);
         return r;
       },
     };
@@ -620,7 +621,7 @@ function parentAttrsOf(specs: readonly AttrSpec[]): ReadonlySet<string> {
 }
 
 function attrNameOf(attrs: Validated, o: BrokerObject): string {
-  for (const [k, v] of Object.entries(attrs)) if (v === o) return k;
+  for (const k in attrs) if (attrs[k] === o) return k;
   return '';
 }
 
