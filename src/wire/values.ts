@@ -64,7 +64,10 @@ export function toWire(v: Plain): Value {
 export function toWireMap(m: PlainMap | undefined): Record<string, Value> {
   const out: Record<string, Value> = {};
   if (!m) return out;
-  for (const [k, v] of Object.entries(m)) {
+  // for-in over own keys: no [key, value] array per entry (Object.entries).
+  for (const k in m) {
+    if (!Object.hasOwn(m, k)) continue;
+    const v = m[k];
     if (v === undefined) continue;
     out[k] = toWire(v);
   }
@@ -124,7 +127,7 @@ function isDecimal(s: string): boolean {
 export function fromWireMap(m: Record<string, Value__Output | Value> | undefined | null, bigints = false): PlainMap {
   const out: PlainMap = {};
   if (!m) return out;
-  for (const [k, v] of Object.entries(m)) out[k] = fromWire(v, bigints);
+  for (const k in m) if (Object.hasOwn(m, k)) out[k] = fromWire(m[k]!, bigints);
   return out;
 }
 
