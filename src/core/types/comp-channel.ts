@@ -21,11 +21,11 @@ export const compChannel: ObjectTypeSpec = {
   doc: 'completion channel: CQs attached to it report completion notifications as session events',
   // ibv_create_comp_channel opens one.
   fds: 1,
-  create: {
+  create: t.create({
     doc: 'ibv_create_comp_channel',
     attrs: [],
     run: async (c) => ({ ref: await c.dev.createCompChannel(c.tag), attrs: {} }),
-  },
+  }),
   destroy: t.destroy((o, dev) => dev.destroyCompChannel(o.ref)),
   methods: {},
 };

@@ -1,8 +1,18 @@
-import type { DmRef, MrRef, PdRef } from '../../verbs/abi.js';
+import type { DmRef, MrRef } from '../../verbs/abi.js';
 import { err } from '../errors.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out, sizeArg } from './spec.js';
+import { attr, out, sizeArg, typed } from './spec.js';
 import { ACCESS_NAMES } from './common.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    dm: DmRef;
+    dm_mr: MrRef;
+  }
+}
+
+const t = typed<DmRef>();
+const tMr = typed<MrRef>();
 
 /** Largest copy to or from device memory through the control path (device memory is small: mlx5 has 128-256 KiB). */
 export const DM_IO_MAX = 1 << 20;
@@ -17,7 +27,7 @@ export const dm: ObjectTypeSpec = {
   doc: 'device memory (ibv_alloc_dm): bytes on the device, copied to and from, registered with dm_mr',
   // After the MRs on it (they are its children too, so a session's end frees it last).
   destroyOrder: 2,
-  create: {
+  create: t.create({
     ops: ['allocDm'],
     doc: 'ibv_alloc_dm',
     attrs: [
@@ -27,31 +37,31 @@ export const dm: ObjectTypeSpec = {
     ],
     out: [out('length', 10, 'u64')],
     run: async (c) => {
-      const length = c.attrs.length as bigint;
+      const length = c.attrs.length;
       if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw err.invalid('dm.length is too large');
       const ref = await c.dev.allocDm({
         length: Number(length),
-        log_align_req: (c.attrs.log_align_req as number | undefined) ?? 0,
-        comp_mask: (c.attrs.comp_mask as number | undefined) ?? 0,
+        log_align_req: c.attrs.log_align_req ?? 0,
+        comp_mask: c.attrs.comp_mask ?? 0,
       }, c.tag);
       return { ref, attrs: { length: BigInt(ref.length) } };
     },
-  },
-  destroy: (o, dev) => dev.freeDm(o.ref as DmRef),
-  query: { run: async (c) => ({ length: BigInt((c.obj.ref as DmRef).length) }) },
+  }),
+  destroy: t.destroy((o, dev) => dev.freeDm(o.ref)),
+  query: t.query({ run: async (c) => ({ length: BigInt(c.obj.ref.length) }) }),
   methods: {
-    copy_to: {
+    copy_to: t.method({
       id: 16,
       doc: 'ibv_memcpy_to_dm: write bytes at an offset (up to 1 MiB; mlx5 copies in 4-byte units)',
       lock: 'read',
       ops: ['copyToDm'],
       attrs: [attr('offset', 1, 'u64'), attr('data', 2, 'bytes', { mandatory: true, max: DM_IO_MAX })],
       run: async (c) => {
-        await c.dev.copyToDm(c.obj.ref as DmRef, (c.attrs.offset as bigint | undefined) ?? 0n, c.attrs.data as Buffer);
+        await c.dev.copyToDm(c.obj.ref, c.attrs.offset ?? 0n, c.attrs.data);
         return {};
       },
-    },
-    copy_from: {
+    }),
+    copy_from: t.method({
       id: 17,
       doc: 'ibv_memcpy_from_dm: read bytes at an offset (up to 1 MiB)',
       lock: 'read',
@@ -60,9 +70,9 @@ export const dm: ObjectTypeSpec = {
       out: [out('data', 3, 'bytes')],
       replyBytes: (a) => sizeArg(a.length, DM_IO_MAX, DM_IO_MAX) + 64,
       run: async (c) => ({
-        data: await c.dev.copyFromDm(c.obj.ref as DmRef, (c.attrs.offset as bigint | undefined) ?? 0n, c.attrs.length as number),
+        data: await c.dev.copyFromDm(c.obj.ref, c.attrs.offset ?? 0n, c.attrs.length),
       }),
-    },
+    }),
   },
 };
 
@@ -77,7 +87,7 @@ export const dmMr: ObjectTypeSpec = {
   name: 'dm_mr',
   id: 16,
   doc: 'memory region on device memory (ibv_reg_dm_mr); zero-based',
-  create: {
+  create: tMr.create({
     ops: ['regDmMr'],
     doc: 'ibv_reg_dm_mr: access must include ZERO_BASED',
     attrs: [
@@ -89,13 +99,10 @@ export const dmMr: ObjectTypeSpec = {
     ],
     out: [out('addr', 10, 'u64'), out('length', 11, 'u64'), out('lkey', 12, 'u32'), out('rkey', 13, 'u32')],
     run: async (c) => {
-      const length = c.attrs.length as bigint;
+      const length = c.attrs.length;
       if (length > BigInt(Number.MAX_SAFE_INTEGER)) throw err.invalid('dm_mr.length is too large');
-      const access = c.attrs.access as number;
-      const ref = await c.dev.regDmMr(
-        (c.attrs.pd as { ref: PdRef }).ref, (c.attrs.dm as { ref: DmRef }).ref,
-        (c.attrs.offset as bigint | undefined) ?? 0n, Number(length), access, c.tag,
-      );
+      const access = c.attrs.access;
+      const ref = await c.dev.regDmMr(c.attrs.pd.ref, c.attrs.dm.ref, c.attrs.offset ?? 0n, Number(length), access, c.tag);
       return {
         ref,
         attrs: { addr: ref.addr, length: BigInt(ref.length), lkey: ref.lkey, rkey: ref.rkey },
@@ -103,13 +110,13 @@ export const dmMr: ObjectTypeSpec = {
         memory: { addr: ref.addr, length: ref.length, lkey: ref.lkey, access, mapped: false },
       };
     },
-  },
-  destroy: (o, dev) => dev.deregMr(o.ref as MrRef),
-  query: {
+  }),
+  destroy: tMr.destroy((o, dev) => dev.deregMr(o.ref)),
+  query: tMr.query({
     run: async (c) => {
-      const r = c.obj.ref as MrRef;
+      const r = c.obj.ref;
       return { addr: r.addr, length: BigInt(r.length), lkey: r.lkey, rkey: r.rkey };
     },
-  },
+  }),
   methods: {},
 };

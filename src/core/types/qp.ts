@@ -1,17 +1,22 @@
-import {
-  QpAttrMask, type AhRef, type CqRef, type MrRef, type MwRef, type PdRef, type QpAttr, type QpRef, type QpType,
-  type SendWr, type SrqRef, type XrcdRef,
-} from '../../verbs/abi.js';
-import type { Validated } from '../attrs.js';
+import { QpAttrMask, type QpAttr, type QpRef, type SendWr } from '../../verbs/abi.js';
+import type { PlainMap } from '../../wire/values.js';
 import { checkBind, checkRecvWrs, checkSendWrs } from '../memory-check.js';
-import type { ObjectTypeSpec } from './spec.js';
-import { attr, out } from './spec.js';
+import type { AttrsOf, ObjectTypeSpec, ValueOf } from './spec.js';
+import { attr, out, typed } from './spec.js';
 import {
   ACCESS_NAMES, MIG_STATE_NAMES, MTU_NAMES, QP_STATE_NAMES, QP_TYPE_NAMES, SEND_FLAG_NAMES, WR_OPCODE_NAMES,
   ahAttrMembers, capMembers, fromAhAttr, recvWrsSpec, sgeSpec, toAhAttr, toRecvWrs, toSges,
 } from './common.js';
 
-const mtuName = (v: number): string => Object.keys(MTU_NAMES).find((k) => MTU_NAMES[k] === v) ?? String(v);
+declare module './spec.js' {
+  interface RefTypes {
+    qp: QpRef;
+  }
+}
+
+const t = typed<QpRef>();
+
+const mtuName = (v: number): string => Object.entries(MTU_NAMES).find(([, n]) => n === v)?.[0] ?? String(v);
 
 /**
  * qp.modify attributes and their ibv_qp_attr_mask bits: the mask is derived
@@ -45,27 +50,28 @@ const MODIFY_ATTRS = [
   { spec: attr('rate_limit', 22, 'u32'), bit: QpAttrMask.RATE_LIMIT },
 ] as const;
 
-function toQpAttr(v: Validated): { attr: Partial<QpAttr>; mask: number } {
-  const a: Record<string, unknown> = {};
+const MODIFY_SPECS = MODIFY_ATTRS.map((m) => m.spec);
+
+/** struct ibv_qp_attr and its mask from qp.modify's validated attributes. */
+function toQpAttr(v: AttrsOf<typeof MODIFY_SPECS>): { attr: Partial<QpAttr>; mask: number } {
   let mask = 0;
-  for (const { spec, bit } of MODIFY_ATTRS) {
-    const x = v[spec.name];
-    if (x === undefined) continue;
-    mask |= bit;
-    if (spec.name === 'ah_attr' || spec.name === 'alt_ah_attr') a[spec.name] = toAhAttr(x as Validated);
-    else if (spec.name === 'path_mtu') a.path_mtu = MTU_NAMES[x as string];
-    else if (spec.name === 'path_mig_state') a.path_mig_state = MIG_STATE_NAMES[x as string];
-    else if (spec.name === 'cap') a.cap = { max_send_wr: 0, max_recv_wr: 0, max_send_sge: 0, max_recv_sge: 0, max_inline_data: 0, ...(x as object) };
-    else a[spec.name] = x;
+  for (const { spec, bit } of MODIFY_ATTRS) if (v[spec.name] !== undefined) mask |= bit;
+  // The others are ibv_qp_attr fields of the same name and value.
+  const { ah_attr, alt_ah_attr, path_mtu, path_mig_state, cap, ...same } = v;
+  const a: Partial<QpAttr> = { ...same };
+  if (ah_attr !== undefined) a.ah_attr = toAhAttr(ah_attr);
+  if (path_mtu !== undefined) a.path_mtu = MTU_NAMES[path_mtu];
+  if (alt_ah_attr !== undefined) {
+    a.alt_ah_attr = toAhAttr(alt_ah_attr);
+    // The alternate path's port and pkey travel inside alt_ah_attr on the wire.
+    a.alt_port_num = a.alt_ah_attr.port_num;
   }
-  // The alternate path's port and pkey travel inside alt_ah_attr on the wire.
-  if (a.alt_ah_attr) {
-    a.alt_port_num = (a.alt_ah_attr as { port_num: number }).port_num;
-  }
-  return { attr: a as Partial<QpAttr>, mask };
+  if (path_mig_state !== undefined) a.path_mig_state = MIG_STATE_NAMES[path_mig_state];
+  if (cap !== undefined) a.cap = { max_send_wr: 0, max_recv_wr: 0, max_send_sge: 0, max_recv_sge: 0, max_inline_data: 0, ...cap };
+  return { attr: a, mask };
 }
 
-function qpAttrToPlain(a: QpAttr): Record<string, unknown> {
+function qpAttrToPlain(a: QpAttr): PlainMap {
   return {
     qp_state: a.qp_state,
     cur_qp_state: a.cur_qp_state,
@@ -121,35 +127,35 @@ const sendWrSpec = attr('wrs', 1, 'list', {
   ],
 });
 
-function toSendWrs(v: unknown): SendWr[] {
-  return (v as Validated[]).map((w) => {
+function toSendWrs(v: ValueOf<typeof sendWrSpec>): SendWr[] {
+  return v.map((w) => {
     const wr: SendWr = {
-      wr_id: (w.wr_id as bigint | undefined) ?? 0n,
-      opcode: w.opcode as SendWr['opcode'],
-      send_flags: (w.send_flags as number | undefined) ?? 0,
+      wr_id: w.wr_id ?? 0n,
+      opcode: w.opcode,
+      send_flags: w.send_flags ?? 0,
       sg_list: toSges(w.sg_list),
     };
-    if (w.imm_data !== undefined) wr.imm_data = w.imm_data as number;
-    if (w.remote_addr !== undefined) wr.remote_addr = w.remote_addr as bigint;
-    if (w.rkey !== undefined) wr.rkey = w.rkey as number;
-    if (w.compare_add !== undefined) wr.compare_add = w.compare_add as bigint;
-    if (w.swap !== undefined) wr.swap = w.swap as bigint;
-    if (w.ah !== undefined) wr.ah = (w.ah as { ref: AhRef }).ref;
-    if (w.remote_qpn !== undefined) wr.remote_qpn = w.remote_qpn as number;
-    if (w.remote_qkey !== undefined) wr.remote_qkey = w.remote_qkey as number;
-    if (w.invalidate_rkey !== undefined) wr.invalidate_rkey = w.invalidate_rkey as number;
+    if (w.imm_data !== undefined) wr.imm_data = w.imm_data;
+    if (w.remote_addr !== undefined) wr.remote_addr = w.remote_addr;
+    if (w.rkey !== undefined) wr.rkey = w.rkey;
+    if (w.compare_add !== undefined) wr.compare_add = w.compare_add;
+    if (w.swap !== undefined) wr.swap = w.swap;
+    if (w.ah !== undefined) wr.ah = w.ah.ref;
+    if (w.remote_qpn !== undefined) wr.remote_qpn = w.remote_qpn;
+    if (w.remote_qkey !== undefined) wr.remote_qkey = w.remote_qkey;
+    if (w.invalidate_rkey !== undefined) wr.invalidate_rkey = w.invalidate_rkey;
     if (w.bind_mw !== undefined) {
-      const b = w.bind_mw as Validated;
+      const b = w.bind_mw;
       wr.bind_mw = {
-        mw: (b.mw as { ref: MwRef }).ref,
-        rkey: b.rkey as number,
-        mr: (b.mr as { ref: MrRef }).ref,
-        addr: b.addr as bigint,
-        length: Number(b.length as bigint),
-        mw_access_flags: (b.mw_access_flags as number | undefined) ?? 0,
+        mw: b.mw.ref,
+        rkey: b.rkey,
+        mr: b.mr.ref,
+        addr: b.addr,
+        length: Number(b.length),
+        mw_access_flags: b.mw_access_flags ?? 0,
       };
     }
-    if (w.remote_srqn !== undefined) wr.remote_srqn = w.remote_srqn as number;
+    if (w.remote_srqn !== undefined) wr.remote_srqn = w.remote_srqn;
     return wr;
   });
 }
@@ -159,7 +165,7 @@ export const qp: ObjectTypeSpec = {
   name: 'qp',
   id: 8,
   doc: 'queue pair (RC, UC, UD): move it through RESET -> INIT -> RTR -> RTS with modify',
-  create: {
+  create: t.create({
     doc: 'ibv_create_qp',
     attrs: [
       attr('pd', 1, 'handle', { mandatory: true, types: ['pd'], parent: true }),
@@ -173,45 +179,45 @@ export const qp: ObjectTypeSpec = {
     ],
     out: [out('qp_num', 10, 'u32'), out('qp_state', 11, 'enum'), out('cap', 12, 'struct')],
     run: async (c) => {
-      const cap = (c.attrs.cap as Validated | undefined) ?? {};
-      const ref = await c.dev.createQp((c.attrs.pd as { ref: PdRef }).ref, {
-        qp_type: c.attrs.qp_type as QpType,
-        send_cq: (c.attrs.send_cq as { ref: CqRef }).ref,
-        recv_cq: (c.attrs.recv_cq as { ref: CqRef }).ref,
-        srq: (c.attrs.srq as { ref: SrqRef } | undefined)?.ref ?? null,
+      const cap = c.attrs.cap ?? {};
+      const ref = await c.dev.createQp(c.attrs.pd.ref, {
+        qp_type: c.attrs.qp_type,
+        send_cq: c.attrs.send_cq.ref,
+        recv_cq: c.attrs.recv_cq.ref,
+        srq: c.attrs.srq?.ref ?? null,
         cap: {
-          max_send_wr: (cap.max_send_wr as number | undefined) ?? 16,
-          max_recv_wr: (cap.max_recv_wr as number | undefined) ?? 16,
-          max_send_sge: (cap.max_send_sge as number | undefined) ?? 1,
-          max_recv_sge: (cap.max_recv_sge as number | undefined) ?? 1,
-          max_inline_data: (cap.max_inline_data as number | undefined) ?? 0,
+          max_send_wr: cap.max_send_wr ?? 16,
+          max_recv_wr: cap.max_recv_wr ?? 16,
+          max_send_sge: cap.max_send_sge ?? 1,
+          max_recv_sge: cap.max_recv_sge ?? 1,
+          max_inline_data: cap.max_inline_data ?? 0,
         },
-        sq_sig_all: (c.attrs.sq_sig_all as boolean | undefined) ?? false,
-        xrcd: (c.attrs.xrcd as { ref: XrcdRef } | undefined)?.ref ?? null,
+        sq_sig_all: c.attrs.sq_sig_all ?? false,
+        xrcd: c.attrs.xrcd?.ref ?? null,
       }, c.tag);
       return { ref, attrs: { qp_num: ref.qp_num, qp_type: ref.qp_type, qp_state: 'RESET' } };
     },
-  },
-  destroy: (o, dev) => dev.destroyQp(o.ref as QpRef),
-  query: {
+  }),
+  destroy: t.destroy((o, dev) => dev.destroyQp(o.ref)),
+  query: t.query({
     run: async (c) => {
-      const ref = c.obj.ref as QpRef;
+      const ref = c.obj.ref;
       const q = await c.dev.queryQp(ref);
-      return { qp_num: ref.qp_num, qp_type: q.init.qp_type, sq_sig_all: q.init.sq_sig_all, ...qpAttrToPlain(q.attr) } as never;
+      return { qp_num: ref.qp_num, qp_type: q.init.qp_type, sq_sig_all: q.init.sq_sig_all, ...qpAttrToPlain(q.attr) };
     },
-  },
-  modify: {
-    attrs: MODIFY_ATTRS.map((m) => m.spec),
+  }),
+  modify: t.modify({
+    attrs: MODIFY_SPECS,
     run: async (c) => {
       const { attr: a, mask } = toQpAttr(c.attrs);
-      await c.dev.modifyQp(c.obj.ref as QpRef, a, mask);
-      const ref = c.obj.ref as QpRef;
+      await c.dev.modifyQp(c.obj.ref, a, mask);
+      const ref = c.obj.ref;
       const q = await c.dev.queryQp(ref);
       return { qp_num: ref.qp_num, qp_type: ref.qp_type, qp_state: q.attr.qp_state };
     },
-  },
+  }),
   methods: {
-    post_send: {
+    post_send: t.method({
       id: 16,
       doc: 'ibv_post_send: work requests in order; stops at the first bad one (a local address outside the session\'s MRs refuses the whole list, EINVAL, before any is posted)',
       lock: 'read',
@@ -220,11 +226,11 @@ export const qp: ObjectTypeSpec = {
       run: async (c) => {
         const wrs = toSendWrs(c.attrs.wrs);
         checkSendWrs(c.mem, c.device, wrs, 'qp.post_send');
-        await c.dev.postSend(c.obj.ref as QpRef, wrs);
+        await c.dev.postSend(c.obj.ref, wrs);
         return {};
       },
-    },
-    post_recv: {
+    }),
+    post_recv: t.method({
       id: 17,
       doc: 'ibv_post_recv',
       lock: 'read',
@@ -233,33 +239,33 @@ export const qp: ObjectTypeSpec = {
       run: async (c) => {
         const wrs = toRecvWrs(c.attrs.wrs);
         checkRecvWrs(c.mem, c.device, wrs, 'qp.post_recv');
-        await c.dev.postRecv(c.obj.ref as QpRef, wrs);
+        await c.dev.postRecv(c.obj.ref, wrs);
         return {};
       },
-    },
-    attach_mcast: {
+    }),
+    attach_mcast: t.method({
       ops: ['attachMcast'],
       id: 18,
       doc: 'ibv_attach_mcast (UD QPs)',
       lock: 'write',
       attrs: [attr('gid', 1, 'gid', { mandatory: true }), attr('lid', 2, 'u32', { max: 0xffff })],
       run: async (c) => {
-        await c.dev.attachMcast(c.obj.ref as QpRef, c.attrs.gid as string, (c.attrs.lid as number | undefined) ?? 0);
+        await c.dev.attachMcast(c.obj.ref, c.attrs.gid, c.attrs.lid ?? 0);
         return {};
       },
-    },
-    detach_mcast: {
+    }),
+    detach_mcast: t.method({
       ops: ['detachMcast'],
       id: 19,
       doc: 'ibv_detach_mcast',
       lock: 'write',
       attrs: [attr('gid', 1, 'gid', { mandatory: true }), attr('lid', 2, 'u32', { max: 0xffff })],
       run: async (c) => {
-        await c.dev.detachMcast(c.obj.ref as QpRef, c.attrs.gid as string, (c.attrs.lid as number | undefined) ?? 0);
+        await c.dev.detachMcast(c.obj.ref, c.attrs.gid, c.attrs.lid ?? 0);
         return {};
       },
-    },
-    bind_mw: {
+    }),
+    bind_mw: t.method({
       ops: ['bindMw'],
       id: 20,
       doc: 'ibv_bind_mw: bind a type 1 MW to a range of an MR through this QP; returns the new rkey',
@@ -275,19 +281,19 @@ export const qp: ObjectTypeSpec = {
       ],
       out: [out('rkey', 8, 'u32')],
       run: async (c) => {
-        const mr = (c.attrs.mr as { ref: MrRef }).ref;
-        const length = Number(c.attrs.length as bigint);
-        checkBind(mr, c.attrs.addr as bigint, length, 'qp.bind_mw');
-        const rkey = await c.dev.bindMw(c.obj.ref as QpRef, (c.attrs.mw as { ref: MwRef }).ref, {
-          wr_id: (c.attrs.wr_id as bigint | undefined) ?? 0n,
-          send_flags: (c.attrs.send_flags as number | undefined) ?? 2,
+        const mr = c.attrs.mr.ref;
+        const length = Number(c.attrs.length);
+        checkBind(mr, c.attrs.addr, length, 'qp.bind_mw');
+        const rkey = await c.dev.bindMw(c.obj.ref, c.attrs.mw.ref, {
+          wr_id: c.attrs.wr_id ?? 0n,
+          send_flags: c.attrs.send_flags ?? 2,
           mr,
-          addr: c.attrs.addr as bigint,
+          addr: c.attrs.addr,
           length,
-          mw_access_flags: (c.attrs.mw_access_flags as number | undefined) ?? 0,
+          mw_access_flags: c.attrs.mw_access_flags ?? 0,
         });
         return { rkey };
       },
-    },
+    }),
   },
 };

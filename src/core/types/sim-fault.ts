@@ -14,15 +14,22 @@
  * injection is audited like any mutating verb. docs/fault-injection.md has
  * the whole contract.
  */
-import { ASYNC_EVENT_NAMES, type AsyncEventType, type CqRef, type ObjectRef } from '../../verbs/abi.js';
+import { ASYNC_EVENT_NAMES, type AsyncEventType, type ObjectRef } from '../../verbs/abi.js';
 import type { DeviceContext } from '../../verbs/backend.js';
 import { Errno, VerbsError } from '../../verbs/errno.js';
 import { AFFILIATED_EVENTS, PORT_EVENTS, type FaultInjector, type FaultTarget, type PortEventType } from '../../verbs/faults.js';
-import type { Validated } from '../attrs.js';
-import { DRIVER_NAMESPACE, attr, out, type ObjectTypeSpec } from './spec.js';
+import { DRIVER_NAMESPACE, attr, indexedNames, out, typed, type ObjectHandle, type ObjectTypeSpec } from './spec.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    sim_fault: ObjectRef;
+  }
+}
+
+const t = typed<ObjectRef>();
 
 /** enum ibv_event_type by name (the values of verbs.h). */
-const EVENT_NAMES: Record<string, number> = Object.fromEntries(ASYNC_EVENT_NAMES.map((n, i) => [n, i]));
+const EVENT_NAMES = indexedNames(ASYNC_EVENT_NAMES);
 
 /** The injector of the object's context; a context without one never got a `sim_fault` object. */
 function injector(dev: DeviceContext, call: string): FaultInjector {
@@ -36,9 +43,10 @@ const AFFILIATED: ReadonlyMap<AsyncEventType, string> = new Map(
   Object.entries(AFFILIATED_EVENTS).flatMap(([kind, evs]) => evs.map((e): [AsyncEventType, string] => [e, kind])),
 );
 const PORT_EVENT_SET: ReadonlySet<AsyncEventType> = new Set(PORT_EVENTS);
+const isPortEvent = (type: AsyncEventType): type is PortEventType => PORT_EVENT_SET.has(type);
 
 /** Raises `type` as the device would: on `target`, on `port`, or on the whole device. */
-async function raise(dev: DeviceContext, type: AsyncEventType, target: { type: string; ref: ObjectRef } | undefined, port: number | undefined): Promise<void> {
+async function raise(dev: DeviceContext, type: AsyncEventType, target: ObjectHandle<FaultTarget> | undefined, port: number | undefined): Promise<void> {
   const call = 'sim_fault.raise_event';
   const f = injector(dev, call);
   const kind = AFFILIATED.get(type);
@@ -46,10 +54,10 @@ async function raise(dev: DeviceContext, type: AsyncEventType, target: { type: s
     if (!target) throw new VerbsError(call, Errno.EINVAL, `${call}: ${type} names a ${kind}: give target`);
     if (port !== undefined) throw new VerbsError(call, Errno.EINVAL, `${call}: ${type} names an object, not a port`);
     if (target.type !== kind) throw new VerbsError(call, Errno.EINVAL, `${call}: ${type} names a ${kind}, target is a ${target.type}`);
-    return f.objectEvent(target.ref as FaultTarget, type);
+    return f.objectEvent(target.ref, type);
   }
   if (target) throw new VerbsError(call, Errno.EINVAL, `${call}: ${type} is not an event of an object`);
-  if (PORT_EVENT_SET.has(type)) return f.portEvent(port ?? 1, type as PortEventType);
+  if (isPortEvent(type)) return f.portEvent(port ?? 1, type);
   if (type === 'DEVICE_FATAL') {
     if (port !== undefined) throw new VerbsError(call, Errno.EINVAL, `${call}: DEVICE_FATAL names the device, not a port`);
     return f.deviceFatal();
@@ -65,7 +73,7 @@ export const simFault: ObjectTypeSpec = {
   doc: 'fault injector of the simulated device (driver-specific): port down/up, async events on your objects, CQ overflow, device fatal',
   driver: true,
   availableOn: (dev) => dev.faults !== undefined,
-  create: {
+  create: t.create({
     doc: 'a fault injector on the device (sim only)',
     attrs: [],
     out: [out('device_faults', 10, 'bool', { doc: 'whether port and device faults are allowed here (a daemon started with --device sim)' })],
@@ -74,10 +82,10 @@ export const simFault: ObjectTypeSpec = {
       const ref: ObjectRef = { tag: c.tag };
       return { ref, attrs: { device_faults: f.deviceFaults } };
     },
-  },
-  destroy: async () => {},
+  }),
+  destroy: t.destroy(async () => {}),
   methods: {
-    raise_event: {
+    raise_event: t.method({
       id: DRIVER_NAMESPACE | 16,
       doc: 'raise an async event as the device would, with its effects: on a QP, CQ or SRQ of yours (`target`), on a port, or DEVICE_FATAL',
       lock: 'write',
@@ -87,12 +95,11 @@ export const simFault: ObjectTypeSpec = {
         { ...PORT_ATTR, id: 3, doc: 'the port a port event names (default 1)' },
       ],
       run: async (c) => {
-        const target = c.attrs.target as { type: string; ref: ObjectRef } | undefined;
-        await raise(c.dev, c.attrs.event as AsyncEventType, target, c.attrs.port as number | undefined);
+        await raise(c.dev, c.attrs.event, c.attrs.target, c.attrs.port);
         return {};
       },
-    },
-    port_down: {
+    }),
+    port_down: t.method({
       id: DRIVER_NAMESPACE | 17,
       doc: 'take the port DOWN (PORT_ERR to every session on the device), as `ip link set NETDEV down` does to an rxe port',
       lock: 'write',
@@ -101,8 +108,8 @@ export const simFault: ObjectTypeSpec = {
         await injector(c.dev, 'sim_fault.port_down').portEvent(portOf(c.attrs), 'PORT_ERR');
         return {};
       },
-    },
-    port_up: {
+    }),
+    port_up: t.method({
       id: DRIVER_NAMESPACE | 18,
       doc: 'bring the port back ACTIVE (PORT_ACTIVE to every session on the device)',
       lock: 'write',
@@ -111,8 +118,8 @@ export const simFault: ObjectTypeSpec = {
         await injector(c.dev, 'sim_fault.port_up').portEvent(portOf(c.attrs), 'PORT_ACTIVE');
         return {};
       },
-    },
-    device_fatal: {
+    }),
+    device_fatal: t.method({
       id: DRIVER_NAMESPACE | 19,
       doc: 'DEVICE_FATAL: every session on the device is told, its objects are released children-first and the device is lost',
       lock: 'write',
@@ -121,8 +128,8 @@ export const simFault: ObjectTypeSpec = {
         await injector(c.dev, 'sim_fault.device_fatal').deviceFatal();
         return {};
       },
-    },
-    overflow_cq: {
+    }),
+    overflow_cq: t.method({
       id: DRIVER_NAMESPACE | 20,
       doc: 'make a CQ of yours overflow: its next `count` completions are dropped as by a full CQ (CQ_ERR)',
       lock: 'write',
@@ -131,14 +138,13 @@ export const simFault: ObjectTypeSpec = {
         attr('count', 2, 'u32', { min: 1, max: 1 << 20, doc: 'completions to drop (default 1)' }),
       ],
       run: async (c) => {
-        const cq = c.attrs.cq as { ref: CqRef };
-        await injector(c.dev, 'sim_fault.overflow_cq').overflowCq(cq.ref, (c.attrs.count as number | undefined) ?? 1);
+        await injector(c.dev, 'sim_fault.overflow_cq').overflowCq(c.attrs.cq.ref, c.attrs.count ?? 1);
         return {};
       },
-    },
+    }),
   },
 };
 
-function portOf(v: Validated): number {
-  return (v.port as number | undefined) ?? 1;
+function portOf(v: { readonly port?: number }): number {
+  return v.port ?? 1;
 }

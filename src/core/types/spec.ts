@@ -223,7 +223,18 @@ export function attr<const N extends string, const K extends AttrKind, const M e
   return { name, id, kind, ...(more as M) };
 }
 export function out<const N extends string, const K extends AttrKind, const M extends Omit<AttrMore, 'dir'> = {}>(name: N, id: number, kind: K, more?: M): Attr<N, K, M & { readonly dir: 'out' }> {
+  // The cast that stays in attr(), for the same reason.
   return { name, id, kind, dir: 'out', ...(more as M) };
+}
+
+/**
+ * An enum's name table from its names in value order (each name's value is
+ * its index, as enum ibv_event_type's), keeping the names' literal type so an
+ * enum attribute declared with it reads as their union.
+ */
+export function indexedNames<const N extends string>(names: readonly N[]): Readonly<Record<N, number>> {
+  // A cast that stays: Object.fromEntries types its keys as string; it cannot see they are exactly the names.
+  return Object.fromEntries(names.map((n, i) => [n, i])) as Record<N, number>;
 }
 
 /**
@@ -246,10 +257,10 @@ export function typed<R extends ObjectRef>() {
     }): NonNullable<ObjectTypeSpec['create']> {
       return c;
     },
-    modify<const A extends readonly AttrSpec[]>(m: { readonly attrs: A; run(c: TargetCtx<R, AttrsOf<A>>): Promise<PlainMap> }): NonNullable<ObjectTypeSpec['modify']> {
+    modify<const A extends readonly AttrSpec[]>(m: OpsSpec & { readonly attrs: A; run(c: TargetCtx<R, AttrsOf<A>>): Promise<PlainMap> }): NonNullable<ObjectTypeSpec['modify']> {
       return m;
     },
-    query(q: { readonly out?: readonly AttrSpec[]; run(c: TargetCtx<R, Validated>): Promise<PlainMap> }): NonNullable<ObjectTypeSpec['query']> {
+    query(q: OpsSpec & { readonly out?: readonly AttrSpec[]; run(c: TargetCtx<R, Validated>): Promise<PlainMap> }): NonNullable<ObjectTypeSpec['query']> {
       return q;
     },
     destroy(fn: (obj: ObjectHandle<R>, dev: DeviceContext) => Promise<PlainMap | void>): NonNullable<ObjectTypeSpec['destroy']> {

@@ -1,15 +1,23 @@
-import { SrqAttrMask, type CqRef, type PdRef, type SrqAttr, type SrqRef, type XrcdRef } from '../../verbs/abi.js';
+import { SrqAttrMask, type SrqAttr, type SrqRef } from '../../verbs/abi.js';
 import type { ObjectTypeSpec } from './spec.js';
-import { attr, out } from './spec.js';
+import { attr, out, typed } from './spec.js';
 import { recvWrsSpec, toRecvWrs } from './common.js';
 import { checkRecvWrs } from '../memory-check.js';
+
+declare module './spec.js' {
+  interface RefTypes {
+    srq: SrqRef;
+  }
+}
+
+const t = typed<SrqRef>();
 
 /** Shared receive queue (UVERBS_OBJECT_SRQ). */
 export const srq: ObjectTypeSpec = {
   name: 'srq',
   id: 10,
   doc: 'shared receive queue',
-  create: {
+  create: t.create({
     ops: ['createSrq'],
     doc: 'ibv_create_srq',
     attrs: [
@@ -24,36 +32,36 @@ export const srq: ObjectTypeSpec = {
     out: [out('max_wr', 10, 'u32'), out('max_sge', 11, 'u32'), out('srq_limit', 12, 'u32'), out('srq_num', 13, 'u32')],
     run: async (c) => {
       const init = {
-        max_wr: c.attrs.max_wr as number,
-        max_sge: (c.attrs.max_sge as number | undefined) ?? 1,
-        srq_limit: (c.attrs.srq_limit as number | undefined) ?? 0,
+        max_wr: c.attrs.max_wr,
+        max_sge: c.attrs.max_sge ?? 1,
+        srq_limit: c.attrs.srq_limit ?? 0,
       };
-      const ref = await c.dev.createSrq((c.attrs.pd as { ref: PdRef }).ref, {
+      const ref = await c.dev.createSrq(c.attrs.pd.ref, {
         ...init,
-        srq_type: (c.attrs.srq_type as 'BASIC' | 'XRC' | undefined) ?? 'BASIC',
-        xrcd: (c.attrs.xrcd as { ref: XrcdRef } | undefined)?.ref ?? null,
-        cq: (c.attrs.cq as { ref: CqRef } | undefined)?.ref ?? null,
+        srq_type: c.attrs.srq_type ?? 'BASIC',
+        xrcd: c.attrs.xrcd?.ref ?? null,
+        cq: c.attrs.cq?.ref ?? null,
       }, c.tag);
       const q = await c.dev.querySrq(ref).catch(() => init);
       return { ref, attrs: { ...q, ...(ref.srq_num !== undefined ? { srq_num: ref.srq_num } : {}) } };
     },
-  },
-  destroy: (o, dev) => dev.destroySrq(o.ref as SrqRef),
-  query: { ops: ['querySrq'], run: async (c) => ({ ...(await c.dev.querySrq(c.obj.ref as SrqRef)) }) },
-  modify: {
+  }),
+  destroy: t.destroy((o, dev) => dev.destroySrq(o.ref)),
+  query: t.query({ ops: ['querySrq'], run: async (c) => ({ ...(await c.dev.querySrq(c.obj.ref)) }) }),
+  modify: t.modify({
     ops: ['modifySrq'],
     attrs: [attr('max_wr', 1, 'u32', { min: 1 }), attr('srq_limit', 2, 'u32')],
     run: async (c) => {
       const a: Partial<SrqAttr> = {};
       let mask = 0;
-      if (c.attrs.max_wr !== undefined) { a.max_wr = c.attrs.max_wr as number; mask |= SrqAttrMask.MAX_WR; }
-      if (c.attrs.srq_limit !== undefined) { a.srq_limit = c.attrs.srq_limit as number; mask |= SrqAttrMask.LIMIT; }
-      await c.dev.modifySrq(c.obj.ref as SrqRef, a, mask);
-      return { ...(await c.dev.querySrq(c.obj.ref as SrqRef)) };
+      if (c.attrs.max_wr !== undefined) { a.max_wr = c.attrs.max_wr; mask |= SrqAttrMask.MAX_WR; }
+      if (c.attrs.srq_limit !== undefined) { a.srq_limit = c.attrs.srq_limit; mask |= SrqAttrMask.LIMIT; }
+      await c.dev.modifySrq(c.obj.ref, a, mask);
+      return { ...(await c.dev.querySrq(c.obj.ref)) };
     },
-  },
+  }),
   methods: {
-    post_recv: {
+    post_recv: t.method({
       ops: ['postSrqRecv'],
       id: 16,
       doc: 'ibv_post_srq_recv',
@@ -63,9 +71,9 @@ export const srq: ObjectTypeSpec = {
       run: async (c) => {
         const wrs = toRecvWrs(c.attrs.wrs);
         checkRecvWrs(c.mem, c.device, wrs, 'srq.post_recv');
-        await c.dev.postSrqRecv(c.obj.ref as SrqRef, wrs);
+        await c.dev.postSrqRecv(c.obj.ref, wrs);
         return {};
       },
-    },
+    }),
   },
 };
