@@ -12,9 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { AsyncEventType, CqRef, PdRef, QpRef, QpType, SrqRef, WrOpcode } from '../../../src/verbs/abi.js';
+import type { AsyncEventType, CqRef, FlowAttr, PdRef, QpRef, QpType, SrqRef, WrOpcode } from '../../../src/verbs/abi.js';
+import type { DeviceContext } from '../../../src/verbs/backend.js';
+import { flow } from '../../../src/core/types/flow.js';
 import { ahAttrMembers, capMembers, recvWrsSpec } from '../../../src/core/types/common.js';
-import { attr, indexedNames, type AttrsOf, type ObjectHandle, type ValueOf } from '../../../src/core/types/spec.js';
+import { attr, indexedNames, type AttrsOf, type CreateCtx, type ObjectHandle, type ValueOf } from '../../../src/core/types/spec.js';
 import { QP_TYPE_NAMES, WR_OPCODE_NAMES } from '../../../src/core/types/common.js';
 // The type files fill in RefTypes (each its own ref); importing the table brings them all in.
 import '../../../src/core/types/index.js';
@@ -114,5 +116,28 @@ describe('typed handlers: attribute types follow the declarations', () => {
     expectTypeOf<ValueOf<{ readonly kind: 'enum'; readonly names: typeof WR_OPCODE_NAMES }>>().toEqualTypeOf<WrOpcode>();
     // The runtime tables behind the names are the ABI's.
     expect(indexedNames(['CQ_ERR', 'PORT_ERR'] satisfies AsyncEventType[])).toEqual({ CQ_ERR: 0, PORT_ERR: 1 });
+  });
+});
+
+describe('flow.create: specs to the backend', () => {
+  const qp: ObjectHandle<QpRef> = { handle: 9, type: 'qp', device: 'sim0', ref: { tag: 9, kind: 'qp', qp_num: 0x11, qp_type: 'RAW_PACKET' } };
+  function ctx(specs: unknown[]): { c: CreateCtx; got: FlowAttr[] } {
+    const got: FlowAttr[] = [];
+    const dev = { createFlow: async (_q: QpRef, a: FlowAttr, tag: number) => { got.push(a); return { tag, kind: 'flow' }; } };
+    // A test double: only the op the handler calls.
+    return { c: { dev: dev as unknown as DeviceContext, device: 'sim0', attrs: { qp, specs }, tag: 12, memory: null }, got };
+  }
+
+  it('passes each spec as given, with the defaults of ibv_flow_attr', async () => {
+    const { c, got } = ctx([{ type: 'ETH', dst_mac: '02:00:00:00:00:01', ether_type: 0x0800 }, { type: 'UDP', dst_port: 4791 }]);
+    const r = await flow.create!.run(c);
+    expect(got).toEqual([{ type: 'NORMAL', priority: 0, port: 1, flags: 0, specs: [{ type: 'ETH', dst_mac: '02:00:00:00:00:01', ether_type: 0x0800 }, { type: 'UDP', dst_port: 4791 }] }]);
+    expect(r.attrs).toEqual({ type: 'NORMAL', priority: 0, port: 1 });
+  });
+
+  it('refuses an ETH spec without dst_mac (EINVAL, naming the attribute) before the device is called', async () => {
+    const { c, got } = ctx([{ type: 'UDP' }, { type: 'ETH', ether_type: 0x0800 }]);
+    await expect(flow.create!.run(c)).rejects.toMatchObject({ code: 'MISSING_ATTR', errno: 22, attribute: 'flow.create.specs[1].dst_mac' });
+    expect(got).toEqual([]);
   });
 });
