@@ -9,7 +9,7 @@
  *   flight, the ring drained as it goes), and the daemon's CPU per WR there.
  * Goals are printed next to the values (report.ts), never asserted.
  */
-import { connect, type Client, type FastLane, type RdmaObject, type Session } from '../src/client/index.js';
+import { connect, type Client, type FastLane, type MrAccess, type RdmaObject, type Session } from '../src/client/index.js';
 import { loop, nowUs, summarize, type LoopBudget, type Summary } from './lib/stats.js';
 import { SimDriver } from './lib/drivers.js';
 import { fixture } from './verbs.js';
@@ -25,7 +25,7 @@ export interface LaneResult {
 
 export const LANE_GOALS = { spinP50Us: 25, wrsPerSec32: 1_000_000, daemonCpuUsPerWr32: 2 };
 
-const ACCESS = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
+const ACCESS: MrAccess = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
 
 interface Pair {
   client: Client;

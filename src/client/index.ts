@@ -31,6 +31,10 @@ export type {
 export { RdmaError, statusName } from './errors.js';
 export { handle, ref, HandleValue, RefValue, encodeAttrs, decodeAttrs, toPlain } from './values.js';
 export type { AttrValue, AttrMap, ObjectLike, Plain, PlainMap } from './values.js';
+export type {
+  CreateAttrs, ModifyAttrs, MethodAttrs, InputAttrs, InputOf, ObjectTypeName, SendWrAttrs, RecvWrAttrs, SgeAttrs,
+} from './attr-types.js';
+export type { MrAccess } from './session.js';
 export { toJson } from '../wire/values.js';
 export { defaultSocket } from '../wire/defaults.js';
 export { status } from '@grpc/grpc-js';

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { SESSION_HEADER } from '../wire/proto.js';
-import { decodeAttrs, encodeAttrs, type AttrMap, type AttrValue, type ObjectLike, type PlainMap } from './values.js';
+import { decodeAttrs, encodeAttrs, type AttrMap, type ObjectLike, type PlainMap } from './values.js';
 import { fieldsOfDetail, RdmaError } from './errors.js';
 import { objectRecord, type Client, type ObjectRecord } from './client.js';
 import type { ObjectReply__Output } from '../wire/gen/rdmabroker/v1/ObjectReply.js';
@@ -20,12 +20,16 @@ import { FastLane, type FastLaneOptions } from './lane.js';
 import { SessionStream, type OpenSessionOptions, type SessionEvent } from './session-stream.js';
 import { FdLink } from './fd-link.js';
 import * as dp from './data-path.js';
+import type { CreateAttrs, MethodAttrs } from './attr-types.js';
 import {
   RdmaObject, SharedMr, targetOf, userHandleOf,
   type BatchResult, type BatchStepInput, type BatchStepResult, type CreateOptions, type WorkCompletion,
 } from './objects.js';
 
 export type { OpenSessionOptions, SessionEvent } from './session-stream.js';
+
+/** ibv_access_flags for an MR: a mask or flag names (`['LOCAL_WRITE', 'REMOTE_READ']`), as mr.create declares them. */
+export type MrAccess = NonNullable<CreateAttrs<'mr'>['access']>;
 export { RdmaObject, SharedMr } from './objects.js';
 export type { Target, CreateOptions, BatchStepInput, BatchStepResult, BatchResult, WorkCompletion } from './objects.js';
 
@@ -287,28 +291,30 @@ export class Session extends EventEmitter {
     return this.create('pd', {}, { ...o, device });
   }
 
+  // The typed helpers' attributes are derived from the daemon's declarations (attr-types.ts).
+
   /** ibv_reg_mr over daemon-allocated shared memory of `length` bytes. */
-  regMr(pd: ObjectLike, length: number | bigint, access: readonly string[] | number = [], o: CreateOptions = {}): Promise<RdmaObject> {
-    return this.create('mr', { pd, length, access: access as AttrValue }, o);
+  regMr(pd: ObjectLike, length: CreateAttrs<'mr'>['length'], access: MrAccess = [], o: CreateOptions = {}): Promise<RdmaObject> {
+    return this.create('mr', { pd, length, access }, o);
   }
 
   /** ibv_create_cq */
-  createCq(device: string | undefined, cqe: number, attrs: { channel?: ObjectLike; comp_vector?: number } = {}, o: CreateOptions = {}): Promise<RdmaObject> {
+  createCq(device: string | undefined, cqe: CreateAttrs<'cq'>['cqe'], attrs: Omit<CreateAttrs<'cq'>, 'cqe'> = {}, o: CreateOptions = {}): Promise<RdmaObject> {
     return this.create('cq', { cqe, ...attrs }, { ...o, device });
   }
 
   /** ibv_create_qp: `{pd, send_cq, recv_cq, qp_type: 'RC', cap: {max_send_wr: 16, ...}}` */
-  createQp(attrs: { pd: ObjectLike; send_cq: ObjectLike; recv_cq: ObjectLike; qp_type: string; cap?: AttrMap; srq?: ObjectLike; sq_sig_all?: boolean } & AttrMap, o: CreateOptions = {}): Promise<RdmaObject> {
+  createQp(attrs: CreateAttrs<'qp'>, o: CreateOptions = {}): Promise<RdmaObject> {
     return this.create('qp', attrs, o);
   }
 
   /** ibv_post_send */
-  postSend(qp: ObjectLike, wrs: readonly AttrMap[]): Promise<void> {
+  postSend(qp: ObjectLike, wrs: MethodAttrs<'qp', 'post_send'>['wrs']): Promise<void> {
     return dp.postSend(this, qp, wrs);
   }
 
   /** ibv_post_recv */
-  postRecv(qp: ObjectLike, wrs: readonly AttrMap[]): Promise<void> {
+  postRecv(qp: ObjectLike, wrs: MethodAttrs<'qp', 'post_recv'>['wrs']): Promise<void> {
     return dp.postRecv(this, qp, wrs);
   }
 

@@ -24,7 +24,10 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { randomFillSync } from 'node:crypto';
-import { connect, RdmaError, type AttrMap, type Client, type PortInfo, type RdmaObject, type Session, type SharedMr } from '../client/index.js';
+import {
+  connect, RdmaError, type AttrMap, type Client, type CreateAttrs, type MrAccess, type PortInfo, type RdmaObject, type SendWrAttrs, type Session,
+  type SharedMr,
+} from '../client/index.js';
 
 const USAGE = `Usage: npm run example:write -- [--socket PATH | --addr HOST:PORT [--token T]] [--bytes N] [--device D]
          [--wait events|poll] [--memory shared|daemon] [--lane grpc|fast] [--hold]
@@ -81,7 +84,7 @@ export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Pr
   const shared = (o.memory ?? (s.hasFdChannel ? 'shared' : 'daemon')) === 'shared';
   const wait = o.wait ?? (s.hasFdChannel ? 'events' : 'poll');
   const pd = await s.allocPd(device);
-  const access = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
+  const access: MrAccess = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
   // Shared: memfds created and mapped here, registered over the same pages.
   const smrs: SharedMr[] = [];
   const mr = async (): Promise<RdmaObject> => {
@@ -98,7 +101,7 @@ export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Pr
     // The fast lane moves completions when the CQ's channel fires: it always needs one.
     const channel = wait === 'events' || o.lane === 'fast' ? await s.create('comp_channel', {}, { device }) : null;
     const cq = await s.createCq(device, 16, channel ? { channel } : {});
-    const qpAttrs = { pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } };
+    const qpAttrs: CreateAttrs<'qp'> = { pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 4, max_recv_wr: 4, max_send_sge: 1, max_recv_sge: 1 } };
     const a = await s.createQp(qpAttrs);
     const b = await s.createQp(qpAttrs);
     await o.onObjects?.([pd, src, dst, ...(channel ? [channel] : []), cq, a, b]);
@@ -111,7 +114,7 @@ export async function rdmaWrite(client: Client, s: Session, o: WriteOptions): Pr
 async function writeAndCheck(
   s: Session,
   o: WriteOptions & {
-    port: number; pathMtu: number; ah: AttrMap; access: string[]; src: RdmaObject; dst: RdmaObject; smr: SharedMr[];
+    port: number; pathMtu: number; ah: AttrMap; access: MrAccess; src: RdmaObject; dst: RdmaObject; smr: SharedMr[];
     channel: RdmaObject | null; cq: RdmaObject; a: RdmaObject; b: RdmaObject;
   },
 ): Promise<number> {
@@ -136,7 +139,8 @@ async function writeAndCheck(
     wr_id: 1, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
     sg_list: [{ addr: src.big('addr'), length: o.bytes, lkey: src.num('lkey') }],
     remote_addr: dst.big('addr'), rkey: dst.num('rkey'),
-  };
+  } satisfies SendWrAttrs;
+
   if (o.lane === 'fast') {
     const lane = await s.fastLane({ sqEntries: 8, cqRings: 1, cqEntries: 16 });
     try {

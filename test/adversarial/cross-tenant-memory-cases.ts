@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, RdmaError, type AttrMap, type Client, type RdmaObject, type Session } from '../../src/client/index.js';
+import { connect, RdmaError, type AttrMap, type Client, type RdmaObject, type SendWrAttrs, type Session, type SgeAttrs } from '../../src/client/index.js';
 import { spawnDaemon, tempSocket, type Daemon } from '../integration/helpers.js';
 
 export interface CrossTenantEnv {
@@ -140,8 +140,8 @@ export function defineCrossTenantMemory(name: string, env: () => CrossTenantEnv)
       }
     });
 
-    const sge = (addr: bigint, length: number, lkey: number): AttrMap => ({ addr, length, lkey });
-    const mine = (off = 0, length = MARKER.length): AttrMap => sge(own.big('addr') + BigInt(off), length, own.num('lkey'));
+    const sge = (addr: bigint, length: number, lkey: number): SgeAttrs => ({ addr, length, lkey });
+    const mine = (off = 0, length = MARKER.length): SgeAttrs => sge(own.big('addr') + BigInt(off), length, own.num('lkey'));
 
     /**
      * Runs `attempt` between posting one receive and sending the marker: the
@@ -168,7 +168,7 @@ export function defineCrossTenantMemory(name: string, env: () => CrossTenantEnv)
       await e.alive();
     }
 
-    const inlineSend = (addr: bigint, length: number, lkey = 0): AttrMap =>
+    const inlineSend = (addr: bigint, length: number, lkey = 0): SendWrAttrs =>
       ({ wr_id: 1, opcode: 'SEND', send_flags: ['SIGNALED', 'INLINE'], sg_list: [sge(addr, length, lkey)] });
 
     it('a legitimate inline send delivers the bytes (the lkey is not needed)', async () => {
@@ -190,7 +190,7 @@ export function defineCrossTenantMemory(name: string, env: () => CrossTenantEnv)
     });
 
     it('refuses a plain SGE with a foreign lkey (another tenant\'s, another session\'s, with either address)', async () => {
-      const send = (s: AttrMap): AttrMap => ({ wr_id: 2, opcode: 'SEND', send_flags: ['SIGNALED'], sg_list: [s] });
+      const send = (s: SgeAttrs): SendWrAttrs => ({ wr_id: 2, opcode: 'SEND', send_flags: ['SIGNALED'], sg_list: [s] });
       for (const s of [
         sge(mrB.big('addr'), SECRET_B.length, mrB.num('lkey')),
         sge(mrA2.big('addr'), SECRET_A2.length, mrA2.num('lkey')),
@@ -201,7 +201,7 @@ export function defineCrossTenantMemory(name: string, env: () => CrossTenantEnv)
     });
 
     it('refuses an address outside one\'s own MR, with its own lkey or inline', async () => {
-      const send = (s: AttrMap, flags = ['SIGNALED']): AttrMap => ({ wr_id: 3, opcode: 'SEND', send_flags: flags, sg_list: [s] });
+      const send = (s: SgeAttrs, flags: SendWrAttrs['send_flags'] = ['SIGNALED']): SendWrAttrs => ({ wr_id: 3, opcode: 'SEND', send_flags: flags, sg_list: [s] });
       await refusedAndNothingSent(() => e.a1.postSend(sender, [send(mine(4096 - 8, 16))]), /outside its memory region/);
       await refusedAndNothingSent(() => e.a1.postSend(sender, [send(sge(mrB.big('addr'), 16, own.num('lkey')))]), /outside its memory region/);
       await refusedAndNothingSent(() => e.a1.postSend(sender, [send(mine(4096, 8), ['SIGNALED', 'INLINE'])]), /inline data/);
@@ -249,7 +249,7 @@ export function defineCrossTenantMemory(name: string, env: () => CrossTenantEnv)
       const { a1 } = e;
       const target = await a1.regMr(pd, 8192, ['LOCAL_WRITE', 'REMOTE_WRITE', 'MW_BIND']);
       const mw = await a1.create('mw', { pd, mw_type: 2 });
-      const bind = (addr: bigint, length: number): AttrMap => ({
+      const bind = (addr: bigint, length: number): SendWrAttrs => ({
         wr_id: 11, opcode: 'BIND_MW', send_flags: ['SIGNALED'], bind_mw: { mw, rkey: mw.num('rkey'), mr: target, addr, length, mw_access_flags: ['REMOTE_WRITE'] },
       });
       await refusedAndNothingSent(() => a1.postSend(sender, [bind(target.big('addr') + 4096n, 8192)]), /wrs\[0\]\.bind_mw: bind range .* is outside the MR/);

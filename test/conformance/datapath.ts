@@ -127,7 +127,8 @@ class Bench {
   /** Posts; a refusal (gRPC error, or the lane's error record) throws with the device's errno. */
   async postSend(qp: RdmaObject, wrs: SendWr[]): Promise<void> {
     if (!this.lane) {
-      await this.s.postSend(qp, wrs.map(grpcWr));
+      // The ABI's work requests as generic attributes (not the typed helper's): the same invoke postSend makes.
+      await this.s.invoke(qp, 'post_send', { wrs: wrs.map(grpcWr) });
       return;
     }
     const first = this.lane.postSend(qp, wrs);
@@ -137,7 +138,7 @@ class Bench {
   async postRecv(qp: RdmaObject, wrs: RecvWr[], srq = false): Promise<void> {
     if (!this.lane) {
       if (srq) await this.s.invoke(qp, 'post_recv', { wrs: wrs.map(grpcWr) });
-      else await this.s.postRecv(qp, wrs.map(grpcWr));
+      else await this.s.invoke(qp, 'post_recv', { wrs: wrs.map(grpcWr) });
       return;
     }
     const first = srq ? this.lane.postSrqRecv(qp, wrs) : this.lane.postRecv(qp, wrs);

@@ -139,7 +139,8 @@ export async function grpcDevice(client: Client, device: string, o: { leaseMs?: 
     async modifyQp(qp, attr, mask) {
       await s.modify(qp, modifyAttrs(attr, mask));
     },
-    postSend: (qp, wrs) => s.postSend(qp, wrs.map((w: NSendWr<RdmaObject>): AttrMap => {
+    // The recorded work requests as generic attributes: the same invoke the typed postSend makes.
+    postSend: async (qp, wrs) => void await s.invoke(qp, 'post_send', { wrs: wrs.map((w: NSendWr<RdmaObject>): AttrMap => {
       const m: Record<string, AttrMap[string]> = { wr_id: w.wr_id, opcode: w.opcode, send_flags: w.send_flags, sg_list: sgl(w.sg_list) };
       if (w.imm_data !== undefined) m.imm_data = w.imm_data;
       if (w.remote_addr !== undefined) m.remote_addr = w.remote_addr;
@@ -152,8 +153,8 @@ export async function grpcDevice(client: Client, device: string, o: { leaseMs?: 
       if (w.invalidate_rkey !== undefined) m.invalidate_rkey = w.invalidate_rkey;
       if (w.bind_mw) m.bind_mw = { ...w.bind_mw, length: BigInt(w.bind_mw.length) };
       return m;
-    })),
-    postRecv: (qp, wrs) => s.postRecv(qp, wrs.map((w) => ({ wr_id: w.wr_id, sg_list: sgl(w.sg_list) }))),
+    }) }),
+    postRecv: async (qp, wrs) => void await s.invoke(qp, 'post_recv', { wrs: wrs.map((w) => ({ wr_id: w.wr_id, sg_list: sgl(w.sg_list) })) }),
     async postSrqRecv(srq, wrs) {
       await s.invoke(srq, 'post_recv', { wrs: wrs.map((w) => ({ wr_id: w.wr_id, sg_list: sgl(w.sg_list) })) });
     },

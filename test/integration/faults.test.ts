@@ -14,7 +14,7 @@ import { createServer } from '../../src/rpc/server.js';
 import { SimBackend } from '../../src/verbs/sim/index.js';
 import type { Backend, DeviceContext } from '../../src/verbs/backend.js';
 import type { SimDevice } from '../../src/verbs/sim/device.js';
-import { connect, type AttrMap, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
+import { connect, type AttrMap, type Client, type RdmaObject, type SendWrAttrs, type Session, type SessionEvent } from '../../src/client/index.js';
 import { failure, startInProcess, tempSocket, waitFor, type InProcess } from './helpers.js';
 
 const { status } = grpc;
@@ -51,7 +51,7 @@ async function rcPair(s: Session, device: string, gid: string, pd: RdmaObject, c
   return [a, b];
 }
 
-function write(mr: RdmaObject, id: bigint): AttrMap {
+function write(mr: RdmaObject, id: bigint): SendWrAttrs {
   return {
     wr_id: id, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'],
     sg_list: [{ addr: mr.big('addr'), length: 8, lkey: mr.num('lkey') }], remote_addr: mr.big('addr') + 64n, rkey: mr.num('rkey'),

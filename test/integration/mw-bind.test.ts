@@ -1,6 +1,6 @@
 /** Type 2 memory windows over gRPC: qp.post_send's bind_mw names the window and the MR by handle. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RdmaError, status, type AttrMap, type RdmaObject, type Session } from '../../src/client/index.js';
+import { RdmaError, status, type AttrMap, type RdmaObject, type SendWrAttrs, type Session } from '../../src/client/index.js';
 import { startQpFixture, type InProcess } from './helpers.js';
 
 let rb: InProcess;
@@ -41,7 +41,7 @@ describe('BIND_MW through post_send', () => {
     expect((await mw.query()).num('rkey')).toBe(rkey);
 
     await s.writeMr(local, 0, Buffer.from('via mw'));
-    const write = { wr_id: 2, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'], sg_list: [{ addr: local.big('addr'), length: 6, lkey: local.num('lkey') }], remote_addr: target.big('addr') + 4096n, rkey };
+    const write = { wr_id: 2, opcode: 'RDMA_WRITE', send_flags: ['SIGNALED'], sg_list: [{ addr: local.big('addr'), length: 6, lkey: local.num('lkey') }], remote_addr: target.big('addr') + 4096n, rkey } satisfies SendWrAttrs;
     await s.postSend(qp, [write]);
     expect((await s.waitCq(cq, 1))[0]).toMatchObject({ status: 'SUCCESS', opcode: 'RDMA_WRITE' });
     expect((await s.readMr(target, 4096, 6)).toString()).toBe('via mw');

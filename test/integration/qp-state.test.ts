@@ -1,6 +1,6 @@
 /** The QP state machine over gRPC: legal transitions move, illegal ones answer INVALID_ARGUMENT with errno EINVAL and change nothing. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RdmaError, status, type AttrMap, type RdmaObject, type Session } from '../../src/client/index.js';
+import { RdmaError, status, type AttrMap, type CreateAttrs, type RdmaObject, type Session } from '../../src/client/index.js';
 import { startQpFixture, type InProcess } from './helpers.js';
 
 let rb: InProcess;
@@ -17,7 +17,7 @@ afterAll(async () => {
   await rb?.stop();
 });
 
-const newQp = (type = 'RC'): Promise<RdmaObject> => s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: type });
+const newQp = (type: CreateAttrs<'qp'>['qp_type'] = 'RC'): Promise<RdmaObject> => s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: type });
 const toInit = (qp: RdmaObject): Promise<RdmaObject> => qp.modify({ qp_state: 'INIT', pkey_index: 0, port_num: 1, qp_access_flags: ['REMOTE_WRITE'] });
 const toRtr = (qp: RdmaObject): Promise<RdmaObject> => qp.modify({
   qp_state: 'RTR', path_mtu: 'MTU_1024', dest_qp_num: qp.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 12, ah_attr: ah,

@@ -27,7 +27,7 @@ describe('XRC where the device has no XRC domains', () => {
     expect(d.types.find((t) => t.name === 'xrcd')?.methods.find((m) => m.name === 'create')).toMatchObject({ supported: false });
     const pd = await s.allocPd('sim0');
     const cq = await s.createCq('sim0', 16);
-    for (const qp_type of ['XRC_SEND', 'XRC_RECV']) {
+    for (const qp_type of ['XRC_SEND', 'XRC_RECV'] as const) {
       expect((await refused(s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type }))).code).toBe(status.UNIMPLEMENTED);
     }
     expect((await refused(s.create('srq', { pd, max_wr: 4, srq_type: 'XRC', cq }))).code).toBe(status.UNIMPLEMENTED);

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { connect, RdmaError, type Client, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
+import { connect, RdmaError, type Client, type MrAccess, type RdmaObject, type Session, type SessionEvent } from '../../src/client/index.js';
 import { CTL_BIN, EXAMPLE, ROOT, runNode, spawnDaemon, waitFor, type Daemon } from '../integration/helpers.js';
 import { kernelResources, type KernelResourceCounts } from './kernel-resources.js';
 import { RXE_DEVICE, describeRxe, inRxeVm } from './vm.js';
@@ -148,7 +148,7 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     const gid0 = port.gids.find((g) => g.index === 0);
     expect(gid0).toBeDefined();
     const ah = { port_num: 1, dlid: 0, sl: 0, grh: { dgid: gid0?.gid ?? '', sgid_index: 0, hop_limit: 1 } };
-    const access = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
+    const access: MrAccess = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
     const mk = async (s: Session): Promise<{ pd: RdmaObject; mr: RdmaObject; cq: RdmaObject; qp: RdmaObject }> => {
       const pd = await s.allocPd(RXE_DEVICE);
       const mr = await s.regMr(pd, 65536, access);
