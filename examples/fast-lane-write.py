@@ -10,21 +10,21 @@ has no gRPC); this program gets, as JSON on the command line:
 
 with `qp` an RC QP in RTS connected to a QP whose CQ is `cq` (created with a
 completion channel), and `src` / `dst` MRs of the same session (memfd MRs,
-REMOTE_WRITE on dst). It binds the fd channel, opens a lane, attaches the
-CQ, maps both MRs, writes random bytes into src, posts one RDMA WRITE,
+REMOTE_WRITE on dst). It binds the fd channel (examples/rdmabroker_fd.py,
+beside this file), opens a lane, attaches the CQ, maps both MRs, writes random bytes into src, posts one RDMA WRITE,
 waits for its completion in the completion ring (spinning, or sleeping on
 the completion doorbell), checks the bytes in dst and prints
 "rdma-write ok N bytes".
 """
-import array
 import json
 import mmap
 import os
 import select
-import socket
 import struct
 import sys
 import time
+
+from rdmabroker_fd import FdChannel  # examples/rdmabroker_fd.py: the fd channel's framing and SCM_RIGHTS
 
 MAGIC = 0x4C464252
 H_SQ_ENTRIES, H_SQ_OFFSET, H_CQ_ENTRIES, H_CQ_OFFSET, H_CQ_RING_SIZE = 12, 20, 28, 36, 40
@@ -35,29 +35,6 @@ SQE_SIZE, CQE_SIZE, ERR_SIZE, CQ_RING_HEADER = 256, 64, 32, 256
 POST_SEND, REQ_NOTIFY = 1, 4
 IBV_WR_RDMA_WRITE, IBV_SEND_SIGNALED = 0, 2
 WC_STATUS = ["SUCCESS", "LOC_LEN_ERR", "LOC_QP_OP_ERR", "LOC_EEC_OP_ERR", "LOC_PROT_ERR", "WR_FLUSH_ERR"]
-
-
-class Channel:
-    """The fd channel (docs/fd-channel.md): one JSON object and its fds per packet."""
-
-    def __init__(self, path, token):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.s.connect(path)
-        self.call({"op": "bind", "token": token})
-
-    def call(self, req):
-        self.s.sendmsg([json.dumps(req).encode()])
-        msg, anc, _, _ = self.s.recvmsg(65536, socket.CMSG_SPACE(8 * 4), socket.MSG_CMSG_CLOEXEC)
-        fds = []
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds += array.array("i", data[: len(data) - len(data) % 4])
-        reply = json.loads(msg)
-        if not reply["ok"]:
-            for fd in fds:
-                os.close(fd)
-            raise RuntimeError(f"{req['op']}: {reply['error']['message']}")
-        return reply, fds
 
 
 # The indices are u32s on their own cache lines. On x86_64 and aarch64 an
@@ -149,20 +126,13 @@ class Lane:
         raise RuntimeError("no completion")
 
 
-def map_mr(ch, handle):
-    r, (fd,) = ch.call({"op": "get_fd", "handle": handle})
-    m = mmap.mmap(fd, r["length"], mmap.MAP_SHARED, offset=r["offset"])
-    os.close(fd)
-    return m, r
-
-
 def main():
     a = json.loads(sys.argv[1])
-    ch = Channel(a["fd_socket"], a["fd_token"])
+    ch = FdChannel(a["fd_socket"], a["fd_token"])
     lane = Lane(ch, sq_entries=8, cq_rings=1, cq_entries=16)
     lane.attach(a["cq"])
-    src, s = map_mr(ch, a["src"])
-    dst, d = map_mr(ch, a["dst"])
+    src, s = ch.map_mr(a["src"])
+    dst, d = ch.map_mr(a["dst"])
     n = a["bytes"]
     data = os.urandom(n)
     src[0:n] = data

@@ -16,26 +16,25 @@ it, the reply carries the session token and a one-time fd-channel token;
 keepalives keep its lease); creates a PD, a completion channel, a CQ and two
 RC QPs over gRPC (every call with the token in the `x-rdma-session` header)
 and moves both QPs to RTS connected to each other; binds the fd channel
-(docs/fd-channel.md) and registers two memfds of its own as MRs; writes
-random bytes into the source, arms the CQ, posts an RDMA WRITE, sleeps on the
+(docs/fd-channel.md, through examples/rdmabroker_fd.py beside this file)
+and registers two memfds of its own as MRs; writes random bytes into the
+source, arms the CQ, posts an RDMA WRITE, sleeps on the
 channel's completion-event fd, polls the CQ, checks the target's bytes in its
 own mapping and prints "rdma-write ok N bytes". Closing the Connect stream
 ends the session: the daemon destroys its objects children-first.
 """
 import argparse
-import array
 import hashlib
 import importlib
-import json
-import mmap
 import os
 import queue
 import shutil
-import socket
 import struct
 import sys
 import tempfile
 import threading
+
+from rdmabroker_fd import FdChannel  # examples/rdmabroker_fd.py: the fd channel's framing and SCM_RIGHTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_DIR = os.path.join(HERE, "..", "proto")
@@ -196,40 +195,6 @@ class Broker:
         return {k: self.plain(v) for k, v in self.objects.Invoke(req, metadata=self.md).attrs.items()}
 
 
-class FdChannel:
-    """The fd channel (docs/fd-channel.md): one JSON object and its fds per SOCK_SEQPACKET packet."""
-
-    def __init__(self, path, token):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.s.connect(path)
-        self.call({"op": "bind", "token": token})
-
-    def call(self, req, fds=()):
-        anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
-        self.s.sendmsg([json.dumps(req).encode()], anc)
-        msg, anc, _, _ = self.s.recvmsg(65536, socket.CMSG_SPACE(8 * 4), socket.MSG_CMSG_CLOEXEC)
-        got = []
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                got += array.array("i", data[: len(data) - len(data) % 4])
-        reply = json.loads(msg)
-        if not reply["ok"]:
-            for fd in got:
-                os.close(fd)
-            raise RuntimeError(f"fd channel {req['op']}: {reply['error']['message']}")
-        return reply, got
-
-    def shared_mr(self, pd, length, access):
-        """A memfd of ours, registered as an MR: returns its reply (addr, lkey, rkey) and our mapping."""
-        fd = os.memfd_create("grpc-session", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        try:
-            os.ftruncate(fd, length)
-            r, _ = self.call({"op": "reg_mr", "pd": int(pd), "length": length, "access": access}, [fd])
-            return r, mmap.mmap(fd, length, mmap.MAP_SHARED)
-        finally:
-            os.close(fd)
-
-
 def self_address(port):
     """An ah_attr that reaches this port (its LID; GID 0 in a GRH on RoCE), as src/examples/rdma-write.ts builds it."""
     a = {k: Broker.plain(v) for k, v in port.attrs.items()}
@@ -270,9 +235,9 @@ def rdma_write(b, device, n, hold):
         b.modify(qp, {"qp_state": "RTR", "path_mtu": mtu, "dest_qp_num": int(peer["qp_num"]), "rq_psn": 0,
                       "max_dest_rd_atomic": 1, "min_rnr_timer": 12, "ah_attr": ah})
         b.modify(qp, {"qp_state": "RTS", "sq_psn": 0, "timeout": 14, "retry_cnt": 7, "rnr_retry": 7, "max_rd_atomic": 1})
-    src, smem = fdc.shared_mr(pd, n, access)
-    dst, dmem = fdc.shared_mr(pd, n, access)
-    _, (events,) = fdc.call({"op": "get_fd", "handle": int(chan)})
+    src, smem = fdc.reg_memfd(pd, n, access, "grpc-session")
+    dst, dmem = fdc.reg_memfd(pd, n, access, "grpc-session")
+    _, events = fdc.get_fd(chan)
     mine = b.inspect.ListObjects(pb.ListObjectsRequest(filter=pb.ObjectFilter(session=b.opened.session_id)), metadata=b.md).objects
     print(f"session {b.opened.session_id} tenant {b.opened.tenant} objects {len(mine)}", flush=True)
     if hold:
