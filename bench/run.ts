@@ -2,6 +2,8 @@
  * npm run bench [-- --quick | --full] [--vm] [--only PARTS] [--profile] [--daemon-log-level L] [--out DIR]
  *
  * PARTS: verbs, batch, scaling, cleanup, heap, fds, lane, vm (comma-separated).
+ * With --vm (in the soft-RoCE VM: npm run bench:vm), PARTS are the VM's: verbs, batch, lane
+ * (the C program on libibverbs and the libibverbs backend in-process always run).
  *
  * What the broker costs, side by side in one run. Prints a table and writes
  * JSON to bench/results/. See README.md, "Benchmarks".
@@ -44,8 +46,14 @@ const { values: args } = parseArgs({
 const envFlag = (k: string): boolean => process.env[`npm_config_${k}`] === 'true';
 const mode: 'quick' | 'full' = args.full || envFlag('full') ? 'full' : 'quick';
 const vmMode = Boolean(args.vm) || envFlag('vm');
-// --vm alone runs only the VM part (everything there runs emulated, slowly).
-const only = args.only ? new Set(args.only.split(',')) : vmMode ? new Set<string>(['vm']) : null;
+// --vm runs only the VM part (everything there runs emulated, slowly); with it, --only names the VM's parts.
+const VM_PARTS = ['verbs', 'batch', 'lane'] as const;
+const onlyList = args.only ? args.only.split(',') : null;
+const vmOnly = vmMode ? onlyList?.filter((p) => p !== 'vm') ?? [] : [];
+const badVm = vmOnly.filter((p) => !(VM_PARTS as readonly string[]).includes(p));
+if (badVm.length) throw new Error(`--vm --only: the VM's parts are ${VM_PARTS.join(', ')}, not ${badVm.join(', ')}`);
+const vmParts = new Set<string>(vmOnly.length ? vmOnly : VM_PARTS);
+const only = vmMode ? new Set<string>(['vm']) : onlyList ? new Set(onlyList) : null;
 const want = (part: string): boolean => !only || only.has(part);
 
 const BUDGETS: Record<typeof mode, {
@@ -244,8 +252,11 @@ async function main(): Promise<void> {
   }
   if (want('vm')) {
     log('VM mode: the broker on the kernel device vs a C program calling libibverbs');
-    results.vm = await runVm({ tmp, cacheDir, budget: budget.vm, batchBudget: budget.vmBatch, log });
+    results.vm = await runVm({ tmp, cacheDir, budget: budget.vm, batchBudget: budget.vmBatch, log, parts: vmParts });
   }
+  // In the VM, the host's load at boot (the guest's own load says nothing about the other jobs on the host).
+  const hostLoad = process.env.RDMA_BROKER_BENCH_HOST_LOADAVG?.trim().split(/\s+/).slice(0, 3).map(Number);
+  if (process.env.RXE_VM && hostLoad?.length === 3 && hostLoad.every(Number.isFinite)) results.host.vmHostLoadavg = hostLoad;
   results.seconds = (Date.now() - t0) / 1000;
   results.host.loadavgEnd = os.loadavg();
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -28,8 +28,10 @@ export interface VmResult {
   status: string;
   device?: string;
   kernel?: string;
-  /** The C program on libibverbs: per label. */
+  /** The C program on libibverbs: per label (`write` spins on the CQ, `write.event` sleeps on a completion channel). */
   c?: Record<string, Summary>;
+  /** The C program's WRs per second with 1 and 32 WRs per ibv_post_send (the lane's throughput rows' floor). */
+  cThroughput?: CThroughput[];
   /** The broker over gRPC on the same device: per label. */
   grpc?: Record<string, Summary>;
   /** The libibverbs backend called in-process (koffi, worker threads), and the Broker core over it. */
@@ -42,16 +44,30 @@ export interface VmResult {
   lane?: LaneResult;
 }
 
+export interface CThroughput {
+  perPost: number;
+  wrs: number;
+  wrsPerSec: number;
+  /** The C process's CPU (user + system) per WR. */
+  cpuUsPerWr: number;
+}
+
 function toSummary(x: { n: number; p50_us: number; p99_us: number; mean_us: number }): Summary {
   return { n: x.n, p50Us: x.p50_us, p99Us: x.p99_us, meanUs: x.mean_us, opsPerSec: 1e6 / x.mean_us };
 }
 
-export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudget; batchBudget: LoopBudget; log: (m: string) => void }): Promise<VmResult> {
+/**
+ * `parts`: which of the broker's measurements run beside the C program and the
+ * backend in-process (always): `verbs` (every verb over gRPC and the echo
+ * floor), `batch`, `lane` (the fast lane, with gRPC post + poll beside it).
+ */
+export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudget; batchBudget: LoopBudget; log: (m: string) => void; parts?: ReadonlySet<string> }): Promise<VmResult> {
   if (!fs.existsSync('/dev/infiniband/uverbs0')) {
     return { status: 'skipped: no /dev/infiniband/uverbs0 here (in the soft-RoCE VM: npm run bench:vm)' };
   }
+  const part = (p: string): boolean => !o.parts || o.parts.has(p);
   const kernel = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
-  // The C floor, built now with the installed rdma-core headers.
+  // The C floor, built now with the installed rdma-core headers (the guest runs the host's root: its gcc and libibverbs-dev).
   const bin = path.join(o.tmp, 'verbs-floor');
   const src = path.join(ROOT, 'bench/vm/verbs-floor.c');
   const cc = ['-O2', '-Wall', '-o', bin, src, '-libverbs'];
@@ -65,10 +81,12 @@ export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudg
   const device = /\b(rxe\d+|mlx\d+_\d+)\b/.exec(devs)?.[1] ?? 'rxe0';
   const { stdout } = await run(bin, [device, String(o.budget.maxIters), String(o.budget.maxMs)], { timeout: 600_000, maxBuffer: 1 << 20 });
   const c: Record<string, Summary> = {};
+  const cThroughput: CThroughput[] = [];
   for (const line of stdout.split('\n')) {
     if (!line.trim()) continue;
-    const x = JSON.parse(line) as { label: string; n: number; p50_us: number; p99_us: number; mean_us: number };
-    c[x.label] = toSummary(x);
+    const x = JSON.parse(line) as { label: string; n: number; p50_us: number; p99_us: number; mean_us: number } | { throughput: number; wrs: number; wrs_per_sec: number; cpu_us_per_wr: number };
+    if ('throughput' in x) cThroughput.push({ perPost: x.throughput, wrs: x.wrs, wrsPerSec: x.wrs_per_sec, cpuUsPerWr: x.cpu_us_per_wr });
+    else c[x.label] = toSummary(x);
   }
 
   o.log(`VM: the libibverbs backend in-process, then the Broker core over it`);
@@ -80,45 +98,52 @@ export async function runVm(o: { tmp: string; cacheDir: string; budget: LoopBudg
   const cd = await CoreDriver.start(ib.createIbverbsBackend({ log: quiet }), device);
   const core = await runDriver(cd, o.budget);
   await cd.close();
+  const out: VmResult = { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, cThroughput, backend, core };
 
   o.log(`VM: the broker on ${device} (--device ibverbs)`);
   const socket = path.join(o.tmp, 'vm-broker.sock');
   const daemon = await startDaemon({ socket, logFile: path.join(o.cacheDir, 'daemon-vm.log'), device: 'ibverbs', logLevel: 'info', startTimeoutMs: 300_000 });
   try {
-    const conn = new Conn(socket);
-    await conn.ready(120_000);
-    const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
-    const s = await conn.openSession('bench-vm');
-    const g = new GrpcDriver(s, gid, device);
-    const grpc = await runDriver(g, o.budget);
-    const f = await fixture(g);
-    o.log('VM: the transport floor (bare grpc-js echo) in the same guest');
-    const sizes = await captureSizes(g, s, f);
-    const echoSock = path.join(o.tmp, 'vm-echo.sock');
-    const echoProc = await startEcho(echoSock, 300_000);
-    let floor: Record<string, Summary>;
-    try {
-      const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
-      await echo.ready(120_000);
-      floor = await runFloor(echo, sizes, VERB_ROWS.map((r) => r.key), o.budget);
-      echo.close();
-    } finally {
-      await echoProc.stop();
+    if (part('verbs') || part('batch')) {
+      const conn = new Conn(socket);
+      await conn.ready(120_000);
+      const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
+      const s = await conn.openSession('bench-vm');
+      const g = new GrpcDriver(s, gid, device);
+      const f = await fixture(g);
+      if (part('verbs')) {
+        out.grpc = await runDriver(g, o.budget);
+        o.log('VM: the transport floor (bare grpc-js echo) in the same guest');
+        const sizes = await captureSizes(g, s, f);
+        const echoSock = path.join(o.tmp, 'vm-echo.sock');
+        const echoProc = await startEcho(echoSock, 300_000);
+        try {
+          const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
+          await echo.ready(120_000);
+          out.floor = await runFloor(echo, sizes, VERB_ROWS.map((r) => r.key), o.budget);
+          echo.close();
+        } finally {
+          await echoProc.stop();
+        }
+      }
+      if (part('batch')) {
+        o.log('VM: Batch on the kernel device');
+        out.batch = await runBatch(s, f, gid, [256], o.batchBudget, device);
+      }
+      s.end();
+      conn.close();
     }
-    o.log('VM: Batch on the kernel device');
-    const batch = await runBatch(s, f, gid, [256], o.batchBudget, device);
-    s.end();
-    conn.close();
-    o.log('VM: the fast lane on the kernel device (and a second daemon with --fast-lane-spin)');
-    const spinSocket = path.join(o.tmp, 'vm-broker-spin.sock');
-    const spinDaemon = await startDaemon({ socket: spinSocket, logFile: path.join(o.cacheDir, 'daemon-vm-spin.log'), device: 'ibverbs', logLevel: 'info', startTimeoutMs: 300_000, args: ['--fast-lane-spin'] });
-    let lane: LaneResult;
-    try {
-      lane = await runLane(socket, daemon, o.budget, o.log, { device, inproc: false, spin: { socket: spinSocket, daemon: spinDaemon } });
-    } finally {
-      await spinDaemon.stop();
+    if (part('lane')) {
+      o.log('VM: the fast lane on the kernel device (and a second daemon with --fast-lane-spin)');
+      const spinSocket = path.join(o.tmp, 'vm-broker-spin.sock');
+      const spinDaemon = await startDaemon({ socket: spinSocket, logFile: path.join(o.cacheDir, 'daemon-vm-spin.log'), device: 'ibverbs', logLevel: 'info', startTimeoutMs: 300_000, args: ['--fast-lane-spin'] });
+      try {
+        out.lane = await runLane(socket, daemon, o.budget, o.log, { device, inproc: false, spin: { socket: spinSocket, daemon: spinDaemon } });
+      } finally {
+        await spinDaemon.stop();
+      }
     }
-    return { status: `measured on ${device}, kernel ${kernel}`, device, kernel, c, backend, core, grpc, floor, batch, lane };
+    return out;
   } finally {
     await daemon.stop();
   }

@@ -9,12 +9,21 @@
  * Labels match bench/verbs.ts (pd.alloc, mr4k.reg, qp.modify.rts, write, ...).
  * MRs register a buffer allocated once (as an application would); the broker
  * allocates and maps a memfd per MR, which is part of what it costs.
+ *
+ * Then the fast lane's counterparts (bench/lane.ts), on a QP pair of their
+ * own: "write.event", post + poll of the same 64 B RDMA WRITE sleeping on a
+ * completion channel (req_notify, post, ibv_get_cq_event, poll) as the lane's
+ * eventfd mode does; and one line per chain length,
+ * {"throughput": PER, "wrs", "wrs_per_sec", "cpu_us_per_wr"}: WRs per second
+ * with PER (1, 32) signaled WRs per ibv_post_send, a window of 512 in flight
+ * drained as it goes, and this process's CPU (user + system) per WR.
  */
 #include <infiniband/verbs.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 enum { MAX_LABELS = 32 };
@@ -141,6 +150,123 @@ static int to_reset(struct ibv_qp *qp) {
   return ibv_modify_qp(qp, &a, IBV_QP_STATE);
 }
 
+static double cpu_us(void) {
+  struct rusage u;
+  if (getrusage(RUSAGE_SELF, &u)) die("getrusage");
+  return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+static void connect_pair(struct ibv_qp *a, struct ibv_qp *b) {
+  if (to_init(a) || to_init(b) || to_rtr(a, b->qp_num) || to_rtr(b, a->qp_num) || to_rts(a) || to_rts(b)) die("connect");
+}
+
+static struct ibv_qp *make_qp_n(struct ibv_pd *pd, struct ibv_cq *cq, uint32_t wrs) {
+  struct ibv_qp_init_attr a;
+  memset(&a, 0, sizeof a);
+  a.send_cq = cq;
+  a.recv_cq = cq;
+  a.qp_type = IBV_QPT_RC;
+  a.cap.max_send_wr = wrs;
+  a.cap.max_recv_wr = 16;
+  a.cap.max_send_sge = 1;
+  a.cap.max_recv_sge = 1;
+  struct ibv_qp *qp = ibv_create_qp(pd, &a);
+  if (!qp) die("ibv_create_qp");
+  return qp;
+}
+
+enum { WINDOW = 512, MAX_PER = 32 };
+
+/* The fast lane's rows with libibverbs alone: see the header comment. */
+static void lane_counterparts(struct ibv_context *ctx, struct ibv_pd *pd, struct ibv_mr *mr, char *buf, long max_iters,
+                              double max_ms) {
+  struct ibv_comp_channel *ch = ibv_create_comp_channel(ctx);
+  if (!ch) die("ibv_create_comp_channel");
+  struct ibv_cq *cq = ibv_create_cq(ctx, 4096, NULL, ch, 0);
+  if (!cq) die("ibv_create_cq");
+  struct ibv_qp *a = make_qp_n(pd, cq, 1024), *b = make_qp_n(pd, cq, 1024);
+  connect_pair(a, b);
+  struct ibv_sge sge = { .addr = (uintptr_t)buf, .length = 64, .lkey = mr->lkey };
+  struct ibv_send_wr wrs[MAX_PER], *bad = NULL;
+  memset(wrs, 0, sizeof wrs);
+  for (int i = 0; i < MAX_PER; i++) {
+    wrs[i].wr_id = (uint64_t)i;
+    wrs[i].opcode = IBV_WR_RDMA_WRITE;
+    wrs[i].send_flags = IBV_SEND_SIGNALED;
+    wrs[i].sg_list = &sge;
+    wrs[i].num_sge = 1;
+    wrs[i].wr.rdma.remote_addr = (uintptr_t)buf + 2048;
+    wrs[i].wr.rdma.rkey = mr->rkey;
+  }
+  struct ibv_wc wc[64];
+  long min_iters = max_iters < 50 ? max_iters : 50;
+
+  /* Post + poll, sleeping on the completion channel. */
+  double start = 0;
+  wrs[0].next = NULL;
+  for (long it = -20; it < max_iters; it++) {
+    int measure = it >= 0;
+    if (it == 0) start = now_us();
+    double t0 = now_us();
+    if (ibv_req_notify_cq(cq, 0)) die("ibv_req_notify_cq");
+    if (ibv_post_send(a, &wrs[0], &bad)) die("ibv_post_send");
+    int got = ibv_poll_cq(cq, 1, wc);
+    while (got == 0) {
+      struct ibv_cq *ev_cq;
+      void *ev_ctx;
+      if (ibv_get_cq_event(ch, &ev_cq, &ev_ctx)) die("ibv_get_cq_event");
+      ibv_ack_cq_events(ev_cq, 1);
+      got = ibv_poll_cq(cq, 1, wc);
+      if (got == 0 && ibv_req_notify_cq(cq, 0)) die("ibv_req_notify_cq");
+      if (got == 0) got = ibv_poll_cq(cq, 1, wc);
+    }
+    if (got < 0) die("ibv_poll_cq");
+    if (wc[0].status != IBV_WC_SUCCESS) {
+      fprintf(stderr, "completion status %d\n", wc[0].status);
+      exit(1);
+    }
+    if (measure) rec("write.event", now_us() - t0);
+    if (measure && it + 1 >= min_iters && now_us() - start > max_ms * 1000) break;
+  }
+
+  /* WRs per second, PER WRs per ibv_post_send (the same window and time budget as bench/lane.ts). */
+  double ms = max_ms < 500 ? 500 : max_ms > 3000 ? 3000 : max_ms;
+  static const int pers[] = { 1, 32 };
+  for (size_t k = 0; k < sizeof pers / sizeof pers[0]; k++) {
+    int per = pers[k];
+    for (int i = 0; i < MAX_PER; i++) wrs[i].next = i + 1 < per ? &wrs[i + 1] : NULL;
+    long posted = 0, done = 0;
+    double c0 = cpu_us(), t0 = now_us(), end = t0 + ms * 1000;
+    while (now_us() < end) {
+      while (posted - done + per <= WINDOW) {
+        if (ibv_post_send(a, &wrs[0], &bad)) die("ibv_post_send (chain)");
+        posted += per;
+      }
+      int got = ibv_poll_cq(cq, 64, wc);
+      if (got < 0) die("ibv_poll_cq");
+      for (int i = 0; i < got; i++)
+        if (wc[i].status != IBV_WC_SUCCESS) {
+          fprintf(stderr, "completion status %d\n", wc[i].status);
+          exit(1);
+        }
+      done += got;
+    }
+    for (long spins = 0; done < posted; spins++) {
+      int got = ibv_poll_cq(cq, 64, wc);
+      if (got < 0) die("ibv_poll_cq");
+      done += got;
+      if (spins > 100000000L) die("completions missing");
+    }
+    double wall = now_us() - t0, cpu = cpu_us() - c0;
+    printf("{\"throughput\":%d,\"wrs\":%ld,\"wrs_per_sec\":%.1f,\"cpu_us_per_wr\":%.3f}\n", per, done,
+           (double)done * 1e6 / wall, cpu / (double)done);
+  }
+  ibv_destroy_qp(a);
+  ibv_destroy_qp(b);
+  ibv_destroy_cq(cq);
+  ibv_destroy_comp_channel(ch);
+}
+
 int main(int argc, char **argv) {
   const char *devname = argc > 1 ? argv[1] : "rxe0";
   long max_iters = argc > 2 ? atol(argv[2]) : 2000;
@@ -232,6 +358,8 @@ int main(int argc, char **argv) {
     if (measure) rec("write", now_us() - t0);
     if (measure && it + 1 >= min_iters && now_us() - start > max_ms * 1000) break;
   }
+
+  lane_counterparts(ctx, pd, wmr, wbuf, max_iters, max_ms);
 
   for (int i = 0; i < nlabels; i++) {
     struct series *s = &all[i];
