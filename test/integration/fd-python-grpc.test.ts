@@ -44,7 +44,8 @@ describe.skipIf(!PYTHON)(PYTHON ? 'examples/grpc-session.py' : `examples/grpc-se
     return { p, run, done };
   };
   const sessions = async (): Promise<{ session_id: string; name: string }[]> =>
-    JSON.parse((await runNode([CTL_BIN, '--socket', d.socket, 'sessions', '-j'])).stdout) as { session_id: string; name: string }[];
+    // rdmactl is a node process of its own: in the soft-RoCE VM its start-up alone can take most of runNode's default 20 s.
+    JSON.parse((await runNode([CTL_BIN, '--socket', d.socket, 'sessions', '-j'], 20_000 * SLOW)).stdout) as { session_id: string; name: string }[];
 
   it('opens a session, creates its objects, writes through the device and checks the bytes; its session goes with it', async () => {
     const { p, done } = start(['--bytes', '65536']);
@@ -67,9 +68,9 @@ describe.skipIf(!PYTHON)(PYTHON ? 'examples/grpc-session.py' : `examples/grpc-se
       await waitFor(() => run.out.includes('holding\n'), 60_000, `holding (${run.err})`);
       const [s] = await sessions();
       expect(s?.name).toBe(`grpc-session.py[${p.pid}]`);
-      const objs = JSON.parse((await runNode([CTL_BIN, '--socket', d.socket, 'objects', '--session', s!.session_id, '-j'])).stdout) as { type: string }[];
+      const objs = JSON.parse((await runNode([CTL_BIN, '--socket', d.socket, 'objects', '--session', s!.session_id, '-j'], 20_000 * SLOW)).stdout) as { type: string }[];
       expect(objs.map((o) => o.type).sort()).toEqual(['comp_channel', 'cq', 'mr', 'mr', 'pd', 'qp', 'qp']);
-      const ev = await runNode([CTL_BIN, '--socket', d.socket, 'evict', s!.session_id]);
+      const ev = await runNode([CTL_BIN, '--socket', d.socket, 'evict', s!.session_id], 20_000 * SLOW);
       expect(ev.stdout).toMatch(/objects_destroyed 7\n$/);
       const r = await done;
       expect(r.code).toBe(1);
