@@ -5,7 +5,7 @@
  * through the broker's gRPC API (runner-grpc.ts). Every wait is bounded by
  * the step's `ms`, scaled by {@link RunOptions.waitScale}.
  */
-import type { QpAttr, QpState, QpType, WcOpcode, WcStatus, WrOpcode } from '../../src/verbs/abi.js';
+import type { QpAttr, QpState, QpType, Wc, WrOpcode } from '../../src/verbs/abi.js';
 import { QpAttrMask as M } from '../../src/verbs/abi.js';
 import { DEFAULT_WAIT_MS, type Case, type Step } from './catalog.js';
 
@@ -46,16 +46,15 @@ export interface NSendWr<H> {
   bind_mw?: { mw: H; rkey: number; mr: H; addr: bigint; length: number; mw_access_flags: number };
 }
 
-export interface NWc {
-  wr_id: bigint;
-  status: WcStatus | string;
-  opcode: WcOpcode | string;
-  byte_len: number;
-  imm_data: number;
-  wc_flags: number;
-  qp_num: number;
-  src_qp: number;
-}
+/**
+ * A work completion as the interpreter reads it: the fields of the backends' own {@link Wc} that a poll step
+ * records (recorder.c's `id st opc len imm fl qp src`). The backend runner hands its `Wc`s over as they are; over
+ * gRPC, status and opcode arrive as the wire's names, which may be ones this build does not know.
+ */
+export type NWc = Pick<Wc, 'wr_id' | 'byte_len' | 'imm_data' | 'wc_flags' | 'qp_num' | 'src_qp'> & {
+  status: Wc['status'] | string;
+  opcode: Wc['opcode'] | string;
+};
 
 /** How an adapter reports a failed verb: the errno (or a name when the path has none) and *bad_wr's index. */
 export interface Failure {
