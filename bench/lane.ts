@@ -27,7 +27,7 @@ export const LANE_GOALS = { spinP50Us: 25, wrsPerSec32: 1_000_000, daemonCpuUsPe
 
 const ACCESS: MrAccess = ['LOCAL_WRITE', 'REMOTE_WRITE', 'REMOTE_READ'];
 
-interface Pair {
+export interface Pair {
   client: Client;
   s: Session;
   pd: RdmaObject;
@@ -37,7 +37,7 @@ interface Pair {
   lane: FastLane;
 }
 
-async function pair(socket: string, device: string): Promise<Pair> {
+export async function pair(socket: string, device: string): Promise<Pair> {
   const client = await connect({ socket });
   const s = await client.openSession({ name: 'bench-lane' });
   const info = await client.queryDevice(device);
@@ -61,7 +61,7 @@ async function pair(socket: string, device: string): Promise<Pair> {
   return { client, s, pd, cq, a, mr, lane };
 }
 
-function write(p: Pair, wrId: number, signaled = true): Parameters<FastLane['postSend']>[1][number] {
+export function write(p: Pair, wrId: number, signaled = true): Parameters<FastLane['postSend']>[1][number] {
   return {
     wr_id: wrId, opcode: 'RDMA_WRITE', send_flags: signaled ? ['SIGNALED'] : [],
     sg_list: [{ addr: p.mr.big('addr'), length: 64, lkey: p.mr.num('lkey') }],
@@ -78,7 +78,7 @@ const YIELD_MS = 20;
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Spins on the ring until `n` completions arrived. */
-async function spin(p: Pair, n: number): Promise<void> {
+export async function spin(p: Pair, n: number): Promise<void> {
   let got = 0;
   let next = Date.now() + YIELD_MS;
   for (let i = 0; got < n; i++) {
@@ -125,7 +125,7 @@ async function runSpinDaemon(o: { socket: string; daemon: Child }, device: strin
 }
 
 /** WRs per second with `per` WRs per publish: a window of WRs in flight, one completion each, drained as it goes. */
-async function throughputRun(p: Pair, daemon: Child, per: number, budget: LoopBudget, doorbell = true): Promise<LaneResult['throughput'][number]> {
+export async function throughputRun(p: Pair, daemon: Pick<Child, 'cpuUs'>, per: number, budget: LoopBudget, doorbell = true): Promise<LaneResult['throughput'][number]> {
   const window = 512;
   const ms = Math.max(500, Math.min(budget.maxMs, 3000));
   const batch = Array.from({ length: per }, (_, i) => write(p, i));

@@ -94,6 +94,32 @@ export class Child {
     });
   }
 
+  /** Starts a CPU profile in the daemon (bench/heap-hook.cjs); {@link stopProfile} writes it. */
+  startProfile(): Promise<void> {
+    return this.ask('prof-start').then(() => undefined);
+  }
+
+  /** Stops the profile {@link startProfile} began and writes it to `file` (a .cpuprofile). */
+  async stopProfile(file: string): Promise<void> {
+    const r = await this.ask('prof-stop', { file });
+    if (r.error) throw new Error(`daemon profile: ${String(r.error)}`);
+  }
+
+  private ask(cmd: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${cmd} timed out`)), 30_000);
+      const on = (m: { id?: number } & Record<string, unknown>): void => {
+        if (m.id !== id) return;
+        clearTimeout(t);
+        this.proc.off('message', on);
+        resolve(m);
+      };
+      this.proc.on('message', on);
+      this.proc.send({ cmd, id, ...extra });
+    });
+  }
+
   /** SIGTERM, then SIGKILL after a grace period. Resolves when the process is gone. */
   async stop(graceMs = 20_000): Promise<number | null> {
     const p = this.proc;
@@ -119,6 +145,8 @@ export interface DaemonOptions {
   device?: 'sim' | 'ibverbs' | 'auto';
   /** More daemon arguments (e.g. --fast-lane-spin). */
   args?: string[];
+  /** The checkout whose bin/rdma-brokerd.js runs (default this one; an A/B names an older build). */
+  root?: string;
 }
 
 /** Starts rdma-brokerd (--device sim unless told) in a child process and waits until it listens. */
@@ -135,7 +163,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Child> {
   } catch {
     // not there
   }
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/rdma-brokerd.js'), '--device', o.device ?? 'sim', '--socket', o.socket, '--log-level', o.logLevel ?? 'info', ...(o.args ?? [])], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(o.root ?? ROOT, 'bin/rdma-brokerd.js'), '--device', o.device ?? 'sim', '--socket', o.socket, '--log-level', o.logLevel ?? 'info', ...(o.args ?? [])], {
     stdio: ['ignore', log, 'pipe', 'ipc'],
     env: { ...process.env, RDMA_BROKER_LOG_LEVEL: o.logLevel ?? 'info' },
   });

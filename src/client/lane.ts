@@ -22,8 +22,9 @@ import { mapFd, type SharedMemory } from '../sys/memory.js';
 import { closeAll } from '../sys/scm.js';
 import {
   C, CQE_SIZE, CQ_RING_HEADER, E, ERR_SIZE, H, LANE_ERR_NAMES, LANE_STATE, MAX_SGE, R, S, SEND_FLAGS, SGE_SIZE, SQE_SIZE, SqeKind,
-  WC_OPCODES, WC_STATUSES, WR_OPCODES, cqRingOffset, readHeader, type LaneLayout,
+  WR_OPCODES, cqRingOffset, readHeader, type LaneLayout,
 } from '../wire/lane-layout.js';
+import { WC_OPCODE_VALUES, WC_STATUS_NAMES, type Wc, type WcOpcode } from '../wire/wc.js';
 import type { FdChannel } from './fd-channel.js';
 
 type Handle = number | { readonly handle: number };
@@ -62,22 +63,8 @@ export interface LaneRecvWr {
   sg_list?: readonly LaneSge[];
 }
 
-/** A work completion from a completion ring (struct ibv_wc). */
-export interface LaneWc {
-  wr_id: bigint;
-  status: string;
-  opcode: string;
-  vendor_err: number;
-  byte_len: number;
-  imm_data: number;
-  qp_num: number;
-  src_qp: number;
-  wc_flags: number;
-  pkey_index: number;
-  slid: number;
-  sl: number;
-  dlid_path_bits: number;
-}
+/** A work completion from a completion ring: struct ibv_wc, the type the daemon's backends give (src/wire/wc.ts). */
+export type LaneWc = Wc;
 
 /** A submission the daemon refused. */
 export interface LaneError {
@@ -103,7 +90,10 @@ export interface FastLaneOptions {
   startIndex?: number;
 }
 
-const WC_OPCODE_NAMES = new Map<number, string>(Object.entries(WC_OPCODES).map(([k, v]) => [v, k]));
+/** enum ibv_wc_opcode by value. */
+const WC_OPCODE_BY_VALUE: (WcOpcode | undefined)[] = [];
+for (const [k, v] of Object.entries(WC_OPCODE_VALUES)) WC_OPCODE_BY_VALUE[v] = k as WcOpcode;
+const TWO32 = 2 ** 32;
 
 function flagsOf(f: readonly string[] | number | undefined): number {
   if (f === undefined) return 0;
@@ -120,6 +110,7 @@ function flagsOf(f: readonly string[] | number | undefined): number {
 export class FastLane {
   private readonly buf: Buffer;
   private readonly i32: Int32Array;
+  private readonly dv: DataView;
   private tail = 0;
   private readonly rings = new Map<number, { index: number; off: number; head: number }>();
   private errHead = 0;
@@ -139,6 +130,7 @@ export class FastLane {
   ) {
     this.buf = memory.withView((v) => v);
     this.i32 = new Int32Array(this.buf.buffer, this.buf.byteOffset, layout.totalSize >> 2);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, layout.totalSize);
     this.tail = this.load(H.sqTail);
     this.errHead = this.load(H.errHead);
   }
@@ -207,22 +199,41 @@ export class FastLane {
     return this.tail;
   }
 
-  private entry(i: number): number {
+  /**
+   * The byte offset of submission slot `i`, its first word written: kind,
+   * opcode and num_sge. Every other field of the fixed part is written by
+   * the caller (zero when unused), so the slot is not cleared first; SGE
+   * slots past num_sge are never read.
+   */
+  private entry(i: number, kind: number, opcode: number, nsge: number): number {
+    if (nsge > MAX_SGE) throw new RangeError(`at most ${MAX_SGE} SGEs per fast-lane WR`);
     const o = this.layout.sqOffset + ((i & (this.layout.sqEntries - 1)) * SQE_SIZE);
-    this.buf.fill(0, o, o + SQE_SIZE);
+    this.dv.setUint32(o, kind | (opcode << 8) | (nsge << 16), true);
     return o;
   }
 
+  /** Writes a u64 field: numbers as two words (no BigInt), anything else as a BigInt wrapped to 64 bits. */
+  private u64(o: number, x: bigint | number | undefined): void {
+    const v = this.dv;
+    if (x === undefined) x = 0;
+    if (typeof x === 'number' && x >= 0 && x <= Number.MAX_SAFE_INTEGER && Number.isInteger(x)) {
+      v.setUint32(o, x % TWO32, true);
+      v.setUint32(o + 4, Math.floor(x / TWO32), true);
+    } else {
+      v.setBigUint64(o, BigInt.asUintN(64, BigInt(x)), true);
+    }
+  }
+
   private sges(o: number, sg: readonly LaneSge[] | undefined): void {
-    const list = sg ?? [];
-    if (list.length > MAX_SGE) throw new RangeError(`at most ${MAX_SGE} SGEs per fast-lane WR`);
-    this.buf[o + S.numSge] = list.length;
-    list.forEach((s, i) => {
+    if (!sg) return;
+    const v = this.dv;
+    for (let i = 0; i < sg.length; i++) {
+      const s = sg[i]!;
       const so = o + S.sge + i * SGE_SIZE;
-      this.buf.writeBigUInt64LE(BigInt(s.addr), so);
-      this.buf.writeUInt32LE(s.length >>> 0, so + 8);
-      this.buf.writeUInt32LE(s.lkey >>> 0, so + 12);
-    });
+      this.u64(so, s.addr);
+      v.setUint32(so + 8, s.length >>> 0, true);
+      v.setUint32(so + 12, s.lkey >>> 0, true);
+    }
   }
 
   private publish(n: number, doorbell: boolean): number {
@@ -243,43 +254,45 @@ export class FastLane {
   /** Posts send WRs on a QP; returns the first submission index (WR i has index first + i). */
   postSend(qp: Handle, wrs: readonly LaneSendWr[], o: { doorbell?: boolean } = {}): number {
     const start = this.slot(wrs.length);
-    const b = this.buf;
-    wrs.forEach((w, i) => {
-      const e = this.entry(start + i);
+    const v = this.dv;
+    const target = hnum(qp);
+    for (let i = 0; i < wrs.length; i++) {
+      const w = wrs[i]!;
       const opcode = typeof w.opcode === 'number' ? w.opcode : WR_OPCODES[w.opcode];
       if (opcode === undefined) throw new RangeError(`unknown opcode ${String(w.opcode)}`);
-      b[e + S.kind] = SqeKind.POST_SEND;
-      b[e + S.opcode] = opcode;
-      b.writeUInt32LE(flagsOf(w.send_flags) >>> 0, e + S.sendFlags);
-      b.writeBigUInt64LE(BigInt(hnum(qp)), e + S.handle);
-      b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w.wr_id ?? 0)), e + S.wrId);
-      b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w.remote_addr ?? w.bind_mw?.addr ?? 0)), e + S.remoteAddr);
-      b.writeUInt32LE((w.rkey ?? w.bind_mw?.rkey ?? 0) >>> 0, e + S.rkey);
-      b.writeUInt32LE((w.imm_data ?? w.invalidate_rkey ?? 0) >>> 0, e + S.imm);
-      b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w.compare_add ?? w.bind_mw?.length ?? 0)), e + S.compareAdd);
-      b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w.swap ?? 0)), e + S.swap);
-      b.writeUInt32LE((w.remote_qpn ?? w.remote_srqn ?? 0) >>> 0, e + S.remoteQpn);
-      b.writeUInt32LE((w.remote_qkey ?? 0) >>> 0, e + S.remoteQkey);
-      if (w.ah !== undefined) b.writeBigUInt64LE(BigInt(hnum(w.ah)), e + S.ah);
-      if (w.bind_mw) {
-        b.writeBigUInt64LE(BigInt(hnum(w.bind_mw.mw)), e + S.bindMw);
-        b.writeBigUInt64LE(BigInt(hnum(w.bind_mw.mr)), e + S.bindMr);
-        b.writeUInt32LE((w.bind_mw.mw_access_flags ?? 0) >>> 0, e + S.bindAccess);
-      }
+      const e = this.entry(start + i, SqeKind.POST_SEND, opcode, w.sg_list?.length ?? 0);
+      const b = w.bind_mw;
+      v.setUint32(e + S.sendFlags, flagsOf(w.send_flags) >>> 0, true);
+      this.u64(e + S.handle, target);
+      this.u64(e + S.wrId, w.wr_id);
+      this.u64(e + S.remoteAddr, w.remote_addr ?? b?.addr);
+      v.setUint32(e + S.rkey, (w.rkey ?? b?.rkey ?? 0) >>> 0, true);
+      v.setUint32(e + S.imm, (w.imm_data ?? w.invalidate_rkey ?? 0) >>> 0, true);
+      this.u64(e + S.compareAdd, w.compare_add ?? b?.length);
+      this.u64(e + S.swap, w.swap);
+      v.setUint32(e + S.remoteQpn, (w.remote_qpn ?? w.remote_srqn ?? 0) >>> 0, true);
+      v.setUint32(e + S.remoteQkey, (w.remote_qkey ?? 0) >>> 0, true);
+      this.u64(e + S.ah, w.ah === undefined ? 0 : hnum(w.ah));
+      this.u64(e + S.bindMw, b ? hnum(b.mw) : 0);
+      this.u64(e + S.bindMr, b ? hnum(b.mr) : 0);
+      v.setUint32(e + S.bindAccess, (b?.mw_access_flags ?? 0) >>> 0, true);
+      v.setUint32(e + S.bindAccess + 4, 0, true);
       this.sges(e, w.sg_list);
-    });
+    }
     return this.publish(wrs.length, o.doorbell ?? true);
   }
 
   private postRecvKind(kind: number, target: Handle, wrs: readonly LaneRecvWr[], doorbell: boolean): number {
     const start = this.slot(wrs.length);
-    wrs.forEach((w, i) => {
-      const e = this.entry(start + i);
-      this.buf[e + S.kind] = kind;
-      this.buf.writeBigUInt64LE(BigInt(hnum(target)), e + S.handle);
-      this.buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(w.wr_id ?? 0)), e + S.wrId);
+    const h = hnum(target);
+    for (let i = 0; i < wrs.length; i++) {
+      const w = wrs[i]!;
+      const e = this.entry(start + i, kind, 0, w.sg_list?.length ?? 0);
+      this.dv.setUint32(e + S.sendFlags, 0, true);
+      this.u64(e + S.handle, h);
+      this.u64(e + S.wrId, w.wr_id);
       this.sges(e, w.sg_list);
-    });
+    }
     return this.publish(wrs.length, doorbell);
   }
 
@@ -296,43 +309,43 @@ export class FastLane {
   /** Asks the daemon to ring the completion doorbell at the CQ's next completion (or now, if its ring has some). */
   reqNotify(cq: Handle, solicitedOnly = false): number {
     const start = this.slot(1);
-    const e = this.entry(start);
-    this.buf[e + S.kind] = SqeKind.REQ_NOTIFY;
-    this.buf.writeBigUInt64LE(BigInt(hnum(cq)), e + S.handle);
-    this.buf.writeUInt32LE(solicitedOnly ? 1 : 0, e + S.imm);
+    const e = this.entry(start, SqeKind.REQ_NOTIFY, 0, 0);
+    this.u64(e + S.handle, hnum(cq));
+    this.dv.setUint32(e + S.imm, solicitedOnly ? 1 : 0, true);
     return this.publish(1, true);
   }
 
   // ------------------------------------------------------------ completion
 
   /** Up to `max` completions of an attached CQ, without waiting. */
-  poll(cq: Handle, max = 16): LaneWc[] {
+  poll(cq: Handle, max = 16): Wc[] {
     const r = this.rings.get(hnum(cq));
     if (!r) throw new Error(`CQ ${hnum(cq)} is not attached to this lane`);
     const l = this.layout;
     const tail = this.load(r.off + R.tail);
     const avail = (tail - r.head) >>> 0;
     const n = Math.min(avail, max);
-    const out = new Array<LaneWc>(n);
-    const b = this.buf;
+    const out: Wc[] = [];
+    const v = this.dv;
     const mask = l.cqEntries - 1;
     for (let i = 0; i < n; i++) {
       const o = r.off + CQ_RING_HEADER + ((r.head + i) & mask) * CQE_SIZE;
-      out[i] = {
-        wr_id: b.readBigUInt64LE(o + C.wrId),
-        status: WC_STATUSES[b.readUInt32LE(o + C.status)] ?? String(b.readUInt32LE(o + C.status)),
-        opcode: WC_OPCODE_NAMES.get(b.readUInt32LE(o + C.opcode)) ?? String(b.readUInt32LE(o + C.opcode)),
-        vendor_err: b.readUInt32LE(o + C.vendorErr),
-        byte_len: b.readUInt32LE(o + C.byteLen),
-        imm_data: b.readUInt32LE(o + C.immData),
-        qp_num: b.readUInt32LE(o + C.qpNum),
-        src_qp: b.readUInt32LE(o + C.srcQp),
-        wc_flags: b.readUInt32LE(o + C.wcFlags),
-        pkey_index: b.readUInt16LE(o + C.pkeyIndex),
-        slid: b.readUInt16LE(o + C.slid),
-        sl: b[o + C.sl]!,
-        dlid_path_bits: b[o + C.dlidPathBits]!,
-      };
+      out.push({
+        wr_id: v.getBigUint64(o + C.wrId, true),
+        // The daemon writes the enums' values; anything else (the client's own writes) reads as GENERAL_ERR / SEND.
+        status: WC_STATUS_NAMES[v.getUint32(o + C.status, true)] ?? 'GENERAL_ERR',
+        opcode: WC_OPCODE_BY_VALUE[v.getUint32(o + C.opcode, true)] ?? 'SEND',
+        vendor_err: v.getUint32(o + C.vendorErr, true),
+        byte_len: v.getUint32(o + C.byteLen, true),
+        imm_data: v.getUint32(o + C.immData, true),
+        qp_num: v.getUint32(o + C.qpNum, true),
+        src_qp: v.getUint32(o + C.srcQp, true),
+        wc_flags: v.getUint32(o + C.wcFlags, true),
+        pkey_index: v.getUint16(o + C.pkeyIndex, true),
+        slid: v.getUint16(o + C.slid, true),
+        sl: v.getUint8(o + C.sl),
+        dlid_path_bits: v.getUint8(o + C.dlidPathBits),
+      });
     }
     if (n > 0) {
       r.head = (r.head + n) >>> 0;
@@ -348,8 +361,8 @@ export class FastLane {
    * `count` completions of the CQ arrived, or `timeoutMs` passed (then
    * throws). Poll, arm (reqNotify), poll again, then sleep: race-free.
    */
-  async waitCompletions(cq: Handle, count = 1, timeoutMs = 10_000): Promise<LaneWc[]> {
-    const got: LaneWc[] = [];
+  async waitCompletions(cq: Handle, count = 1, timeoutMs = 10_000): Promise<Wc[]> {
+    const got: Wc[] = [];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       got.push(...this.poll(cq, count - got.length));

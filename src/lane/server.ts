@@ -28,7 +28,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.js';
 import { BrokerError, asBrokerError } from '../core/errors.js';
-import { WrError, type DecodedSendWr } from '../core/datapath.js';
+import { WrError, type DecodedSendWr, type PostKind } from '../core/datapath.js';
 import { MemoryCheckError } from '../core/memory-check.js';
 import type { Session } from '../core/sessions.js';
 import type { FdRequest } from '../wire/fd-protocol.js';
@@ -38,7 +38,7 @@ import { LaneSpinner } from './spin.js';
 import * as libc from '../sys/libc.js';
 import { PostError, VerbsError, WC_OPCODE_VALUES, WC_STATUS_NAMES, WR_OPCODE_VALUES, type RecvWr, type Sge, type Wc, type WrOpcode } from '../core/datapath.js';
 import {
-  C, CQE_SIZE, E, ERR_SIZE, H, LANE_STATE, LaneErr, MAX_SGE, R, RING_STATE, S, SGE_SIZE, SQE_SIZE, SqeKind,
+  C, CQE_SIZE, CQ_RING_HEADER, E, ERR_SIZE, H, LANE_STATE, LaneErr, MAX_SGE, R, RING_STATE, S, SGE_SIZE, SQE_SIZE, SqeKind,
   cqRingOffset, layoutFor, writeHeader, type LaneLayout,
 } from '../wire/lane-layout.js';
 
@@ -54,8 +54,10 @@ const POLL_BATCH = 64;
 const OPCODE_BY_VALUE: (WrOpcode | undefined)[] = [];
 for (const [k, v] of Object.entries(WR_OPCODE_VALUES)) OPCODE_BY_VALUE[v] = k as WrOpcode;
 const WC_STATUS_VALUE = new Map<string, number>(WC_STATUS_NAMES.map((n, i) => [n, i]));
-const WC_OPCODE_VALUE = new Map<string, number>(Object.entries(WC_OPCODE_VALUES));
+/** What a status the backend names outside enum ibv_wc_status is written as (cannot happen: the backends' statuses are the enum's). */
+const GENERAL_ERR = WC_STATUS_NAMES.indexOf('GENERAL_ERR');
 const TWO32 = 2 ** 32;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** An fd-channel op as the lane serves it (src/fdpass/server.ts calls these for a bound connection). */
 export type LaneOp = (s: Session, req: FdRequest, fds: number[]) => Promise<{ body: Record<string, unknown>; fds: number[] }>;
@@ -75,6 +77,8 @@ interface Ring {
   tail: number;
   /** The client asked (REQ_NOTIFY) to be woken by the next completion. */
   notify: boolean;
+  /** The daemon's copy of the ring's stalled word (set when it filled; never read back). */
+  stalled: boolean;
   /** The CQ is armed and no event consumed the arm yet (a refill need not arm it again). */
   armed: boolean;
   busy: boolean;
@@ -82,26 +86,32 @@ interface Ring {
   gone: boolean;
 }
 
-/** A run of consecutive entries for one target, posted together. */
-interface Run {
-  kind: 'send' | 'recv' | 'srq_recv';
-  handle: number;
-  wrs: (DecodedSendWr | RecvWr)[];
-  /** Per WR: its submission index, kind|opcode and wr_id (for error records). */
-  idx: number[];
+/**
+ * The WRs of one turn for one target (a QP's send or receive queue, an SRQ),
+ * in submission order: posted with one call. WRs of different targets have
+ * no order between them (as on the device), so a turn groups by target.
+ */
+interface Group {
+  readonly kind: PostKind;
+  readonly handle: number;
+  readonly wrs: (DecodedSendWr | RecvWr)[];
+  /** Per WR: its submission index and kind|opcode (for error records), two numbers each. */
+  readonly idx: number[];
 }
 
-type Decoded =
-  | { t: 'skip' }
-  | { t: 'bad'; code: number; why: string; handle: number }
-  | { t: 'wr'; kind: Run['kind']; handle: number; wr: DecodedSendWr | RecvWr }
-  | { t: 'notify'; handle: number; solicited: boolean };
+/** The group index of a submission kind (POST_SEND, POST_RECV, SRQ_RECV). */
+const KIND_OF: readonly (PostKind | undefined)[] = [undefined, 'send', 'recv', 'srq_recv'];
 
 class Lane {
   readonly id: number;
   private readonly buf: Buffer;
   private readonly i32: Int32Array;
   private readonly scratch: Buffer;
+  /** Views for field access: the lane's memory (daemon-written fields only) and the copied-out entries. */
+  private readonly dv: DataView;
+  private readonly sdv: DataView;
+  /** Per submission kind (send, recv, srq_recv): this turn's group of each target handle (emptied before any post). */
+  private readonly byTarget = [new Map<number, Group>(), new Map<number, Group>(), new Map<number, Group>()];
   private sqHead = 0;
   private errTail = 0;
   private errDropped = 0;
@@ -135,6 +145,8 @@ class Lane {
     this.buf = mem.withView((v) => v);
     this.i32 = new Int32Array(this.buf.buffer, this.buf.byteOffset, layout.totalSize >> 2);
     this.scratch = Buffer.alloc(TURN_BUDGET * SQE_SIZE);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, layout.totalSize);
+    this.sdv = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.length);
     this.rings = new Array<Ring | null>(layout.cqRings).fill(null);
     writeHeader(new DataView(this.buf.buffer, this.buf.byteOffset, layout.totalSize), layout);
     // Every index starts at `start` (0 unless asked: a client may start near 2^32 to exercise wrap-around).
@@ -210,7 +222,7 @@ class Lane {
         const more = await this.turn();
         if (this.closed) return;
         // Stalled rings may have room now (the client rings after consuming).
-        for (const r of this.rings) if (r && !r.gone && this.load(r.off + R.stalled) === 1) this.refill(r);
+        for (const r of this.rings) if (r && !r.gone && r.stalled) this.refill(r);
         if (more) {
           // Bounded work per turn: the rest waits behind other sessions' I/O.
           this.immediate ??= setImmediate(() => {
@@ -259,40 +271,57 @@ class Lane {
     avail -= n;
     this.stats.entries += n;
 
-    let run: Run | null = null;
+    // Decode every copy (each field read once, from daemon memory), grouping WRs by target.
+    const v = this.sdv;
+    const groups: Group[] = [];
     for (let i = 0; i < n; i++) {
       const o = i * SQE_SIZE;
       const sqIndex = (first + i) >>> 0;
-      const d = decode(this.scratch, o);
-      const kindOp = this.scratch[o]! | (this.scratch[o + 1]! << 8);
-      if (d.t === 'wr') {
-        if (run && (run.kind !== d.kind || run.handle !== d.handle)) {
-          await this.post(run);
-          if (this.closed) return false;
-          run = null;
-        }
-        run ??= { kind: d.kind, handle: d.handle, wrs: [], idx: [] };
-        run.wrs.push(d.wr);
-        run.idx.push(sqIndex, kindOp);
+      // kind, opcode, num_sge and a pad byte: one little-endian word.
+      const w0 = v.getUint32(o, true);
+      const kind = w0 & 0xff;
+      if (kind === SqeKind.NOP) continue;
+      const kindOp = w0 & 0xffff;
+      const handle = handleAt(v, o + S.handle);
+      if (handle <= 0) {
+        this.error(sqIndex, LaneErr.NO_SUCH_HANDLE, 0, kindOp, v.getBigUint64(o + S.wrId, true), 0);
         continue;
       }
-      if (run) {
-        await this.post(run);
-        if (this.closed) return false;
-        run = null;
+      if (kind === SqeKind.REQ_NOTIFY) {
+        // An arm is independent of this turn's posts: their completions arrive after it either way.
+        this.notify(sqIndex, kindOp, handle);
+        continue;
       }
-      if (d.t === 'bad') this.error(sqIndex, d.code, 0, kindOp, this.scratch.readBigUInt64LE(o + S.wrId), d.handle);
-      else if (d.t === 'notify') this.notify(sqIndex, kindOp, d.handle, d.solicited);
+      const pk = KIND_OF[kind];
+      const nsge = (w0 >>> 16) & 0xff;
+      const wr = pk === undefined || nsge > MAX_SGE ? LaneErr.BAD_ENTRY : pk === 'send' ? decodeSend(v, o, (w0 >>> 8) & 0xff, nsge) : decodeRecv(v, o, nsge);
+      if (typeof wr === 'number') {
+        this.error(sqIndex, wr, 0, kindOp, v.getBigUint64(o + S.wrId, true), handle);
+        continue;
+      }
+      const m = this.byTarget[kind - 1]!;
+      let g = m.get(handle);
+      if (!g) {
+        g = { kind: pk!, handle, wrs: [], idx: [] };
+        m.set(handle, g);
+        groups.push(g);
+      }
+      g.wrs.push(wr);
+      g.idx.push(sqIndex, kindOp);
     }
-    if (run) await this.post(run);
+    for (const m of this.byTarget) m.clear();
+    for (const g of groups) {
+      await this.post(g);
+      if (this.closed) return false;
+    }
     return avail > 0 && !this.closed;
   }
 
   /**
-   * Posts a run through the core. Each entry stands alone: a refused WR
+   * Posts a group through the core. Each entry stands alone: a refused WR
    * gets an error record and the ones after it are still posted.
    */
-  private async post(run: Run): Promise<void> {
+  private async post(run: Group): Promise<void> {
     const dp = this.owner.broker.dataPath;
     let from = 0;
     // Each pass posts at least one WR or records one error: at most wrs.length passes.
@@ -318,7 +347,7 @@ class Lane {
     }
   }
 
-  private wrError(run: Run, i: number, e: unknown): void {
+  private wrError(run: Group, i: number, e: unknown): void {
     const wr = run.wrs[i]!;
     const [code, errno] = errorCode(e);
     if (code === LaneErr.REFUSED && !asBrokerError(e)) this.owner.internalError(this, e);
@@ -340,13 +369,14 @@ class Lane {
       return;
     }
     const o = l.errOffset + (this.errTail & (l.errEntries - 1)) * ERR_SIZE;
-    const b = this.buf;
-    b.writeUInt32LE(sqIndex >>> 0, o + E.sqIndex);
-    b.writeUInt32LE(errno >>> 0, o + E.errno);
-    b.writeUInt32LE(code, o + E.code);
-    b.writeUInt32LE(kindOp >>> 0, o + E.kindOpcode);
-    b.writeBigUInt64LE(BigInt.asUintN(64, wrId), o + E.wrId);
-    b.writeBigUInt64LE(BigInt(handle), o + E.handle);
+    const v = this.dv;
+    v.setUint32(o + E.sqIndex, sqIndex >>> 0, true);
+    v.setUint32(o + E.errno, errno >>> 0, true);
+    v.setUint32(o + E.code, code, true);
+    v.setUint32(o + E.kindOpcode, kindOp >>> 0, true);
+    v.setBigUint64(o + E.wrId, wrId, true);
+    v.setUint32(o + E.handle, handle % TWO32, true);
+    v.setUint32(o + E.handle + 4, Math.floor(handle / TWO32), true);
     this.errTail = (this.errTail + 1) >>> 0;
     this.store(H.errTail, this.errTail);
     this.wantSignal = true;
@@ -375,7 +405,7 @@ class Lane {
     const off = cqRingOffset(this.layout, index);
     // A reused ring starts over at the client's head (its old entries were for the old CQ).
     const start = this.load(off + R.head);
-    const r: Ring = { index, cq, off, tail: start, notify: false, armed: false, busy: false, again: false, gone: false };
+    const r: Ring = { index, cq, off, tail: start, notify: false, stalled: false, armed: false, busy: false, again: false, gone: false };
     this.store(off + R.tail, start);
     this.store(off + R.stalled, 0);
     this.buf.writeBigUInt64LE(BigInt(cq), off + R.cqHandle);
@@ -413,8 +443,8 @@ class Lane {
     this.signalIfWanted();
   }
 
-  private notify(sqIndex: number, kindOp: number, cq: number, solicited: boolean): void {
-    void solicited; // A solicited-only arm wakes on any completion here: a spurious wake-up is allowed, a missed one is not.
+  /** REQ_NOTIFY (its solicited-only bit is not read: such an arm wakes on any completion here, a spurious wake-up, never a missed one). */
+  private notify(sqIndex: number, kindOp: number, cq: number): void {
     const r = this.byCq.get(cq);
     if (!r || r.gone) {
       this.error(sqIndex, LaneErr.NOT_ATTACHED, 0, kindOp, 0n, cq);
@@ -463,6 +493,7 @@ class Lane {
         const free = used > l.cqEntries ? 0 : l.cqEntries - used;
         if (free === 0) {
           // Full: leave the rest in the device CQ (it overflows as the kernel's would) until the client consumes.
+          r.stalled = true;
           this.store(r.off + R.stalled, 1);
           return;
         }
@@ -473,7 +504,10 @@ class Lane {
         if (wcs.length < want) break;
       }
       if (armed) break;
-      this.store(r.off + R.stalled, 0);
+      if (r.stalled) {
+        r.stalled = false;
+        this.store(r.off + R.stalled, 0);
+      }
       // Still armed from an earlier refill (no event since): the next completion raises one.
       if (r.armed) break;
       // Arm, then poll once more: a completion that arrived before the arm raises no event.
@@ -485,23 +519,25 @@ class Lane {
 
   private putWcs(r: Ring, wcs: readonly Wc[]): void {
     const l = this.layout;
-    const b = this.buf;
+    const v = this.dv;
     const mask = l.cqEntries - 1;
-    for (const w of wcs) {
-      const o = r.off + 256 + (r.tail & mask) * CQE_SIZE;
-      b.writeBigUInt64LE(BigInt.asUintN(64, w.wr_id), o + C.wrId);
-      b.writeUInt32LE(WC_STATUS_VALUE.get(w.status) ?? 21, o + C.status);
-      b.writeUInt32LE(WC_OPCODE_VALUE.get(w.opcode) ?? 0, o + C.opcode);
-      b.writeUInt32LE(w.vendor_err >>> 0, o + C.vendorErr);
-      b.writeUInt32LE(w.byte_len >>> 0, o + C.byteLen);
-      b.writeUInt32LE(w.imm_data >>> 0, o + C.immData);
-      b.writeUInt32LE(w.qp_num >>> 0, o + C.qpNum);
-      b.writeUInt32LE(w.src_qp >>> 0, o + C.srcQp);
-      b.writeUInt32LE(w.wc_flags >>> 0, o + C.wcFlags);
-      b.writeUInt16LE(w.pkey_index & 0xffff, o + C.pkeyIndex);
-      b.writeUInt16LE(w.slid & 0xffff, o + C.slid);
-      b[o + C.sl] = w.sl & 0xff;
-      b[o + C.dlidPathBits] = w.dlid_path_bits & 0xff;
+    const base = r.off + CQ_RING_HEADER;
+    for (let i = 0; i < wcs.length; i++) {
+      const w = wcs[i]!;
+      const o = base + (r.tail & mask) * CQE_SIZE;
+      v.setBigUint64(o + C.wrId, w.wr_id, true);
+      v.setUint32(o + C.status, WC_STATUS_VALUE.get(w.status) ?? GENERAL_ERR, true);
+      v.setUint32(o + C.opcode, WC_OPCODE_VALUES[w.opcode] ?? 0, true);
+      v.setUint32(o + C.vendorErr, w.vendor_err >>> 0, true);
+      v.setUint32(o + C.byteLen, w.byte_len >>> 0, true);
+      v.setUint32(o + C.immData, w.imm_data >>> 0, true);
+      v.setUint32(o + C.qpNum, w.qp_num >>> 0, true);
+      v.setUint32(o + C.srcQp, w.src_qp >>> 0, true);
+      v.setUint32(o + C.wcFlags, w.wc_flags >>> 0, true);
+      v.setUint16(o + C.pkeyIndex, w.pkey_index & 0xffff, true);
+      v.setUint16(o + C.slid, w.slid & 0xffff, true);
+      v.setUint8(o + C.sl, w.sl & 0xff);
+      v.setUint8(o + C.dlidPathBits, w.dlid_path_bits & 0xff);
       r.tail = (r.tail + 1) >>> 0;
     }
     // Entries first, then the tail (Atomics.store is a full barrier).
@@ -552,76 +588,84 @@ class Lane {
 }
 
 /** Reads a u64 handle as a number; -1 when it is beyond 2^53 (no broker handle is). */
-function handleAt(b: Buffer, o: number): number {
-  const hi = b.readUInt32LE(o + 4);
+function handleAt(v: DataView, o: number): number {
+  const hi = v.getUint32(o + 4, true);
   if (hi >= 0x200000) return -1;
-  return hi * TWO32 + b.readUInt32LE(o);
+  return hi * TWO32 + v.getUint32(o, true);
 }
 
-/** Decodes one copied-out entry. Every field is read once, from daemon memory. */
-function decode(b: Buffer, o: number): Decoded {
-  const kind = b[o + S.kind]!;
-  if (kind === SqeKind.NOP) return { t: 'skip' };
-  const handle = handleAt(b, o + S.handle);
-  if (handle <= 0) return { t: 'bad', code: LaneErr.NO_SUCH_HANDLE, why: 'handle', handle: 0 };
-  if (kind === SqeKind.REQ_NOTIFY) return { t: 'notify', handle, solicited: (b.readUInt32LE(o + S.imm) & 1) === 1 };
-  if (kind !== SqeKind.POST_SEND && kind !== SqeKind.POST_RECV && kind !== SqeKind.SRQ_RECV) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'kind', handle };
-  const nsge = b[o + S.numSge]!;
-  if (nsge > MAX_SGE) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'num_sge', handle };
-  const sg: Sge[] = new Array<Sge>(nsge);
+/** The SGEs of a copied-out entry (the caller bounded `nsge`). */
+function sgesAt(v: DataView, o: number, nsge: number): Sge[] {
+  const sg: Sge[] = [];
   for (let i = 0; i < nsge; i++) {
     const so = o + S.sge + i * SGE_SIZE;
-    sg[i] = { addr: b.readBigUInt64LE(so), length: b.readUInt32LE(so + 8), lkey: b.readUInt32LE(so + 12) };
+    sg.push({ addr: v.getBigUint64(so, true), length: v.getUint32(so + 8, true), lkey: v.getUint32(so + 12, true) });
   }
-  const wr_id = b.readBigUInt64LE(o + S.wrId);
-  if (kind !== SqeKind.POST_SEND) return { t: 'wr', kind: kind === SqeKind.POST_RECV ? 'recv' : 'srq_recv', handle, wr: { wr_id, sg_list: sg } };
-  const opcode = OPCODE_BY_VALUE[b[o + S.opcode]!];
-  if (!opcode) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'opcode', handle };
-  const flags = b.readUInt32LE(o + S.sendFlags);
-  if (flags > 0x1f) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'send_flags', handle };
-  const wr: DecodedSendWr = { wr_id, opcode, send_flags: flags, sg_list: sg };
+  return sg;
+}
+
+/** Decodes a copied-out receive entry (kind and num_sge already checked). */
+function decodeRecv(v: DataView, o: number, nsge: number): RecvWr {
+  return { wr_id: v.getBigUint64(o + S.wrId, true), sg_list: sgesAt(v, o, nsge) };
+}
+
+/**
+ * Decodes a copied-out POST_SEND entry, each field read once from daemon
+ * memory, into the WR the core posts; a refusal is its error code.
+ */
+function decodeSend(v: DataView, o: number, op: number, nsge: number): DecodedSendWr | number {
+  const opcode = OPCODE_BY_VALUE[op];
+  if (!opcode) return LaneErr.BAD_ENTRY;
+  const flags = v.getUint32(o + S.sendFlags, true);
+  if (flags > 0x1f) return LaneErr.BAD_ENTRY;
+  const wr: DecodedSendWr = { wr_id: v.getBigUint64(o + S.wrId, true), opcode, send_flags: flags, sg_list: sgesAt(v, o, nsge) };
   switch (opcode) {
+    case 'RDMA_WRITE':
+    case 'RDMA_READ':
+      wr.remote_addr = v.getBigUint64(o + S.remoteAddr, true);
+      wr.rkey = v.getUint32(o + S.rkey, true);
+      return wr;
     case 'RDMA_WRITE_WITH_IMM':
-    case 'SEND_WITH_IMM':
-      wr.imm_data = b.readUInt32LE(o + S.imm);
-      break;
-    case 'SEND_WITH_INV':
+      wr.imm_data = v.getUint32(o + S.imm, true);
+      wr.remote_addr = v.getBigUint64(o + S.remoteAddr, true);
+      wr.rkey = v.getUint32(o + S.rkey, true);
+      return wr;
+    case 'ATOMIC_CMP_AND_SWP':
+    case 'ATOMIC_FETCH_AND_ADD':
+      wr.remote_addr = v.getBigUint64(o + S.remoteAddr, true);
+      wr.rkey = v.getUint32(o + S.rkey, true);
+      wr.compare_add = v.getBigUint64(o + S.compareAdd, true);
+      wr.swap = v.getBigUint64(o + S.swap, true);
+      return wr;
     case 'LOCAL_INV':
-      wr.invalidate_rkey = b.readUInt32LE(o + S.imm);
-      break;
-    default:
-      break;
-  }
-  if (opcode === 'BIND_MW') {
-    const mw = handleAt(b, o + S.bindMw);
-    const mr = handleAt(b, o + S.bindMr);
-    const len = b.readBigUInt64LE(o + S.compareAdd);
-    if (mw <= 0 || mr <= 0) return { t: 'bad', code: LaneErr.NO_SUCH_HANDLE, why: 'bind_mw', handle };
-    if (len > BigInt(Number.MAX_SAFE_INTEGER)) return { t: 'bad', code: LaneErr.BAD_ENTRY, why: 'bind length', handle };
-    wr.bind_mw = { mw, mr, rkey: b.readUInt32LE(o + S.rkey), addr: b.readBigUInt64LE(o + S.remoteAddr), length: Number(len), mw_access_flags: b.readUInt32LE(o + S.bindAccess) };
-    return { t: 'wr', kind: 'send', handle, wr };
-  }
-  if (opcode === 'RDMA_WRITE' || opcode === 'RDMA_WRITE_WITH_IMM' || opcode === 'RDMA_READ' || opcode === 'ATOMIC_CMP_AND_SWP' || opcode === 'ATOMIC_FETCH_AND_ADD') {
-    wr.remote_addr = b.readBigUInt64LE(o + S.remoteAddr);
-    wr.rkey = b.readUInt32LE(o + S.rkey);
-  }
-  if (opcode === 'ATOMIC_CMP_AND_SWP' || opcode === 'ATOMIC_FETCH_AND_ADD') {
-    wr.compare_add = b.readBigUInt64LE(o + S.compareAdd);
-    wr.swap = b.readBigUInt64LE(o + S.swap);
-  }
-  if (opcode === 'SEND' || opcode === 'SEND_WITH_IMM' || opcode === 'SEND_WITH_INV') {
-    const ah = handleAt(b, o + S.ah);
-    if (ah < 0) return { t: 'bad', code: LaneErr.NO_SUCH_HANDLE, why: 'ah', handle };
-    if (ah > 0) {
-      wr.ah = ah;
-      wr.remote_qpn = b.readUInt32LE(o + S.remoteQpn) & 0xffffff;
-      wr.remote_qkey = b.readUInt32LE(o + S.remoteQkey);
-    } else {
-      const srqn = b.readUInt32LE(o + S.remoteQpn);
-      if (srqn !== 0) wr.remote_srqn = srqn & 0xffffff;
+      wr.invalidate_rkey = v.getUint32(o + S.imm, true);
+      return wr;
+    case 'BIND_MW': {
+      const mw = handleAt(v, o + S.bindMw);
+      const mr = handleAt(v, o + S.bindMr);
+      if (mw <= 0 || mr <= 0) return LaneErr.NO_SUCH_HANDLE;
+      const len = v.getBigUint64(o + S.compareAdd, true);
+      if (len > MAX_SAFE) return LaneErr.BAD_ENTRY;
+      wr.bind_mw = { mw, mr, rkey: v.getUint32(o + S.rkey, true), addr: v.getBigUint64(o + S.remoteAddr, true), length: Number(len), mw_access_flags: v.getUint32(o + S.bindAccess, true) };
+      return wr;
+    }
+    default: {
+      // SEND, SEND_WITH_IMM, SEND_WITH_INV: UD with an AH, XRC with a remote SRQ number.
+      if (opcode === 'SEND_WITH_IMM') wr.imm_data = v.getUint32(o + S.imm, true);
+      else if (opcode === 'SEND_WITH_INV') wr.invalidate_rkey = v.getUint32(o + S.imm, true);
+      const ah = handleAt(v, o + S.ah);
+      if (ah < 0) return LaneErr.NO_SUCH_HANDLE;
+      if (ah > 0) {
+        wr.ah = ah;
+        wr.remote_qpn = v.getUint32(o + S.remoteQpn, true) & 0xffffff;
+        wr.remote_qkey = v.getUint32(o + S.remoteQkey, true);
+      } else {
+        const srqn = v.getUint32(o + S.remoteQpn, true);
+        if (srqn !== 0) wr.remote_srqn = srqn & 0xffffff;
+      }
+      return wr;
     }
   }
-  return { t: 'wr', kind: 'send', handle, wr };
 }
 
 /** The error record code and errno for a refused WR. */
@@ -730,9 +774,7 @@ export class LaneServer {
       }
       entry.lanes.set(lane.id, lane);
       this.byId.set(lane.id, lane);
-      const spinning = this.spinner?.add(lane.id, lane.mem.fd, layout.totalSize, {
-        sqTail: H.sqTail, sqHead: H.sqHead, cqTails: Array.from({ length: layout.cqRings }, (_, i) => cqRingOffset(layout, i) + R.tail),
-      }) ?? false;
+      const spinning = this.spinner?.add(lane.id, lane.mem.fd, layout) ?? false;
       this.log.info({ session: s.id, lane: lane.id, size: layout.totalSize, sq: layout.sqEntries, cqRings: layout.cqRings, cq: layout.cqEntries, spinning }, 'fast lane opened');
       return {
         body: {

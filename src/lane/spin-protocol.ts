@@ -3,6 +3,8 @@
  * share: the control block's word indices and the messages between them.
  */
 
+import type { LaneParams } from '../wire/lane-layout.js';
+
 /** Spinning lanes at most (each has a word in the control block). */
 export const MAX_SPIN_LANES = 1024;
 /** A lane is spun on for this long after its last traffic (submissions or completions). */
@@ -24,17 +26,18 @@ export const CTL = {
 
 export const CTL_WORDS = CTL.pending + MAX_SPIN_LANES;
 
+/**
+ * A lane to spin on. The worker finds its indices with the layout module
+ * (src/wire/lane-layout.ts) from the lane's parameters, as the daemon
+ * does: never from the memfd's header, which the client can overwrite.
+ */
 export interface SpinAdd {
   op: 'add';
   id: number;
   slot: number;
-  /** The daemon's memfd of the lane (the worker maps it; the lane keeps it open). */
+  /** A dup of the lane's memfd for the worker (it maps it, then closes this fd). */
   fd: number;
-  size: number;
-  sqTail: number;
-  sqHead: number;
-  /** Byte offsets of every completion ring's tail. */
-  cqTails: number[];
+  params: LaneParams;
 }
 
 export type SpinMessage = SpinAdd | { op: 'remove'; id: number };

@@ -19,6 +19,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { mapFd, type SharedMemory } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
+import { H, R, cqRingOffset, layoutFor } from '../wire/lane-layout.js';
 import { CTL, SPIN_ACTIVE_MS, IDLE_WAIT_MS, type SpinAdd, type SpinMessage } from './spin-protocol.js';
 
 interface Watched {
@@ -42,10 +43,12 @@ const ctl = new Int32Array((workerData as { ctl: SharedArrayBuffer }).ctl);
 const lanes = new Map<number, Watched>();
 
 function add(m: SpinAdd): void {
+  // The daemon validated these parameters when it opened the lane.
+  const layout = layoutFor(m.params);
   // The fd is a dup made for this thread: mapping takes its own, then this one is closed.
   let mem: SharedMemory;
   try {
-    mem = mapFd(m.fd, 0, m.size);
+    mem = mapFd(m.fd, 0, layout.totalSize);
   } catch {
     // Not mappable (cannot happen for a lane's memfd): the lane works on doorbells alone.
     return;
@@ -53,9 +56,9 @@ function add(m: SpinAdd): void {
     libc.close(m.fd);
   }
   const buf = mem.withView((v) => v);
-  const i32 = new Int32Array(buf.buffer, buf.byteOffset, m.size >> 2);
-  const cqTails = m.cqTails.map((o) => o >> 2);
-  lanes.set(m.id, { id: m.id, slot: m.slot, mem, i32, sqTail: m.sqTail >> 2, sqHead: m.sqHead >> 2, cqTails, lastTail: 0, lastCq: 0, active: performance.now() });
+  const i32 = new Int32Array(buf.buffer, buf.byteOffset, layout.totalSize >> 2);
+  const cqTails = Array.from({ length: layout.cqRings }, (_, i) => (cqRingOffset(layout, i) + R.tail) >> 2);
+  lanes.set(m.id, { id: m.id, slot: m.slot, mem, i32, sqTail: H.sqTail >> 2, sqHead: H.sqHead >> 2, cqTails, lastTail: 0, lastCq: 0, active: performance.now() });
 }
 
 function remove(id: number): void {

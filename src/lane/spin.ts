@@ -17,6 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import * as libc from '../sys/libc.js';
+import type { LaneParams } from '../wire/lane-layout.js';
 import { CTL, CTL_WORDS, MAX_SPIN_LANES, type SpinAdd, type SpinReply } from './spin-protocol.js';
 
 /** How long close() waits for the worker to leave its loop before terminating it. */
@@ -62,7 +63,7 @@ export class LaneSpinner {
    * (a dup, so the lane's fd may close at any time). False when every slot
    * is taken: that lane works on doorbells only.
    */
-  add(id: number, memfd: number, size: number, offsets: { sqTail: number; sqHead: number; cqTails: number[] }): boolean {
+  add(id: number, memfd: number, params: LaneParams): boolean {
     if (this.exited || this.stopped) return false;
     const slot = this.free.pop();
     if (slot === undefined) return false;
@@ -73,7 +74,7 @@ export class LaneSpinner {
     }
     Atomics.store(this.ctl, CTL.pending + slot, 0);
     this.slots.set(id, slot);
-    const m: SpinAdd = { op: 'add', id, slot, fd, size, ...offsets };
+    const m: SpinAdd = { op: 'add', id, slot, fd, params: { sqEntries: params.sqEntries, cqRings: params.cqRings, cqEntries: params.cqEntries } };
     this.worker.postMessage(m);
     this.nudge();
     return true;

@@ -2,7 +2,8 @@
  * The fast lane's shared-memory layout (docs/fast-lane.md is the reference
  * for other languages, include/rdma-broker/fast-lane.h its C form; keep the
  * three in step). This module is pure: the daemon (src/lane/server.ts) and
- * the client (src/client/lane.ts) both import it, and it imports nothing.
+ * the client (src/client/lane.ts) both import it, and it imports only the
+ * work completion's wire type (./wc.ts).
  *
  * One memfd per lane, little-endian, mapped MAP_SHARED by both sides:
  *
@@ -27,6 +28,8 @@
  * stores its own index. The daemon never trusts a client-written index: it
  * keeps its own copies of the indices it writes, and bounds what it reads.
  */
+
+import { WC_OPCODE_VALUES, WC_STATUS_NAMES, type WcOpcode, type WcStatus } from './wc.js';
 
 export const LANE_MAGIC = 0x4c464252; // "RBFL"
 export const LANE_VERSION = 1;
@@ -259,15 +262,7 @@ export const WR_OPCODES: Readonly<Record<string, number>> = {
 };
 /** enum ibv_send_flags */
 export const SEND_FLAGS: Readonly<Record<string, number>> = { FENCE: 1, SIGNALED: 2, SOLICITED: 4, INLINE: 8, IP_CSUM: 16 };
-/** enum ibv_wc_opcode */
-export const WC_OPCODES: Readonly<Record<string, number>> = {
-  SEND: 0, RDMA_WRITE: 1, RDMA_READ: 2, COMP_SWAP: 3, FETCH_ADD: 4, BIND_MW: 5, LOCAL_INV: 6, RECV: 128, RECV_RDMA_WITH_IMM: 129,
-};
-/** enum ibv_wc_status, by value. */
-export const WC_STATUSES: readonly string[] = [
-  'SUCCESS', 'LOC_LEN_ERR', 'LOC_QP_OP_ERR', 'LOC_EEC_OP_ERR', 'LOC_PROT_ERR', 'WR_FLUSH_ERR',
-  'MW_BIND_ERR', 'BAD_RESP_ERR', 'LOC_ACCESS_ERR', 'REM_INV_REQ_ERR', 'REM_ACCESS_ERR',
-  'REM_OP_ERR', 'RETRY_EXC_ERR', 'RNR_RETRY_EXC_ERR', 'LOC_RDD_VIOL_ERR', 'REM_INV_RD_REQ_ERR',
-  'REM_ABORT_ERR', 'INV_EECN_ERR', 'INV_EEC_STATE_ERR', 'FATAL_ERR', 'RESP_TIMEOUT_ERR',
-  'GENERAL_ERR', 'TM_ERR', 'TM_RNDV_INCOMPLETE',
-];
+/** enum ibv_wc_opcode (./wc.ts: the completion entries carry struct ibv_wc). */
+export const WC_OPCODES: Readonly<Record<WcOpcode, number>> = WC_OPCODE_VALUES;
+/** enum ibv_wc_status, by value (./wc.ts). */
+export const WC_STATUSES: readonly WcStatus[] = WC_STATUS_NAMES;
