@@ -10,8 +10,9 @@
 # same way (docs/fast-lane.md: the lane's data path, the conformance suite's
 # data-path cases through the gRPC lane and the fast lane, the example and the
 # Python client, the ring fuzzer, a SIGKILLed lane client checked against
-# `rdma resource show`), and `npm run example:write -- --lane fast` against a
-# daemon serving rxe0, which must print `rdma-write ok`.
+# `rdma resource show`; the data-path ones again with --fast-lane-spin), and
+# `npm run example:write -- --lane fast` against a daemon serving rxe0, which
+# must print `rdma-write ok`.
 set -e
 # The guest's shell starts with 4096 open files; the daemon's per-tenant fd
 # quota is a share of its limit, and the fd-channel tests hold thousands of
@@ -37,6 +38,9 @@ RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/fd- \
   --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
 echo "rxe-suite: fast-lane tests on rxe0"
 RDMA_BROKER_FD_DEVICE=rxe0 npx vitest run test/integration/lane \
+  --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
+echo "rxe-suite: the lane's data-path tests on rxe0 against a --fast-lane-spin daemon"
+RDMA_BROKER_FD_DEVICE=rxe0 RDMA_BROKER_LANE_SPIN=1 npx vitest run test/integration/lane.test.ts test/integration/lane-conformance.test.ts \
   --no-file-parallelism --testTimeout 300000 --hookTimeout 300000
 echo "rxe-suite: npm run example:write -- --lane fast on rxe0"
 lane_dir=$(mktemp -d /tmp/rxe-lane.XXXXXX)

@@ -90,9 +90,12 @@ async function latency(s: Side): Promise<void> {
 
 async function throughput(s: Side): Promise<void> {
   for (const per of parts.has('throughput') ? [1, 32] : [32]) {
+    const c0 = process.cpuUsage();
     const t = await throughputRun(s.p, s.daemon, per, { maxMs: ms, maxIters: 1e9, minIters: 1, warmup: 0 }, !spinMode);
+    const c = process.cpuUsage(c0);
     add(s, `${per}/doorbell kWR/s`, t.wrsPerSec / 1000);
     add(s, `${per}/doorbell daemon µs/WR`, t.daemonCpuUsPerWr);
+    add(s, `${per}/doorbell client µs/WR`, (c.user + c.system) / t.wrs);
   }
 }
 

@@ -120,6 +120,8 @@ class Lane {
   private watch: libc.FdWatch | null;
   private current: Promise<void> | null = null;
   private drainAgain = false;
+  /** The submission doorbell rang and its counter is not reset yet. */
+  private rung = false;
   private immediate: NodeJS.Immediate | null = null;
   private busy = 0;
   private closed = false;
@@ -176,8 +178,8 @@ class Lane {
   private onDoorbell(): void {
     if (this.closed) return;
     this.owner.spinner?.nudge();
-    // Reset the counter (non-blocking; EAGAIN when another turn already read it).
-    libc.read(this.sqFd, this.eight, 8);
+    // The counter is reset after the turn (drain): the read is a system call, kept off the latency path.
+    this.rung = true;
     this.kick();
   }
 
@@ -221,6 +223,15 @@ class Lane {
         this.stats.turns++;
         const more = await this.turn();
         if (this.closed) return;
+        if (this.rung) {
+          // Reset the doorbell's counter (non-blocking; EAGAIN when it is 0).
+          // A client that published after the turn read sq_tail rang again
+          // before this read: look once more, or its entries would wait for
+          // a doorbell that was just consumed.
+          this.rung = false;
+          libc.read(this.sqFd, this.eight, 8);
+          if (((this.load(H.sqTail) - this.sqHead) >>> 0) !== 0) this.drainAgain = true;
+        }
         // Stalled rings may have room now (the client rings after consuming).
         for (const r of this.rings) if (r && !r.gone && r.stalled) this.refill(r);
         if (more) {
@@ -456,8 +467,12 @@ class Lane {
     else r.notify = true;
   }
 
-  /** Moves completions from the device CQ into the ring (bounded by its free slots), then re-arms. */
-  refill(r: Ring): void {
+  /**
+   * Moves completions from the device CQ into the ring (bounded by its free
+   * slots), then re-arms. `spin`: the spin worker asked; it hears whether
+   * completions were moved (it backs off polling when none are).
+   */
+  refill(r: Ring, spin = false): void {
     if (this.closed || r.gone) return;
     if (r.busy) {
       r.again = true;
@@ -465,7 +480,10 @@ class Lane {
     }
     r.busy = true;
     this.busy++;
-    void this.doRefill(r).catch((e) => {
+    const before = this.stats.completions;
+    void this.doRefill(r).then(() => {
+      if (spin && this.stats.completions !== before) this.owner.spinner?.found(this.id);
+    }, (e) => {
       const b = asBrokerError(e);
       // The CQ went away or the session is ending: the ring is done.
       if (b && (b.code === 'NO_SUCH_HANDLE' || b.code === 'NO_SESSION' || b.code === 'SHUTTING_DOWN' || b.code === 'DEVICE_LOST')) this.cqGone(r.cq);
@@ -558,8 +576,10 @@ class Lane {
    */
   spinWake(): void {
     if (this.closed) return;
-    if (((this.load(H.sqTail) - this.sqHead) >>> 0) !== 0) this.kick();
-    for (const r of this.rings) if (r && !r.gone) this.refill(r);
+    const submissions = ((this.load(H.sqTail) - this.sqHead) >>> 0) !== 0;
+    if (submissions) this.kick();
+    // Only a wake-up for the CQs alone tells the worker what its poll found (posts move completions of their own).
+    for (const r of this.rings) if (r && !r.gone) this.refill(r, !submissions);
   }
 
   /** Stops serving; the fds and the mapping go once no turn is running. Idempotent. */

@@ -11,6 +11,16 @@ export const MAX_SPIN_LANES = 1024;
 export const SPIN_ACTIVE_MS = 50;
 /** An idle worker sleeps at most this long before it looks again. */
 export const IDLE_WAIT_MS = 100;
+/**
+ * A wake-up only to poll a lane's device CQs (no submissions waiting) that
+ * moved no completion makes the next such wake-up wait: first this long,
+ * then twice as long each time, up to CQ_BACKOFF_MAX_MS; one that moved
+ * some resets it. The main thread's loop is shared by every session: it is
+ * not flooded with polls of CQs whose completions arrive some other way
+ * (the sim moves them inside the post; an idle QP has none).
+ */
+export const CQ_BACKOFF_MIN_MS = 0.005;
+export const CQ_BACKOFF_MAX_MS = 1;
 
 /** Int32 word indices in the control SharedArrayBuffer. */
 export const CTL = {
@@ -22,9 +32,11 @@ export const CTL = {
   rounds: 2,
   /** First of MAX_SPIN_LANES words: 1 while a wake-up of that lane is in flight. */
   pending: 8,
+  /** First of MAX_SPIN_LANES words: set by the main thread when a wake-up's CQ poll moved completions (the worker takes it). */
+  found: 8 + MAX_SPIN_LANES,
 } as const;
 
-export const CTL_WORDS = CTL.pending + MAX_SPIN_LANES;
+export const CTL_WORDS = CTL.found + MAX_SPIN_LANES;
 
 /**
  * A lane to spin on. The worker finds its indices with the layout module

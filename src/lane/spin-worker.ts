@@ -11,6 +11,9 @@
  * posts the lane's id once; the main thread clears the word, then copies,
  * validates and posts (src/lane/server.ts) — every safety rule stays there.
  *
+ * A wake-up only to poll CQs backs off while such polls move nothing
+ * (CQ_BACKOFF_MIN_MS), so the main thread is never flooded with them.
+ *
  * Bounded: it spins only while some lane saw traffic within SPIN_ACTIVE_MS,
  * then sleeps on the control block (Atomics.wait, woken by the main thread
  * at the next doorbell) up to IDLE_WAIT_MS at a time; it exits when the stop
@@ -20,7 +23,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { mapFd, type SharedMemory } from '../sys/memory.js';
 import * as libc from '../sys/libc.js';
 import { H, R, cqRingOffset, layoutFor } from '../wire/lane-layout.js';
-import { CTL, SPIN_ACTIVE_MS, IDLE_WAIT_MS, type SpinAdd, type SpinMessage } from './spin-protocol.js';
+import { CQ_BACKOFF_MAX_MS, CQ_BACKOFF_MIN_MS, CTL, SPIN_ACTIVE_MS, IDLE_WAIT_MS, type SpinAdd, type SpinMessage } from './spin-protocol.js';
 
 interface Watched {
   readonly id: number;
@@ -35,6 +38,9 @@ interface Watched {
   lastCq: number;
   /** performance.now() of the last traffic seen. */
   active: number;
+  /** The wait before the next wake-up that only polls CQs (0: at once), and when it may come. */
+  backoff: number;
+  nextCqWake: number;
 }
 
 const port = parentPort;
@@ -58,7 +64,7 @@ function add(m: SpinAdd): void {
   const buf = mem.withView((v) => v);
   const i32 = new Int32Array(buf.buffer, buf.byteOffset, layout.totalSize >> 2);
   const cqTails = Array.from({ length: layout.cqRings }, (_, i) => (cqRingOffset(layout, i) + R.tail) >> 2);
-  lanes.set(m.id, { id: m.id, slot: m.slot, mem, i32, sqTail: H.sqTail >> 2, sqHead: H.sqHead >> 2, cqTails, lastTail: 0, lastCq: 0, active: performance.now() });
+  lanes.set(m.id, { id: m.id, slot: m.slot, mem, i32, sqTail: H.sqTail >> 2, sqHead: H.sqHead >> 2, cqTails, lastTail: 0, lastCq: 0, active: performance.now(), backoff: 0, nextCqWake: 0 });
 }
 
 function remove(id: number): void {
@@ -99,6 +105,12 @@ for (;;) {
     const recent = now - l.active < SPIN_ACTIVE_MS;
     if (!submissions && !recent) continue;
     busy = true;
+    if (!submissions) {
+      // Only the device CQs to poll: back off while such polls find nothing (see CQ_BACKOFF_MIN_MS).
+      if (now < l.nextCqWake || Atomics.load(ctl, CTL.pending + l.slot) !== 0) continue;
+      l.backoff = Atomics.exchange(ctl, CTL.found + l.slot, 0) !== 0 ? 0 : Math.min(CQ_BACKOFF_MAX_MS, Math.max(CQ_BACKOFF_MIN_MS, l.backoff * 2));
+      l.nextCqWake = now + l.backoff;
+    }
     // One wake-up in flight per lane: the main thread clears the word before it works.
     if (Atomics.compareExchange(ctl, CTL.pending + l.slot, 0, 1) === 0) port.postMessage({ op: 'wake', id: l.id });
   }

@@ -53,6 +53,12 @@ export class LaneSpinner {
     this.log.info({ maxLanes: MAX_SPIN_LANES }, 'fast lane spin worker started');
   }
 
+  /** A wake-up's CQ poll of the lane moved completions: the worker keeps polling its CQs at once. */
+  found(id: number): void {
+    const slot = this.slots.get(id);
+    if (slot !== undefined) Atomics.store(this.ctl, CTL.found + slot, 1);
+  }
+
   /** Spin rounds the worker has done (tests and metrics). */
   get rounds(): number {
     return Atomics.load(this.ctl, CTL.rounds);
@@ -73,6 +79,7 @@ export class LaneSpinner {
       return false;
     }
     Atomics.store(this.ctl, CTL.pending + slot, 0);
+    Atomics.store(this.ctl, CTL.found + slot, 0);
     this.slots.set(id, slot);
     const m: SpinAdd = { op: 'add', id, slot, fd, params: { sqEntries: params.sqEntries, cqRings: params.cqRings, cqEntries: params.cqEntries } };
     this.worker.postMessage(m);

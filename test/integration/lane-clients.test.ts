@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { C, CQ_RING_HEADER, CQE_SIZE, E, ERR_SIZE, H, HEADER_SIZE, LaneErr, MAX_SGE, R, S, SQE_SIZE, SqeKind } from '../../src/wire/lane-layout.js';
 import { DEVICE, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
-import { lanePair } from './lane-support.js';
+import { LANE_DAEMON_ARGS, lanePair } from './lane-support.js';
 
 const python = spawnSync('python3', ['-c', 'import os; os.eventfd']).status === 0;
 const gcc = spawnSync('gcc', ['--version']).status === 0;
@@ -19,7 +19,7 @@ const gcc = spawnSync('gcc', ['--version']).status === 0;
 describe.skipIf(!python)('the Python example client', () => {
   let d: FdDaemon;
   beforeAll(async () => {
-    d = await spawnFdDaemon('lane-py');
+    d = await spawnFdDaemon('lane-py', [...LANE_DAEMON_ARGS]);
     await settle(d);
   });
   afterAll(async () => {
@@ -59,7 +59,7 @@ describe.skipIf(!python)('the Python example client', () => {
 describe('npm run example:write -- --lane fast', () => {
   let d: FdDaemon;
   beforeAll(async () => {
-    d = await spawnFdDaemon('lane-example');
+    d = await spawnFdDaemon('lane-example', [...LANE_DAEMON_ARGS]);
   });
   afterAll(async () => {
     await d?.stop();

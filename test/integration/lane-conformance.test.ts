@@ -7,11 +7,12 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { DEVICE, SLOW, settle, spawnFdDaemon, type FdDaemon } from './fd-support.js';
 import { defineDataPathConformance } from '../conformance/datapath.js';
+import { LANE_DAEMON_ARGS } from './lane-support.js';
 
 let d: FdDaemon;
 
 beforeAll(async () => {
-  d = await spawnFdDaemon('lane-conformance');
+  d = await spawnFdDaemon('lane-conformance', [...LANE_DAEMON_ARGS]);
   await settle(d);
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { H, R, S, SGE_SIZE, SQE_SIZE, cqRingOffset } from '../../src/wire/lane-layout.js';
 import { backToBaseline, DEVICE, inspector, ROOT, settle, SLOW, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
-import { lanePair, spinFor, writeWr } from './lane-support.js';
+import { LANE_DAEMON_ARGS, lanePair, spinFor, writeWr } from './lane-support.js';
 import { kernelResources, resourceDelta } from '../rxe/kernel-resources.js';
 
 /** On a kernel device the kernel's own object counts (`rdma resource show`) are the ground truth. */
@@ -21,7 +21,7 @@ let d: FdDaemon;
 let baseline: number;
 
 beforeAll(async () => {
-  d = await spawnFdDaemon('lane-hostile');
+  d = await spawnFdDaemon('lane-hostile', [...LANE_DAEMON_ARGS]);
   baseline = await settle(d);
 });
 afterAll(async () => {

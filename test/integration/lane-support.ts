@@ -6,6 +6,13 @@
 import { connect, type Client, type FastLane, type FastLaneOptions, type RdmaObject, type Session, type SharedMr } from '../../src/client/index.js';
 import { DEVICE } from './fd-support.js';
 
+/**
+ * The daemon arguments of the lane tests: RDMA_BROKER_LANE_SPIN=1 runs every
+ * one of them against a `--fast-lane-spin` daemon (scripts/rxe-suite.sh does
+ * on rxe0), where the worker's wake-ups join the doorbells and channel events.
+ */
+export const LANE_DAEMON_ARGS: readonly string[] = process.env.RDMA_BROKER_LANE_SPIN === '1' ? ['--fast-lane-spin'] : [];
+
 export interface LanePair {
   client: Client;
   s: Session;

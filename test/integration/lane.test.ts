@@ -7,13 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVICE, SLOW, settle, spawnFdDaemon, waitFor, type FdDaemon } from './fd-support.js';
-import { lanePair, spinFor, writeWr, type LanePair } from './lane-support.js';
+import { LANE_DAEMON_ARGS, lanePair, spinFor, writeWr, type LanePair } from './lane-support.js';
 import type { RdmaObject } from '../../src/client/index.js';
 
 let d: FdDaemon;
 
 beforeAll(async () => {
-  d = await spawnFdDaemon('lane');
+  d = await spawnFdDaemon('lane', [...LANE_DAEMON_ARGS]);
   await settle(d);
 });
 afterAll(async () => {

@@ -159,8 +159,12 @@ function sumLen(sges: readonly Sge[]): number {
 }
 
 function segOfMr(mr: SimMr, addr: bigint, len: number): Seg | null {
-  if (addr < mr.addr || addr + BigInt(len) > mr.addr + BigInt(mr.length)) return null;
-  return { mem: mr.memory, off: mr.memOffset + Number(addr - mr.addr), len };
+  if (addr < mr.addr) return null;
+  // One BigInt step per range (this runs for every SGE and remote access): an
+  // offset past 2^53 is rounded, but is then far beyond any MR's length.
+  const off = Number(addr - mr.addr);
+  if (off + len > mr.length) return null;
+  return { mem: mr.memory, off: mr.memOffset + off, len };
 }
 
 /** Resolves SGEs by lkey in `pd`; null on any bad key, range or missing LOCAL_WRITE. */
