@@ -105,6 +105,7 @@ try {
   if (args.prof) for (const s of [a, b]) await s.daemon.startProfile();
   for (let r = 0; r < rounds; r++) {
     for (const s of r % 2 === 0 ? [a, b] : [b, a]) {
+      process.stderr.write(`round ${r + 1}: ${s.name}\n`);
       if (parts.has('latency')) await latency(s);
       if (parts.has('throughput') || parts.has('throughput32')) await throughput(s);
     }

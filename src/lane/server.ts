@@ -529,9 +529,18 @@ class Lane {
       // Still armed from an earlier refill (no event since): the next completion raises one.
       if (r.armed) break;
       // Arm, then poll once more: a completion that arrived before the arm raises no event.
-      await dp.arm(this.session, r.cq);
+      // Marked armed before the call: the event of a completion that comes
+      // while it returns (a post of another turn, between microtasks) clears
+      // the mark in onCompletion, and that must win, or the CQ would stay
+      // unarmed with the lane believing otherwise (no further events).
       r.armed = true;
       armed = true;
+      try {
+        await dp.arm(this.session, r.cq);
+      } catch (e) {
+        r.armed = false;
+        throw e;
+      }
     }
   }
 
