@@ -460,6 +460,33 @@ function cqCases(c: Case[]): void {
       b.s('poll', { cq: 'ca', n, ms: 300 }).states('a', 'b');
     });
   }
+  // overflow on the responder side: the receive completion that does not fit moves the receiving QP to ERR
+  // (rxe_resp.c do_complete -> RESPST_ERR_CQ_OVERFLOW -> rxe_qp_error), with CQ_ERR on the CQ and no QP event;
+  // its later receives and sends are flushed. RC: the message is never ACKed, so the requester retries and ends
+  // in RETRY_EXC_ERR. Exactly one completion is dropped (two receives into one slot), so CQ_ERR comes once.
+  for (const [type, op] of [['UC', 'SEND'], ['UC', 'RDMA_WRITE_WITH_IMM'], ['RC', 'SEND'], ['RC', 'RDMA_WRITE_WITH_IMM']] as const) {
+    build(c, `overflow/recv/${type}/${op}`, 'cq', (b) => {
+      b.s('cq', { n: 'ca', cqe: 32 }).s('cq', { n: 'cb', cqe: 1 }).s('cq', { n: 'cs', cqe: 32 });
+      b.s('mr', { n: 'la', len: 4096, acc: ALL, fill: 1 }).s('mr', { n: 'rb', len: 4096, acc: ALL });
+      b.s('qp', { n: 'a', type, scq: 'ca', rcq: 'ca', sw: 8, rw: 8, ssge: 1, rsge: 1, inl: 0 });
+      b.s('qp', { n: 'b', type, scq: 'cs', rcq: 'cb', sw: 8, rw: 8, ssge: 1, rsge: 1, inl: 0 });
+      b.s('conn', { a: 'a', b: 'b', ...(type === 'RC' ? { timeout: 12, retry: 1 } : {}) });
+      b.s('cqcap', { cq: 'cb' });
+      b.s('recv', { qp: 'b', mr: 'rb', off: 0, len: 64, id: 100, count: 2 });
+      const write = op === 'RDMA_WRITE_WITH_IMM' ? { rmr: 'rb', roff: 128, rkey: 'rb', imm: 0x1234 } : {};
+      b.s('send', { qp: 'a', op, mr: 'la', off: 0, len: 8, ...write, flags: F.SIG, id: 1, count: 2 });
+      b.s('poll', { cq: 'ca', n: 2, ms: 3000 });
+      b.s('ev', { ms: 300 });
+      b.states('a', 'b');
+      b.s('poll', { cq: 'cb', n: 1 });
+      // Later work on the QP in ERR is flushed.
+      b.s('recv', { qp: 'b', mr: 'rb', off: 0, len: 64, id: 200 });
+      b.s('poll', { cq: 'cb', n: 1, ms: 300 });
+      b.s('send', { qp: 'b', op: 'SEND', mr: 'rb', off: 0, len: 8, flags: F.SIG, id: 300 });
+      b.s('poll', { cq: 'cs', n: 1, ms: 300 });
+      b.s('mem', { mr: 'rb', off: 0, len: 8 });
+    });
+  }
   // resize: below the entries queued, to them, above them
   for (const [queued, to] of [[4, 2], [4, 4], [4, 8], [8, 1], [0, 1], [2, 16]] as const) {
     build(c, `resize/queued${queued}/to${to}`, 'cq', (b) => {
