@@ -220,14 +220,16 @@ export class Broker {
       });
       return;
     }
-    // Device and port events go to every session of the device's tenants,
-    // once: the probe context and the tenants' contexts all receive them.
+    // Device and port events go to the sessions that opened the device (a
+    // verb of theirs named it, Session.openDevice), as a uverbs async fd
+    // hears only its own device's; once: the probe context and the tenants'
+    // contexts all receive them, and only the probe's copy is delivered.
     if (tenant !== null) return;
     this.log.info({ device, event: e.type, port: e.port }, 'device event');
     const type = this.runner.deviceTypeName;
     const fanOut = (): void => {
       for (const s of this.sessions.all()) {
-        s.emit({ kind: 'async', handle: 0, userHandle: '0', type, eventType: e.type, device, port: e.port ?? 0, time: now });
+        if (s.hearsDevice(device)) s.emit({ kind: 'async', handle: 0, userHandle: '0', type, eventType: e.type, device, port: e.port ?? 0, time: now });
       }
       if (e.type === 'DEVICE_FATAL') void this.lifecycle.deviceLost(device, type);
     };

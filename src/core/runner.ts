@@ -266,6 +266,7 @@ export class Runner {
     } else if (call.verb === 'invoke' && call.handle === 0 && this.deviceType) {
       spec = this.deviceType;
       d = h.devices.live(call.device);
+      s.openDevice(d.name);
     } else {
       try {
         target = h.registry.lookup(call.handle, s);
@@ -317,6 +318,7 @@ export class Runner {
       const device = this.deviceOf(held, call.args.device, where);
       t.device = device;
       d = h.devices.live(device);
+      s.openDevice(device);
       this.checkSupported(d, m);
       return { object: await this.create(s, spec, d, v, held, userHandle, memory, t), attrs: NO_ATTRS };
     }

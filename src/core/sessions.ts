@@ -70,8 +70,26 @@ export class Session implements OwnerRef {
   /** Resolves when the session's cleanup has finished. */
   closed: Promise<void> | null = null;
   private readonly taps = new Set<(e: SessionEvent) => void>();
+  /** Devices a verb of this session has named (at most the daemon's devices). */
+  private readonly opened = new Set<string>();
 
   constructor(readonly opts: SessionOptions) {}
+
+  /**
+   * Records that a verb of this session named `device` (created an object
+   * there, or invoked a device method): from then on the session hears that
+   * device's device and port events, as the async fd of a uverbs context
+   * hears those of its own device only. The runner calls this with live
+   * device names only.
+   */
+  openDevice(device: string): void {
+    this.opened.add(device);
+  }
+
+  /** Whether the device and port events of `device` reach this session (see {@link openDevice}). */
+  hearsDevice(device: string): boolean {
+    return this.opened.has(device);
+  }
 
   get tenant(): string {
     return this.opts.tenant;

@@ -209,8 +209,10 @@ describe('the sim fault injector over gRPC', () => {
     await other.close();
   });
 
-  it('port down: every session hears PORT_ERR, the port reports DOWN, sends fail and address vectors do not resolve; port up undoes it', async () => {
+  it('port down: the device\'s sessions hear PORT_ERR, the port reports DOWN, sends fail and address vectors do not resolve; port up undoes it', async () => {
+    // A session that has only read the port has opened the device too: it hears the device's events.
     const bystander = await recorded(rb.client, 'bystander');
+    await bystander.s.queryPort('sim0');
     const [a, b] = await rcPair(s, 'sim0', gid, pd, cq);
     const fresh = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC' });
     await fresh.modify({ qp_state: 'INIT', port_num: 1, pkey_index: 0, qp_access_flags: [] });
@@ -244,14 +246,15 @@ describe('the sim fault injector over gRPC', () => {
     const [c] = await rcPair(s, 'sim0', gid, pd, cq);
     await s.postSend(c, [write(mr, 10n)]);
     expect(await s.waitCq(cq, 1)).toEqual([expect.objectContaining({ wr_id: 10, status: 'SUCCESS' })]);
-    // The other port events change nothing but are heard by everyone.
+    // The other port events change nothing but are heard by the device's sessions.
     await fault.invoke('raise_event', { event: 'GID_CHANGE' });
     await waitEvent(bystander.events, { kind: 'async', eventType: 'GID_CHANGE', port: 1 }, 'GID_CHANGE');
     await bystander.s.close();
   });
 
-  it('device fatal: every session hears DEVICE_FATAL and device_lost, objects are released children-first, the other device serves on', async () => {
+  it('device fatal: the device\'s sessions hear DEVICE_FATAL, those with objects device_lost, objects are released children-first, the other device serves on', async () => {
     const bystander = await recorded(rb.client, 'bystander-fatal');
+    await bystander.s.queryPort('sim1');
     const holder = await recorded(rb.client, 'holder');
     const h = holder.s;
     const gid1 = await gidOf(rb.client, 'sim1');
@@ -287,6 +290,10 @@ describe('the sim fault injector over gRPC', () => {
     expect(kinds.slice(2).every((k) => k === 'object_released')).toBe(true);
     // The bystander had nothing there: no device_lost for it.
     expect(bystander.events.some((e) => e.kind === 'device_lost')).toBe(false);
+    // A session that never opened sim1 does not hear of it (its stream is ordered: sim0's event comes after).
+    await fault.invoke('raise_event', { event: 'LID_CHANGE' });
+    await waitEvent(events, { kind: 'async', eventType: 'LID_CHANGE', device: 'sim0' }, 'LID_CHANGE of sim0');
+    expect(events.filter((e) => e.device === 'sim1')).toEqual([]);
 
     expect(Object.values(simDev.counts).reduce((x, y) => x + y, 0)).toBe(0);
     expect((await rb.client.devices()).map((d) => [d.name, d.state])).toEqual([['sim0', 'live'], ['sim1', 'lost']]);
@@ -298,6 +305,54 @@ describe('the sim fault injector over gRPC', () => {
     await h.createCq('sim0', 4);
     await h.close();
     await bystander.s.close();
+  });
+});
+
+describe('device and port events reach the sessions of their device only', () => {
+  let rb: InProcess;
+  beforeAll(async () => {
+    rb = await startInProcess('faults-two', { devices: 2, deviceFaults: true });
+  });
+  afterAll(async () => {
+    await rb.stop();
+  });
+
+  it('a port fault on sim0 reaches the sessions that opened sim0 (objects or a device method), not those of sim1 or of no device; the session taps (the fd mirror) alike', async () => {
+    const a = await recorded(rb.client, 'on-sim0');
+    const fault0 = await a.s.create('sim_fault', {}, { device: 'sim0' });
+    const reader = await recorded(rb.client, 'reads-sim0');
+    await reader.s.queryPort('sim0');
+    const b = await recorded(rb.client, 'on-sim1');
+    const fault1 = await b.s.create('sim_fault', {}, { device: 'sim1' });
+    await b.s.allocPd('sim1');
+    const idle = await recorded(rb.client, 'no-device');
+    const mirrored: string[] = [];
+    const untap = rb.broker.sessions.get(b.s.id)?.tap((e) => mirrored.push(`${e.eventType}:${e.device}`));
+    try {
+      const heard = (ev: SessionEvent[], device: string): string[] => ev.filter((e) => e.kind === 'async' && e.handle === 0 && e.device === device).map((e) => e.eventType);
+      await fault0.invoke('port_down', {});
+      await fault0.invoke('raise_event', { event: 'LID_CHANGE' });
+      for (const x of [a, reader]) await waitEvent(x.events, { kind: 'async', eventType: 'LID_CHANGE', device: 'sim0' }, 'LID_CHANGE of sim0');
+      // sim1's own event is heard on sim1's session: anything of sim0 sent to it would have come first (one ordered stream).
+      await fault1.invoke('raise_event', { event: 'GID_CHANGE' });
+      await waitEvent(b.events, { kind: 'async', eventType: 'GID_CHANGE', device: 'sim1' }, 'GID_CHANGE of sim1');
+      await fault0.invoke('port_up', {});
+      for (const x of [a, reader]) await waitEvent(x.events, { kind: 'async', eventType: 'PORT_ACTIVE', device: 'sim0' }, 'PORT_ACTIVE of sim0');
+      for (const x of [a, reader]) expect(heard(x.events, 'sim0')).toEqual(['PORT_ERR', 'LID_CHANGE', 'PORT_ACTIVE']);
+      expect(heard(a.events, 'sim1')).toEqual([]);
+      expect(heard(b.events, 'sim0')).toEqual([]);
+      expect(heard(b.events, 'sim1')).toEqual(['GID_CHANGE']);
+      expect(mirrored.filter((m) => m.endsWith(':sim0'))).toEqual([]);
+      // The idle session hears a device's events once it opens it, not before.
+      expect(idle.events).toEqual([]);
+      await idle.s.queryPort('sim1');
+      await fault1.invoke('raise_event', { event: 'SM_CHANGE' });
+      await waitEvent(idle.events, { kind: 'async', eventType: 'SM_CHANGE', device: 'sim1' }, 'SM_CHANGE once it opened sim1');
+      expect(idle.events.map((e) => `${e.eventType}:${e.device}`)).toEqual(['SM_CHANGE:sim1']);
+    } finally {
+      untap?.();
+      for (const x of [a, reader, b, idle]) await x.s.close();
+    }
   });
 });
 
