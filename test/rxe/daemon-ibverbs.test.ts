@@ -84,6 +84,12 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     const e = await s.create('sim_fault', {}, { device: RXE_DEVICE }).then(() => null, (x: RdmaError) => x);
     expect([e?.code, e?.rdmaError]).toEqual([grpcStatus.UNIMPLEMENTED, 'UNSUPPORTED']);
     await s.close();
+    // Nothing was half-made, and rdmactl shows what Describe says: no driver-specific type on rxe0.
+    await noObjects();
+    const ctl = await runNode([CTL_BIN, '--socket', d.socket, 'types', RXE_DEVICE, '-v'], 60_000);
+    expect([ctl.code, ctl.stderr]).toEqual([0, '']);
+    expect(ctl.stdout).toMatch(/^ {2}type qp id \d+/m);
+    expect(ctl.stdout).not.toMatch(/sim_fault|driver yes/);
   });
 
   // What the sim's port_down (docs/fault-injection.md, test/integration/faults.test.ts) copies, on the kernel itself.
