@@ -97,6 +97,10 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     const s = await client.openSession({ name: 'rxe-port' });
     const events: SessionEvent[] = [];
     s.on('event', (e: SessionEvent) => events.push(e));
+    // A session that never named rxe0 does not hear its port events (as a uverbs async fd of another device).
+    const idle = await client.openSession({ name: 'rxe-port-idle' });
+    const idleEvents: SessionEvent[] = [];
+    idle.on('event', (e: SessionEvent) => idleEvents.push(e));
     const pd = await s.allocPd(RXE_DEVICE);
     const cq = await s.createCq(RXE_DEVICE, 16);
     const mr = await s.regMr(pd, 4096, ['LOCAL_WRITE', 'REMOTE_WRITE']);
@@ -136,6 +140,9 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     expect(await s.queryPort(RXE_DEVICE)).toMatchObject({ state: 'ACTIVE', phys_state: 5 });
     await rtr(fresh, a);
     await s.close();
+    // PORT_ERR went out seconds before PORT_ACTIVE: had it been sent to the idle session, it would be here.
+    expect(idleEvents.filter((e) => e.kind === 'async')).toEqual([]);
+    await idle.close();
   });
 
   it('npm run example:write moves 1 MiB over rxe0, and the kernel is back to its baseline', async () => {
