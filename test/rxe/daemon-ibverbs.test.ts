@@ -284,5 +284,6 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     const r = await runExample(d.socket, 65536);
     expect(r.out).toBe('rdma-write ok 65536 bytes\n');
     await s.close().catch(() => {});
-  });
+    // The removal, the re-add and a whole example process: on a loaded emulated guest more than the default 120 s.
+  }, 300_000);
 });
