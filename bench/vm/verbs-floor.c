@@ -84,13 +84,13 @@ static void die(const char *what) {
     if (measure) rec(label, now_us() - t0_); \
   } while (0)
 
-static struct ibv_qp *make_qp(struct ibv_pd *pd, struct ibv_cq *cq) {
+static struct ibv_qp *make_qp_n(struct ibv_pd *pd, struct ibv_cq *cq, uint32_t wrs) {
   struct ibv_qp_init_attr a;
   memset(&a, 0, sizeof a);
   a.send_cq = cq;
   a.recv_cq = cq;
   a.qp_type = IBV_QPT_RC;
-  a.cap.max_send_wr = 64;
+  a.cap.max_send_wr = wrs;
   a.cap.max_recv_wr = 16;
   a.cap.max_send_sge = 1;
   a.cap.max_recv_sge = 1;
@@ -98,6 +98,8 @@ static struct ibv_qp *make_qp(struct ibv_pd *pd, struct ibv_cq *cq) {
   if (!qp) die("ibv_create_qp");
   return qp;
 }
+
+static struct ibv_qp *make_qp(struct ibv_pd *pd, struct ibv_cq *cq) { return make_qp_n(pd, cq, 64); }
 
 static const int ACCESS = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
 static union ibv_gid gid;
@@ -160,20 +162,6 @@ static void connect_pair(struct ibv_qp *a, struct ibv_qp *b) {
   if (to_init(a) || to_init(b) || to_rtr(a, b->qp_num) || to_rtr(b, a->qp_num) || to_rts(a) || to_rts(b)) die("connect");
 }
 
-static struct ibv_qp *make_qp_n(struct ibv_pd *pd, struct ibv_cq *cq, uint32_t wrs) {
-  struct ibv_qp_init_attr a;
-  memset(&a, 0, sizeof a);
-  a.send_cq = cq;
-  a.recv_cq = cq;
-  a.qp_type = IBV_QPT_RC;
-  a.cap.max_send_wr = wrs;
-  a.cap.max_recv_wr = 16;
-  a.cap.max_send_sge = 1;
-  a.cap.max_recv_sge = 1;
-  struct ibv_qp *qp = ibv_create_qp(pd, &a);
-  if (!qp) die("ibv_create_qp");
-  return qp;
-}
 
 enum { WINDOW = 512, MAX_PER = 32 };
 
