@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Client, type RdmaObject, type Session } from '../../src/client/index.js';
-import { spawnDaemon, waitFor, type Daemon } from '../integration/helpers.js';
+import { connectRc, spawnDaemon, waitFor, type Daemon } from '../integration/helpers.js';
 
 let d: Daemon;
 let client: Client;
@@ -30,14 +30,7 @@ afterAll(async () => {
 async function stuckPair(s: Session, pd: RdmaObject, cq: RdmaObject): Promise<[RdmaObject, RdmaObject]> {
   const a = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 16, max_recv_wr: 16, max_send_sge: 1, max_recv_sge: 1 } });
   const b = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', cap: { max_send_wr: 16, max_recv_wr: 16, max_send_sge: 1, max_recv_sge: 1 } });
-  for (const [q, p] of [[a, b], [b, a]] as const) {
-    await q.modify({ qp_state: 'INIT', port_num: 1, pkey_index: 0, qp_access_flags: ['REMOTE_WRITE'] });
-    await q.modify({
-      qp_state: 'RTR', path_mtu: 'MTU_1024', dest_qp_num: p.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 1,
-      ah_attr: { port_num: 1, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } },
-    });
-  }
-  for (const q of [a, b]) await q.modify({ qp_state: 'RTS', sq_psn: 0, timeout: 1, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+  await connectRc(a, b, gid, 1);
   // Both sides send with no receive posted: each parks on the other's RNR NAKs.
   for (const q of [a, b]) await s.postSend(q, Array.from({ length: 8 }, (_, i) => ({ wr_id: BigInt(i), opcode: 'SEND', send_flags: ['SIGNALED'], sg_list: [] })));
   return [a, b];

@@ -15,7 +15,7 @@ import { SimBackend } from '../../src/verbs/sim/index.js';
 import type { Backend, DeviceContext } from '../../src/verbs/backend.js';
 import type { SimDevice } from '../../src/verbs/sim/device.js';
 import { connect, type AttrMap, type Client, type RdmaObject, type SendWrAttrs, type Session, type SessionEvent } from '../../src/client/index.js';
-import { failure, startInProcess, tempSocket, waitFor, type InProcess } from './helpers.js';
+import { connectRc, failure, startInProcess, tempSocket, waitFor, type InProcess } from './helpers.js';
 
 const { status } = grpc;
 const DRIVER_NAMESPACE = 0x1000;
@@ -40,14 +40,7 @@ async function gidOf(c: Client, device: string): Promise<string> {
 async function rcPair(s: Session, device: string, gid: string, pd: RdmaObject, cq: RdmaObject, extra: AttrMap = {}): Promise<[RdmaObject, RdmaObject]> {
   const a = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', ...extra });
   const b = await s.createQp({ pd, send_cq: cq, recv_cq: cq, qp_type: 'RC', ...extra });
-  for (const [x, y] of [[a, b], [b, a]] as const) {
-    await x.modify({ qp_state: 'INIT', port_num: 1, pkey_index: 0, qp_access_flags: ['REMOTE_WRITE'] });
-    await x.modify({
-      qp_state: 'RTR', path_mtu: 'MTU_1024', dest_qp_num: y.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 1,
-      ah_attr: { port_num: 1, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } },
-    });
-  }
-  for (const x of [a, b]) await x.modify({ qp_state: 'RTS', sq_psn: 0, timeout: 14, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+  await connectRc(a, b, gid, 14);
   return [a, b];
 }
 

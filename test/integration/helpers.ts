@@ -163,6 +163,22 @@ export function runNode(args: string[], timeoutMs = 20_000): Promise<{ code: num
 }
 
 /** The RdmaError a call fails with (fails the test when it succeeds or throws something else). */
+/**
+ * Connects two RC QPs of one client session to each other through INIT, RTR
+ * and RTS (port 1, GID index 0, PSNs 0, REMOTE_WRITE); `timeout` is the local
+ * ACK timeout's exponent, retries are 7 (RNR: for ever).
+ */
+export async function connectRc(a: RdmaObject, b: RdmaObject, gid: string, timeout: number): Promise<void> {
+  for (const [x, y] of [[a, b], [b, a]] as const) {
+    await x.modify({ qp_state: 'INIT', port_num: 1, pkey_index: 0, qp_access_flags: ['REMOTE_WRITE'] });
+    await x.modify({
+      qp_state: 'RTR', path_mtu: 'MTU_1024', dest_qp_num: y.num('qp_num'), rq_psn: 0, max_dest_rd_atomic: 1, min_rnr_timer: 1,
+      ah_attr: { port_num: 1, grh: { dgid: gid, sgid_index: 0, hop_limit: 1 } },
+    });
+  }
+  for (const x of [a, b]) await x.modify({ qp_state: 'RTS', sq_psn: 0, timeout, retry_cnt: 7, rnr_retry: 7, max_rd_atomic: 1 });
+}
+
 export async function failure(p: Promise<unknown>): Promise<RdmaError> {
   const e = await p.then(() => null, (x: unknown) => x);
   if (!(e instanceof RdmaError)) throw new Error(`expected the call to fail with an RdmaError, got ${e === null ? 'success' : String(e)}`);
