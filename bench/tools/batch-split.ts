@@ -70,6 +70,6 @@ for (let i = 0; i < N + 20; i++) {
 }
 const cpu = process.cpuUsage(cpu0);
 const per = (t: number): string => (t / N / size).toFixed(2);
-process.stdout.write(`cpu per verb ${((cpu.user + cpu.system) / N / size).toFixed(2)} µs => ${(1e6 / ((cpu.user + cpu.system) / N / size)).toFixed(0)} verbs/s per core; `);
+process.stdout.write(`cpu per verb ${((cpu.user + cpu.system) / N / size).toFixed(2)} µs (system ${(cpu.system / N / size).toFixed(2)}) => ${(1e6 / ((cpu.user + cpu.system) / N / size)).toFixed(0)} verbs/s per core; `);
 process.stdout.write(`${group} x${size} log=${level}: per verb µs: decode ${per(tDec)}, handler (rpc+core+sim) ${per(tCall)}, encode ${per(tEnc)}, total ${per(tDec + tCall + tEnc)} => ${(1e6 / ((tDec + tCall + tEnc) / N / size)).toFixed(0)} verbs/s (one core)\n`);
 void fs;
