@@ -84,14 +84,19 @@ function toBigInt(v: Plain): bigint | null {
   return null;
 }
 
-/** Parses an IPv6-style GID (compressed or 8 groups) or 16 raw bytes into the 8-group form. */
-export function normalizeGid(v: Plain, path: string): string {
+/** A GID as 16 raw bytes or IPv6 text, in the 8-group form; null when it is neither. */
+function gidOf(v: Plain): string | null {
   if (Buffer.isBuffer(v) && v.length === 16) {
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2) groups.push(v.readUInt16BE(i).toString(16).padStart(4, '0'));
     return groups.join(':');
   }
-  const text = typeof v === 'string' ? gidText(v) : null;
+  return typeof v === 'string' ? gidText(v) : null;
+}
+
+/** Parses an IPv6-style GID (compressed or 8 groups) or 16 raw bytes into the 8-group form. */
+export function normalizeGid(v: Plain, path: string): string {
+  const text = gidOf(v);
   if (text === null) throw bad(path, 'a GID (IPv6 notation or 16 bytes)', v);
   return text;
 }
@@ -173,8 +178,12 @@ export function validateValue(spec: AttrSpec, v: Plain, where: string, key: stri
       }
       throw bad(pathOf(where, key), 'a flag mask or a list of flag names', v);
     }
-    case 'gid':
-      return normalizeGid(v, pathOf(where, key));
+    case 'gid': {
+      // The path is built only for the error.
+      const text = gidOf(v);
+      if (text === null) throw bad(pathOf(where, key), 'a GID (IPv6 notation or 16 bytes)', v);
+      return text;
+    }
     case 'struct': {
       if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof HandleValue) {
         throw bad(pathOf(where, key), 'a map', v);
@@ -195,16 +204,32 @@ export function validateValue(spec: AttrSpec, v: Plain, where: string, key: stri
   }
 }
 
-/** Validates an input map against specs: unknown names, missing mandatory attributes, kinds and ranges. */
-/** Per spec table (they are static data): its input attributes by name. */
-const inputsByName = new WeakMap<readonly AttrSpec[], Map<string, AttrSpec>>();
+/**
+ * Per spec table (they are static data): its input attributes, their
+ * positions by name, and the positions of the mandatory ones.
+ */
+interface Inputs {
+  readonly specs: readonly AttrSpec[];
+  readonly pos: Map<string, number>;
+  readonly mandatory: readonly number[];
+}
 
-function inputsOf(specs: readonly AttrSpec[]): Map<string, AttrSpec> {
-  let m = inputsByName.get(specs);
+const inputsByTable = new WeakMap<readonly AttrSpec[], Inputs>();
+
+function inputsOf(table: readonly AttrSpec[]): Inputs {
+  let m = inputsByTable.get(table);
   if (!m) {
-    m = new Map();
-    for (const s of specs) if (s.dir !== 'out' && !m.has(s.name)) m.set(s.name, s);
-    inputsByName.set(specs, m);
+    const specs: AttrSpec[] = [];
+    const pos = new Map<string, number>();
+    const mandatory: number[] = [];
+    for (const s of table) {
+      if (s.dir === 'out' || pos.has(s.name)) continue;
+      pos.set(s.name, specs.length);
+      if (s.mandatory) mandatory.push(specs.length);
+      specs.push(s);
+    }
+    m = { specs, pos, mandatory };
+    inputsByTable.set(table, m);
   }
   return m;
 }
@@ -236,25 +261,51 @@ function elementOf(spec: AttrSpec): AttrSpec {
   return e;
 }
 
+/**
+ * Validates an input map against specs: unknown names, missing mandatory
+ * attributes, kinds and ranges. Unknown names are refused before anything
+ * else; then the first problem in declaration order wins (a missing
+ * mandatory attribute or a bad value), and the result's keys come in
+ * declaration order.
+ *
+ * The walk goes over the input's keys (a verb sends a few of its
+ * attributes), not over every declared attribute: only a map whose keys are
+ * out of declaration order is sorted, and the mandatory ones are looked up
+ * by name.
+ */
 export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: string, ctx: ResolveCtx): Validated {
-  const out: Validated = {};
-  const inputs = inputsOf(specs);
+  const t = inputsOf(specs);
+  // Positions of the present attributes, in input order; `sorted` while they ascend.
+  const present: number[] = [];
+  let sorted = true;
+  let last = -1;
   for (const key in input) {
     if (!Object.hasOwn(input, key)) continue;
-    const spec = inputs.get(key);
-    if (!spec) {
+    const i = t.pos.get(key);
+    if (i === undefined) {
       const known = specs.filter((s) => s.dir !== 'out').map((s) => s.name);
       throw err.invalid(`unknown attribute ${where}.${quote(key)} (known: ${known.join(', ') || 'none'})`, `${where}.${key.slice(0, 64)}`);
     }
+    if (input[key] === undefined) continue;
+    if (i < last) sorted = false;
+    last = i;
+    present.push(i);
   }
-  for (const spec of specs) {
-    if (spec.dir === 'out') continue;
-    const v = input[spec.name];
-    if (v === undefined) {
-      if (spec.mandatory) throw err.missing(`${where}.${spec.name}`);
-      continue;
+  if (!sorted) present.sort((a, b) => a - b);
+  // The first mandatory attribute that is absent, by position (Infinity: none).
+  let missing = Infinity;
+  for (const i of t.mandatory) {
+    if (input[t.specs[i]!.name] === undefined) {
+      missing = i;
+      break;
     }
-    out[spec.name] = validateValue(spec, v, where, spec.name, ctx);
   }
+  const out: Validated = {};
+  for (const i of present) {
+    if (i > missing) break;
+    const spec = t.specs[i]!;
+    out[spec.name] = validateValue(spec, input[spec.name]!, where, spec.name, ctx);
+  }
+  if (missing !== Infinity) throw err.missing(`${where}.${t.specs[missing]!.name}`);
   return out;
 }

@@ -62,38 +62,53 @@ export function checkNames(v: readonly unknown[], what: string): string[] {
 /**
  * Checks an attribute tree before anything reads it: names and strings
  * within their limits, nesting at most {@link LIMITS.attrDepth}, maps and
- * lists at most {@link LIMITS.attrItems} entries. Iterative, so a deep tree
- * cannot exhaust the stack.
+ * lists at most {@link LIMITS.attrItems} entries. The depth is checked
+ * before a level is entered, so the recursion is at most
+ * {@link LIMITS.attrDepth} deep whatever the tree (a deep tree cannot
+ * exhaust the stack).
  */
 export function checkAttrTree(m: PlainMap, where: string): void {
-  // Only maps and lists go on the stack; strings are checked where they are
-  // met (most trees are one flat map: no stack entry per value).
-  const stack: { v: PlainMap | Plain[]; depth: number }[] = [{ v: m, depth: 1 }];
-  const visit = (x: Plain, depth: number): void => {
-    if (typeof x === 'string') {
-      if (x.length * 3 > LIMITS.stringBytes && Buffer.byteLength(x) > LIMITS.stringBytes) throw tooLong(`${where}: a string value`, x, LIMITS.stringBytes);
-      return;
+  checkLevel(m, 1, where);
+}
+
+/** A map or a list that needs its own walk: everything else is a leaf. */
+function isNode(x: Plain): x is PlainMap | Plain[] {
+  return x !== null && typeof x === 'object' && !(x instanceof HandleValue) && !(x instanceof RefValue) && !Buffer.isBuffer(x);
+}
+
+function checkString(x: string, where: string): void {
+  if (x.length * 3 > LIMITS.stringBytes && Buffer.byteLength(x) > LIMITS.stringBytes) throw tooLong(`${where}: a string value`, x, LIMITS.stringBytes);
+}
+
+/**
+ * One level: its entries' names and strings first, then the maps and lists
+ * in it, the last first (the order of the explicit stack this walk once
+ * kept, so the same input meets the same error first). Most trees are one
+ * flat map: then nothing is allocated.
+ */
+function checkLevel(v: PlainMap | Plain[], depth: number, where: string): void {
+  if (depth > LIMITS.attrDepth) throw err.invalid(`${where}: attribute values nest deeper than ${LIMITS.attrDepth} levels`);
+  let nodes: (PlainMap | Plain[])[] | null = null;
+  if (Array.isArray(v)) {
+    if (v.length > LIMITS.attrItems) throw err.invalid(`${where}: a list of ${v.length} items is longer than ${LIMITS.attrItems}`);
+    for (const x of v) {
+      if (typeof x === 'string') checkString(x, where);
+      else if (isNode(x)) (nodes ??= []).push(x);
     }
-    if (x === null || typeof x !== 'object' || x instanceof HandleValue || x instanceof RefValue || Buffer.isBuffer(x)) return;
-    stack.push({ v: x as PlainMap | Plain[], depth });
-  };
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (depth > LIMITS.attrDepth) throw err.invalid(`${where}: attribute values nest deeper than ${LIMITS.attrDepth} levels`);
-    if (Array.isArray(v)) {
-      if (v.length > LIMITS.attrItems) throw err.invalid(`${where}: a list of ${v.length} items is longer than ${LIMITS.attrItems}`);
-      for (const x of v) visit(x, depth + 1);
-      continue;
-    }
+  } else {
     let n = 0;
     for (const k in v) {
       if (!Object.hasOwn(v, k)) continue;
       if (++n > LIMITS.attrItems) throw err.invalid(`${where}: a map of more than ${LIMITS.attrItems} attributes`);
       // checkName's test, inline: its message is built only for a name too long.
       if (k.length * 3 > LIMITS.nameBytes && Buffer.byteLength(k) > LIMITS.nameBytes) throw tooLong(`${where}: an attribute name`, k, LIMITS.nameBytes);
-      visit(v[k]!, depth + 1);
+      const x = v[k]!;
+      if (typeof x === 'string') checkString(x, where);
+      else if (isNode(x)) (nodes ??= []).push(x);
     }
   }
+  if (nodes === null) return;
+  for (let i = nodes.length - 1; i >= 0; i--) checkLevel(nodes[i]!, depth + 1, where);
 }
 
 const U64_MAX = (1n << 64n) - 1n;

@@ -9,6 +9,8 @@
  * notation to the full lowercase form; null when it is not a GID.
  */
 export function normalizeGid(text: string): string | null {
+  // Most GIDs come as the backends and the daemon write them: already in the full form, nothing to build.
+  if (isFullGid(text)) return text;
   const s = text.trim().toLowerCase();
   if (!/^[0-9a-f:]+$/.test(s)) return null;
   let groups: string[];
@@ -26,6 +28,20 @@ export function normalizeGid(text: string): string | null {
   if (groups.length !== 8) return null;
   for (const g of groups) if (g.length < 1 || g.length > 4) return null;
   return groups.map((g) => g.padStart(4, '0')).join(':');
+}
+
+/** Whether `s` is 8 groups of 4 lowercase hex digits, colon-separated (the form {@link normalizeGid} returns). */
+function isFullGid(s: string): boolean {
+  if (s.length !== 39) return false;
+  for (let i = 0; i < 39; i++) {
+    const c = s.charCodeAt(i);
+    if (i % 5 === 4) {
+      if (c !== 58 /* : */) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** True for a multicast GID (ff00::/8). */

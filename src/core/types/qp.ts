@@ -52,22 +52,48 @@ const MODIFY_ATTRS = [
 
 const MODIFY_SPECS = MODIFY_ATTRS.map((m) => m.spec);
 
-/** struct ibv_qp_attr and its mask from qp.modify's validated attributes. */
+/** qp.modify's attributes by name: their mask bits. */
+const MODIFY_BITS = new Map<string, number>(MODIFY_ATTRS.map((m) => [m.spec.name, m.bit]));
+
+/**
+ * struct ibv_qp_attr and its mask from qp.modify's validated attributes.
+ * The mask comes from one walk over the attributes given (a modify names a
+ * few of 22); the fields are copied by name, which costs a modify far less
+ * than a loop of lookups by computed name and an object rest and spread.
+ */
 function toQpAttr(v: AttrsOf<typeof MODIFY_SPECS>): { attr: Partial<QpAttr>; mask: number } {
   let mask = 0;
-  for (const { spec, bit } of MODIFY_ATTRS) if (v[spec.name] !== undefined) mask |= bit;
-  // The others are ibv_qp_attr fields of the same name and value.
-  const { ah_attr, alt_ah_attr, path_mtu, path_mig_state, cap, ...same } = v;
-  const a: Partial<QpAttr> = { ...same };
-  if (ah_attr !== undefined) a.ah_attr = toAhAttr(ah_attr);
-  if (path_mtu !== undefined) a.path_mtu = MTU_NAMES[path_mtu];
-  if (alt_ah_attr !== undefined) {
-    a.alt_ah_attr = toAhAttr(alt_ah_attr);
+  // Validated maps hold only declared attributes, each with a value.
+  for (const name in v) mask |= MODIFY_BITS.get(name) ?? 0;
+  const a: Partial<QpAttr> = {};
+  // These are ibv_qp_attr fields of the same name and value.
+  if (v.qp_state !== undefined) a.qp_state = v.qp_state;
+  if (v.cur_qp_state !== undefined) a.cur_qp_state = v.cur_qp_state;
+  if (v.en_sqd_async_notify !== undefined) a.en_sqd_async_notify = v.en_sqd_async_notify;
+  if (v.qp_access_flags !== undefined) a.qp_access_flags = v.qp_access_flags;
+  if (v.pkey_index !== undefined) a.pkey_index = v.pkey_index;
+  if (v.port_num !== undefined) a.port_num = v.port_num;
+  if (v.qkey !== undefined) a.qkey = v.qkey;
+  if (v.timeout !== undefined) a.timeout = v.timeout;
+  if (v.retry_cnt !== undefined) a.retry_cnt = v.retry_cnt;
+  if (v.rnr_retry !== undefined) a.rnr_retry = v.rnr_retry;
+  if (v.rq_psn !== undefined) a.rq_psn = v.rq_psn;
+  if (v.max_rd_atomic !== undefined) a.max_rd_atomic = v.max_rd_atomic;
+  if (v.min_rnr_timer !== undefined) a.min_rnr_timer = v.min_rnr_timer;
+  if (v.sq_psn !== undefined) a.sq_psn = v.sq_psn;
+  if (v.max_dest_rd_atomic !== undefined) a.max_dest_rd_atomic = v.max_dest_rd_atomic;
+  if (v.dest_qp_num !== undefined) a.dest_qp_num = v.dest_qp_num;
+  if (v.rate_limit !== undefined) a.rate_limit = v.rate_limit;
+  // The others are converted.
+  if (v.ah_attr !== undefined) a.ah_attr = toAhAttr(v.ah_attr);
+  if (v.path_mtu !== undefined) a.path_mtu = MTU_NAMES[v.path_mtu];
+  if (v.alt_ah_attr !== undefined) {
+    a.alt_ah_attr = toAhAttr(v.alt_ah_attr);
     // The alternate path's port and pkey travel inside alt_ah_attr on the wire.
     a.alt_port_num = a.alt_ah_attr.port_num;
   }
-  if (path_mig_state !== undefined) a.path_mig_state = MIG_STATE_NAMES[path_mig_state];
-  if (cap !== undefined) a.cap = { max_send_wr: 0, max_recv_wr: 0, max_send_sge: 0, max_recv_sge: 0, max_inline_data: 0, ...cap };
+  if (v.path_mig_state !== undefined) a.path_mig_state = MIG_STATE_NAMES[v.path_mig_state];
+  if (v.cap !== undefined) a.cap = { max_send_wr: 0, max_recv_wr: 0, max_send_sge: 0, max_recv_sge: 0, max_inline_data: 0, ...v.cap };
   return { attr: a, mask };
 }
 

@@ -79,7 +79,64 @@ describe('validateMap', () => {
   });
 });
 
+describe('validateMap: which problem is reported, whatever the input order', () => {
+  const table: AttrSpec[] = [
+    attr('a', 1, 'u32', { max: 10 }),
+    attr('b', 2, 'u32', { mandatory: true }),
+    attr('c', 3, 'u32', { max: 10 }),
+    attr('d', 4, 'u32', { mandatory: true }),
+  ];
+  const message = (input: Record<string, unknown>): string => {
+    try {
+      validateMap(table, input as never, 't', ctx);
+    } catch (e) {
+      return (e as BrokerError).message;
+    }
+    return 'ok';
+  };
+
+  it('an unknown name before anything else', () => {
+    expect(message({ a: 99, zz: 1 })).toMatch(/unknown attribute t\."zz"/);
+    expect(message({ zz: 1, a: 99 })).toMatch(/unknown attribute t\."zz"/);
+  });
+
+  it('then the first problem in declaration order', () => {
+    // a is bad and comes before the missing b, in either input order.
+    expect(message({ c: 1, a: 99 })).toMatch(/t\.a/);
+    expect(message({ a: 99, c: 1 })).toMatch(/t\.a/);
+    // b is missing before c is bad.
+    expect(message({ c: 99, a: 1 })).toMatch(/t\.b/);
+    // b and d present, c bad.
+    expect(message({ d: 1, c: 99, b: 1 })).toMatch(/t\.c/);
+    // All good but d missing.
+    expect(message({ c: 1, b: 1, a: 1 })).toMatch(/t\.d/);
+  });
+
+  it('keys come out in declaration order', () => {
+    expect(Object.keys(validateMap(table, { d: 4, c: 3, b: 2, a: 1 }, 't', ctx))).toEqual(['a', 'b', 'c', 'd']);
+    expect(Object.keys(validateMap(table, { b: 2, d: 4 }, 't', ctx))).toEqual(['b', 'd']);
+  });
+
+  it('an attribute set to undefined is absent', () => {
+    expect(message({ a: undefined, b: 1, d: undefined })).toMatch(/t\.d/);
+    expect(Object.keys(validateMap(table, { a: undefined, b: 1, d: 2 } as never, 't', ctx))).toEqual(['b', 'd']);
+  });
+});
+
 describe('normalizeGid', () => {
+  it('keeps the full form as it is and parses the others', () => {
+    const full = 'fe80:0000:0000:0000:0211:22ff:fe33:4455';
+    expect(normalizeGid(full, 'g')).toBe(full);
+    expect(normalizeGid('FE80:0000:0000:0000:0211:22FF:FE33:4455', 'g')).toBe(full);
+    expect(normalizeGid(` ${full} `, 'g')).toBe(full);
+    expect(normalizeGid('fe80::211:22ff:fe33:4455', 'g')).toBe(full);
+    expect(normalizeGid('fe80:0:0:0:211:22ff:fe33:4455', 'g')).toBe(full);
+    // 39 characters but not the full form.
+    for (const bad of ['fe80:0000:0000:0000:0211:22ff:fe33:445g', 'fe80:0000:0000:0000:0211:22ff:fe33::455', 'fe80:0000:0000:0000:0211:22ff:fe3:34455']) {
+      expect(() => normalizeGid(bad, 'g')).toThrow(BrokerError);
+    }
+  });
+
   it('accepts compressed, full and raw forms', () => {
     expect(normalizeGid('::', 'g')).toBe('0000:0000:0000:0000:0000:0000:0000:0000');
     expect(normalizeGid('fe80:0000:0000:0000:0211:22ff:fe33:4455', 'g')).toBe('fe80:0000:0000:0000:0211:22ff:fe33:4455');
