@@ -64,6 +64,8 @@ export class Session implements OwnerRef {
   private backlog: { seq: number; e: SessionEvent }[] = [];
   private readonly endListeners = new Set<(reason: EndReason) => void>();
   leaseTimer: NodeJS.Timeout | null = null;
+  /** The delay {@link leaseTimer} was armed with (the lease, or a stall's extension). */
+  leaseTimerMs = 0;
   /** The loop stall meter's reading when the lease was last renewed or extended. */
   leaseStallMark = 0;
   graceTimer: NodeJS.Timeout | null = null;
@@ -273,9 +275,16 @@ export class SessionTable {
   }
 
   private armLease(s: Session, ms: number): void {
+    // Every call renews the lease: re-arming the timer it already has
+    // (refresh) costs a third of a new timer and its closure.
+    if (s.leaseTimer && s.leaseTimerMs === ms) {
+      s.leaseTimer.refresh();
+      return;
+    }
     if (s.leaseTimer) clearTimeout(s.leaseTimer);
     s.leaseTimer = setTimeout(() => this.leaseDue(s), ms);
     s.leaseTimer.unref();
+    s.leaseTimerMs = ms;
   }
 
   /**
