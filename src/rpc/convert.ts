@@ -2,16 +2,14 @@
 import type { BrokerObject, SessionLabels } from '../core/registry.js';
 import type { PodRef } from '../wire/gen/rdmabroker/v1/PodRef.js';
 import type { Session, SessionEvent } from '../core/sessions.js';
-import { fromWireMap, toWireMap, type PlainMap } from '../wire/values.js';
+import { toWireMap } from '../wire/values.js';
 import type { ObjectInfo } from '../wire/gen/rdmabroker/v1/ObjectInfo.js';
 import type { Event } from '../wire/gen/rdmabroker/v1/Event.js';
-import type { Value__Output } from '../wire/gen/rdmabroker/v1/Value.js';
 import type { SessionInfo } from '../wire/gen/rdmabroker/v1/SessionInfo.js';
 import type { AttrInfo } from '../wire/gen/rdmabroker/v1/AttrInfo.js';
 import type { ObjectTypeInfo } from '../wire/gen/rdmabroker/v1/ObjectTypeInfo.js';
 import type { AttrSpec } from '../core/attrs.js';
 import { METHOD_IDS, type ObjectTypeSpec } from '../core/types/spec.js';
-import { BrokerError } from '../core/errors.js';
 
 /** A decimal u64 as a number when it is exact, else the string. */
 function u64Out(v: string): number | string {
@@ -39,21 +37,6 @@ export function objectInfo(o: BrokerObject): ObjectInfo {
     attrs: toWireMap(o.attrs),
     pod: podRef(o.owner.labels),
   };
-}
-
-/** Decodes request attributes; malformed values are the client's error. */
-export function attrsIn(m: Record<string, Value__Output> | undefined | null): PlainMap {
-  try {
-    return fromWireMap(m ?? {});
-  } catch (e) {
-    throw new BrokerError('INVALID_ATTR', `malformed attribute value: ${(e as Error).message}`);
-  }
-}
-
-export function handleIn(h: string | number | undefined): number {
-  const n = Number(h ?? 0);
-  if (!Number.isSafeInteger(n) || n < 0) throw new BrokerError('NO_SUCH_HANDLE', `no such object: handle ${h}`);
-  return n;
 }
 
 export function eventOut(seq: number, e: SessionEvent): Event {

@@ -6,22 +6,20 @@
 import { callPeerCred } from './peer.js';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { Broker, BatchStep } from '../core/broker.js';
+import type { Broker } from '../core/broker.js';
 import { BrokerError } from '../core/errors.js';
 import { FD_TOKEN_TTL_MS, noSuchSession, type Session } from '../core/sessions.js';
 import { api, SESSION_HEADER } from '../wire/proto.js';
-import { RefValue, toWireMap } from '../wire/values.js';
-import { attrsIn, eventOut, handleIn, objectInfo, sessionInfo, typeInfo } from './convert.js';
-import { errorInfo, tolerantService, toServiceError, undecodable } from './status.js';
+import { toWireMap } from '../wire/values.js';
+import { eventOut, objectInfo, sessionInfo, typeInfo } from './convert.js';
+import { encodeAttrsReply, encodeBatchReply, encodeObjectReply, objectServiceDefinition, type BatchIn, type CreateIn, type InvokeIn, type ModifyIn, type TargetIn } from './codec.js';
+import { tolerantService, toServiceError, undecodable } from './status.js';
 import { checkName, LIMITS } from '../core/limits.js';
 import { MR_IO_MAX } from '../core/types/mr.js';
 import type { DeviceServiceHandlers } from '../wire/gen/rdmabroker/v1/DeviceService.js';
-import type { ObjectServiceHandlers } from '../wire/gen/rdmabroker/v1/ObjectService.js';
 import type { SessionServiceHandlers } from '../wire/gen/rdmabroker/v1/SessionService.js';
 import type { InspectionServiceHandlers } from '../wire/gen/rdmabroker/v1/InspectionService.js';
 import type { DeviceSummary } from '../wire/gen/rdmabroker/v1/DeviceSummary.js';
-import type { StepResult } from '../wire/gen/rdmabroker/v1/StepResult.js';
-import type { BatchStep__Output } from '../wire/gen/rdmabroker/v1/BatchStep.js';
 import type { DeviceEntry } from '../core/devices.js';
 import type { BrokerObject, ChangeKind, ListFilter } from '../core/registry.js';
 import { BoundedStream, MAX_STREAM_BACKLOG } from './streams.js';
@@ -176,50 +174,44 @@ export function createServer(deps: ServerDeps): grpc.Server {
     }),
   };
 
-  const objects: ObjectServiceHandlers = {
-    Create: unary(log, 'ObjectService.Create', async (call) => {
+  // ObjectService: requests arrive decoded into the core's values, replies leave encoded (src/rpc/codec.ts).
+  const objects = {
+    Create: unary(log, 'ObjectService.Create', async (call: grpc.ServerUnaryCall<CreateIn, Buffer>) => {
       const s = sessionOf(call);
       const r = call.request;
-      const o = await broker.create(s, { type: r.type, device: r.device, attrs: attrsIn(r.attrs), userHandle: r.user_handle || '0' });
-      return { object: objectInfo(o) };
+      if (r.error) throw r.error;
+      return encodeObjectReply(await broker.create(s, r.args));
     }),
-    Query: unary(log, 'ObjectService.Query', async (call) => {
-      const s = sessionOf(call);
-      return { object: objectInfo(await broker.query(s, handleIn(call.request.handle))) };
-    }),
-    Modify: unary(log, 'ObjectService.Modify', async (call) => {
-      const s = sessionOf(call);
-      return { object: objectInfo(await broker.modify(s, handleIn(call.request.handle), attrsIn(call.request.attrs))) };
-    }),
-    Destroy: unary(log, 'ObjectService.Destroy', async (call) => {
-      const s = sessionOf(call);
-      return { attrs: toWireMap(await broker.destroy(s, handleIn(call.request.handle))) };
-    }),
-    Invoke: unary(log, 'ObjectService.Invoke', async (call) => {
+    Query: unary(log, 'ObjectService.Query', async (call: grpc.ServerUnaryCall<TargetIn, Buffer>) => {
       const s = sessionOf(call);
       const r = call.request;
-      return { attrs: toWireMap(await broker.invoke(s, handleIn(r.handle), r.device, r.method, attrsIn(r.attrs))) };
+      if (r.error) throw r.error;
+      return encodeObjectReply(await broker.query(s, r.handle));
     }),
-    Batch: unary(log, 'ObjectService.Batch', async (call) => {
+    Modify: unary(log, 'ObjectService.Modify', async (call: grpc.ServerUnaryCall<ModifyIn, Buffer>) => {
       const s = sessionOf(call);
-      // Refused before any step is even converted (the core checks again, with the reply bound).
-      const n = call.request.steps.length;
+      const r = call.request;
+      if (r.error) throw r.error;
+      return encodeObjectReply(await broker.modify(s, r.handle, r.attrs));
+    }),
+    Destroy: unary(log, 'ObjectService.Destroy', async (call: grpc.ServerUnaryCall<TargetIn, Buffer>) => {
+      const s = sessionOf(call);
+      const r = call.request;
+      if (r.error) throw r.error;
+      return encodeAttrsReply(await broker.destroy(s, r.handle));
+    }),
+    Invoke: unary(log, 'ObjectService.Invoke', async (call: grpc.ServerUnaryCall<InvokeIn, Buffer>) => {
+      const s = sessionOf(call);
+      const r = call.request;
+      if (r.error) throw r.error;
+      return encodeAttrsReply(await broker.invoke(s, r.handle, r.device, r.method, r.attrs));
+    }),
+    Batch: unary(log, 'ObjectService.Batch', async (call: grpc.ServerUnaryCall<BatchIn, Buffer>) => {
+      const s = sessionOf(call);
+      // Refused before any step runs (steps past the limit were not even converted; the core checks again, with the reply bound).
+      const n = call.request.count;
       if (n > LIMITS.batchSteps) throw new BrokerError('TOO_LARGE', `a Batch has at most ${LIMITS.batchSteps} steps, this one has ${n}`);
-      const steps = call.request.steps.map(stepIn);
-      const out = await broker.batch(s, steps);
-      const results: StepResult[] = out.results.map((r) => {
-        switch (r.verb) {
-          case 'destroy':
-            return { destroyed: { attrs: toWireMap(r.attrs) } };
-          case 'invoke':
-            return { invoked: { attrs: toWireMap(r.attrs) } };
-          default:
-            return { object: { object: objectInfo(r.object) } };
-        }
-      });
-      return out.failed
-        ? { results, failed: true, failed_index: out.failed.index, error: errorInfo(out.failed.error) }
-        : { results, failed: false, failed_index: 0 };
+      return encodeBatchReply(await broker.batch(s, call.request.steps));
     }),
   };
 
@@ -433,7 +425,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
   const admin = adminHandlers(broker, tenants, (name, fn) => unary(log, name, fn));
   // Requests that do not decode reach the handlers as UndecodableRequest (INVALID_ARGUMENT), not INTERNAL.
   server.addService(tolerantService(pkg.DeviceService.service), guardService('DeviceService', devices, auth, log));
-  server.addService(tolerantService(pkg.ObjectService.service), guardService('ObjectService', objects, auth, log));
+  server.addService(tolerantService(objectServiceDefinition(pkg.ObjectService.service)), guardService('ObjectService', objects, auth, log) as unknown as grpc.UntypedServiceImplementation);
   server.addService(tolerantService(pkg.SessionService.service), guardService('SessionService', sessions, auth, log));
   server.addService(tolerantService(pkg.InspectionService.service), guardService('InspectionService', inspection, auth, log));
   server.addService(tolerantService(pkg.AdminService.service), guardService('AdminService', admin, auth, log));
@@ -489,33 +481,4 @@ export function setNotServing(server: grpc.Server): void {
   if (!h) return;
   h.setStatus('', 'NOT_SERVING');
   for (const n of SERVICE_NAMES) h.setStatus(n, 'NOT_SERVING');
-}
-
-function refOr(handle: string, ref: number): number | RefValue {
-  return ref > 0 ? new RefValue(ref - 1) : handleIn(handle);
-}
-
-/** A step as the core takes it; one that cannot be converted becomes an invalid step (the Batch stops there, failed_index i). */
-function stepIn(st: BatchStep__Output, i: number): BatchStep {
-  try {
-    return convertStep(st, i);
-  } catch (e) {
-    if (e instanceof BrokerError) return { verb: 'invalid', error: e };
-    throw e;
-  }
-}
-
-function convertStep(st: BatchStep__Output, i: number): BatchStep {
-  if (st.create) {
-    const r = st.create;
-    return { verb: 'create', args: { type: r.type, device: r.device, attrs: attrsIn(r.attrs), userHandle: r.user_handle || '0' } };
-  }
-  if (st.query) return { verb: 'query', handle: refOr(st.query.handle, st.query.handle_ref) };
-  if (st.modify) return { verb: 'modify', handle: refOr(st.modify.handle, st.modify.handle_ref), attrs: attrsIn(st.modify.attrs) };
-  if (st.destroy) return { verb: 'destroy', handle: refOr(st.destroy.handle, st.destroy.handle_ref) };
-  if (st.invoke) {
-    const r = st.invoke;
-    return { verb: 'invoke', handle: refOr(r.handle, r.handle_ref), device: r.device, method: r.method, attrs: attrsIn(r.attrs) };
-  }
-  return { verb: 'invalid', error: new BrokerError('INVALID_ATTR', `batch step ${i} has no verb (create, query, modify, destroy or invoke)`) };
 }

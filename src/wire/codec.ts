@@ -28,11 +28,12 @@ export const MAX_NESTING = 100;
 
 type U64In = number | string | bigint | { low: number; high: number; unsigned?: boolean } | null | undefined;
 
-const TWO32 = 4294967296;
+export const TWO32 = 4294967296;
 
 // ------------------------------------------------------------------ writer
 
-class Writer {
+/** Writes protobuf bytes into a growing buffer (length-delimited bodies by {@link Writer.fork} and {@link Writer.join}). */
+export class Writer {
   buf: Buffer;
   pos = 0;
 
@@ -433,7 +434,51 @@ function encBatchReply(w: Writer, m: Obj): void {
 
 // ------------------------------------------------------------------ reader
 
-class Reader {
+/** A uint64's decimal string from its halves (doubles while exact, BigInt beyond 2^53). */
+export function u64String(lo: number, hi: number): string {
+  if (hi < 0x200000) return String(hi * TWO32 + lo);
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+/** Strings of at most this many bytes go through {@link NAMES}. */
+const NAME_MAX = 64;
+/** Slots of {@link NAMES} (a power of two). */
+const NAME_SLOTS = 1024;
+/**
+ * The short ASCII strings read last, direct-mapped by a hash of their bytes:
+ * attribute names and enum values repeat in every request, and a hit returns
+ * the string already made (and already internalized as a property key) with
+ * no native call. Bounded: a new string replaces the slot's old one, so
+ * hostile names cost a miss each, never memory.
+ */
+const NAMES: string[] = new Array<string>(NAME_SLOTS).fill('');
+
+/** Bytes [start, end) of `b` as UTF-8 (invalid sequences become U+FFFD, as Buffer's decoder does). */
+export function utf8(b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === 0) return '';
+  if (n > NAME_MAX) return b.toString('utf8', start, end);
+  let h = n;
+  for (let p = start; p < end; p++) {
+    const c = b[p] as number;
+    if (c > 127) return b.toString('utf8', start, end);
+    h = Math.imul(h ^ c, 16777619);
+  }
+  const slot = (h ^ (h >>> 15)) & (NAME_SLOTS - 1);
+  const hit = NAMES[slot] as string;
+  if (hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === b[start + i]) i++;
+    if (i === n) return hit;
+  }
+  // ASCII: latin1 decodes it byte for byte, without UTF-8's validation.
+  const s = b.toString('latin1', start, end);
+  NAMES[slot] = s;
+  return s;
+}
+
+/** Reads protobuf bytes within bounds: every length is checked against the enclosing message, nesting is counted. */
+export class Reader {
   pos: number;
   depth = 0;
 
@@ -471,8 +516,14 @@ class Reader {
     throw new RangeError('varint longer than 10 bytes');
   }
 
-  /** A 64-bit varint as [lo, hi] (both unsigned 32-bit). */
-  private bits(): [number, number] {
+  /**
+   * The high half of the last {@link bits} read (a field, not a returned
+   * pair: a 64-bit read allocates nothing).
+   */
+  hi = 0;
+
+  /** A 64-bit varint: returns its low 32 bits, its high 32 bits go to {@link hi} (both unsigned). */
+  bits(): number {
     const b = this.buf;
     let p = this.pos;
     let lo = 0;
@@ -484,7 +535,8 @@ class Reader {
       lo |= (c & 127) << (i * 7);
       if (c < 128) {
         this.pos = p;
-        return [lo >>> 0, 0];
+        this.hi = 0;
+        return lo >>> 0;
       }
     }
     // Byte 5 straddles the halves.
@@ -494,7 +546,8 @@ class Reader {
     hi = (c & 127) >> 4;
     if (c < 128) {
       this.pos = p;
-      return [lo >>> 0, hi >>> 0];
+      this.hi = hi >>> 0;
+      return lo >>> 0;
     }
     for (i = 0; i < 5; i++) {
       if (p >= this.end) throw new RangeError('truncated varint');
@@ -502,7 +555,8 @@ class Reader {
       hi |= (c & 127) << (i * 7 + 3);
       if (c < 128) {
         this.pos = p;
-        return [lo >>> 0, hi >>> 0];
+        this.hi = hi >>> 0;
+        return lo >>> 0;
       }
     }
     throw new RangeError('varint longer than 10 bytes');
@@ -510,14 +564,13 @@ class Reader {
 
   /** uint64 as a decimal string (doubles while exact, BigInt beyond 2^53). */
   u64(): string {
-    const [lo, hi] = this.bits();
-    if (hi < 0x200000) return String(hi * TWO32 + lo);
-    return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+    return u64String(this.bits(), this.hi);
   }
 
   /** int64 (two's complement) as a decimal string. */
   s64(): string {
-    const [lo, hi] = this.bits();
+    const lo = this.bits();
+    const hi = this.hi;
     if (hi < 0x200000) return String(hi * TWO32 + lo);
     if (hi >= 0xffe00000) {
       // -(2^64 - x), exact while above -2^53.
@@ -528,8 +581,8 @@ class Reader {
   }
 
   bool(): boolean {
-    const [lo, hi] = this.bits();
-    return lo !== 0 || hi !== 0;
+    const lo = this.bits();
+    return lo !== 0 || this.hi !== 0;
   }
 
   /** The end of a length-delimited field's body (checked against the buffer). */
@@ -542,7 +595,7 @@ class Reader {
 
   str(): string {
     const end = this.delimited();
-    const s = this.buf.toString('utf8', this.pos, end);
+    const s = utf8(this.buf, this.pos, end);
     this.pos = end;
     return s;
   }

@@ -61,6 +61,16 @@ export function toWire(v: Plain): Value {
   return { map: { fields: toWireMap(v) } };
 }
 
+/**
+ * Stores a map entry: a key "__proto__" is an own property (an assignment
+ * would set the map's prototype instead, and every lookup would read
+ * through it).
+ */
+export function putEntry<T>(m: Record<string, T>, k: string, v: T): void {
+  if (k === '__proto__') Object.defineProperty(m, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else m[k] = v;
+}
+
 export function toWireMap(m: PlainMap | undefined): Record<string, Value> {
   const out: Record<string, Value> = {};
   if (!m) return out;
@@ -69,7 +79,7 @@ export function toWireMap(m: PlainMap | undefined): Record<string, Value> {
     if (!Object.hasOwn(m, k)) continue;
     const v = m[k];
     if (v === undefined) continue;
-    out[k] = toWire(v);
+    putEntry(out, k, toWire(v));
   }
   return out;
 }
@@ -127,7 +137,7 @@ function isDecimal(s: string): boolean {
 export function fromWireMap(m: Record<string, Value__Output | Value> | undefined | null, bigints = false): PlainMap {
   const out: PlainMap = {};
   if (!m) return out;
-  for (const k in m) if (Object.hasOwn(m, k)) out[k] = fromWire(m[k]!, bigints);
+  for (const k in m) if (Object.hasOwn(m, k)) putEntry(out, k, fromWire(m[k]!, bigints));
   return out;
 }
 
