@@ -106,14 +106,23 @@ export class SessionMemory {
 
   /** Adds a range (an MR just created). A second range with the same lkey on the device replaces the first. */
   add(range: MemoryRange): void {
-    const r: Indexed = { ...range, end: range.addr + BigInt(range.length) };
+    // Field by field, not a spread: every range has this one shape.
+    const r: Indexed = {
+      handle: range.handle, device: range.device, addr: range.addr, length: range.length, lkey: range.lkey,
+      access: range.access, mapped: range.mapped, end: range.addr + BigInt(range.length),
+    };
     let d = this.devices.get(r.device);
     if (!d) this.devices.set(r.device, (d = new DeviceMemory()));
     const old = d.byLkey.get(r.lkey);
     if (old) this.removeFrom(d, old);
     d.byLkey.set(r.lkey, r);
     this.count++;
-    if (r.mapped) d.byAddr.splice(d.floor(r.addr) + 1, 0, r);
+    if (r.mapped) {
+      const at = d.floor(r.addr) + 1;
+      // A new mapping often lands above the others: an append, not a splice.
+      if (at === d.byAddr.length) d.byAddr.push(r);
+      else d.byAddr.splice(at, 0, r);
+    }
   }
 
   /** Removes and returns the range of an object (an MR being destroyed); undefined when it has none. */
@@ -132,7 +141,10 @@ export class SessionMemory {
     if (!r.mapped) return;
     // Ranges never overlap, so the floor of its start is the range itself.
     const i = d.floor(r.addr);
-    if (i >= 0 && d.byAddr[i] === r) d.byAddr.splice(i, 1);
+    if (i >= 0 && d.byAddr[i] === r) {
+      if (i === d.byAddr.length - 1) d.byAddr.pop();
+      else d.byAddr.splice(i, 1);
+    }
   }
 
   /** The session's MR with this lkey on the device. */

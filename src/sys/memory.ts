@@ -38,7 +38,13 @@ const MAX_VIEW = bufferConstants.MAX_LENGTH - (bufferConstants.MAX_LENGTH % libc
 
 /** A memfd (or file) region mapped MAP_SHARED into the daemon. */
 export class SharedMemory {
-  private buf: Buffer | null;
+  /**
+   * The daemon's view of the pages, made on the first access: most MRs
+   * are only registered and their pages reached by the device (or the
+   * client's mapping), and a view costs an external ArrayBuffer for the
+   * collector to track. Null before the first access and after close.
+   */
+  private buf: Buffer | null = null;
   private ptr: libc.Pointer | null;
   private fdValue: number;
 
@@ -58,7 +64,6 @@ export class SharedMemory {
   ) {
     this.fdValue = fd;
     this.ptr = ptr;
-    this.buf = Buffer.from(libc.viewOf(ptr, mappedLength), 0, length);
   }
 
   /**
@@ -111,11 +116,13 @@ export class SharedMemory {
   }
 
   get closed(): boolean {
-    return this.buf === null;
+    return this.ptr === null;
   }
 
   private live(call: string): Buffer {
-    if (this.buf === null) throw new SysError(call, libc.E.EBADF, `${call}: the shared memory is closed`);
+    if (this.buf !== null) return this.buf;
+    if (this.ptr === null) throw new SysError(call, libc.E.EBADF, `${call}: the shared memory is closed`);
+    this.buf = Buffer.from(libc.viewOf(this.ptr, this.mappedLength), 0, this.length);
     return this.buf;
   }
 
@@ -161,7 +168,7 @@ export class SharedMemory {
 
   /** Unmaps the region and closes the fd. Idempotent. */
   close(): void {
-    if (this.buf === null || this.ptr === null) return;
+    if (this.ptr === null) return;
     // Drop the view first so nothing in this object can reach the pages again.
     this.buf = null;
     libc.munmap(this.ptr, this.mappedLength);

@@ -63,6 +63,22 @@ describe('SharedMemory.create', () => {
     expect(copy.length).toBe(8); // copies outlive the mapping
   });
 
+  it('a region never read before close throws the same (its view is made on first access)', () => {
+    const m = SharedMemory.create(4096);
+    expect(m.closed).toBe(false);
+    m.close();
+    expect(m.closed).toBe(true);
+    expect(errnoOf(() => m.read(0, 1))).toBe(libc.E.EBADF);
+    expect(errnoOf(() => m.withView((v) => v[0]))).toBe(libc.E.EBADF);
+    // A view made once serves every later access, and close still ends it.
+    const n = SharedMemory.create(100);
+    n.write(0, Buffer.from('abc'));
+    expect(n.withView((v) => v.length)).toBe(100);
+    expect(n.read(0, 3).toString()).toBe('abc');
+    n.close();
+    expect(errnoOf(() => n.read(0, 1))).toBe(libc.E.EBADF);
+  });
+
   it('seals the size so a holder of the fd cannot shrink it', () => {
     const m = SharedMemory.create(8192);
     expect(libc.fcntl(m.fd, libc.F_GET_SEALS, 0) & libc.F_SEAL_SHRINK).toBe(libc.F_SEAL_SHRINK);
