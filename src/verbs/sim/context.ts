@@ -53,6 +53,16 @@ export function queueDepth(n: number): number {
   return slots - 1;
 }
 
+/** EINVAL from `call`, saying why (a function, not a closure per check: modify checks run on every modify). */
+function badAttr(call: string, why: string): VerbsError {
+  return new VerbsError(call, EINVAL, `${call}: ${why}`);
+}
+
+/** An 8-bit field's value (ibv_qp_attr's u8 members). */
+function u8(v: unknown): boolean {
+  return u32ok(v) && v <= 0xff;
+}
+
 function u32ok(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
 }
@@ -526,14 +536,13 @@ export class SimContext extends DummyOps implements DeviceContext {
 
   private checkCap(call: string, cap: QpCap, hasSrq: boolean): void {
     const l = this.device.limits;
-    const bad = (why: string): VerbsError => new VerbsError(call, EINVAL, `${call}: ${why}`);
-    if (!u32ok(cap.max_send_wr) || cap.max_send_wr > l.max_qp_wr) throw bad(`max_send_wr ${cap.max_send_wr} > ${l.max_qp_wr}`);
-    if (!u32ok(cap.max_send_sge) || cap.max_send_sge > l.max_sge) throw bad(`max_send_sge ${cap.max_send_sge} > ${l.max_sge}`);
+    if (!u32ok(cap.max_send_wr) || cap.max_send_wr > l.max_qp_wr) throw badAttr(call, `max_send_wr ${cap.max_send_wr} > ${l.max_qp_wr}`);
+    if (!u32ok(cap.max_send_sge) || cap.max_send_sge > l.max_sge) throw badAttr(call, `max_send_sge ${cap.max_send_sge} > ${l.max_sge}`);
     if (!hasSrq) {
-      if (!u32ok(cap.max_recv_wr) || cap.max_recv_wr > l.max_qp_wr) throw bad(`max_recv_wr ${cap.max_recv_wr} > ${l.max_qp_wr}`);
-      if (!u32ok(cap.max_recv_sge) || cap.max_recv_sge > l.max_sge) throw bad(`max_recv_sge ${cap.max_recv_sge} > ${l.max_sge}`);
+      if (!u32ok(cap.max_recv_wr) || cap.max_recv_wr > l.max_qp_wr) throw badAttr(call, `max_recv_wr ${cap.max_recv_wr} > ${l.max_qp_wr}`);
+      if (!u32ok(cap.max_recv_sge) || cap.max_recv_sge > l.max_sge) throw badAttr(call, `max_recv_sge ${cap.max_recv_sge} > ${l.max_sge}`);
     }
-    if (!u32ok(cap.max_inline_data) || cap.max_inline_data > l.max_inline_data) throw bad(`max_inline_data ${cap.max_inline_data} > ${l.max_inline_data}`);
+    if (!u32ok(cap.max_inline_data) || cap.max_inline_data > l.max_inline_data) throw badAttr(call, `max_inline_data ${cap.max_inline_data} > ${l.max_inline_data}`);
   }
 
   async createQp(pdRef: PdRef, init: QpInitAttr, tag: number): Promise<QpRef> {
@@ -577,51 +586,48 @@ export class SimContext extends DummyOps implements DeviceContext {
   /** rxe_qp_chk_attr and the uverbs modify checks: values, before anything changes. */
   private checkQpAttr(call: string, qp: SimQp, a: Partial<QpAttr>, mask: number): void {
     const l = this.device.limits;
-    const bad = (why: string): VerbsError => new VerbsError(call, EINVAL, `${call}: ${why}`);
-    if (mask & M.PORT && a.port_num !== 1) throw bad(`invalid port_num ${String(a.port_num)}`);
+    if (mask & M.PORT && a.port_num !== 1) throw badAttr(call, `invalid port_num ${String(a.port_num)}`);
     // rxe (6.1) checks no pkey_index: any 16-bit index is taken (and the default pkey used).
-    if (mask & M.PKEY_INDEX && (!u32ok(a.pkey_index) || a.pkey_index > 0xffff)) throw bad(`pkey_index ${String(a.pkey_index)} is 16 bits`);
-    if (mask & M.QKEY && !u32ok(a.qkey)) throw bad('invalid qkey');
+    if (mask & M.PKEY_INDEX && (!u32ok(a.pkey_index) || a.pkey_index > 0xffff)) throw badAttr(call, `pkey_index ${String(a.pkey_index)} is 16 bits`);
+    if (mask & M.QKEY && !u32ok(a.qkey)) throw badAttr(call, 'invalid qkey');
     if (mask & M.CAP) {
-      if (!a.cap) throw bad('cap missing');
+      if (!a.cap) throw badAttr(call, 'cap missing');
       this.checkCap(call, a.cap, qp.srq !== null);
     }
     if (mask & M.ACCESS_FLAGS) {
-      if (qp.qp_type !== 'RC' && qp.qp_type !== 'UC') throw bad('access flags on a QP that is not RC/UC');
+      if (qp.qp_type !== 'RC' && qp.qp_type !== 'UC') throw badAttr(call, 'access flags on a QP that is not RC/UC');
       // rxe (6.1) keeps whatever access bits it is given; only the remote ones matter to its responder.
-      if (!u32ok(a.qp_access_flags)) throw bad(`qp_access_flags 0x${(a.qp_access_flags ?? 0).toString(16)}`);
+      if (!u32ok(a.qp_access_flags)) throw badAttr(call, `qp_access_flags 0x${(a.qp_access_flags ?? 0).toString(16)}`);
     }
     if (mask & M.AV) this.checkAh(call, a.ah_attr, mask & M.PORT ? a.port_num : undefined);
-    if (mask & M.ALT_PATH) throw bad('alternate paths are not supported on RoCE'); // _ib_modify_qp bans APM outside IB
+    if (mask & M.ALT_PATH) throw badAttr(call, 'alternate paths are not supported on RoCE'); // _ib_modify_qp bans APM outside IB
     // rxe_qp_chk_attr compares path_mtu with the port's max_mtu (4096), not its active MTU, and lets 0 through.
-    if (mask & M.PATH_MTU && (!Number.isInteger(a.path_mtu) || (a.path_mtu as number) < 0 || (a.path_mtu as number) > 5)) throw bad(`path_mtu ${String(a.path_mtu)} > the port's max_mtu 5`);
-    if (mask & M.MAX_QP_RD_ATOMIC && (!u32ok(a.max_rd_atomic) || a.max_rd_atomic > l.max_qp_rd_atom)) throw bad(`max_rd_atomic ${String(a.max_rd_atomic)} > ${l.max_qp_rd_atom}`);
+    if (mask & M.PATH_MTU && (!Number.isInteger(a.path_mtu) || (a.path_mtu as number) < 0 || (a.path_mtu as number) > 5)) throw badAttr(call, `path_mtu ${String(a.path_mtu)} > the port's max_mtu 5`);
+    if (mask & M.MAX_QP_RD_ATOMIC && (!u32ok(a.max_rd_atomic) || a.max_rd_atomic > l.max_qp_rd_atom)) throw badAttr(call, `max_rd_atomic ${String(a.max_rd_atomic)} > ${l.max_qp_rd_atom}`);
     // These are u8 fields of ibv_qp_attr that rxe (6.1) does not range-check: max_dest_rd_atomic, retry_cnt,
     // rnr_retry and min_rnr_timer take any byte (a count of 8 or more counts down to 7, then retries for ever, as rxe).
-    const u8 = (v: unknown): boolean => u32ok(v) && v <= 0xff;
-    if (mask & M.MAX_DEST_RD_ATOMIC && !u8(a.max_dest_rd_atomic)) throw bad(`max_dest_rd_atomic ${String(a.max_dest_rd_atomic)} is 8 bits`);
-    if (mask & M.TIMEOUT && (!u32ok(a.timeout) || a.timeout > 31)) throw bad(`timeout ${String(a.timeout)} > 31`);
-    if (mask & M.RETRY_CNT && !u8(a.retry_cnt)) throw bad(`retry_cnt ${String(a.retry_cnt)} is 8 bits`);
-    if (mask & M.RNR_RETRY && !u8(a.rnr_retry)) throw bad(`rnr_retry ${String(a.rnr_retry)} is 8 bits`);
-    if (mask & M.MIN_RNR_TIMER && !u8(a.min_rnr_timer)) throw bad(`min_rnr_timer ${String(a.min_rnr_timer)} is 8 bits`);
-    if (mask & M.DEST_QPN && (!u32ok(a.dest_qp_num) || a.dest_qp_num > 0xffffff)) throw bad('dest_qp_num is 24 bits');
-    if (mask & M.RQ_PSN && !u32ok(a.rq_psn)) throw bad('invalid rq_psn');
-    if (mask & M.SQ_PSN && !u32ok(a.sq_psn)) throw bad('invalid sq_psn');
-    if (mask & M.PATH_MIG_STATE && (!u32ok(a.path_mig_state) || a.path_mig_state > 2)) throw bad('invalid path_mig_state');
+    if (mask & M.MAX_DEST_RD_ATOMIC && !u8(a.max_dest_rd_atomic)) throw badAttr(call, `max_dest_rd_atomic ${String(a.max_dest_rd_atomic)} is 8 bits`);
+    if (mask & M.TIMEOUT && (!u32ok(a.timeout) || a.timeout > 31)) throw badAttr(call, `timeout ${String(a.timeout)} > 31`);
+    if (mask & M.RETRY_CNT && !u8(a.retry_cnt)) throw badAttr(call, `retry_cnt ${String(a.retry_cnt)} is 8 bits`);
+    if (mask & M.RNR_RETRY && !u8(a.rnr_retry)) throw badAttr(call, `rnr_retry ${String(a.rnr_retry)} is 8 bits`);
+    if (mask & M.MIN_RNR_TIMER && !u8(a.min_rnr_timer)) throw badAttr(call, `min_rnr_timer ${String(a.min_rnr_timer)} is 8 bits`);
+    if (mask & M.DEST_QPN && (!u32ok(a.dest_qp_num) || a.dest_qp_num > 0xffffff)) throw badAttr(call, 'dest_qp_num is 24 bits');
+    if (mask & M.RQ_PSN && !u32ok(a.rq_psn)) throw badAttr(call, 'invalid rq_psn');
+    if (mask & M.SQ_PSN && !u32ok(a.sq_psn)) throw badAttr(call, 'invalid sq_psn');
+    if (mask & M.PATH_MIG_STATE && (!u32ok(a.path_mig_state) || a.path_mig_state > 2)) throw badAttr(call, 'invalid path_mig_state');
   }
 
   /** rdma_check_ah_attr + the sgid lookup: port 1, a GRH (RoCE needs one), an existing sgid_index, a parseable dgid. */
   private checkAh(call: string, ah: AhAttr | undefined, qpPort: number | undefined): string {
-    const bad = (why: string): VerbsError => new VerbsError(call, EINVAL, `${call}: ${why}`);
-    if (!ah) throw bad('ah_attr missing');
-    if (ah.port_num !== 1) throw bad(`invalid ah_attr.port_num ${ah.port_num}`);
-    if (qpPort !== undefined && qpPort !== ah.port_num) throw bad('port_num and ah_attr.port_num differ');
-    if (!ah.grh) throw bad('RoCE address vectors need a GRH');
+    if (!ah) throw badAttr(call, 'ah_attr missing');
+    if (ah.port_num !== 1) throw badAttr(call, `invalid ah_attr.port_num ${ah.port_num}`);
+    if (qpPort !== undefined && qpPort !== ah.port_num) throw badAttr(call, 'port_num and ah_attr.port_num differ');
+    if (!ah.grh) throw badAttr(call, 'RoCE address vectors need a GRH');
     // rdma_fill_sgid_attr: an index inside the table without a GID is ENODATA, one beyond the table EINVAL.
-    if (!u32ok(ah.grh.sgid_index) || ah.grh.sgid_index >= GID_TBL_LEN) throw bad(`sgid_index ${ah.grh.sgid_index} >= ${GID_TBL_LEN}`);
+    if (!u32ok(ah.grh.sgid_index) || ah.grh.sgid_index >= GID_TBL_LEN) throw badAttr(call, `sgid_index ${ah.grh.sgid_index} >= ${GID_TBL_LEN}`);
     if (ah.grh.sgid_index >= this.device.gidTable().length) throw new VerbsError(call, Errno.ENODATA, `${call}: no GID at sgid_index ${ah.grh.sgid_index}`);
     const dgid = normalizeGid(ah.grh.dgid);
-    if (!dgid) throw bad(`bad dgid ${JSON.stringify(ah.grh.dgid)}`);
+    if (!dgid) throw badAttr(call, `bad dgid ${JSON.stringify(ah.grh.dgid)}`);
     // ib_resolve_eth_dmac routes a unicast DGID through the port's netdev: none while the port is down (measured on rxe0).
     if (!this.device.portActive && !isMulticastGid(dgid)) throw new VerbsError(call, Errno.ENETUNREACH, `${call}: the port is down (no route to ${dgid})`);
     return dgid;

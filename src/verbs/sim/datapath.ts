@@ -334,15 +334,19 @@ export function flushQp(qp: SimQp): void {
  * a sender that parks on `d` again cannot be visited twice.
  */
 export function wakeWaiters(d: SimQp): void {
-  const sets = d.srq ? [d.rnrWaiters, d.srq.rnrWaiters] : [d.rnrWaiters];
-  for (const set of sets) {
-    if (set.size === 0) continue;
-    const ws = [...set];
-    for (const w of ws) {
-      if (set !== d.rnrWaiters && w.wait?.on !== d) continue;
-      clearWait(w);
-      schedule(w);
-    }
+  // Every modify and destroy comes here: most find both sets empty and allocate nothing.
+  wakeSet(d, d.rnrWaiters, true);
+  if (d.srq) wakeSet(d, d.srq.rnrWaiters, false);
+}
+
+/** Wakes the senders in `set` (its own: all of them; its SRQ's: those parked on `d`). */
+function wakeSet(d: SimQp, set: Set<SimQp>, own: boolean): void {
+  if (set.size === 0) return;
+  const ws = [...set];
+  for (const w of ws) {
+    if (!own && w.wait?.on !== d) continue;
+    clearWait(w);
+    schedule(w);
   }
 }
 
@@ -598,6 +602,26 @@ function opcodeValid(type: SimQp['qp_type'], op: SendWr['opcode']): boolean {
   }
 }
 
+/** The responder refused a request: an RC NAK ({@link remoteError}) or a UC drop ({@link ucError}). */
+function refuse(qp: SimQp, wr: SendWr, d: SimQp, kind: NakKind, held: RecvWr | null, len: number): true {
+  return qp.qp_type === 'RC' ? remoteError(qp, wr, d, kind, held) : ucError(qp, wr, d, kind, held, len);
+}
+
+/** An RDMA WRITE's target at the responder: null for a zero-length write (it carries no valid rkey/address to check, C9-88), false when the rkey check fails. */
+function writeTarget(d: SimQp, wr: SendWr, len: number): Seg | null | false {
+  return len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_WRITE) ?? false;
+}
+
+/** Copies the whole of `src` into one segment (long enough): {@link copySegs} without a list for it. */
+function copyInto(src: readonly Seg[], d: Seg): void {
+  let doff = 0;
+  for (const s of src) {
+    if (s.len === 0) continue;
+    d.mem.copyFrom(d.off + doff, s.mem, s.off, s.len);
+    doff += s.len;
+  }
+}
+
 /** Executes the WR at the head of the SQ; false when it has to wait. */
 function execute(qp: SimQp, wr: SendWr): boolean {
   const op = wr.opcode;
@@ -626,7 +650,6 @@ function execute(qp: SimQp, wr: SendWr): boolean {
   const flags = d.attr.qp_access_flags;
   const mtu = pathMtu(qp);
   const packets = Math.max(1, Math.ceil(len / mtu));
-  const refuse = (kind: NakKind, held: RecvWr | null = null): true => (rc ? remoteError(qp, wr, d, kind, held) : ucError(qp, wr, d, kind, held, len));
   const solicited = (wr.send_flags & SendFlags.SOLICITED) !== 0;
 
   switch (op) {
@@ -643,12 +666,12 @@ function execute(qp: SimQp, wr: SendWr): boolean {
       const sc = scatter(d, rwqe, len, mtu);
       if (!sc.ok) {
         copyPrefix(local, sc.segs, sc.partial);
-        return refuse('malformed', rwqe);
+        return refuse(qp, wr, d, 'malformed', rwqe, len);
       }
       let wcFlags = WC_GRH;
       if (op === 'SEND_WITH_INV') {
         const mw = d.ctx.device.keys.get(wr.invalidate_rkey ?? -1);
-        if (!(mw instanceof SimMw) || mw.type !== 2 || mw.pd !== d.pd) return refuse('invalid', rwqe);
+        if (!(mw instanceof SimMw) || mw.type !== 2 || mw.pd !== d.pd) return refuse(qp, wr, d, 'invalid', rwqe, len);
         unbind(mw);
         wcFlags |= WC_WITH_INV;
       }
@@ -663,14 +686,12 @@ function execute(qp: SimQp, wr: SendWr): boolean {
     case 'RDMA_WRITE':
     case 'RDMA_WRITE_WITH_IMM': {
       const imm = op === 'RDMA_WRITE_WITH_IMM';
-      if (!(flags & Access.REMOTE_WRITE)) return refuse('invalid');
-      // A zero-length write carries no valid rkey/address to check (C9-88).
-      const checkKey = (): Seg | null | false => (len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_WRITE) ?? false);
+      if (!(flags & Access.REMOTE_WRITE)) return refuse(qp, wr, d, 'invalid', null, len);
       let seg: Seg | null | false = null;
       if (imm && packets > 1) {
         // The first packet (with the RETH) is checked, and every packet but the last written, before the last takes a WQE.
-        seg = checkKey();
-        if (seg === false) return refuse('access');
+        seg = writeTarget(d, wr, len);
+        if (seg === false) return refuse(qp, wr, d, 'access', null, len);
         copyPrefix(local, [seg as Seg], (packets - 1) * mtu);
       }
       let rwqe: RecvWr | null = null;
@@ -682,9 +703,9 @@ function execute(qp: SimQp, wr: SendWr): boolean {
         }
         takeRecv(d);
       }
-      if (!imm || packets === 1) seg = checkKey();
-      if (seg === false) return refuse('access', rwqe);
-      if (seg) copySegs(local, [seg]);
+      if (!imm || packets === 1) seg = writeTarget(d, wr, len);
+      if (seg === false) return refuse(qp, wr, d, 'access', rwqe, len);
+      if (seg) copyInto(local, seg);
       if (rwqe && !recvComplete(d, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV_RDMA_WITH_IMM', d.qp_num, len, qp.qp_num, WC_GRH | WC_WITH_IMM, wr.imm_data ?? 0), solicited)) {
         return unacked(qp, wr, len);
       }
@@ -692,19 +713,19 @@ function execute(qp: SimQp, wr: SendWr): boolean {
       return true;
     }
     case 'RDMA_READ': {
-      if (!(flags & Access.REMOTE_READ) || d.attr.max_dest_rd_atomic === 0) return refuse('invalid');
+      if (!(flags & Access.REMOTE_READ) || d.attr.max_dest_rd_atomic === 0) return refuse(qp, wr, d, 'invalid', null, len);
       const seg = len === 0 ? null : remoteSeg(d, wr.rkey, wr.remote_addr, len, Access.REMOTE_READ);
-      if (len > 0 && !seg) return refuse('access');
+      if (len > 0 && !seg) return refuse(qp, wr, d, 'access', null, len);
       if (seg) copySegs([seg], local);
       completeSend(qp, wr, 'SUCCESS', len);
       return true;
     }
     case 'ATOMIC_CMP_AND_SWP':
     case 'ATOMIC_FETCH_AND_ADD': {
-      if (!(flags & Access.REMOTE_ATOMIC) || d.attr.max_dest_rd_atomic === 0) return refuse('invalid');
+      if (!(flags & Access.REMOTE_ATOMIC) || d.attr.max_dest_rd_atomic === 0) return refuse(qp, wr, d, 'invalid', null, len);
       // Misaligned addresses never get here: the provider refuses them at post time (EINVAL).
       const seg = remoteSeg(d, wr.rkey, wr.remote_addr, 8, Access.REMOTE_ATOMIC);
-      if (!seg) return refuse('access');
+      if (!seg) return refuse(qp, wr, d, 'access', null, len);
       const old = seg.mem.read(seg.off, 8);
       const v = old.readBigUInt64LE(0);
       const arg = BigInt.asUintN(64, wr.compare_add ?? 0n);
