@@ -69,7 +69,7 @@ export const WR_OPCODE_VALUES: Record<WrOpcode, number> = {
 export const SendFlags = { FENCE: 1, SIGNALED: 2, SOLICITED: 4, INLINE: 8, IP_CSUM: 16 } as const;
 
 // The work completion and its enums are shared with the fast lane's client (src/wire/wc.ts).
-export { WC_OPCODE_VALUES, WC_STATUS_NAMES, type Wc, type WcOpcode, type WcStatus } from '../wire/wc.js';
+export { WC_FLAGS, WC_OPCODE_VALUES, WC_STATUS_NAMES, type Wc, type WcFlagName, type WcOpcode, type WcStatus } from '../wire/wc.js';
 
 /** enum ibv_event_type, by value. */
 export const ASYNC_EVENT_NAMES = [

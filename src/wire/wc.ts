@@ -26,6 +26,29 @@ export const WC_STATUS_NAMES = [
 ] as const;
 export type WcStatus = (typeof WC_STATUS_NAMES)[number];
 
+/**
+ * The bits of {@link Wc.wc_flags} as the broker reports them, on every
+ * backend and on both of its paths (gRPC `cq.poll`, the fast lane's
+ * completion ring): libibverbs' `enum ibv_wc_flags`, by name. A backend maps
+ * whatever its provider wrote to these names (the kernel's own enum numbers
+ * some of them differently: src/verbs/ibverbs/codec.ts); bits without a name
+ * here are not reported.
+ */
+export const WC_FLAGS = {
+  /** A GRH precedes the data of a UD receive (always on RoCE receives). */
+  GRH: 1,
+  /** `imm_data` holds the immediate of a *_WITH_IMM. */
+  WITH_IMM: 2,
+  /** The device verified the IP checksum of a received packet. */
+  IP_CSUM_OK: 4,
+  /** A SEND_WITH_INV revoked a key: `imm_data` holds that rkey. */
+  WITH_INV: 8,
+  TM_SYNC_REQ: 16,
+  TM_MATCH: 32,
+  TM_DATA_VALID: 64,
+} as const;
+export type WcFlagName = keyof typeof WC_FLAGS;
+
 /** struct ibv_wc */
 export interface Wc {
   wr_id: bigint;
@@ -33,9 +56,11 @@ export interface Wc {
   opcode: WcOpcode;
   vendor_err: number;
   byte_len: number;
+  /** WITH_IMM: the immediate (host order); WITH_INV: the invalidated rkey; else 0. */
   imm_data: number;
   qp_num: number;
   src_qp: number;
+  /** {@link WC_FLAGS} bits. */
   wc_flags: number;
   pkey_index: number;
   slid: number;

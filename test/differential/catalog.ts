@@ -30,8 +30,9 @@
  * - `recv qp= ...`, `srecv srq= ...`: the same for receive WRs.
  * - `poll cq= n= [ms=]`: polls until `n` completions or `ms` (default
  *   {@link DEFAULT_WAIT_MS}) elapse, then once more without waiting; records
- *   every completion: wr_id, status, opcode, byte_len, imm_data, wc_flags,
- *   and the QP (and for UD the source QP) by name.
+ *   every completion: wr_id, status, opcode, byte_len, imm_data, wc_flags
+ *   (GRH, WITH_IMM and WITH_INV, by libibverbs' numbers), the QP (and for UD
+ *   the source QP) by name, and for WITH_INV the invalidated key's MW or MR.
  * - `state qp=`: records qp_state. `mem mr= off= len=`: records the bytes (hex).
  *   `set mr= off= u64=`: stores a little-endian 64-bit value (no record).
  * - `arm cq= [sol=1]`: ibv_req_notify_cq (record err); `notif cq= [ms=]`: waits
@@ -844,6 +845,19 @@ function mwCases(c: Case[]): void {
     b.s('send', { qp: 'b', op: 'LOCAL_INV', rkey: 'w', flags: F.SIG, id: 51 });
     b.s('poll', { cq: 'cb', n: 1 });
     b.s('send', { qp: 'a', op: 'RDMA_WRITE', mr: 'la', off: 0, len: 8, rmr: 'rb', roff: 0, rkey: 'w', flags: F.SIG, id: 1 });
+    b.s('poll', { cq: 'ca', n: 1 }).states('a', 'b');
+  });
+  // The peer's SEND_WITH_INV revokes b's window: b's receive completes with WITH_INV, then the rkey is dead.
+  build(c, 'type2/send-inv', 'mw', (b) => {
+    mwPair(b, ALL | A.BIND);
+    b.s('mw', { n: 'w', type: 2 });
+    b.s('send', { qp: 'b', op: 'BIND_MW', mw: 'w', bmr: 'rb', boff: 0, blen: 2048, bacc: A.RW, flags: F.SIG, id: 50 });
+    b.s('poll', { cq: 'cb', n: 1 });
+    b.s('recv', { qp: 'b', mr: 'rb', off: 2048, len: 64, id: 70 });
+    b.s('send', { qp: 'a', op: 'SEND_WITH_INV', mr: 'la', off: 0, len: 16, rkey: 'w', flags: F.SIG, id: 2 });
+    b.s('poll', { cq: 'ca', n: 1 });
+    b.s('poll', { cq: 'cb', n: 1 });
+    b.s('send', { qp: 'a', op: 'RDMA_WRITE', mr: 'la', off: 0, len: 8, rmr: 'rb', roff: 0, rkey: 'w', flags: F.SIG, id: 3 });
     b.s('poll', { cq: 'ca', n: 1 }).states('a', 'b');
   });
   // type 1: ibv_bind_mw

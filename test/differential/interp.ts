@@ -6,7 +6,7 @@
  * the step's `ms`, scaled by {@link RunOptions.waitScale}.
  */
 import type { QpAttr, QpState, QpType, Wc, WrOpcode } from '../../src/verbs/abi.js';
-import { QpAttrMask as M } from '../../src/verbs/abi.js';
+import { QpAttrMask as M, WC_FLAGS } from '../../src/verbs/abi.js';
 import { DEFAULT_WAIT_MS, type Case, type Step } from './catalog.js';
 
 export const BAD_KEY = 0xfedcba98;
@@ -120,8 +120,8 @@ export interface RunOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const STATES: readonly QpState[] = ['RESET', 'INIT', 'RTR', 'RTS', 'SQD', 'SQE', 'ERR'];
-const WC_KEEP_FLAGS = 1 | 2 | 8; // IBV_WC_GRH | IBV_WC_WITH_IMM | IBV_WC_WITH_INV
-const WC_WITH_IMM = 2;
+const WC_KEEP_FLAGS = WC_FLAGS.GRH | WC_FLAGS.WITH_IMM | WC_FLAGS.WITH_INV;
+const { WITH_IMM: WC_WITH_IMM, WITH_INV: WC_WITH_INV } = WC_FLAGS;
 const ALL_ACCESS = 15;
 
 function n(s: Step, k: string, dflt = 0): number {
@@ -205,6 +205,12 @@ export async function runCase<H>(dev: Device<H>, c: Case, o: RunOptions = {}): P
     if (ob.kind === 'mr' && ob.mr) return ob.mr.rkey;
     if (ob.kind === 'mw' && ob.rkey !== undefined) return ob.rkey;
     return null;
+  };
+
+  /** The MR or MW whose rkey this is (an invalidated one), by name. */
+  const keyName = (rkey: number): string => {
+    for (const [name, ob] of objs) if ((ob.kind === 'mr' && ob.mr?.rkey === rkey) || (ob.kind === 'mw' && ob.rkey === rkey)) return name;
+    return '?';
   };
 
   const modAttrs = (s: Step, q: Obj<H>): { attr: Partial<QpAttr>; mask: number } | null => {
@@ -451,6 +457,7 @@ export async function runCase<H>(dev: Device<H>, c: Case, o: RunOptions = {}): P
           id: Number(w.wr_id), st: w.status, opc: w.opcode, len: w.byte_len, imm: w.wc_flags & WC_WITH_IMM ? w.imm_data >>> 0 : 0,
           fl: w.wc_flags & WC_KEEP_FLAGS, qp: qn,
         };
+        if (w.wc_flags & WC_WITH_INV) x.inv = keyName(w.imm_data >>> 0);
         if (objs.get(qn)?.qpType === 'UD' && w.status === 'SUCCESS' && String(w.opcode).startsWith('RECV')) x.src = qpName(w.src_qp);
         return x;
       });

@@ -145,7 +145,45 @@ static const char *name_of_qpn(uint32_t qpn) {
   return "?";
 }
 
+static const char *name_of_rkey(uint32_t rkey) {
+  for (int i = 0; i < nobjs; i++)
+    if ((objs[i].kind == K_MW || objs[i].kind == K_MR) && objs[i].rkey == rkey) return objs[i].name;
+  return "?";
+}
+
 static int errno_or(int dflt) { return errno ? errno : dflt; }
+
+/* ------------------------------------------------------------ wc_flags */
+
+/*
+ * A completion's flags by libibverbs' names (enum ibv_wc_flags), which the
+ * catalog records. rxe's provider copies the kernel's struct ib_uverbs_wc out
+ * of its CQ ring as is, so its wc_flags are the kernel's enum ib_wc_flags:
+ * there bit 2 is WITH_INVALIDATE (libibverbs' IP_CSUM_OK) and bit 3 IP_CSUM_OK
+ * (libibverbs' WITH_INV). A SEND_WITH_INV receive on rxe0 has wc_flags 5.
+ * The provider is found as the backend finds it (src/verbs/ibverbs/index.ts):
+ * the device's driver, else the soft device's name prefix.
+ */
+static int kernel_wc_flags;
+
+static int provider_is_kernel_wc(const char *dev) {
+  char path[256], link[256];
+  snprintf(path, sizeof path, "/sys/class/infiniband/%s/device/driver", dev);
+  ssize_t n = readlink(path, link, sizeof link - 1);
+  if (n > 0) {
+    link[n] = 0;
+    const char *base = strrchr(link, '/');
+    base = base ? base + 1 : link;
+    return strcmp(base, "hfi1") == 0 || strcmp(base, "ib_qib") == 0;
+  }
+  return strncmp(dev, "rxe", 3) == 0 && (dev[3] == 0 || (dev[3] >= '0' && dev[3] <= '9'));
+}
+
+static unsigned named_wc_flags(unsigned raw) {
+  unsigned f = raw & (IBV_WC_GRH | IBV_WC_WITH_IMM);
+  if (kernel_wc_flags) return f | (raw & 4 ? IBV_WC_WITH_INV : 0);
+  return f | (raw & IBV_WC_WITH_INV);
+}
 
 /* ------------------------------------------------------------ names */
 
@@ -646,9 +684,11 @@ static void step_poll(const struct step *s) {
     struct ibv_wc *w = &wc[i];
     const char *qn = name_of_qpn(w->qp_num);
     struct obj *qo = find(qn);
+    unsigned fl = named_wc_flags(w->wc_flags);
     emit("%s{\"id\":%llu,\"st\":\"%s\",\"opc\":\"%s\",\"len\":%u,\"imm\":%u,\"fl\":%u,\"qp\":\"%s\"", i ? "," : "",
          (unsigned long long)w->wr_id, wc_status(w->status), wc_opcode(w->opcode), w->byte_len,
-         (w->wc_flags & IBV_WC_WITH_IMM) ? ntohl(w->imm_data) : 0u, w->wc_flags & (IBV_WC_GRH | IBV_WC_WITH_IMM | IBV_WC_WITH_INV), qn);
+         (fl & IBV_WC_WITH_IMM) ? ntohl(w->imm_data) : 0u, fl, qn);
+    if (fl & IBV_WC_WITH_INV) emit(",\"inv\":\"%s\"", name_of_rkey(w->invalidated_rkey));
     if (qo && qo->qp_type == IBV_QPT_UD && w->status == IBV_WC_SUCCESS && (w->opcode & IBV_WC_RECV)) emit(",\"src\":\"%s\"", name_of_qpn(w->src_qp));
     emit("}");
   }
@@ -893,6 +933,7 @@ int main(int argc, char **argv) {
     perror("ibv_open_device");
     return 2;
   }
+  kernel_wc_flags = provider_is_kernel_wc(argv[2]);
   fcntl(ctx->async_fd, F_SETFL, fcntl(ctx->async_fd, F_GETFL) | O_NONBLOCK);
   if (ibv_query_port(ctx, 1, &port) || ibv_query_gid(ctx, 1, 0, &gid0)) {
     perror("ibv_query_port/gid");

@@ -57,7 +57,7 @@ export const cq: ObjectTypeSpec = {
   methods: {
     poll: t.method({
       id: 16,
-      doc: 'ibv_poll_cq: up to `max` work completions',
+      doc: 'ibv_poll_cq: up to `max` work completions (wc_flags: libibverbs\' bits on every device, GRH 1, WITH_IMM 2, IP_CSUM_OK 4, WITH_INV 8; imm_data: the immediate, or the rkey WITH_INV revoked)',
       lock: 'read',
       attrs: [attr('max', 1, 'u32', { min: 1, max: 4096 })],
       out: [out('wcs', 2, 'list')],

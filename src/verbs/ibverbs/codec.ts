@@ -7,9 +7,9 @@
  * GUIDs are `__be64`.
  */
 import {
-  ASYNC_EVENT_NAMES, QP_STATE_VALUES, QP_TYPE_VALUES, WC_OPCODE_VALUES, WC_STATUS_NAMES, type AhAttr,
+  ASYNC_EVENT_NAMES, QP_STATE_VALUES, QP_TYPE_VALUES, WC_FLAGS, WC_OPCODE_VALUES, WC_STATUS_NAMES, type AhAttr,
   type AsyncEventType, type DeviceAttr, type FlowAttr, type LinkLayer, type Mtu, type PortAttr, type PortState,
-  type QpAttr, type QpCap, type QpState, type QpType, type Sge, type Wc, type WcOpcode, type WcStatus,
+  type QpAttr, type QpCap, type QpState, type QpType, type Sge, type Wc, type WcFlagName, type WcOpcode, type WcStatus,
 } from '../abi.js';
 import { VerbsError, Errno } from '../errno.js';
 import { normalizeGid } from '../../wire/gid.js';
@@ -20,9 +20,6 @@ const QP_TYPE_NAMES = new Map<number, QpType>(Object.entries(QP_TYPE_VALUES).map
 const WC_OPCODE_NAMES = new Map<number, WcOpcode>(Object.entries(WC_OPCODE_VALUES).map(([k, v]) => [v, k as WcOpcode]));
 const PORT_STATES: readonly PortState[] = ['NOP', 'DOWN', 'INIT', 'ARMED', 'ACTIVE', 'ACTIVE_DEFER'];
 const LINK_LAYERS: readonly LinkLayer[] = ['UNSPECIFIED', 'InfiniBand', 'Ethernet'];
-/** enum ibv_wc_flags */
-const WC_WITH_IMM = 2;
-const WC_WITH_INV = 4;
 
 export function qpStateName(v: number): QpState {
   return QP_STATE_NAMES.get(v) ?? 'ERR';
@@ -346,11 +343,54 @@ export function encodeWrList<T extends { wr_id: bigint; sg_list: readonly Sge[] 
 
 // ------------------------------------------------------------------ wc
 
-export function decodeWc(v: DataView, off: number): Wc {
+/**
+ * How a provider numbers `ibv_wc.wc_flags`. Most write libibverbs' `enum
+ * ibv_wc_flags` (the broker's {@link WC_FLAGS}). rxe's CQ ring holds the
+ * kernel's `struct ib_uverbs_wc`, which its provider's poll_cq copies out as
+ * is, so its bits are the kernel's `enum ib_wc_flags`, where bit 2 is
+ * WITH_INVALIDATE (libibverbs' IP_CSUM_OK) and bit 3 IP_CSUM_OK (libibverbs'
+ * WITH_INV): on rxe0 a SEND_WITH_INV receive completes with wc_flags 5 (GRH,
+ * WITH_INVALIDATE). The rdmavt providers (hfi1, qib) copy ring entries that
+ * the kernel fills the same way.
+ */
+export type WcFlagsAbi = 'libibverbs' | 'kernel';
+
+/** Providers (as the backend names them: index.ts's providerOf) whose CQ entries are the kernel's. */
+const KERNEL_WC_PROVIDERS: ReadonlySet<string> = new Set(['rxe', 'hfi1', 'ib_qib']);
+
+/** The numbering of `wc_flags` of a provider. */
+export function wcFlagsAbi(provider: string): WcFlagsAbi {
+  return KERNEL_WC_PROVIDERS.has(provider) ? 'kernel' : 'libibverbs';
+}
+
+/** Each ABI's named bits. The kernel's bits 4..6 (WITH_SMAC, WITH_VLAN, WITH_NETWORK_HDR_TYPE) never reach userspace here and have no libibverbs name. */
+const WC_FLAG_BITS: Record<WcFlagsAbi, readonly (readonly [number, WcFlagName])[]> = {
+  libibverbs: Object.entries(WC_FLAGS).map(([name, bit]) => [bit, name as WcFlagName] as const),
+  kernel: [[1, 'GRH'], [2, 'WITH_IMM'], [4, 'WITH_INV'], [8, 'IP_CSUM_OK']],
+};
+/** Every named bit of both ABIs lies in the low 7. */
+const WC_FLAG_SPAN = 0x7f;
+
+/**
+ * A provider's wc_flags to the broker's, by name: a table indexed by the
+ * provider's low 7 bits (a completion's flags cost one lookup). Bits without
+ * a name are dropped.
+ */
+export function wcFlagsTable(abi: WcFlagsAbi): Uint8Array {
+  const t = new Uint8Array(WC_FLAG_SPAN + 1);
+  for (let raw = 0; raw <= WC_FLAG_SPAN; raw++) {
+    for (const [bit, name] of WC_FLAG_BITS[abi]) if (raw & bit) t[raw]! |= WC_FLAGS[name];
+  }
+  return t;
+}
+
+/** struct ibv_wc at `off`, its flags mapped through `flagsTable` ({@link wcFlagsTable} of the provider's ABI). */
+export function decodeWc(v: DataView, off: number, flagsTable: Uint8Array): Wc {
   const o = L.wc;
-  const flags = v.getUint32(off + o.wc_flags, true);
+  const flags = flagsTable[v.getUint32(off + o.wc_flags, true) & WC_FLAG_SPAN]!;
   const status = v.getUint32(off + o.status, true);
-  const imm = flags & WC_WITH_IMM ? v.getUint32(off + o.imm_data, false) : flags & WC_WITH_INV ? v.getUint32(off + o.imm_data, true) : 0;
+  // imm_data is __be32; the invalidated rkey shares its place, in host order (providers store it as a plain u32).
+  const imm = flags & WC_FLAGS.WITH_IMM ? v.getUint32(off + o.imm_data, false) : flags & WC_FLAGS.WITH_INV ? v.getUint32(off + o.imm_data, true) : 0;
   return {
     wr_id: v.getBigUint64(off + o.wr_id, true),
     status: (WC_STATUS_NAMES[status] ?? 'GENERAL_ERR') as WcStatus,

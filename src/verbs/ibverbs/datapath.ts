@@ -45,7 +45,7 @@ export abstract class DataPathVerbs extends ContextEvents {
     const n = this.ops.poll_cq(cq.ptr, max, b.ptr);
     if (n < 0) throw new VerbsError(call, this.lost ? EIO : -n > 0 && -n < 4096 && n !== -1 ? -n : EINVAL);
     const out = new Array<Wc>(n);
-    for (let i = 0; i < n; i++) out[i] = decodeWc(b.view, i * size);
+    for (let i = 0; i < n; i++) out[i] = decodeWc(b.view, i * size, this.wcFlags);
     return out;
   }
 

@@ -17,6 +17,7 @@ import type {
 import { Errno, VerbsError } from '../errno.js';
 import type { SharedMemory } from '../../sys/memory.js';
 import { L, callAsync, readU32, type Ibv, type IbvOps, type Ptr } from './binding.js';
+import { wcFlagsAbi, wcFlagsTable } from './codec.js';
 import type { IbvContext } from './context.js';
 import type { FdPoller } from './poller.js';
 
@@ -167,6 +168,8 @@ export abstract class ContextBase extends DummyOps {
   readonly backend = 'ibverbs' as const;
   readonly name: string;
   readonly provider: string;
+  /** The provider's wc_flags to the broker's (codec.ts's wcFlagsTable). */
+  protected readonly wcFlags: Uint8Array;
   protected readonly caps: ProviderCaps;
   protected readonly objects = new Set<IbvObject>();
   protected readonly cqByPtr = new Map<Ptr, IbvCq>();
@@ -185,6 +188,7 @@ export abstract class ContextBase extends DummyOps {
     super();
     this.name = init.name;
     this.provider = init.provider;
+    this.wcFlags = wcFlagsTable(wcFlagsAbi(init.provider));
     this.caps = init.caps;
     this.ops = ibv.ops(ptr);
   }

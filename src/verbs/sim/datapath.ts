@@ -20,7 +20,7 @@
  * - any error moves the QP to ERR, which flushes every outstanding WR with WR_FLUSH_ERR.
  */
 import {
-  Access, SendFlags, mtuBytes, type AsyncEventType, type MwBind, type RecvWr, type SendWr, type Sge, type Wc,
+  Access, SendFlags, WC_FLAGS, mtuBytes, type AsyncEventType, type MwBind, type RecvWr, type SendWr, type Sge, type Wc,
   type WcOpcode, type WcStatus,
 } from '../abi.js';
 import type { SharedMemory } from '../../sys/memory.js';
@@ -39,9 +39,7 @@ interface Seg {
   len: number;
 }
 
-const WC_GRH = 1;
-const WC_WITH_IMM = 2;
-const WC_WITH_INV = 4;
+const { GRH: WC_GRH, WITH_IMM: WC_WITH_IMM, WITH_INV: WC_WITH_INV } = WC_FLAGS;
 /** RoCE UD receives start with the 40-byte GRH. */
 const GRH_BYTES = 40;
 const MAX_MSG = 0x8000_0000;
@@ -677,7 +675,9 @@ function execute(qp: SimQp, wr: SendWr): boolean {
       }
       copySegs(local, sc.segs);
       if (op === 'SEND_WITH_IMM') wcFlags |= WC_WITH_IMM;
-      if (!recvComplete(d, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, op === 'SEND_WITH_IMM' ? wr.imm_data ?? 0 : 0), solicited)) {
+      // imm_data carries the immediate, or (as rxe reports it) the rkey SEND_WITH_INV revoked.
+      const imm = op === 'SEND_WITH_IMM' ? wr.imm_data ?? 0 : op === 'SEND_WITH_INV' ? (wr.invalidate_rkey ?? 0) >>> 0 : 0;
+      if (!recvComplete(d, mkWc(rwqe.wr_id, 'SUCCESS', 'RECV', d.qp_num, len, qp.qp_num, wcFlags, imm), solicited)) {
         return unacked(qp, wr, len);
       }
       completeSend(qp, wr, 'SUCCESS', len);
