@@ -42,8 +42,8 @@ export async function ports(c: Client, o: Out, device: string | undefined): Prom
  */
 export async function checkType(c: Client, type: string | undefined): Promise<void> {
   if (!type) return;
-  const known = new Set<string>();
-  for (const d of await c.devices()) for (const t of (await c.describe(d.name)).types) known.add(t.name);
+  // The daemon-wide Describe lists the types that exist on at least one of its devices.
+  const known = new Set((await c.describe()).types.map((t) => t.name));
   if (known.has(type)) return;
   throw new UsageError(`unknown object type ${JSON.stringify(type)}; known types: ${known.size ? [...known].sort().join(', ') : 'none (the daemon has no devices)'}`);
 }

@@ -225,8 +225,12 @@ export class Client {
     };
   }
 
-  /** Discovery: the object types, methods and attributes the device supports. */
-  describe(device: string): Promise<DescribeResult> {
+  /**
+   * Discovery: the object types, methods and attributes the device supports.
+   * Without a device (`''`), the daemon's: the types that exist on at least
+   * one of its devices.
+   */
+  describe(device = ''): Promise<DescribeResult> {
     const s = this.deviceService;
     return this.unary('DeviceService.Describe', s.Describe.bind(s) as never, { device });
   }

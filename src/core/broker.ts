@@ -252,9 +252,33 @@ export class Broker {
 
   /** The object types for discovery: with a device, only those it has (driver-specific types where they exist). */
   describeTypes(device?: string): readonly ObjectTypeSpec[] {
-    if (device === undefined) return OBJECT_TYPES;
-    const probe = this.devices.get(device).probe;
-    return OBJECT_TYPES.filter((t) => !t.availableOn || t.availableOn(probe));
+    return this.describe(device).types;
+  }
+
+  /**
+   * Discovery. With a device: its types (driver-specific ones where it has
+   * them), the verbs it cannot serve, whether it imports. Without one, the
+   * daemon's: every type that exists on at least one of its devices (the
+   * generic types always; a driver-specific type only where some device has
+   * it), a verb unsupported only where no device that has its type serves
+   * it, and import where some device has it.
+   */
+  describe(device?: string): Discovery {
+    if (device !== undefined) {
+      const d = this.devices.get(device);
+      return { types: OBJECT_TYPES.filter((t) => !t.availableOn || t.availableOn(d.probe)), unsupported: d.caps.unsupported, supportsImport: d.caps.supportsImport };
+    }
+    const all = this.devices.list();
+    const types = OBJECT_TYPES.filter((t) => all.some((d) => !t.availableOn || t.availableOn(d.probe)));
+    const unsupported = new Set<string>();
+    for (const t of types) {
+      const having = all.filter((d) => !t.availableOn || t.availableOn(d.probe));
+      for (const m of ['create', 'destroy', 'query', 'modify', ...Object.keys(t.methods)]) {
+        const verb = `${t.name}.${m}`;
+        if (having.length > 0 && having.every((d) => d.caps.unsupported.has(verb))) unsupported.add(verb);
+      }
+    }
+    return { types, unsupported, supportsImport: all.some((d) => d.caps.supportsImport) };
   }
 
   // ---------------------------------------------------------------- shutdown
@@ -265,6 +289,14 @@ export class Broker {
     this.stopping = true;
     await this.lifecycle.shutdown();
   }
+}
+
+/** What Describe reports of a device, or of the whole daemon ({@link Broker.describe}). */
+export interface Discovery {
+  readonly types: readonly ObjectTypeSpec[];
+  /** "type.method" of the verbs that answer UNSUPPORTED. */
+  readonly unsupported: ReadonlySet<string>;
+  readonly supportsImport: boolean;
 }
 
 export { METHOD_IDS };

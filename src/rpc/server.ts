@@ -161,13 +161,15 @@ export function createServer(deps: ServerDeps): grpc.Server {
       };
     }),
     Describe: unary(log, 'DeviceService.Describe', (call) => {
-      const d = broker.devices.get(checkName(call.request.device, 'device'));
+      // No device: the daemon's types, those that exist on at least one of its devices.
+      const name = checkName(call.request.device, 'device');
+      const d = broker.describe(name === '' ? undefined : name);
       const caps: string[] = [];
-      if (d.caps.supportsImport) caps.push('import_device');
+      if (d.supportsImport) caps.push('import_device');
       return {
-        device: d.name,
-        types: broker.describeTypes(d.name).map((t) => typeInfo(t, d.caps.unsupported)),
-        supports_import: d.caps.supportsImport,
+        device: name,
+        types: d.types.map((t) => typeInfo(t, d.unsupported)),
+        supports_import: d.supportsImport,
         capabilities: caps,
         limits: REQUEST_LIMITS,
       };

@@ -90,7 +90,19 @@ describeRxe('rdma-brokerd --device ibverbs on soft-RoCE', () => {
     expect([ctl.code, ctl.stderr]).toEqual([0, '']);
     expect(ctl.stdout).toMatch(/^ {2}type qp id \d+/m);
     expect(ctl.stdout).not.toMatch(/sim_fault|driver yes/);
-  });
+    // Without a device, Describe answers for the daemon: the types of rxe0, its only device, and so no sim_fault;
+    // rdmactl's --type check goes by that list.
+    const all = await client.describe();
+    expect(all.device).toBe('');
+    expect(all.types.map((t) => t.name)).toEqual(desc.types.map((t) => t.name));
+    const support = (r: typeof all): string[] => r.types.flatMap((t) => t.methods.map((m) => `${t.name}.${m.name}=${m.supported}`));
+    expect(support(all)).toEqual(support(desc));
+    expect(all.supports_import).toBe(false);
+    const typeCheck = await runNode([CTL_BIN, '--socket', d.socket, 'objects', '--type', 'sim_fault'], 60_000);
+    expect(typeCheck.code).toBe(2);
+    expect(typeCheck.stderr).toMatch(/^rdmactl: unknown object type "sim_fault"; known types: [a-z_, ]*\bqp\b/);
+    expect(typeCheck.stderr).not.toMatch(/known types: .*sim_fault/);
+  }, 240_000); // four node processes (rdmactl) on a loaded emulated guest took 100 s
 
   // What the sim's port_down (docs/fault-injection.md, test/integration/faults.test.ts) copies, on the kernel itself.
   it.skipIf(!inRxeVm)('the netdev down and up: PORT_ERR and PORT_ACTIVE to the session, the port DOWN, sends LOC_QP_OP_ERR, no route (101)', async () => {

@@ -11,14 +11,16 @@ import type { QueryDeviceResponse as _rdmabroker_v1_QueryDeviceResponse, QueryDe
 
 export interface DeviceServiceClient extends grpc.Client {
   /**
-   * Discovery: the object types, methods and attributes this device supports.
+   * Discovery: the object types, methods and attributes this device supports
+   * (no device: those of the daemon, see DescribeDeviceRequest).
    */
   Describe(argument: _rdmabroker_v1_DescribeDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rdmabroker_v1_DescribeDeviceResponse__Output>): grpc.ClientUnaryCall;
   Describe(argument: _rdmabroker_v1_DescribeDeviceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rdmabroker_v1_DescribeDeviceResponse__Output>): grpc.ClientUnaryCall;
   Describe(argument: _rdmabroker_v1_DescribeDeviceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_rdmabroker_v1_DescribeDeviceResponse__Output>): grpc.ClientUnaryCall;
   Describe(argument: _rdmabroker_v1_DescribeDeviceRequest, callback: grpc.requestCallback<_rdmabroker_v1_DescribeDeviceResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Discovery: the object types, methods and attributes this device supports.
+   * Discovery: the object types, methods and attributes this device supports
+   * (no device: those of the daemon, see DescribeDeviceRequest).
    */
   describe(argument: _rdmabroker_v1_DescribeDeviceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_rdmabroker_v1_DescribeDeviceResponse__Output>): grpc.ClientUnaryCall;
   describe(argument: _rdmabroker_v1_DescribeDeviceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_rdmabroker_v1_DescribeDeviceResponse__Output>): grpc.ClientUnaryCall;
@@ -59,7 +61,8 @@ export interface DeviceServiceClient extends grpc.Client {
 
 export interface DeviceServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
-   * Discovery: the object types, methods and attributes this device supports.
+   * Discovery: the object types, methods and attributes this device supports
+   * (no device: those of the daemon, see DescribeDeviceRequest).
    */
   Describe: grpc.handleUnaryCall<_rdmabroker_v1_DescribeDeviceRequest__Output, _rdmabroker_v1_DescribeDeviceResponse>;
   

@@ -5,7 +5,10 @@ import type { MethodInfo as _rdmabroker_v1_MethodInfo, MethodInfo__Output as _rd
 export interface ObjectTypeInfo {
   'name'?: (string);
   /**
-   * The numeric id; driver-specific types have the namespace bit (0x1000) set.
+   * The numeric id, stable (appended, never renumbered). The broker's own
+   * numbering, not the kernel's UVERBS_OBJECT_* values (only device 0 and
+   * mr 7 coincide; src/core/types/index.ts says why). Driver-specific types
+   * have the namespace bit (0x1000, as the kernel's UVERBS_API_NS_FLAG) set.
    */
   'id'?: (number);
   /**
@@ -29,7 +32,10 @@ export interface ObjectTypeInfo {
 export interface ObjectTypeInfo__Output {
   'name': (string);
   /**
-   * The numeric id; driver-specific types have the namespace bit (0x1000) set.
+   * The numeric id, stable (appended, never renumbered). The broker's own
+   * numbering, not the kernel's UVERBS_OBJECT_* values (only device 0 and
+   * mr 7 coincide; src/core/types/index.ts says why). Driver-specific types
+   * have the namespace bit (0x1000, as the kernel's UVERBS_API_NS_FLAG) set.
    */
   'id': (number);
   /**
