@@ -5,15 +5,16 @@ import type { Backend } from '../verbs/backend.js';
 // The backends are loaded on demand: the libibverbs one needs libibverbs.so.1.
 const SIM_MODULE: string = '../verbs/sim/index.js';
 const IBVERBS_MODULE: string = '../verbs/ibverbs/index.js';
-type SimModule = { createSimBackend(o?: { deviceFaults?: boolean }): Backend };
+type SimModule = { createSimBackend(o?: { deviceFaults?: boolean; devices?: number }): Backend };
 type IbverbsModule = { createIbverbsBackend(o: { log: Logger }): Backend };
 
-export async function selectBackend(mode: 'auto' | 'sim' | 'ibverbs', log: Logger): Promise<Backend> {
+/** The backend of `--device MODE`; `simDevices` (--sim-devices) is how many devices `sim` serves. */
+export async function selectBackend(mode: 'auto' | 'sim' | 'ibverbs', log: Logger, simDevices = 1): Promise<Backend> {
   if (mode === 'sim') {
     const { createSimBackend } = (await import(SIM_MODULE)) as SimModule;
     // A sim chosen on purpose is a test device: its sessions may take its port down or make it fail
     // (docs/fault-injection.md). The sim0 that `auto` falls back to is not.
-    return createSimBackend({ deviceFaults: true });
+    return createSimBackend({ deviceFaults: true, devices: simDevices });
   }
   let reason: string;
   try {

@@ -78,7 +78,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger = pino({ leve
   }
   const auditLines = auditDest ? coalescingDestination(auditDest) : null;
   const auditLog = auditLines ? pino({ level: 'info', base: { pid: process.pid } }, auditLines) : undefined;
-  const backend = deps.backend ?? await selectBackend(opts.device, log);
+  const backend = deps.backend ?? await selectBackend(opts.device, log, opts.simDevices);
   const broker = new Broker({
     backend,
     log,

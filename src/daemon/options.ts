@@ -13,6 +13,8 @@ export interface DaemonOptions {
   socket: string;
   listen: string | null;
   device: 'auto' | 'sim' | 'ibverbs';
+  /** --sim-devices: how many simulated devices (sim0 ...) `--device sim` serves; default 1. */
+  simDevices?: number;
   logLevel: string;
   /** null: text when stdout is a terminal, JSON otherwise. */
   logFormat?: LogFormat | null;
@@ -36,6 +38,9 @@ export interface DaemonOptions {
   openTimeoutMs?: number;
 }
 
+/** The most simulated devices --sim-devices takes (each is opened, probed and listed at start). */
+export const MAX_SIM_DEVICES = 16;
+
 export const USAGE = `Usage: rdma-brokerd [options]
 
 Owns the host's RDMA (uverbs) devices and brokers their objects over gRPC.
@@ -52,6 +57,8 @@ Options:
                            sim: force the simulated device, a test device whose
                            sessions may also take its port down or fail it
                            (docs/fault-injection.md); ibverbs: require real devices
+  --sim-devices N          with --device sim: serve N simulated devices, sim0 to
+                           sim(N-1), on one simulated fabric (1..${MAX_SIM_DEVICES}, default 1)
   --lease-ms N             default session lease (default 30000)
   --max-resume-grace-ms N  longest resume grace a session may ask for (default 300000)
   --open-timeout-ms N      a Connect stream must send open within N ms (default 5000)
@@ -116,6 +123,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
       'fd-socket': { type: 'string' },
       listen: { type: 'string' },
       device: { type: 'string' },
+      'sim-devices': { type: 'string' },
       'lease-ms': { type: 'string' },
       'max-resume-grace-ms': { type: 'string' },
       'open-timeout-ms': { type: 'string' },
@@ -147,6 +155,12 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
   const device = v.device ?? 'auto';
   if (device !== 'auto' && device !== 'sim' && device !== 'ibverbs') {
     throw new UsageError(`--device: expected auto, sim or ibverbs, got ${JSON.stringify(device)}`);
+  }
+  const simText = v['sim-devices'];
+  if (simText !== undefined && device !== 'sim') throw new UsageError('--sim-devices applies to the simulated devices: give --device sim');
+  const simDevices = simText === undefined ? 1 : /^\d{1,6}$/.test(simText) ? Number(simText) : NaN;
+  if (!(simDevices >= 1 && simDevices <= MAX_SIM_DEVICES)) {
+    throw new UsageError(`--sim-devices: expected 1..${MAX_SIM_DEVICES}, got ${JSON.stringify(simText)}`);
   }
   if (v.listen !== undefined && !/^.+:\d+$/.test(v.listen)) throw new UsageError(`--listen: expected HOST:PORT, got ${JSON.stringify(v.listen)}`);
   const ml = v['metrics-listen'];
@@ -192,6 +206,7 @@ export function parseOptions(argv: string[]): DaemonOptions | 'help' | 'version'
     fdSocket,
     listen: v.listen ?? null,
     device,
+    simDevices,
     logLevel,
     logFormat: logFormat ?? null,
     leaseMs: num(v['lease-ms'], 'lease-ms', 30_000),
