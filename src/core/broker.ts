@@ -258,10 +258,10 @@ export class Broker {
   /**
    * Discovery. With a device: its types (driver-specific ones where it has
    * them), the verbs it cannot serve, whether it imports. Without one, the
-   * daemon's: every type that exists on at least one of its devices (the
-   * generic types always; a driver-specific type only where some device has
-   * it), a verb unsupported only where no device that has its type serves
-   * it, and import where some device has it.
+   * daemon's: every type that exists on at least one of its devices (a
+   * driver-specific type only where some device has it; none without
+   * devices), a verb unsupported only where no device that has its type
+   * serves it, and import where some device has it.
    */
   describe(device?: string): Discovery {
     if (device !== undefined) {
