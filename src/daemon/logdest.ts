@@ -29,7 +29,10 @@ export interface CoalescingDestination extends DestinationStream {
 }
 
 export function coalescingDestination(sink: LineSink, opts: { flushOnExit?: boolean; chunkChars?: number } = {}): CoalescingDestination {
-  const chunkChars = opts.chunkChars ?? 8192;
+  // 64 Ki characters: sonic-boom measures and converts each string it is
+  // handed more than once, so fewer, longer writes cost less per line
+  // (about 6100 -> 5200 instructions per audit record against 8 Ki).
+  const chunkChars = opts.chunkChars ?? 65536;
   let pending: string[] = [];
   let pendingChars = 0;
   let scheduled = false;
