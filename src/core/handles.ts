@@ -76,15 +76,22 @@ export class HandleCipher {
       l[j] = Math.floor((seq + j) / HALF);
       r[j] = (seq + j) % HALF;
     }
+    // The same blocks as round() writes (round number, then the half big-endian, then zeros),
+    // by indexed stores: the Buffer methods' range checks cost more than the bytes.
     const blocks = Buffer.alloc(16 * count);
     for (let i = 0; i < ROUNDS; i++) {
-      for (let j = 0; j < count; j++) {
-        blocks.writeUInt8(i, 16 * j);
-        blocks.writeUInt32BE(r[j]!, 16 * j + 1);
+      for (let j = 0, o = 0; j < count; j++, o += 16) {
+        const v = r[j]!;
+        blocks[o] = i;
+        blocks[o + 1] = v >>> 24;
+        blocks[o + 2] = (v >>> 16) & 0xff;
+        blocks[o + 3] = (v >>> 8) & 0xff;
+        blocks[o + 4] = v & 0xff;
       }
       const f = this.aes.update(blocks);
-      for (let j = 0; j < count; j++) {
-        const next = (l[j]! ^ (f.readUInt32BE(16 * j) & MASK)) >>> 0;
+      for (let j = 0, o = 0; j < count; j++, o += 16) {
+        const out = ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) & MASK;
+        const next = (l[j]! ^ out) >>> 0;
         l[j] = r[j]!;
         r[j] = next;
       }

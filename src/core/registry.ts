@@ -74,8 +74,12 @@ export function matches(o: BrokerObject, f: ListFilter): boolean {
     && (!f.tenant || o.owner.tenant === f.tenant);
 }
 
-/** How many handles the registry computes at once. */
-const HANDLE_RUN = 64;
+/**
+ * How many handles the registry computes at once: the cipher's calls and
+ * buffers are the cost of a run, so a longer one is cheaper per handle
+ * (64: 250 ns a handle, 256: 140 ns; one run of 256 takes about 40 µs).
+ */
+const HANDLE_RUN = 256;
 
 export class Registry {
   private readonly cipher: HandleCipher;

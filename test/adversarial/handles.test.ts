@@ -28,7 +28,7 @@ describe('the handle permutation', () => {
 
   it('issues in runs exactly the handles it issues one by one', () => {
     const c = new HandleCipher(Buffer.alloc(16, 9));
-    for (const [seq, count] of [[0, 1], [0, 64], [1000, 33], [HANDLE_SPACE - 5, 5]] as const) {
+    for (const [seq, count] of [[0, 1], [0, 64], [1000, 33], [123_456_789, 4096], [HANDLE_SPACE - 5, 5]] as const) {
       expect(c.handlesFrom(seq, count)).toEqual(Array.from({ length: count }, (_, i) => c.handleOf(seq + i)));
     }
     expect(() => c.handlesFrom(HANDLE_SPACE - 1, 2)).toThrow(RangeError);
