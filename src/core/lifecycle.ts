@@ -18,6 +18,9 @@ import type { Session, SessionTable } from './sessions.js';
 /** Why an object is being destroyed: only an explicit destroy may fail. */
 export type RemoveReason = 'destroy' | 'session_end' | 'device_lost' | 'shutdown';
 
+/** What a destroy without output attributes gives back (most do): one shared, frozen empty map. */
+const NO_OUTPUT: PlainMap = Object.freeze({});
+
 /** How long cleanup waits for the in-flight verbs on an object before forcing its destroy. */
 const FENCE_MS = 2000;
 
@@ -41,15 +44,15 @@ export class Lifecycle {
    * from a dead device as a successful destroy.
    */
   async removeObject(o: BrokerObject, reason: RemoveReason, forced = false): Promise<PlainMap> {
-    if (o.dead) return {};
+    if (o.dead) return NO_OUTPUT;
     const h = this.h;
-    let out: PlainMap = {};
+    let out: PlainMap = NO_OUTPUT;
     // An object with registered memory (its create returned a range) leaves
     // the memory index before the device lets go of it (and the daemon
     // unmaps it): no work request checked from here on may name it.
     const range = o.memKey !== undefined ? h.memory.remove(o.owner.id, o.device, o.handle, o.memKey) : undefined;
     try {
-      if (o.spec.destroy) out = (await o.spec.destroy(o, o.dev)) ?? {};
+      if (o.spec.destroy) out = (await o.spec.destroy(o, o.dev)) ?? NO_OUTPUT;
     } catch (e) {
       const lost = h.devices.list().find((d) => d.name === o.device)?.state === 'lost';
       const eio = e instanceof VerbsError && e.errno === 5;

@@ -134,6 +134,8 @@ interface Trace {
 }
 
 const NO_REFS: readonly (number | null)[] = [];
+/** The parents of an object that holds none (most creates: PD, CQ, ...): one shared empty list. */
+const NO_PARENTS: readonly BrokerObject[] = Object.freeze([]);
 const NO_ATTRS: PlainMap = {};
 
 export class Runner {
@@ -145,8 +147,11 @@ export class Runner {
   private readonly generic = new WeakMap<ObjectTypeSpec, Map<string, Method>>();
   /** Per method table entry: its {@link Method}. */
   private readonly invokable = new WeakMap<MethodSpec, Method>();
+  private readonly resolver: Resolver;
 
-  constructor(private readonly h: RunnerHost) {}
+  constructor(private readonly h: RunnerHost) {
+    this.resolver = new Resolver(h.registry);
+  }
 
   /** The name events use for the device itself (the device-scoped type's). */
   get deviceTypeName(): string {
@@ -327,7 +332,7 @@ export class Runner {
     }
 
     // 4. Locks, 5. the handler, 6. commit or abort.
-    const taken = this.lockAll(held);
+    this.lockAll(held);
     try {
       if (m.access === 'destroy') {
         const out = await h.lifecycle.removeObject(target!, 'destroy');
@@ -344,7 +349,7 @@ export class Runner {
       if (call.verb === 'modify') h.registry.modified(target!);
       return { object: target, attrs: NO_ATTRS };
     } finally {
-      this.unlockAll(taken);
+      this.unlockAll(held);
     }
   }
 
@@ -356,14 +361,19 @@ export class Runner {
     const c = spec.create!;
     const parentSet = parentAttrsOf(c.attrs);
     // A QP whose send and receive CQ are one CQ holds it once (one parent, one user).
-    const parents: BrokerObject[] = [];
-    for (const x of held) if (!parents.includes(x.obj) && parentSet.has(attrNameOf(attrs, x.obj))) parents.push(x.obj);
+    let parents: readonly BrokerObject[] = NO_PARENTS;
+    for (const x of held) {
+      if (parents.includes(x.obj) || !parentSet.has(attrNameOf(attrs, x.obj))) continue;
+      if (parents === NO_PARENTS) parents = [x.obj];
+      else (parents as BrokerObject[]).push(x.obj);
+    }
     const bytes = c.charge?.(attrs) ?? 0;
     h.accounting.charge(s.tenant, spec.name, bytes, spec.fds ?? 0);
     let committed = false;
-    let taken: Held[] = [];
+    let locked = false;
     try {
-      taken = this.lockAll(held);
+      this.lockAll(held);
+      locked = true;
       const dev = h.devices.openedContext(d, s.tenant) ?? await h.devices.contextFor(d.name, s.tenant);
       const handle = h.registry.allocHandle();
       const res = await c.run({ dev, device: d.name, attrs, tag: handle, memory });
@@ -382,8 +392,8 @@ export class Runner {
       if (s.state === 'closing' || s.state === 'closed') {
         // The session ended while the device call ran: its cleanup pass has
         // already gone by, so this object is released here.
-        this.unlockAll(taken);
-        taken = [];
+        this.unlockAll(held);
+        locked = false;
         await h.lifecycle.removeObject(obj, 'session_end');
         // Released, not failed: nothing to undo, nothing to account.
         t.accounted = false;
@@ -394,7 +404,7 @@ export class Runner {
       if (!committed) h.accounting.uncharge(s.tenant, spec.name, bytes, spec.fds ?? 0);
       throw e;
     } finally {
-      this.unlockAll(taken);
+      if (locked) this.unlockAll(held);
     }
   }
 
@@ -413,39 +423,32 @@ export class Runner {
 
   /** Validates attributes, resolving handles to the session's objects and recording the locks to take. */
   private resolveAttrs(s: Session, specs: readonly AttrSpec[], attrs: PlainMap, where: string, held: Held[], refs: readonly (number | null)[]): Validated {
-    const ctx: ResolveCtx = {
-      resolve: (handle, spec, path) => {
-        const o = this.h.registry.lookup(handle, s);
-        if (spec.types && !spec.types.includes(o.type)) {
-          throw new BrokerError('WRONG_TYPE', `attribute ${path()}: handle ${handle} is a ${o.type}, expected ${spec.types.join(' or ')}`);
-        }
-        held.push({ obj: o, access: spec.access ?? 'read' });
-        return o;
-      },
-      ref: (step, path) => {
-        const r = refs[step];
-        if (r === undefined || r === null) throw new BrokerError('INVALID_ATTR', `attribute ${path()}: batch step ${step} did not create an object`);
-        return r;
-      },
-    };
-    return validateMap(specs, attrs, where, ctx);
+    // Validation is synchronous: one resolver serves every call in turn.
+    const r = this.resolver;
+    r.s = s;
+    r.held = held;
+    r.refs = refs;
+    try {
+      return validateMap(specs, attrs, where, r);
+    } finally {
+      r.s = null;
+      r.held = NO_HELD;
+      r.refs = NO_REFS;
+    }
   }
 
-  private lockAll(held: Held[]): Held[] {
-    const taken: Held[] = [];
+  /** Takes every lock of `held`, in order, or none: on LOCKED the ones taken are released again. */
+  private lockAll(held: readonly Held[]): void {
+    let i = 0;
     try {
-      for (const x of held) {
-        tryLock(x.obj, x.access);
-        taken.push(x);
-      }
+      for (; i < held.length; i++) tryLock(held[i]!.obj, held[i]!.access);
     } catch (e) {
-      for (const x of taken) unlock(x.obj, x.access);
+      for (let j = 0; j < i; j++) unlock(held[j]!.obj, held[j]!.access);
       throw e;
     }
-    return taken;
   }
 
-  private unlockAll(held: Held[]): void {
+  private unlockAll(held: readonly Held[]): void {
     for (const x of held) unlock(x.obj, x.access);
   }
 
@@ -569,19 +572,18 @@ export class Runner {
           }
           case 'query':
           case 'modify': {
-            const call: VerbCall = st.verb === 'query' ? { verb: 'query', handle: handleOf(st.handle, i) } : { verb: 'modify', handle: handleOf(st.handle, i), attrs: st.attrs };
+            const call = callOf(st, handleOf(st.handle, i));
             refs.push(null);
             results.push({ verb: st.verb, object: (await this.run(s, call, visible)).object! });
             break;
           }
           case 'destroy':
+          case 'invoke': {
+            const call = callOf(st, handleOf(st.handle, i));
             refs.push(null);
-            results.push({ verb: 'destroy', attrs: (await this.run(s, { verb: 'destroy', handle: handleOf(st.handle, i) }, visible)).attrs });
+            results.push({ verb: st.verb, attrs: (await this.run(s, call, visible)).attrs });
             break;
-          case 'invoke':
-            refs.push(null);
-            results.push({ verb: 'invoke', attrs: (await this.run(s, { ...st, handle: handleOf(st.handle, i) }, visible)).attrs });
-            break;
+          }
           case 'invalid':
             throw st.error;
         }
@@ -595,6 +597,37 @@ export class Runner {
   }
 }
 
+const NO_HELD: Held[] = [];
+
+/**
+ * The handle resolver of {@link Runner.resolveAttrs}: a handle attribute
+ * names one of the session's objects (of a type the attribute accepts), a
+ * Batch reference a step before this one that created an object. Set for
+ * one validation at a time (validation never awaits).
+ */
+class Resolver implements ResolveCtx {
+  s: Session | null = null;
+  held: Held[] = NO_HELD;
+  refs: readonly (number | null)[] = NO_REFS;
+
+  constructor(private readonly registry: Registry) {}
+
+  resolve(handle: number, spec: AttrSpec, path: () => string): BrokerObject {
+    const o = this.registry.lookup(handle, this.s!);
+    if (spec.types && !spec.types.includes(o.type)) {
+      throw new BrokerError('WRONG_TYPE', `attribute ${path()}: handle ${handle} is a ${o.type}, expected ${spec.types.join(' or ')}`);
+    }
+    this.held.push({ obj: o, access: spec.access ?? 'read' });
+    return o;
+  }
+
+  ref(step: number, path: () => string): number {
+    const r = this.refs[step];
+    if (r === undefined || r === null) throw new BrokerError('INVALID_ATTR', `attribute ${path()}: batch step ${step} did not create an object`);
+    return r;
+  }
+}
+
 /** A Batch step's reply without a {@link MethodSpec.replyBytes} bound: an ObjectInfo with its attributes, or a few output attributes. */
 const STEP_REPLY_BYTES = 8 << 10;
 
@@ -603,6 +636,24 @@ const NO_VALIDATED: Validated = Object.freeze({}) as Validated;
 function isEmpty(m: PlainMap): boolean {
   for (const k in m) if (Object.hasOwn(m, k)) return false;
   return true;
+}
+
+/**
+ * A Batch step on an object as the verb call it is: the step itself when it
+ * names the handle as a number (the same fields), else a copy naming the
+ * handle an earlier step created.
+ */
+function callOf(st: Exclude<BatchStep, { verb: 'create' | 'invalid' }>, handle: number): VerbCall {
+  if (st.handle === handle) return st as VerbCall;
+  switch (st.verb) {
+    case 'query':
+    case 'destroy':
+      return { verb: st.verb, handle };
+    case 'modify':
+      return { verb: 'modify', handle, attrs: st.attrs };
+    case 'invoke':
+      return { verb: 'invoke', handle, device: st.device, method: st.method, attrs: st.attrs };
+  }
 }
 
 /** Lets the event loop run timers and I/O (other sessions' calls, keepalives) before going on. */
