@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { api } from '../wire/proto.js';
 import { clientSocket } from '../wire/defaults.js';
 import { decodeAttrs, type PlainMap } from './values.js';
+import { objectCallsConstructor, type ObjectCalls } from './codec.js';
 import { RdmaError } from './errors.js';
 import { Session, type OpenSessionOptions } from './session.js';
 import { hostOf, probeTcp, TlsMismatchError, tlsContextOf, tlsCredentials, type TlsOptions } from './tls.js';
@@ -145,6 +146,8 @@ export class Client {
   readonly socketPath: string | null;
   /** @internal */
   readonly objectService: ObjectServiceClient;
+  /** @internal ObjectService with the library's one-pass codec (codec.ts): what the sessions' verbs call. */
+  readonly objectCalls: ObjectCalls;
   /** @internal */
   readonly sessionService: SessionServiceClient;
   private readonly deviceService: DeviceServiceClient;
@@ -168,6 +171,7 @@ export class Client {
     this.deviceService = new pkg.DeviceService(o.target, o.credentials, options);
     const shared = { ...options, channelOverride: this.deviceService.getChannel() };
     this.objectService = new pkg.ObjectService(o.target, o.credentials, shared);
+    this.objectCalls = new (objectCallsConstructor())(o.target, o.credentials, shared);
     this.sessionService = new pkg.SessionService(o.target, o.credentials, shared);
     this.inspectionService = new pkg.InspectionService(o.target, o.credentials, shared);
     this.adminService = new pkg.AdminService(o.target, o.credentials, shared);
@@ -352,6 +356,7 @@ export class Client {
     for (const s of [...this.sessions]) s.close();
     this.closed = true;
     this.objectService.close();
+    this.objectCalls.close();
     this.sessionService.close();
     this.inspectionService.close();
     this.adminService.close();

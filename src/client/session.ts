@@ -8,12 +8,13 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { SESSION_HEADER } from '../wire/proto.js';
-import { decodeAttrs, encodeAttrs, type AttrMap, type ObjectLike, type PlainMap } from './values.js';
+import type { AttrMap, ObjectLike, PlainMap } from './values.js';
 import { fieldsOfDetail, RdmaError } from './errors.js';
-import { objectRecord, type Client, type ObjectRecord } from './client.js';
-import type { ObjectReply__Output } from '../wire/gen/rdmabroker/v1/ObjectReply.js';
-import type { BatchReply__Output } from '../wire/gen/rdmabroker/v1/BatchReply.js';
-import type { BatchStep } from '../wire/gen/rdmabroker/v1/BatchStep.js';
+import type { Client, ObjectRecord } from './client.js';
+import {
+  encodeBatch, encodeCreate, encodeHandle, encodeInvoke, encodeModify, malformedReply,
+  type AttrsOut, type BatchOut, type ObjectCall, type ObjectOut,
+} from './codec.js';
 import type { IssueFdTokenReply__Output } from '../wire/gen/rdmabroker/v1/IssueFdTokenReply.js';
 import type { AsyncRecord, CompletionRecord, EventFd, FdChannel } from './fd-channel.js';
 import { FastLane, type FastLaneOptions } from './lane.js';
@@ -22,7 +23,7 @@ import { FdLink } from './fd-link.js';
 import * as dp from './data-path.js';
 import type { CreateAttrs, MethodAttrs } from './attr-types.js';
 import {
-  RdmaObject, SharedMr, targetOf, userHandleOf,
+  RdmaObject, SharedMr, targetOf,
   type BatchResult, type BatchStepInput, type BatchStepResult, type CreateOptions, type WorkCompletion,
 } from './objects.js';
 
@@ -195,30 +196,32 @@ export class Session extends EventEmitter {
     return this.client.metadata({ [SESSION_HEADER]: this.token });
   }
 
-  private object(info: ObjectReply__Output['object']): RdmaObject {
-    if (!info) throw new RdmaError({ code: grpc.status.INTERNAL, details: 'reply without an object' });
-    const r: ObjectRecord = objectRecord(info);
+  private object(r: ObjectRecord | null): RdmaObject {
+    if (!r) throw new RdmaError({ code: grpc.status.INTERNAL, details: 'reply without an object' });
     return new RdmaObject(this, r.handle, r.type, r.device, r.attrs, r.userHandle, r.parents);
   }
 
-  private svc<K extends 'Create' | 'Query' | 'Modify' | 'Destroy' | 'Invoke' | 'Batch'>(k: K): never {
-    const s = this.client.objectService;
-    return (s[k] as (...a: unknown[]) => unknown).bind(s) as never;
+  /** A unary ObjectService call through the library's codec (codec.ts): the request already encoded. */
+  private call<R extends { malformed: boolean }>(what: string, k: 'Create' | 'Query' | 'Modify' | 'Destroy' | 'Invoke' | 'Batch', req: Buffer): Promise<R> {
+    const s = this.client.objectCalls;
+    return this.client.unary<Buffer, R>(what, (s[k] as unknown as ObjectCall<R>).bind(s), req, this.md()).then((r) => {
+      // A value without a kind: fromWire's TypeError, as decoding the attributes after the call threw it.
+      if (r.malformed) throw malformedReply();
+      return r;
+    });
   }
 
   // ------------------------------------------------------------ generic verbs
 
   /** Creates an object: `create('pd', {}, {device: 'sim0'})`, `create('mr', {pd, length: 4096, access: ['LOCAL_WRITE']})`. */
   async create(type: string, attrs: AttrMap = {}, o: CreateOptions = {}): Promise<RdmaObject> {
-    const r = await this.client.unary<object, ObjectReply__Output>(`create ${type}`, this.svc('Create'), {
-      type, device: o.device ?? '', attrs: encodeAttrs(attrs), user_handle: userHandleOf(o.userHandle),
-    }, this.md());
+    const r = await this.call<ObjectOut>(`create ${type}`, 'Create', encodeCreate(type, o.device ?? '', attrs, o.userHandle));
     return this.object(r.object);
   }
 
   /** Queries an object; returns it with fresh attributes (and updates `obj.attrs` when given an object). */
   async query(t: ObjectLike | number): Promise<RdmaObject> {
-    const r = await this.client.unary<object, ObjectReply__Output>('query', this.svc('Query'), { handle: targetOf(t).handle }, this.md());
+    const r = await this.call<ObjectOut>('query', 'Query', encodeHandle(targetOf(t).handle));
     const o = this.object(r.object);
     if (t instanceof RdmaObject) t.attrs = o.attrs;
     return o;
@@ -226,7 +229,7 @@ export class Session extends EventEmitter {
 
   /** Modifies an object (qp: `{qp_state: 'INIT', port_num: 1, ...}`: the attribute mask follows from the names). */
   async modify(t: ObjectLike | number, attrs: AttrMap): Promise<RdmaObject> {
-    const r = await this.client.unary<object, ObjectReply__Output>('modify', this.svc('Modify'), { handle: targetOf(t).handle, attrs: encodeAttrs(attrs) }, this.md());
+    const r = await this.call<ObjectOut>('modify', 'Modify', encodeModify(targetOf(t).handle, attrs));
     const o = this.object(r.object);
     if (t instanceof RdmaObject) t.attrs = o.attrs;
     return o;
@@ -234,24 +237,17 @@ export class Session extends EventEmitter {
 
   /** Destroys an object (FAILED_PRECONDITION while other objects use it). */
   async destroy(t: ObjectLike | number): Promise<PlainMap> {
-    const r = await this.client.unary<object, { attrs: Record<string, never> }>('destroy', this.svc('Destroy'), { handle: targetOf(t).handle }, this.md());
-    return decodeAttrs(r.attrs);
+    return (await this.call<AttrsOut>('destroy', 'Destroy', encodeHandle(targetOf(t).handle))).attrs;
   }
 
   /** Calls a method on an object (`post_send`, `poll`, `read`, ...). */
   async invoke(t: ObjectLike | number, method: string, attrs: AttrMap = {}): Promise<PlainMap> {
-    const r = await this.client.unary<object, { attrs: Record<string, never> }>(method, this.svc('Invoke'), {
-      handle: targetOf(t).handle, method, attrs: encodeAttrs(attrs), device: '',
-    }, this.md());
-    return decodeAttrs(r.attrs);
+    return (await this.call<AttrsOut>(method, 'Invoke', encodeInvoke(targetOf(t).handle, method, attrs, ''))).attrs;
   }
 
   /** Calls a device method (`query_port`, `query_gid`). */
   async invokeDevice(device: string, method: string, attrs: AttrMap = {}): Promise<PlainMap> {
-    const r = await this.client.unary<object, { attrs: Record<string, never> }>(method, this.svc('Invoke'), {
-      handle: '0', method, attrs: encodeAttrs(attrs), device,
-    }, this.md());
-    return decodeAttrs(r.attrs);
+    return (await this.call<AttrsOut>(method, 'Invoke', encodeInvoke('0', method, attrs, device))).attrs;
   }
 
   /**
@@ -260,28 +256,16 @@ export class Session extends EventEmitter {
    * the first error, which is reported, not thrown.
    */
   async batch(steps: readonly BatchStepInput[]): Promise<BatchResult> {
-    const wire: BatchStep[] = steps.map((st) => {
-      if ('create' in st) {
-        return { create: { type: st.create, device: st.device ?? '', attrs: encodeAttrs(st.attrs), user_handle: userHandleOf(st.userHandle) } };
-      }
-      if ('query' in st) return { query: { ...targetOf(st.query), attrs: [] } };
-      if ('modify' in st) return { modify: { ...targetOf(st.modify), attrs: encodeAttrs(st.attrs) } };
-      if ('destroy' in st) return { destroy: targetOf(st.destroy) };
-      return { invoke: { ...targetOf(st.invoke), method: st.method, attrs: encodeAttrs(st.attrs), device: st.device ?? '' } };
-    });
-    const r = await this.client.unary<object, BatchReply__Output>('batch', this.svc('Batch'), { steps: wire }, this.md());
-    const results: BatchStepResult[] = r.results.map((x) => {
-      if (x.object) return this.object(x.object.object);
-      return decodeAttrs((x.destroyed ?? x.invoked)?.attrs);
-    });
+    const r = await this.call<BatchOut>('batch', 'Batch', encodeBatch(steps));
+    const results: BatchStepResult[] = r.results.map((x) => (x.kind === 'object' ? this.object(x.object) : x.attrs));
     if (!r.failed) return { results, failed: null };
     const e = r.error;
     // The ErrorInfo's details (the same as a unary call's trailer) when the daemon sent them, else its flat fields.
     const fields = fieldsOfDetail(e?.details) ?? { rdmaError: e?.code ?? '', errno: e?.errno ?? 0, call: e?.call ?? '', wrIndex: e?.wr_index ?? -1 };
     const error = new RdmaError({
-      code: e?.status ?? grpc.status.UNKNOWN, details: e?.message ?? 'batch step failed', ...fields, what: `batch step ${r.failed_index}`,
+      code: e?.status ?? grpc.status.UNKNOWN, details: e?.message ?? 'batch step failed', ...fields, what: `batch step ${r.failedIndex}`,
     });
-    return { results, failed: { index: r.failed_index, error } };
+    return { results, failed: { index: r.failedIndex, error } };
   }
 
   // ------------------------------------------------------------ typed helpers

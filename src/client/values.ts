@@ -11,7 +11,7 @@
  * - `{ ref: N }` or `ref(N)`: in a Batch, the object created by step N
  * - `undefined` / `null`: left out
  */
-import { HandleValue, RefValue, fromWireMap, toWire, type Plain, type PlainMap } from '../wire/values.js';
+import { HandleValue, RefValue, fromWireMap, putEntry, toWire, type Plain, type PlainMap } from '../wire/values.js';
 import type { Value } from '../wire/gen/rdmabroker/v1/Value.js';
 import type { Value__Output } from '../wire/gen/rdmabroker/v1/Value.js';
 
@@ -100,7 +100,7 @@ export function toPlainMap(m: AttrMap | undefined, path = 'attrs'): PlainMap {
   if (!m) return out;
   for (const [k, v] of Object.entries(m)) {
     const p = toPlain(v, `${path}.${k}`);
-    if (p !== undefined) out[k] = p;
+    if (p !== undefined) putEntry(out, k, p);
   }
   return out;
 }
@@ -108,7 +108,7 @@ export function toPlainMap(m: AttrMap | undefined, path = 'attrs'): PlainMap {
 /** Encodes an attribute map for a request. */
 export function encodeAttrs(m: AttrMap | undefined): Record<string, Value> {
   const out: Record<string, Value> = {};
-  for (const [k, v] of Object.entries(toPlainMap(m))) out[k] = toWire(v);
+  for (const [k, v] of Object.entries(toPlainMap(m))) putEntry(out, k, toWire(v));
   return out;
 }
 

@@ -1072,3 +1072,8 @@ export const OBJECT_SERVICE_METHODS: Readonly<Record<string, [string, string]>> 
   Invoke: ['InvokeRequest', 'InvokeReply'],
   Batch: ['BatchRequest', 'BatchReply'],
 };
+
+/** An ErrorInfo message field (its length prefix at r.pos), decoded as {@link CODECS}' ErrorInfo decodes it. */
+export function readErrorInfo(r: Reader): Record<string, unknown> {
+  return sub(r, decError);
+}
