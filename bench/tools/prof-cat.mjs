@@ -48,9 +48,19 @@ function component(cf) {
   return 'other';
 }
 
+/** Functions that only run while the process starts (loading protos, building the server): their callees are start-up too. */
+const STARTUP_FN = new Set(['loadSync', 'loadProtosWithOptionsSync', 'createPackageDefinition', 'packageDefinition', 'fromJSON', 'addReflection', 'createServer', 'ReflectionService']);
+function inStartup(id) {
+  for (let cur = id, i = 0; cur !== undefined && i < 256; cur = parent.get(cur), i++) {
+    const cf = byId.get(cur).callFrame;
+    if (STARTUP_FN.has(cf.functionName) || STARTUP.test(cf.url)) return true;
+  }
+  return false;
+}
+
 const cat = new Map();
 for (const [id, t] of self) {
-  let c = null;
+  let c = inStartup(id) ? 'startup' : null;
   // Native frames (writeString, utf8Slice...) count for their nearest JS caller's component.
   for (let cur = id, i = 0; cur !== undefined && c === null && i < 64; cur = parent.get(cur), i++) c = component(byId.get(cur).callFrame);
   c ??= 'other';

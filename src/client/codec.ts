@@ -14,7 +14,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Reader, readErrorInfo, Writer } from '../wire/codec.js';
-import { holdsMalformed, MALFORMED_MESSAGE, nextTag, readEntry, readU64, writeValue } from '../wire/plain-codec.js';
+import { enter, holdsMalformed, leave, MALFORMED_MESSAGE, nextTag, readEntry, readU64, writeValue } from '../wire/plain-codec.js';
 import { packageDefinition } from '../wire/proto.js';
 import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import type { ErrorInfo__Output } from '../wire/gen/rdmabroker/v1/ErrorInfo.js';
@@ -264,20 +264,6 @@ export interface BatchOut {
 /** fromWire's error for a value without a kind (what decodeAttrs threw). */
 export function malformedReply(): TypeError {
   return new TypeError(MALFORMED_MESSAGE);
-}
-
-/** Enters a nested message (length prefix at r.pos); returns the outer bound for {@link leave}. */
-function enter(r: Reader): number {
-  const end = r.delimited();
-  r.enter();
-  const outer = r.end;
-  r.end = end;
-  return outer;
-}
-
-function leave(r: Reader, outer: number): void {
-  r.end = outer;
-  r.depth--;
 }
 
 /** Reads the entries of a `map<string, Value>` field `tag` of the message up to r.end; other fields are skipped. */

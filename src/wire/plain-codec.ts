@@ -48,7 +48,7 @@ function readS64(r: Reader): number | bigint {
 }
 
 /** Enters a length-delimited message field: returns the outer bound to give back to {@link leave}. */
-function enter(r: Reader): number {
+export function enter(r: Reader): number {
   const end = r.delimited();
   r.enter();
   const outer = r.end;
@@ -56,7 +56,8 @@ function enter(r: Reader): number {
   return outer;
 }
 
-function leave(r: Reader, outer: number): void {
+/** Leaves the message {@link enter} entered: the outer bound and depth back. */
+export function leave(r: Reader, outer: number): void {
   r.end = outer;
   r.depth--;
 }
