@@ -59,9 +59,11 @@ const want = (part: string): boolean => !only || only.has(part);
 const BUDGETS: Record<typeof mode, {
   verbs: LoopBudget; direct: LoopBudget; floor: LoopBudget; batch: LoopBudget; fds: LoopBudget; vm: LoopBudget; vmBatch: LoopBudget;
   scalingMs: number; cleanup: number[]; heapN: number; inprocHeapN: number; cpuGroupMs: number;
+  /** Per verb kind: how long the daemon and the echo server run it before anything of theirs is measured. */
+  warmMs: number;
 }> = {
   quick: {
-    cpuGroupMs: 4000, scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
+    cpuGroupMs: 4000, warmMs: 1500, scalingMs: 1500, cleanup: [1000, 10_000, 100_000], heapN: 10_000, inprocHeapN: 20_000,
     fds: { maxIters: 5000, maxMs: 1000, minIters: 200, warmup: 50 },
     vm: { maxIters: 2000, maxMs: 6000, minIters: 15, warmup: 3 },
     vmBatch: { maxIters: 500, maxMs: 2000, minIters: 2, warmup: 1 },
@@ -71,7 +73,7 @@ const BUDGETS: Record<typeof mode, {
     batch: { maxIters: 2000, maxMs: 500, minIters: 20, warmup: 5 },
   },
   full: {
-    cpuGroupMs: 6000, scalingMs: 5000, cleanup: [1000, 10_000, 100_000], heapN: 100_000, inprocHeapN: 100_000,
+    cpuGroupMs: 6000, warmMs: 3000, scalingMs: 5000, cleanup: [1000, 10_000, 100_000], heapN: 100_000, inprocHeapN: 100_000,
     fds: { maxIters: 50000, maxMs: 5000, minIters: 1000, warmup: 200 },
     vm: { maxIters: 20000, maxMs: 30000, minIters: 200, warmup: 20 },
     vmBatch: { maxIters: 5000, maxMs: 8000, minIters: 20, warmup: 5 },
@@ -156,6 +158,13 @@ async function main(): Promise<void> {
       const g = new GrpcDriver(s, gid);
       const labels = [...new Set([...VERB_ROWS.map((r) => r.key), ...BATCH_GROUPS.flatMap((x) => x.labels)])];
       if (want('verbs')) {
+        // A daemon that has run for a while has its per-call path compiled by
+        // V8; a fresh one interprets it for its first thousands of calls (the
+        // in-process handler path costs 4-5x its steady state over the first
+        // 3,000), and the echo server has far less code of its own to warm.
+        // Both run every verb kind first, so what is measured is the steady state.
+        log(`warming up the daemon: every verb kind for ${budget.warmMs} ms`);
+        await runCpuGroups(g, s, await fixture(g), { server: () => daemon.cpuUs() }, budget.warmMs);
         log('verbs over gRPC (unary)');
         // CPU per call on each side, which contention on a shared machine does not stretch as it stretches latency.
         let calls0 = s.calls;
@@ -172,6 +181,8 @@ async function main(): Promise<void> {
         children.push(echoProc);
         const echo = new EchoClient(echoSock, { key: SESSION_HEADER, value: s.token });
         await echo.ready();
+        log(`warming up the echo server: every verb kind's sizes for ${budget.warmMs} ms`);
+        await runCpuGroupsFloor(echo, sizes, { server: () => echoProc.cpuUs() }, budget.warmMs);
         calls0 = echo.calls;
         srv0 = echoProc.cpuUs();
         all0 = echoProc.cpuUs(true);
