@@ -14,7 +14,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Reader, readErrorInfo, Writer } from '../wire/codec.js';
-import { enter, holdsMalformed, leave, MALFORMED_MESSAGE, nextTag, readEntry, readU64, writeValue } from '../wire/plain-codec.js';
+import { enter, holdsMalformed, leave, MALFORMED_MESSAGE, nextTag, openEntry, readEntry, readU64, writeValue } from '../wire/plain-codec.js';
 import { packageDefinition } from '../wire/proto.js';
 import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import type { ErrorInfo__Output } from '../wire/gen/rdmabroker/v1/ErrorInfo.js';
@@ -120,11 +120,7 @@ function writeAttrs(w: Writer, tag: number, m: AttrMap | undefined, path: Path):
     if (!Object.hasOwn(m, k)) continue;
     const v = m[k];
     if (v === undefined || v === null) continue;
-    w.u32(tag);
-    const e = w.fork();
-    w.u32(10);
-    w.str(k);
-    w.u32(18);
+    const e = openEntry(w, tag, k);
     const vv = w.fork();
     path.parts.push(k);
     writeAttr(w, v, path);

@@ -158,6 +158,20 @@ export function holdsMalformed(m: PlainMap): boolean {
 
 // ------------------------------------------------------------------ writing
 
+/**
+ * Opens one entry of a map field `tag`: the entry's length prefix, its key `k`
+ * and the tag of its value. Returns the entry's fork; the caller writes the
+ * value (its own fork), then joins the value and this fork.
+ */
+export function openEntry(w: Writer, tag: number, k: string): number {
+  w.u32(tag);
+  const e = w.fork();
+  w.u32(10);
+  w.str(k);
+  w.u32(18);
+  return e;
+}
+
 /** A `map<string, Value>` field (tag `tag`, one entry per key), as toWireMap then codec.ts write it. */
 export function writeMap(w: Writer, tag: number, m: PlainMap | null | undefined): void {
   if (!m) return;
@@ -165,11 +179,7 @@ export function writeMap(w: Writer, tag: number, m: PlainMap | null | undefined)
     if (!Object.hasOwn(m, k)) continue;
     const v = m[k];
     if (v === undefined) continue;
-    w.u32(tag);
-    const e = w.fork();
-    w.u32(10);
-    w.str(k);
-    w.u32(18);
+    const e = openEntry(w, tag, k);
     const vv = w.fork();
     writeValue(w, v);
     w.join(vv);
