@@ -8,7 +8,7 @@
 // Usage: node bench/tools/prof-cat.mjs FILE.cpuprofile [PER]
 //   PER: divide each component's time by this many operations and print µs
 //   per operation too (calls or verbs the profiled run made).
-import fs from 'node:fs';
+import { loadProfile } from './prof-lib.mjs';
 
 const [file, perArg] = process.argv.slice(2);
 if (!file) {
@@ -16,12 +16,7 @@ if (!file) {
   process.exit(2);
 }
 const per = perArg ? Number(perArg) : 0;
-const p = JSON.parse(fs.readFileSync(file, 'utf8'));
-const byId = new Map(p.nodes.map((x) => [x.id, x]));
-const parent = new Map();
-for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-const self = new Map();
-for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+const { byId, parent, self } = loadProfile(file);
 
 const STARTUP = /node:internal\/(modules|bootstrap)|cjs-module-lexer|esm\//;
 /** The component of one frame, or null to look at its caller (a native or anonymous frame). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Inclusive time of functions in a .cpuprofile whose name matches a pattern.
 // Usage: node bench/tools/prof-incl.mjs FILE.cpuprofile REGEX [N]
-import fs from 'node:fs';
+import { loadProfile } from './prof-lib.mjs';
 
 const [file, pattern, nArg] = process.argv.slice(2);
 if (!file || !pattern) {
@@ -9,12 +9,7 @@ if (!file || !pattern) {
   process.exit(2);
 }
 const re = new RegExp(pattern);
-const p = JSON.parse(fs.readFileSync(file, 'utf8'));
-const byId = new Map(p.nodes.map((x) => [x.id, x]));
-const parent = new Map();
-for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-const self = new Map();
-for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
+const { byId, parent, self } = loadProfile(file);
 let total = 0;
 let busy = 0;
 const incl = new Map();

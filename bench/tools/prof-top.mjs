@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Summarises a .cpuprofile (node --cpu-prof): self time by function and by file.
 // Usage: node bench/tools/prof-top.mjs FILE.cpuprofile [N]
-import fs from 'node:fs';
+import { loadProfile } from './prof-lib.mjs';
 
 const [file, nArg] = process.argv.slice(2);
 if (!file) {
@@ -9,11 +9,7 @@ if (!file) {
   process.exit(2);
 }
 const n = Number(nArg ?? 30);
-const p = JSON.parse(fs.readFileSync(file, 'utf8'));
-const byId = new Map(p.nodes.map((x) => [x.id, x]));
-const self = new Map();
-const dt = p.timeDeltas;
-for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (dt[i] ?? 0));
+const { byId, self } = loadProfile(file);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const fn = new Map();
 const files = new Map();
