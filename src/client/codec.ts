@@ -19,7 +19,8 @@ import { packageDefinition } from '../wire/proto.js';
 import { HandleValue, RefValue, type PlainMap } from '../wire/values.js';
 import type { ErrorInfo__Output } from '../wire/gen/rdmabroker/v1/ErrorInfo.js';
 import type { ObjectRecord } from './client.js';
-import type { AttrMap, AttrValue, ObjectLike } from './values.js';
+import { checkHandle, checkInt, checkRef, shown, type AttrMap, type AttrValue, type ObjectLike } from './values.js';
+import { invalidArgument } from './errors.js';
 import type { BatchStepInput } from './objects.js';
 import { targetOf, userHandleOf } from './objects.js';
 
@@ -57,17 +58,19 @@ function isObjectLike(v: object): v is ObjectLike {
 }
 
 /**
- * One attribute value as a Value's fields: toPlain's rules (and TypeErrors),
+ * One attribute value as a Value's fields: toPlain's rules (and refusals),
  * then toWire's bytes. `v` is neither undefined nor null (the caller leaves
  * those out of maps and refuses them in lists).
  */
 function writeAttr(w: Writer, v: AttrValue, path: Path): void {
   switch (typeof v) {
     case 'number':
-      if (!Number.isInteger(v)) throw new TypeError(`${path.text()}: ${v} is not an integer`);
-      writeValue(w, v);
+      // A safe integer (nearly every value) is written as it is; the rest through checkInt.
+      writeValue(w, Number.isSafeInteger(v) ? v : checkInt(v, path.text()));
       return;
     case 'bigint':
+      writeValue(w, checkInt(v, path.text()));
+      return;
     case 'boolean':
     case 'string':
       writeValue(w, v);
@@ -75,11 +78,21 @@ function writeAttr(w: Writer, v: AttrValue, path: Path): void {
     case 'object':
       break;
     default:
-      throw new TypeError(`${path.text()}: cannot send a ${typeof v}`);
+      throw invalidArgument(path.text(), `cannot send a ${typeof v}`);
   }
   const o = v as object;
-  if (o instanceof HandleValue || o instanceof RefValue || o instanceof Uint8Array) {
-    writeValue(w, o as HandleValue | RefValue | Buffer);
+  if (o instanceof HandleValue) {
+    checkHandle(o.handle, path.text());
+    writeValue(w, o);
+    return;
+  }
+  if (o instanceof RefValue) {
+    checkRef(o.step, path.text());
+    writeValue(w, o);
+    return;
+  }
+  if (o instanceof Uint8Array) {
+    writeValue(w, o as Buffer);
     return;
   }
   if (Array.isArray(o)) {
@@ -89,7 +102,7 @@ function writeAttr(w: Writer, v: AttrValue, path: Path): void {
     for (let i = 0; i < items.length; i++) {
       const x = items[i];
       path.parts.push(i);
-      if (x === undefined || x === null) throw new TypeError(`${path.text()}: lists cannot hold null or undefined`);
+      if (x === undefined || x === null) throw invalidArgument(path.text(), 'lists cannot hold null or undefined');
       w.u32(10);
       const a = w.fork();
       writeAttr(w, x, path);
@@ -100,11 +113,11 @@ function writeAttr(w: Writer, v: AttrValue, path: Path): void {
     return;
   }
   if (isObjectLike(o)) {
-    writeValue(w, new HandleValue(o.handle));
+    writeValue(w, new HandleValue(checkHandle(o.handle, path.text())));
     return;
   }
   if (isRefLiteral(o)) {
-    writeValue(w, new RefValue(o.ref));
+    writeValue(w, new RefValue(checkRef(o.ref, path.text())));
     return;
   }
   w.u32(66);
@@ -149,12 +162,13 @@ function writeTarget(w: Writer, t: { handle: string; handle_ref: number }): void
   w.u32(t.handle_ref >>> 0);
 }
 
-function writeCreate(w: Writer, type: string, device: string, attrs: AttrMap | undefined, userHandle: number | bigint | string | undefined): void {
+/** `at` prefixes the names of refused arguments (`steps[2].` in a Batch). */
+function writeCreate(w: Writer, type: string, device: string, attrs: AttrMap | undefined, userHandle: number | bigint | string | undefined, at = ''): void {
   strField(w, 10, type);
   strField(w, 18, device);
-  writeAttrs(w, 26, attrs, new Path('attrs'));
+  writeAttrs(w, 26, attrs, new Path(`${at}attrs`));
   // After the attributes, as the session checked them before.
-  u64Field(w, 32, userHandleOf(userHandle));
+  u64Field(w, 32, userHandleOf(userHandle, `${at}userHandle`));
 }
 
 export function encodeCreate(type: string, device: string, attrs: AttrMap | undefined, userHandle: number | bigint | string | undefined): Buffer {
@@ -194,34 +208,41 @@ function nested(w: Writer, tag: number, body: () => void): void {
   w.join(at);
 }
 
+/** A Batch's steps; a refused argument is named by its step (`steps[2].attrs.wrs[0].length`, `steps[0].query`). */
 export function encodeBatch(steps: readonly BatchStepInput[]): Buffer {
+  if (!Array.isArray(steps)) throw invalidArgument('steps', `expected a list of steps, got ${shown(steps)}`);
   const w = new Writer(256 + 128 * steps.length);
-  for (const st of steps) {
+  for (let i = 0; i < steps.length; i++) {
+    const st = steps[i] as BatchStepInput;
+    const at = `steps[${i}].`;
+    if (typeof st !== 'object' || st === null) throw invalidArgument(`steps[${i}]`, `expected a create, query, modify, destroy or invoke step, got ${shown(st)}`);
     nested(w, 10, () => {
       if ('create' in st) {
-        nested(w, 10, () => writeCreate(w, st.create, st.device ?? '', st.attrs, st.userHandle));
+        nested(w, 10, () => writeCreate(w, st.create, st.device ?? '', st.attrs, st.userHandle, at));
       } else if ('query' in st) {
-        nested(w, 18, () => writeTarget(w, targetOf(st.query)));
+        nested(w, 18, () => writeTarget(w, targetOf(st.query, `${at}query`)));
       } else if ('modify' in st) {
         nested(w, 26, () => {
-          const t = targetOf(st.modify);
+          const t = targetOf(st.modify, `${at}modify`);
           u64Field(w, 8, t.handle);
-          writeAttrs(w, 18, st.attrs, new Path('attrs'));
+          writeAttrs(w, 18, st.attrs, new Path(`${at}attrs`));
           w.u32(80);
           w.u32(t.handle_ref >>> 0);
         });
       } else if ('destroy' in st) {
-        nested(w, 34, () => writeTarget(w, targetOf(st.destroy)));
-      } else {
+        nested(w, 34, () => writeTarget(w, targetOf(st.destroy, `${at}destroy`)));
+      } else if ('invoke' in st) {
         nested(w, 42, () => {
-          const t = targetOf(st.invoke);
+          const t = targetOf(st.invoke, `${at}invoke`);
           u64Field(w, 8, t.handle);
           strField(w, 18, st.method);
-          writeAttrs(w, 26, st.attrs, new Path('attrs'));
+          writeAttrs(w, 26, st.attrs, new Path(`${at}attrs`));
           strField(w, 34, st.device ?? '');
           w.u32(80);
           w.u32(t.handle_ref >>> 0);
         });
+      } else {
+        throw invalidArgument(`steps[${i}]`, 'expected a create, query, modify, destroy or invoke step');
       }
     });
   }

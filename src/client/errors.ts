@@ -77,6 +77,11 @@ export class RdmaError extends Error {
     return statusName(this.code);
   }
 
+  /** The same error as the failure of `what` (the library call), for an error made before the call was known. */
+  in(what: string): RdmaError {
+    return new RdmaError({ code: this.code, details: this.details, rdmaError: this.rdmaError, errno: this.errno, call: this.call, wrIndex: this.wrIndex, attribute: this.attribute, what });
+  }
+
   /** Builds the error from a grpc-js ServiceError (status + trailing metadata). */
   static fromServiceError(e: unknown, what?: string): RdmaError {
     if (e instanceof RdmaError) return e;
@@ -100,4 +105,15 @@ export class RdmaError extends Error {
     };
     return new RdmaError({ code: se.code, details: se.details ?? se.message ?? '', ...fields, what });
   }
+}
+
+/**
+ * An argument the library refuses before anything goes on the wire (a handle
+ * of 1.5, NaN or -1, an attribute the wire cannot carry): INVALID_ARGUMENT
+ * with the code and errno the daemon gives a bad attribute (INVALID_ATTR,
+ * EINVAL), `attribute` naming the argument (`handle`, `attrs.wrs[0].length`,
+ * `steps[2].query`) and the details saying what is wrong with it.
+ */
+export function invalidArgument(argument: string, problem: string): RdmaError {
+  return new RdmaError({ code: grpc.status.INVALID_ARGUMENT, details: `${argument}: ${problem}`, rdmaError: 'INVALID_ATTR', errno: 22, attribute: argument });
 }

@@ -3,8 +3,8 @@
  * mapped here too as SharedMr), the targets and options of the verbs, Batch
  * steps and results, and their conversion to the wire's fields.
  */
-import { RefValue, type AttrMap, type ObjectLike, type PlainMap } from './values.js';
-import type { RdmaError } from './errors.js';
+import { checkHandle, checkRef, RefValue, shown, type AttrMap, type ObjectLike, type PlainMap } from './values.js';
+import { invalidArgument, type RdmaError } from './errors.js';
 import type { SharedMemory } from '../sys/memory.js';
 import type { Session } from './session.js';
 
@@ -108,16 +108,23 @@ export class RdmaObject implements ObjectLike {
   }
 }
 
-/** A target as the wire's handle (or, in a Batch, handle_ref: 1 + the step index). */
-export function targetOf(t: Target): { handle: string; handle_ref: number } {
-  if (typeof t === 'number') return { handle: String(t), handle_ref: 0 };
-  if (t instanceof RefValue) return { handle: '0', handle_ref: t.step + 1 };
-  if ('ref' in t && typeof t.ref === 'number' && !('handle' in t)) return { handle: '0', handle_ref: t.ref + 1 };
-  return { handle: String((t as ObjectLike).handle), handle_ref: 0 };
+/**
+ * A target as the wire's handle (or, in a Batch, handle_ref: 1 + the step
+ * index). `argument` names it in a refusal ({@link checkHandle}, {@link checkRef}):
+ * nothing that is not a handle, an object or a step reference is sent.
+ */
+export function targetOf(t: Target, argument = 'handle'): { handle: string; handle_ref: number } {
+  if (typeof t === 'number') return { handle: String(checkHandle(t, argument)), handle_ref: 0 };
+  if (t instanceof RefValue) return { handle: '0', handle_ref: checkRef(t.step, argument) + 1 };
+  if (typeof t === 'object' && t !== null) {
+    if ('ref' in t && !('handle' in t)) return { handle: '0', handle_ref: checkRef(t.ref, argument) + 1 };
+    if ('handle' in t) return { handle: String(checkHandle(t.handle, argument)), handle_ref: 0 };
+  }
+  throw invalidArgument(argument, `expected an object, a handle or (in a Batch) a step reference, got ${shown(t)}`);
 }
 
 /** A user_handle as the wire's u64: refused here when out of range (protobufjs would wrap -1 or 2^70 silently). */
-export function userHandleOf(u: number | bigint | string | undefined): string {
+export function userHandleOf(u: number | bigint | string | undefined, argument = 'userHandle'): string {
   if (u === undefined) return '0';
   let b: bigint | null = null;
   try {
@@ -125,6 +132,6 @@ export function userHandleOf(u: number | bigint | string | undefined): string {
   } catch {
     b = null;
   }
-  if (b === null || b < 0n || b >= 1n << 64n) throw new RangeError(`userHandle: expected an unsigned 64-bit integer, got ${String(u).slice(0, 64)}`);
+  if (b === null || b < 0n || b >= 1n << 64n) throw invalidArgument(argument, `expected an unsigned 64-bit integer, got ${String(u).slice(0, 64)}`);
   return b.toString();
 }

@@ -201,8 +201,18 @@ export class Session extends EventEmitter {
     return new RdmaObject(this, r.handle, r.type, r.device, r.attrs, r.userHandle, r.parents);
   }
 
-  /** A unary ObjectService call through the library's codec (codec.ts): the request already encoded. */
-  private call<R extends { malformed: boolean }>(what: string, k: 'Create' | 'Query' | 'Modify' | 'Destroy' | 'Invoke' | 'Batch', req: Buffer): Promise<R> {
+  /**
+   * A unary ObjectService call through the library's codec (codec.ts).
+   * `encode` writes the request: an argument it refuses rejects the call
+   * (INVALID_ARGUMENT, named after `what`) and nothing is sent.
+   */
+  private call<R extends { malformed: boolean }>(what: string, k: 'Create' | 'Query' | 'Modify' | 'Destroy' | 'Invoke' | 'Batch', encode: () => Buffer): Promise<R> {
+    let req: Buffer;
+    try {
+      req = encode();
+    } catch (e) {
+      return Promise.reject(e instanceof RdmaError ? e.in(what) : e);
+    }
     const s = this.client.objectCalls;
     return this.client.unary<Buffer, R>(what, (s[k] as unknown as ObjectCall<R>).bind(s), req, this.md()).then((r) => {
       // A value without a kind: fromWire's TypeError, as decoding the attributes after the call threw it.
@@ -215,13 +225,13 @@ export class Session extends EventEmitter {
 
   /** Creates an object: `create('pd', {}, {device: 'sim0'})`, `create('mr', {pd, length: 4096, access: ['LOCAL_WRITE']})`. */
   async create(type: string, attrs: AttrMap = {}, o: CreateOptions = {}): Promise<RdmaObject> {
-    const r = await this.call<ObjectOut>(`create ${type}`, 'Create', encodeCreate(type, o.device ?? '', attrs, o.userHandle));
+    const r = await this.call<ObjectOut>(`create ${type}`, 'Create', () => encodeCreate(type, o.device ?? '', attrs, o.userHandle));
     return this.object(r.object);
   }
 
   /** Queries an object; returns it with fresh attributes (and updates `obj.attrs` when given an object). */
   async query(t: ObjectLike | number): Promise<RdmaObject> {
-    const r = await this.call<ObjectOut>('query', 'Query', encodeHandle(targetOf(t).handle));
+    const r = await this.call<ObjectOut>('query', 'Query', () => encodeHandle(targetOf(t).handle));
     const o = this.object(r.object);
     if (t instanceof RdmaObject) t.attrs = o.attrs;
     return o;
@@ -229,7 +239,7 @@ export class Session extends EventEmitter {
 
   /** Modifies an object (qp: `{qp_state: 'INIT', port_num: 1, ...}`: the attribute mask follows from the names). */
   async modify(t: ObjectLike | number, attrs: AttrMap): Promise<RdmaObject> {
-    const r = await this.call<ObjectOut>('modify', 'Modify', encodeModify(targetOf(t).handle, attrs));
+    const r = await this.call<ObjectOut>('modify', 'Modify', () => encodeModify(targetOf(t).handle, attrs));
     const o = this.object(r.object);
     if (t instanceof RdmaObject) t.attrs = o.attrs;
     return o;
@@ -237,17 +247,17 @@ export class Session extends EventEmitter {
 
   /** Destroys an object (FAILED_PRECONDITION while other objects use it). */
   async destroy(t: ObjectLike | number): Promise<PlainMap> {
-    return (await this.call<AttrsOut>('destroy', 'Destroy', encodeHandle(targetOf(t).handle))).attrs;
+    return (await this.call<AttrsOut>('destroy', 'Destroy', () => encodeHandle(targetOf(t).handle))).attrs;
   }
 
   /** Calls a method on an object (`post_send`, `poll`, `read`, ...). */
   async invoke(t: ObjectLike | number, method: string, attrs: AttrMap = {}): Promise<PlainMap> {
-    return (await this.call<AttrsOut>(method, 'Invoke', encodeInvoke(targetOf(t).handle, method, attrs, ''))).attrs;
+    return (await this.call<AttrsOut>(method, 'Invoke', () => encodeInvoke(targetOf(t).handle, method, attrs, ''))).attrs;
   }
 
   /** Calls a device method (`query_port`, `query_gid`). */
   async invokeDevice(device: string, method: string, attrs: AttrMap = {}): Promise<PlainMap> {
-    return (await this.call<AttrsOut>(method, 'Invoke', encodeInvoke('0', method, attrs, device))).attrs;
+    return (await this.call<AttrsOut>(method, 'Invoke', () => encodeInvoke('0', method, attrs, device))).attrs;
   }
 
   /**
@@ -256,7 +266,7 @@ export class Session extends EventEmitter {
    * the first error, which is reported, not thrown.
    */
   async batch(steps: readonly BatchStepInput[]): Promise<BatchResult> {
-    const r = await this.call<BatchOut>('batch', 'Batch', encodeBatch(steps));
+    const r = await this.call<BatchOut>('batch', 'Batch', () => encodeBatch(steps));
     const results: BatchStepResult[] = r.results.map((x) => (x.kind === 'object' ? this.object(x.object) : x.attrs));
     if (!r.failed) return { results, failed: null };
     const e = r.error;

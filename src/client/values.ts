@@ -13,6 +13,7 @@
  */
 import { HandleValue, RefValue, fromWireMap, putEntry, toWire, type Plain, type PlainMap } from '../wire/values.js';
 import type { Value } from '../wire/gen/rdmabroker/v1/Value.js';
+import { invalidArgument } from './errors.js';
 import type { Value__Output } from '../wire/gen/rdmabroker/v1/Value.js';
 
 export { HandleValue, RefValue };
@@ -61,38 +62,94 @@ function isObjectLike(v: object): v is ObjectLike {
   return typeof (v as { handle?: unknown }).handle === 'number' && typeof (v as { type?: unknown }).type === 'string';
 }
 
-/** Converts a client attribute value to the codec's plain form. */
+const MIN_S64 = -(2n ** 63n);
+const U64_END = 2n ** 64n;
+
+/** A value as a refusal shows it: short, one line. */
+export function shown(v: unknown): string {
+  switch (typeof v) {
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(v);
+    case 'string':
+      return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    default:
+      return v === null || v === undefined ? String(v) : `a ${typeof v}`;
+  }
+}
+
+/**
+ * An object handle as the library sends it: the daemon's handles are
+ * integers from 1 to 2^52 (0 names none), so anything but a non-negative
+ * safe integer names no object and is refused here rather than wrapped or
+ * rounded on the wire.
+ */
+export function checkHandle(h: unknown, argument: string): number {
+  if (typeof h === 'number' && Number.isSafeInteger(h) && h >= 0) return h;
+  throw invalidArgument(argument, `${shown(h)} is not an object handle (an integer from 0 to 2^53-1)`);
+}
+
+/** A Batch step index (`ref(n)`, `{ref: n}`): sent as 1 + n in a u32. */
+export function checkRef(n: unknown, argument: string): number {
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < 0xffff_ffff) return n;
+  throw invalidArgument(argument, `${shown(n)} is not a Batch step index (an integer from 0)`);
+}
+
+/**
+ * An integer attribute as the wire carries it (u64, or s64 when negative):
+ * the number itself when safe, else its exact value as a bigint (a double
+ * beyond 2^53 is an integer, but its decimal string is not its value).
+ * Anything else is refused: a fraction, NaN, Infinity, or beyond 64 bits.
+ */
+export function checkInt(v: number | bigint, argument: string): number | bigint {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return v;
+    if (!Number.isInteger(v)) throw invalidArgument(argument, `${v} is not an integer`);
+  }
+  const b = BigInt(v);
+  if (b < MIN_S64 || b >= U64_END) throw invalidArgument(argument, `${v} does not fit in 64 bits (-2^63 to 2^64-1)`);
+  return typeof v === 'bigint' ? v : b;
+}
+
+/** Converts a client attribute value to the codec's plain form (refusals: {@link invalidArgument}). */
 export function toPlain(v: AttrValue, path = 'value'): Plain | undefined {
   if (v === undefined || v === null) return undefined;
   switch (typeof v) {
     case 'number':
-      if (!Number.isInteger(v)) throw new TypeError(`${path}: ${v} is not an integer`);
-      return v;
     case 'bigint':
+      return checkInt(v, path);
     case 'boolean':
     case 'string':
       return v;
     default:
       break;
   }
-  if (v instanceof HandleValue || v instanceof RefValue) return v;
+  if (v instanceof HandleValue) {
+    checkHandle(v.handle, path);
+    return v;
+  }
+  if (v instanceof RefValue) {
+    checkRef(v.step, path);
+    return v;
+  }
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   if (Array.isArray(v)) {
     const out: Plain[] = [];
     (v as readonly AttrValue[]).forEach((x, i) => {
       const p = toPlain(x, `${path}[${i}]`);
-      if (p === undefined) throw new TypeError(`${path}[${i}]: lists cannot hold null or undefined`);
+      if (p === undefined) throw invalidArgument(`${path}[${i}]`, 'lists cannot hold null or undefined');
       out.push(p);
     });
     return out;
   }
   if (typeof v === 'object') {
-    if (isObjectLike(v)) return new HandleValue(v.handle);
-    if (isRefLiteral(v)) return new RefValue(v.ref);
+    if (isObjectLike(v)) return new HandleValue(checkHandle(v.handle, path));
+    if (isRefLiteral(v)) return new RefValue(checkRef(v.ref, path));
     return toPlainMap(v as AttrMap, path);
   }
-  throw new TypeError(`${path}: cannot send a ${typeof v}`);
+  throw invalidArgument(path, `cannot send a ${typeof v}`);
 }
 
 export function toPlainMap(m: AttrMap | undefined, path = 'attrs'): PlainMap {

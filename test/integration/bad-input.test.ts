@@ -5,7 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RdmaError, status, type RdmaObject, type Session } from '../../src/client/index.js';
+import { vi } from 'vitest';
+import { handle, ref, RdmaError, status, type RdmaObject, type Session } from '../../src/client/index.js';
 import { api } from '../../src/wire/proto.js';
 import { failure, startInProcess, type InProcess } from './helpers.js';
 
@@ -152,5 +153,46 @@ describe('bad input', () => {
     expect(bad?.metadata.get('rdma-error')).toEqual(['NO_SESSION']);
     raw.close();
     expect((await rb.client.listObjects()).length).toBe(baseline.listed);
+  });
+
+  it('bad handles and values are refused by the library, naming the argument, before anything is sent', async () => {
+    const calls = rb.client.objectCalls;
+    const spies = (['Create', 'Query', 'Modify', 'Destroy', 'Invoke', 'Batch'] as const).map((k) => vi.spyOn(calls, k));
+    const refused = async (p: Promise<unknown>, message: string, attribute: string): Promise<void> => {
+      const e = await expectRefused(p, status.INVALID_ARGUMENT, 'INVALID_ATTR');
+      expect({ message: e.message, attribute: e.attribute, errno: e.errno }).toStrictEqual({ message, attribute, errno: 22 });
+    };
+    const notHandle = (what: string, arg: string, v: string): string => `${what}: INVALID_ARGUMENT: ${arg}: ${v} is not an object handle (an integer from 0 to 2^53-1)`;
+    try {
+      for (const [h, shown] of [[1.5, '1.5'], [NaN, 'NaN'], [-1, '-1'], [2 ** 53, '9007199254740992'], [Infinity, 'Infinity']] as const) {
+        await refused(s.query(h), notHandle('query', 'handle', shown), 'handle');
+        await refused(s.destroy(h), notHandle('destroy', 'handle', shown), 'handle');
+        await refused(s.modify({ handle: h }, { qp_state: 'RESET' }), notHandle('modify', 'handle', shown), 'handle');
+        await refused(s.invoke(h, 'poll'), notHandle('poll', 'handle', shown), 'handle');
+        await refused(s.pollCq({ handle: h }), notHandle('poll', 'handle', shown), 'handle');
+        await refused(s.create('mr', { pd: { handle: h, type: 'pd' }, length: 4096 }), notHandle('create mr', 'attrs.pd', shown), 'attrs.pd');
+        await refused(s.create('mr', { pd: handle(h), length: 4096 }), notHandle('create mr', 'attrs.pd', shown), 'attrs.pd');
+      }
+      await refused(s.query(undefined as never), 'query: INVALID_ARGUMENT: handle: expected an object, a handle or (in a Batch) a step reference, got undefined', 'handle');
+      await refused(s.query('7' as never), 'query: INVALID_ARGUMENT: handle: expected an object, a handle or (in a Batch) a step reference, got "7"', 'handle');
+      await refused(s.create('mr', { pd, length: 4096.5 }), 'create mr: INVALID_ARGUMENT: attrs.length: 4096.5 is not an integer', 'attrs.length');
+      await refused(s.createCq('sim0', 2n ** 64n), 'create cq: INVALID_ARGUMENT: attrs.cqe: 18446744073709551616 does not fit in 64 bits (-2^63 to 2^64-1)', 'attrs.cqe');
+      await refused(s.postSend({ handle: 5 }, [{ opcode: 'SEND', sg_list: [{ addr: 0, length: 1, lkey: 0 }, null as never] }]),
+        'post_send: INVALID_ARGUMENT: attrs.wrs[0].sg_list[1]: lists cannot hold null or undefined', 'attrs.wrs[0].sg_list[1]');
+      await refused(s.create('pd', {}, { device: 'sim0', userHandle: -1 }), 'create pd: INVALID_ARGUMENT: userHandle: expected an unsigned 64-bit integer, got -1', 'userHandle');
+      // In a Batch: the step is named, and no step ran (the request never left).
+      await refused(s.batch([{ create: 'pd', device: 'sim0' }, { query: ref(1.5) }]),
+        'batch: INVALID_ARGUMENT: steps[1].query: 1.5 is not a Batch step index (an integer from 0)', 'steps[1].query');
+      await refused(s.batch([{ create: 'pd', device: 'sim0' }, { create: 'mr', attrs: { pd: { ref: -1 }, length: 4096 } }]),
+        'batch: INVALID_ARGUMENT: steps[1].attrs.pd: -1 is not a Batch step index (an integer from 0)', 'steps[1].attrs.pd');
+      await refused(s.batch([{ create: 'pd', device: 'sim0' }, { frob: 1 } as never]),
+        'batch: INVALID_ARGUMENT: steps[1]: expected a create, query, modify, destroy or invoke step', 'steps[1]');
+      for (const sp of spies) expect(sp).not.toHaveBeenCalled();
+      // The same session goes on working, and a good call is sent.
+      expect((await s.query(pd)).handle).toBe(pd.handle);
+      expect(spies[1]).toHaveBeenCalledTimes(1);
+    } finally {
+      for (const sp of spies) sp.mockRestore();
+    }
   });
 });

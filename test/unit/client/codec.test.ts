@@ -14,7 +14,8 @@ import {
   decodeAttrsReply, decodeBatchReply, decodeObjectReply, encodeBatch, encodeCreate, encodeHandle, encodeInvoke, encodeModify,
 } from '../../../src/client/codec.js';
 import { targetOf, userHandleOf, type BatchStepInput } from '../../../src/client/objects.js';
-import { decodeAttrs, encodeAttrs, handle, ref as refOf, type AttrMap, type AttrValue } from '../../../src/client/values.js';
+import { decodeAttrs, encodeAttrs, handle, ref as refOf, toPlainMap, type AttrMap, type AttrValue } from '../../../src/client/values.js';
+import { toWireMap } from '../../../src/wire/values.js';
 import { CODECS } from '../../../src/wire/codec.js';
 import type { ObjectInfo__Output } from '../../../src/wire/gen/rdmabroker/v1/ObjectInfo.js';
 import { corpus, ref, rng, UNKNOWN } from '../wire/corpus.js';
@@ -72,13 +73,20 @@ const before = {
   modify: (h: string, attrs: AttrMap): Buffer => wire('ModifyRequest').encode({ handle: h, attrs: encodeAttrs(attrs) }),
   invoke: (h: string, method: string, attrs: AttrMap, device: string): Buffer => wire('InvokeRequest').encode({ handle: h, method, attrs: encodeAttrs(attrs), device }),
   handle: (h: string): Buffer => wire('DestroyRequest').encode({ handle: h }),
+  // A refused argument is named by its step.
   batch: (steps: readonly BatchStepInput[]): Buffer => wire('BatchRequest').encode({
-    steps: steps.map((st) => {
-      if ('create' in st) return { create: { type: st.create, device: st.device ?? '', attrs: encodeAttrs(st.attrs), user_handle: userHandleOf(st.userHandle) } };
-      if ('query' in st) return { query: { ...targetOf(st.query), attrs: [] } };
-      if ('modify' in st) return { modify: { ...targetOf(st.modify), attrs: encodeAttrs(st.attrs) } };
-      if ('destroy' in st) return { destroy: targetOf(st.destroy) };
-      return { invoke: { ...targetOf(st.invoke), method: st.method, attrs: encodeAttrs(st.attrs), device: st.device ?? '' } };
+    steps: steps.map((st, i) => {
+      const at = `steps[${i}].`;
+      const attrs = (m: AttrMap | undefined): unknown => toWireMap(toPlainMap(m, `${at}attrs`));
+      if ('create' in st) return { create: { type: st.create, device: st.device ?? '', attrs: attrs(st.attrs), user_handle: userHandleOf(st.userHandle, `${at}userHandle`) } };
+      if ('query' in st) return { query: { ...targetOf(st.query, `${at}query`), attrs: [] } };
+      if ('modify' in st) {
+        const t = targetOf(st.modify, `${at}modify`);
+        return { modify: { ...t, attrs: attrs(st.attrs) } };
+      }
+      if ('destroy' in st) return { destroy: targetOf(st.destroy, `${at}destroy`) };
+      const t = targetOf(st.invoke, `${at}invoke`);
+      return { invoke: { ...t, method: st.method, attrs: attrs(st.attrs), device: st.device ?? '' } };
     }),
   }),
 };
@@ -93,7 +101,7 @@ describe('client ObjectService codec: requests', () => {
     good.forEach((m, i) => {
       const uh = [undefined, 7, 2n ** 64n - 1n, '42'][i % 4];
       expect(hex(() => encodeCreate('qp', i % 2 ? 'sim0' : '', m, uh)), String(i)).toStrictEqual(hex(() => before.create('qp', i % 2 ? 'sim0' : '', m, uh)));
-      const h = targetOf([5, 2 ** 53 + 2, { handle: 9, type: 'qp' }, 0][i % 4] as number).handle;
+      const h = targetOf([5, 2 ** 53 - 1, { handle: 9, type: 'qp' }, 0][i % 4] as number).handle;
       expect(hex(() => encodeModify(h, m))).toStrictEqual(hex(() => before.modify(h, m)));
       expect(hex(() => encodeInvoke(h, 'post_send', m, i % 3 ? '' : 'sim0'))).toStrictEqual(hex(() => before.invoke(h, 'post_send', m, i % 3 ? '' : 'sim0')));
       expect(hex(() => encodeHandle(h))).toStrictEqual(hex(() => before.handle(h)));
@@ -129,7 +137,7 @@ describe('client ObjectService codec: requests', () => {
     }
     const withBad: BatchStepInput[] = [{ create: 'pd' }, { invoke: 1, method: 'x', attrs: { a: [null] } as never }];
     expect(hex(() => encodeBatch(withBad))).toStrictEqual(hex(() => before.batch(withBad)));
-    expect(JSON.stringify(hex(() => encodeBatch(withBad)))).toContain('attrs.a[0]: lists cannot hold null or undefined');
+    expect(JSON.stringify(hex(() => encodeBatch(withBad)))).toContain('RdmaError: INVALID_ARGUMENT: steps[1].attrs.a[0]: lists cannot hold null or undefined');
   });
 });
 

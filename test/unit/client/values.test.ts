@@ -39,9 +39,39 @@ describe('client attribute values', () => {
     expect(toPlain({ ref: 1, other: 2 })).toEqual({ ref: 1, other: 2 });
   });
 
-  it('refuses what has no wire form', () => {
-    expect(() => encodeAttrs({ x: 1.5 })).toThrow(/not an integer/);
-    expect(() => encodeAttrs({ l: [1, undefined] })).toThrow(/lists cannot hold/);
+  it('refuses what has no wire form with an RdmaError naming the attribute', () => {
+    const refusal = (f: () => unknown): unknown => {
+      try {
+        f();
+        return 'accepted';
+      } catch (e) {
+        if (!(e instanceof RdmaError)) return `not an RdmaError: ${String(e)}`;
+        return { code: e.codeName, rdmaError: e.rdmaError, errno: e.errno, attribute: e.attribute, message: e.message };
+      }
+    };
+    const want = (attribute: string, problem: string): unknown => ({ code: 'INVALID_ARGUMENT', rdmaError: 'INVALID_ATTR', errno: 22, attribute, message: `INVALID_ARGUMENT: ${attribute}: ${problem}` });
+    expect(refusal(() => encodeAttrs({ x: 1.5 }))).toStrictEqual(want('attrs.x', '1.5 is not an integer'));
+    expect(refusal(() => encodeAttrs({ x: NaN }))).toStrictEqual(want('attrs.x', 'NaN is not an integer'));
+    expect(refusal(() => encodeAttrs({ l: [1, undefined] }))).toStrictEqual(want('attrs.l[1]', 'lists cannot hold null or undefined'));
+    expect(refusal(() => encodeAttrs({ x: 2 ** 64 }))).toStrictEqual(want('attrs.x', '18446744073709552000 does not fit in 64 bits (-2^63 to 2^64-1)'));
+    expect(refusal(() => encodeAttrs({ x: -(2n ** 63n) - 1n }))).toStrictEqual(want('attrs.x', '-9223372036854775809 does not fit in 64 bits (-2^63 to 2^64-1)'));
+    expect(refusal(() => encodeAttrs({ h: handle(-1) }))).toStrictEqual(want('attrs.h', '-1 is not an object handle (an integer from 0 to 2^53-1)'));
+    expect(refusal(() => encodeAttrs({ h: handle('x') }))).toStrictEqual(want('attrs.h', 'NaN is not an object handle (an integer from 0 to 2^53-1)'));
+    expect(refusal(() => encodeAttrs({ h: { handle: 0.5, type: 'pd' } }))).toStrictEqual(want('attrs.h', '0.5 is not an object handle (an integer from 0 to 2^53-1)'));
+    expect(refusal(() => encodeAttrs({ r: ref(1.5) }))).toStrictEqual(want('attrs.r', '1.5 is not a Batch step index (an integer from 0)'));
+    expect(refusal(() => encodeAttrs({ r: { ref: -1 } }))).toStrictEqual(want('attrs.r', '-1 is not a Batch step index (an integer from 0)'));
+    expect(refusal(() => encodeAttrs({ f: (() => 1) as never }))).toStrictEqual(want('attrs.f', 'cannot send a function'));
+    // The edges of the 64-bit range are sent.
+    expect(refusal(() => encodeAttrs({ a: 2n ** 64n - 1n, b: -(2n ** 63n), c: -(2 ** 63) }))).toBe('accepted');
+  });
+
+  it('sends an integer beyond 2^53 given as a number with its exact value', () => {
+    // The double 2^60 is exactly 1152921504606846976; its decimal string ("1152921504606847000") is not.
+    const w = encodeAttrs({ a: 2 ** 60, b: -(2 ** 62), c: 2 ** 64 - 2 ** 11 });
+    expect(String(w.a?.u64)).toBe('1152921504606846976');
+    expect(String(w.b?.s64)).toBe('-4611686018427387904');
+    expect(String(w.c?.u64)).toBe('18446744073709549568');
+    expect(toPlain(2 ** 60)).toBe(2n ** 60n);
   });
 
   it('decodes replies: numbers when exact, bigints beyond 2^53', () => {
