@@ -12,7 +12,7 @@ import { ASYNC_EVENT_NAMES, type MrRef } from '../verbs/abi.js';
 import type { Backend, BackendEvent } from '../verbs/backend.js';
 import { HandleValue, type PlainMap } from '../wire/values.js';
 import { Audit } from './audit.js';
-import { BrokerError, quote } from './errors.js';
+import { BrokerError, mixedDevices, quote } from './errors.js';
 import { DeviceTable } from './devices.js';
 import { Lifecycle } from './lifecycle.js';
 import { Registry, matches, type BrokerObject, type ChangeKind, type ListFilter, type SessionLabels } from './registry.js';
@@ -175,13 +175,13 @@ export class Broker {
     this.runner.checkSession(s);
     const d = this.devices.live(device);
     if (!d.caps.supportsImport) throw new BrokerError('UNSUPPORTED', `device ${device} (${d.listing.provider}) does not support ibv_import_device`);
-    const objs = handles.map((h) => {
+    const objs = handles.map((h, i) => {
       const o = this.runner.target(s, h);
       if (!o.spec.importable) {
         const can = OBJECT_TYPES.filter((t) => t.importable).map((t) => t.name);
         throw new BrokerError('WRONG_TYPE', `handle ${h} is a ${o.type}: only ${can.join(', ')} objects can be imported`);
       }
-      if (o.device !== device) throw new BrokerError('INVALID_ATTR', `handle ${h} is on device ${o.device}, not ${device}`);
+      if (o.device !== device) throw mixedDevices('import', { obj: o, attribute: `import.handles[${i}]` }, device);
       return o;
     });
     const dev = await this.devices.contextFor(device, s.tenant);

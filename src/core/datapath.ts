@@ -23,7 +23,7 @@ import {
   type SendWrBind, type SrqRef, type Wc,
 } from '../verbs/abi.js';
 import type { Access, AttrSpec } from './attrs.js';
-import { BrokerError } from './errors.js';
+import { BrokerError, mixedDevices } from './errors.js';
 import { tryLock, unlock, type BrokerObject } from './registry.js';
 import type { Session } from './sessions.js';
 import type { Registry } from './registry.js';
@@ -263,7 +263,8 @@ export class DataPath {
     const rule = this.rule;
     if (w.ah !== undefined) {
       const ah = this.owned(s, w.ah, rule.ah, `${where}: ah`);
-      if (ah.device !== qp.device) throw new BrokerError('INVALID_ATTR', `${where}: the AH is on another device`);
+      // As the runner words it for the same WR over gRPC.
+      if (ah.device !== qp.device) throw mixedDevices('qp.post_send', { obj: qp }, { obj: ah, attribute: `qp.post_send.wrs[${i}].ah` });
       this.hold(held, ah, rule.ah.access);
       wr.ah = ah.ref as AhRef;
     }
@@ -271,7 +272,8 @@ export class DataPath {
       const b = w.bind_mw;
       const mw = this.owned(s, b.mw, rule.mw, `${where}: bind_mw.mw`);
       const mr = this.owned(s, b.mr, rule.mr, `${where}: bind_mw.mr`);
-      if (mw.device !== qp.device || mr.device !== qp.device) throw new BrokerError('INVALID_ATTR', `${where}: bind_mw names objects on another device`);
+      if (mw.device !== qp.device) throw mixedDevices('qp.post_send', { obj: qp }, { obj: mw, attribute: `qp.post_send.wrs[${i}].bind_mw.mw` });
+      if (mr.device !== qp.device) throw mixedDevices('qp.post_send', { obj: qp }, { obj: mr, attribute: `qp.post_send.wrs[${i}].bind_mw.mr` });
       this.hold(held, mw, rule.mw.access);
       this.hold(held, mr, rule.mr.access);
       wr.bind_mw = { mw: mw.ref as MwRef, mr: mr.ref as MrRef, rkey: b.rkey, addr: b.addr, length: b.length, mw_access_flags: b.mw_access_flags };

@@ -88,6 +88,36 @@ export const err = {
   locked: (msg: string) => new BrokerError('LOCKED', msg),
 };
 
+/**
+ * An object as a mixed-device refusal names it: its type, handle and device,
+ * and the attribute path that named it (`qp.create.recv_cq`); none for the
+ * verb's target.
+ */
+export interface Placed {
+  readonly obj: { readonly type: string; readonly handle: number; readonly device: string };
+  readonly attribute?: string;
+}
+
+function placedLabel(where: string, p: Placed): string {
+  const a = p.attribute;
+  const rel = a === undefined ? 'the target' : a.startsWith(`${where}.`) ? a.slice(where.length + 1) : a;
+  return `${p.obj.type} ${p.obj.handle} (${rel})`;
+}
+
+/**
+ * The one refusal of a verb whose objects are on different devices (a
+ * create whose handles are, or whose named device is not its parent's; a
+ * method given a handle of another device): INVALID_ATTR naming both
+ * objects, or the object and the device the request names, with their
+ * devices, e.g. `qp.create: objects on different devices: pd 7 (pd) is on
+ * sim0, cq 9 (recv_cq) on sim1`. The attribute is the odd object's.
+ */
+export function mixedDevices(where: string, first: Placed, other: Placed | string): BrokerError {
+  const tail = typeof other === 'string' ? `the request names ${other}` : `${placedLabel(where, other)} on ${other.obj.device}`;
+  const attribute = (typeof other === 'string' ? first.attribute : other.attribute) ?? '';
+  return err.invalid(`${where}: objects on different devices: ${placedLabel(where, first)} is on ${first.obj.device}, ${tail}`, attribute);
+}
+
 /** Normalises anything thrown below the core into a BrokerError (unknown errors are re-thrown). */
 export function asBrokerError(e: unknown): BrokerError | null {
   if (e instanceof BrokerError) return e;

@@ -33,7 +33,7 @@ import type { Accounting } from './accounting.js';
 import type { Audit } from './audit.js';
 import type { DataPath } from './datapath.js';
 import type { DeviceEntry, DeviceTable } from './devices.js';
-import { BrokerError, asBrokerError, quote } from './errors.js';
+import { BrokerError, asBrokerError, mixedDevices, quote, type Placed } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import { checkAttrTree, checkName, checkUserHandle, LIMITS } from './limits.js';
 import type { MemoryIndex } from './memory-check.js';
@@ -118,6 +118,13 @@ export interface Method {
 interface Held {
   obj: BrokerObject;
   access: Access;
+  /** The attribute that named it (none for the target): for a refusal's message only. */
+  path?: () => string;
+}
+
+/** A held object as {@link mixedDevices} names it. */
+function placed(x: Held): Placed {
+  return x.path ? { obj: x.obj, attribute: x.path() } : { obj: x.obj };
 }
 
 /** Per call: what the audit record and the accounting name, filled in as the call is resolved. */
@@ -328,7 +335,7 @@ export class Runner {
       return { object: await this.create(s, spec, d, v, held, userHandle, memory, t), attrs: NO_ATTRS };
     }
     for (const x of held) {
-      if (x.obj.device !== d!.name) throw new BrokerError('INVALID_ATTR', `${where}: handle ${x.obj.handle} is on another device`);
+      if (x.obj.device !== d!.name) throw target ? mixedDevices(where, placed(held[0]!), placed(x)) : mixedDevices(where, placed(x), d!.name);
     }
 
     // 4. Locks, 5. the handler, 6. commit or abort.
@@ -460,11 +467,9 @@ export class Runner {
     let device = '';
     for (const x of held) {
       if (!device) device = x.obj.device;
-      else if (x.obj.device !== device) throw new BrokerError('INVALID_ATTR', `${where}: handles on different devices (${device}, ${x.obj.device})`);
+      else if (x.obj.device !== device) throw mixedDevices(where, placed(held[0]!), placed(x));
     }
-    if (requested && device && requested !== device) {
-      throw new BrokerError('INVALID_ATTR', `${where}: device ${requested} does not match its parent's device ${device}`);
-    }
+    if (requested && device && requested !== device) throw mixedDevices(where, placed(held[0]!), requested);
     device ||= requested;
     if (!device) {
       const all = this.h.devices.list().filter((x) => x.state === 'live');
@@ -621,7 +626,7 @@ class Resolver implements ResolveCtx {
     if (spec.types && !spec.types.includes(o.type)) {
       throw new BrokerError('WRONG_TYPE', `attribute ${path()}: handle ${handle} is a ${o.type}, expected ${spec.types.join(' or ')}`);
     }
-    this.held.push({ obj: o, access: spec.access ?? 'read' });
+    this.held.push({ obj: o, access: spec.access ?? 'read', path });
     return o;
   }
 

@@ -78,11 +78,16 @@ describe('rdma-brokerd --device sim --sim-devices 2', () => {
       await failure(s.createQp({ pd: a.pd, send_cq: a.cq, recv_cq: b.cq, qp_type: 'RC' })),
       await failure(s.create('mw', { pd: a.pd, mw_type: 2 }, { device: 'sim1' })),
     ];
-    expect(mixed.map((e) => [e.code, e.rdmaError, e.message])).toEqual([
-      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'create qp: INVALID_ARGUMENT: qp.create: handles on different devices (sim1, sim0)'],
-      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'create qp: INVALID_ARGUMENT: qp.create: handles on different devices (sim0, sim1)'],
-      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'create mw: INVALID_ARGUMENT: mw.create: device sim1 does not match its parent\'s device sim0'],
+    mixed.push(await failure(a.qp.invoke('bind_mw', { mw: await s.create('mw', { pd: b.pd, mw_type: 1 }), mr: a.mr, addr: 0n, length: 16 })));
+    const mw1 = (await client.listObjects({ session: s.id })).find((o) => o.type === 'mw');
+    const x = (o: { handle: number }): number => o.handle;
+    expect(mixed.map((e) => [e.code, e.rdmaError, e.attribute, e.message])).toEqual([
+      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'qp.create.send_cq', `create qp: INVALID_ARGUMENT: qp.create: objects on different devices: pd ${x(b.pd)} (pd) is on sim1, cq ${x(a.cq)} (send_cq) on sim0`],
+      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'qp.create.recv_cq', `create qp: INVALID_ARGUMENT: qp.create: objects on different devices: pd ${x(a.pd)} (pd) is on sim0, cq ${x(b.cq)} (recv_cq) on sim1`],
+      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'mw.create.pd', `create mw: INVALID_ARGUMENT: mw.create: objects on different devices: pd ${x(a.pd)} (pd) is on sim0, the request names sim1`],
+      [status.INVALID_ARGUMENT, 'INVALID_ATTR', 'qp.bind_mw.mw', `bind_mw: INVALID_ARGUMENT: qp.bind_mw: objects on different devices: qp ${x(a.qp)} (the target) is on sim0, mw ${x(mw1!)} (mw) on sim1`],
     ]);
+    await s.destroy(mw1!);
     expect((await client.listObjects({ session: s.id })).length).toBe(objects.length);
 
     // The two devices share one simulated fabric: sim0's QP writes into sim1's MR.

@@ -44,7 +44,7 @@ function importable(inner: Backend): Backend {
 }
 
 beforeAll(async () => {
-  broker = new Broker({ backend: importable(new SimBackend()), log: pino({ level: 'silent' }) });
+  broker = new Broker({ backend: importable(new SimBackend({ devices: 2 })), log: pino({ level: 'silent' }) });
   await broker.start();
   server = new FdChannelServer({ broker, log: pino({ level: 'silent' }) });
   server.listen(path.join(dir, 'fd.sock'));
@@ -80,6 +80,13 @@ it('passes the tenant context\'s command fd and the kernel handles of the PDs an
   expect((wrongType as FdChannelError).statusName).toBe('INVALID_ARGUMENT');
   const notMine = await c.importDevice('sim0', [theirs.handle]).catch((e: unknown) => e);
   expect((notMine as FdChannelError).statusName).toBe('NOT_FOUND');
+  // A handle of sim0 imported into sim1's context: the mixed-device refusal every verb gives (src/core/errors.ts).
+  const elsewhere = await c.importDevice('sim1', [pd.handle]).catch((e: unknown) => e);
+  const { statusName, details, attribute } = elsewhere as FdChannelError;
+  expect({ statusName, details, attribute }).toStrictEqual({
+    statusName: 'INVALID_ARGUMENT', attribute: 'import.handles[0]',
+    details: `import: objects on different devices: pd ${pd.handle} (handles[0]) is on sim0, the request names sim1`,
+  });
   const noDevice = await c.importDevice('sim9').catch((e: unknown) => e);
   expect((noDevice as FdChannelError).statusName).toBe('NOT_FOUND');
   c.close();
