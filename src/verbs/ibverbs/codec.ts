@@ -355,8 +355,12 @@ export function encodeWrList<T extends { wr_id: bigint; sg_list: readonly Sge[] 
  */
 export type WcFlagsAbi = 'libibverbs' | 'kernel';
 
-/** Providers (as the backend names them: index.ts's providerOf) whose CQ entries are the kernel's. */
-const KERNEL_WC_PROVIDERS: ReadonlySet<string> = new Set(['rxe', 'hfi1', 'ib_qib']);
+/**
+ * Providers (as the backend names them: index.ts's providerOf, by the
+ * kernel's driver id, or by the PCI driver where netlink cannot say, which
+ * names qib `ib_qib`) whose CQ entries are the kernel's.
+ */
+const KERNEL_WC_PROVIDERS: ReadonlySet<string> = new Set(['rxe', 'hfi1', 'qib', 'ib_qib']);
 
 /** The numbering of `wc_flags` of a provider. */
 export function wcFlagsAbi(provider: string): WcFlagsAbi {

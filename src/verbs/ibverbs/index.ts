@@ -17,6 +17,7 @@ import type { DeviceListing } from '../abi.js';
 import type { Backend, DeviceContext, OptionalOp } from '../backend.js';
 import { Errno, VerbsError } from '../errno.js';
 import * as libc from '../../sys/libc.js';
+import { uverbsDriverId } from '../../sys/rdma-netlink.js';
 import {
   L, TRANSPORT_IB, TRANSPORT_IWARP, callAsync, loadIbverbs, readPtr, readU32,
   withBlock, type Ibv, type Ptr,
@@ -326,8 +327,27 @@ async function uverbsIno(name: string): Promise<bigint> {
   return -1n;
 }
 
-/** The provider (rdma-core driver) name: from the PCI driver ("mlx5_core" -> "mlx5"), or the soft device's name prefix. */
-async function providerOf(name: string): Promise<string> {
+/**
+ * `enum rdma_driver_id` (rdma/ib_user_ioctl_verbs.h) by value: the kernel
+ * driver each names, lowercased (I40IW and IRDMA share 9). rdma-core's
+ * providers declare these ids in their match tables.
+ */
+export const DRIVER_IDS: readonly string[] = [
+  'unknown', 'mlx5', 'mlx4', 'cxgb3', 'cxgb4', 'mthca', 'bnxt_re', 'ocrdma', 'nes', 'irdma', 'vmw_pvrdma', 'qedr', 'hns',
+  'usnic', 'rxe', 'hfi1', 'qib', 'efa', 'siw', 'erdma', 'mana', 'ionic',
+];
+
+/**
+ * The provider (rdma-core driver) of device `name`: the kernel driver that
+ * serves it, by the id RDMA netlink reports for its uverbs device (what
+ * libibverbs itself matches providers by, whatever the device is called);
+ * where netlink cannot say (a kernel before 4.20, an id this table does not
+ * know), the PCI driver ("mlx5_core" -> "mlx5"), else the name's prefix.
+ */
+export async function providerOf(name: string, driverId: (name: string) => number | null = uverbsDriverId): Promise<string> {
+  const id = driverId(name);
+  const known = id !== null && id > 0 ? DRIVER_IDS[id] : undefined;
+  if (known) return known;
   try {
     const drv = basename(await readlink(`${SYSFS_IB}/${name}/device/driver`));
     return drv.replace(/_core$/, '').replace(/_ib$/, '');
