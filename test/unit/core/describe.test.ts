@@ -4,45 +4,12 @@
  * stand in for a mixed host: one of them hides its fault injector, as a
  * device of another driver (rxe) has none.
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Broker } from '../../../src/core/broker.js';
-import type { Backend, DeviceContext, OptionalOp } from '../../../src/verbs/backend.js';
-import { createSimBackend } from '../../../src/verbs/sim/index.js';
+import type { Broker } from '../../../src/core/broker.js';
+import { startBroker, type DeviceShape } from './fixture.js';
 
-interface Shape {
-  /** Has the sim's driver-specific fault injector (the `sim_fault` type). */
-  faults: boolean;
-  /** Optional ops the device says it does not implement. */
-  gaps?: readonly OptionalOp[];
-}
-
-/** Sim devices sim0, sim1, ... shaped as given. */
-function shaped(devices: readonly Shape[]): Backend {
-  const inner = createSimBackend({ devices: devices.length });
-  return {
-    kind: inner.kind,
-    listDevices: () => inner.listDevices(),
-    watchDevices: (cb) => inner.watchDevices(cb),
-    async openDevice(name) {
-      const ctx = await inner.openDevice(name);
-      const shape = devices[Number(name.replace('sim', ''))]!;
-      return new Proxy(ctx, {
-        get(t, k, r) {
-          if (k === 'faults' && !shape.faults) return undefined;
-          if (k === 'implemented') return (op: OptionalOp) => !(shape.gaps ?? []).includes(op) && t.implemented(op);
-          const v = Reflect.get(t, k, r) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-        },
-      }) as DeviceContext;
-    },
-  };
-}
-
-async function broker(devices: readonly Shape[]): Promise<Broker> {
-  const b = new Broker({ backend: shaped(devices), log: pino({ level: 'silent' }) });
-  await b.start();
-  return b;
+async function broker(devices: readonly DeviceShape[]): Promise<Broker> {
+  return (await startBroker({ devices })).broker;
 }
 const names = (b: Broker, device?: string): string[] => b.describe(device).types.map((t) => t.name);
 

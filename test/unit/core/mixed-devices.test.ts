@@ -6,18 +6,18 @@
  * with one form of message naming each object, its attribute and its
  * device, with the same status, and nothing made.
  */
-import pino from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { Broker } from '../../../src/core/broker.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Broker } from '../../../src/core/broker.js';
 import { BrokerError } from '../../../src/core/errors.js';
 import type { BrokerObject } from '../../../src/core/registry.js';
 import type { Session } from '../../../src/core/sessions.js';
 import { errorReport } from '../../../src/core/status.js';
-import { createSimBackend } from '../../../src/verbs/sim/index.js';
 import { HandleValue } from '../../../src/wire/values.js';
+import { startBroker, type TestBroker } from './fixture.js';
 
 interface Side { pd: BrokerObject; cq: BrokerObject; qp: BrokerObject; ud: BrokerObject; mr: BrokerObject; mw: BrokerObject; ah: BrokerObject }
 
+let tb: TestBroker;
 let broker: Broker;
 let s: Session;
 let a: Side;
@@ -50,12 +50,13 @@ async function refusal(p: Promise<unknown>): Promise<{ code: string; status: str
 const refused = (attribute: string, message: string): unknown => ({ code: 'INVALID_ATTR', status: 'INVALID_ARGUMENT', attribute, message });
 
 beforeAll(async () => {
-  broker = new Broker({ backend: createSimBackend({ devices: 2 }), log: pino({ level: 'silent' }) });
-  await broker.start();
-  s = broker.openSession({ name: 'mixed', tenant: 'mixed', peer: 'test', leaseMs: 60_000, resumeGraceMs: 0 });
+  tb = await startBroker({ devices: [{}, {}] });
+  broker = tb.broker;
+  s = tb.open('mixed');
   a = await side('sim0');
   b = await side('sim1');
 });
+afterAll(() => tb?.stop());
 
 describe('objects on different devices', () => {
   it('a create whose handles are on two devices, or whose device is not its parent\'s', async () => {

@@ -6,40 +6,17 @@
  * the capability check), and an attempt on a handle the caller does not own
  * is audited whatever the verb (query used to leave no record).
  */
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Broker } from '../../../src/core/broker.js';
+import type { Broker } from '../../../src/core/broker.js';
 import { BrokerError } from '../../../src/core/errors.js';
 import type { Session } from '../../../src/core/sessions.js';
-import type { Backend, DeviceContext, OptionalOp } from '../../../src/verbs/backend.js';
-import { createSimBackend } from '../../../src/verbs/sim/index.js';
+import type { OptionalOp } from '../../../src/verbs/backend.js';
 import { HandleValue } from '../../../src/wire/values.js';
+import { startBroker } from './fixture.js';
 
-/** The sim with `gaps`: optional ops its devices say they do not implement (Describe and the runner follow). */
-function withGaps(inner: Backend, gaps: readonly OptionalOp[]): Backend {
-  return {
-    kind: inner.kind,
-    listDevices: () => inner.listDevices(),
-    watchDevices: (cb) => inner.watchDevices(cb),
-    async openDevice(name) {
-      const ctx = await inner.openDevice(name);
-      return new Proxy(ctx, {
-        get(t, k, r) {
-          if (k === 'implemented') return (op: OptionalOp) => !gaps.includes(op) && t.implemented(op);
-          const v = Reflect.get(t, k, r) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-        },
-      }) as DeviceContext;
-    },
-  };
-}
-
+/** A broker whose sim0 lacks `gaps`, its log kept, and two sessions of two tenants. */
 async function setup(gaps: readonly OptionalOp[] = []): Promise<{ broker: Broker; s: Session; other: Session; lines: Record<string, unknown>[] }> {
-  const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
-  const broker = new Broker({ backend: withGaps(createSimBackend(), gaps), log });
-  await broker.start();
-  const open = (name: string): Session => broker.openSession({ name, tenant: name, peer: 'test', leaseMs: 60_000, resumeGraceMs: 0 });
+  const { broker, lines, open } = await startBroker({ devices: [{ gaps }], capture: true });
   return { broker, s: open('a'), other: open('b'), lines };
 }
 

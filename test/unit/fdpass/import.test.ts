@@ -8,44 +8,34 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Broker } from '../../../src/core/broker.js';
-import type { Session } from '../../../src/core/sessions.js';
+import type { Broker } from '../../../src/core/broker.js';
 import { FdChannel, FdChannelError } from '../../../src/client/fd-channel.js';
 import { FdChannelServer } from '../../../src/fdpass/server.js';
 import * as libc from '../../../src/sys/libc.js';
 import type { MrRef, PdRef } from '../../../src/verbs/abi.js';
-import type { Backend, DeviceContext } from '../../../src/verbs/backend.js';
-import { SimBackend } from '../../../src/verbs/sim/index.js';
 import { HandleValue } from '../../../src/wire/values.js';
+import { startBroker, type DeviceShape, type TestBroker } from '../core/fixture.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rb-import-'));
 const cmd = libc.pipe2(libc.O_CLOEXEC)!;
 let broker: Broker;
 let server: FdChannelServer;
 
-function importable(inner: Backend): Backend {
-  return {
-    kind: inner.kind,
-    listDevices: () => inner.listDevices(),
-    watchDevices: (cb) => inner.watchDevices(cb),
-    async openDevice(name) {
-      const ctx = await inner.openDevice(name);
-      return new Proxy(ctx, {
-        get(t, k, r) {
-          if (k === 'capabilities') return () => ({ ...t.capabilities(), supportsImport: true });
-          if (k === 'commandFd') return () => cmd[0];
-          if (k === 'kernelHandle') return (ref: PdRef | MrRef) => 1000 + (ref.tag % 1000);
-          const v = Reflect.get(t, k, r) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-        },
-      }) as DeviceContext;
-    },
-  };
-}
+/** sim0 and sim1 as import-capable devices: supportsImport, a command fd, kernel handles. */
+const importable: DeviceShape = {
+  replace: (t) => ({
+    capabilities: () => ({ ...t.capabilities(), supportsImport: true }),
+    commandFd: () => cmd[0],
+    kernelHandle: (ref: PdRef | MrRef) => 1000 + (ref.tag % 1000),
+  }),
+};
+
+let open: TestBroker['open'];
 
 beforeAll(async () => {
-  broker = new Broker({ backend: importable(new SimBackend({ devices: 2 })), log: pino({ level: 'silent' }) });
-  await broker.start();
+  const tb = await startBroker({ devices: [importable, importable] });
+  broker = tb.broker;
+  open = (name) => tb.open(name, { tenant: 'default', leaseMs: 0 });
   server = new FdChannelServer({ broker, log: pino({ level: 'silent' }) });
   server.listen(path.join(dir, 'fd.sock'));
 });
@@ -56,10 +46,6 @@ afterAll(async () => {
   libc.close(cmd[1]);
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function open(name: string): Session {
-  return broker.openSession({ name, tenant: 'default', peer: 'test', leaseMs: 0, resumeGraceMs: 0 });
-}
 
 it('passes the tenant context\'s command fd and the kernel handles of the PDs and MRs named', async () => {
   const s = open('importer');
