@@ -129,6 +129,7 @@ function placed(x: Held): Placed {
 
 /** Per call: what the audit record and the accounting name, filled in as the call is resolved. */
 interface Trace {
+  readonly verb: Verb;
   type: string;
   handle: number;
   device: string;
@@ -228,9 +229,16 @@ export class Runner {
 
   // ------------------------------------------------------------- the runner
 
-  /** Runs one verb: the seven steps above, each once. */
-  async run(s: Session, call: VerbCall, refs: readonly (number | null)[] = NO_REFS): Promise<VerbResult> {
+  /**
+   * Runs one verb: the seven steps above, each once. The steps that need no
+   * device run synchronously here ({@link execute}); the rest is one async
+   * function per kind of verb ({@link create}, {@link operate}) that accounts
+   * and audits its own outcome, so a verb is one promise deep in the broker
+   * (each async level costs a promise and its microtasks, per verb).
+   */
+  run(s: Session, call: VerbCall, refs: readonly (number | null)[] = NO_REFS): Promise<VerbResult> {
     const t: Trace = {
+      verb: call.verb,
       type: call.verb === 'create' ? call.args.type : '',
       handle: call.verb === 'create' ? 0 : call.handle,
       device: call.verb === 'create' ? call.args.device : call.verb === 'invoke' ? call.device : '',
@@ -241,19 +249,27 @@ export class Runner {
       accounted: false,
     };
     try {
-      const r = await this.execute(s, call, refs, t);
-      if (t.accounted) this.h.accounting.recordKey(s.tenant, t.key, 'ok');
-      if (t.audited) this.h.audit.verb(s, call.verb, t.type, t.handle, t.device, 'ok', call.verb === 'invoke' ? t.method : '');
-      return r;
+      return this.execute(s, call, refs, t);
     } catch (e) {
-      const label = errorLabel(e);
-      if (t.accounted) this.h.accounting.recordKey(s.tenant, t.key, label);
-      if (t.audited) this.h.audit.verb(s, call.verb, t.type, t.handle, t.device, label, call.verb === 'invoke' ? t.method : '');
-      throw e;
+      // Refused before anything reached the device.
+      this.settle(s, t, e);
+      return Promise.reject(e);
     }
   }
 
-  private async execute(s: Session, call: VerbCall, refs: readonly (number | null)[], t: Trace): Promise<VerbResult> {
+  /** Step 7: the outcome (`e` undefined: ok) accounted and audited, as far as the call was resolved. */
+  private settle(s: Session, t: Trace, e?: unknown): void {
+    const label = e === undefined ? 'ok' : errorLabel(e);
+    if (t.accounted) this.h.accounting.recordKey(s.tenant, t.key, label);
+    if (t.audited) this.h.audit.verb(s, t.verb, t.type, t.handle, t.device, label, t.verb === 'invoke' ? t.method : '');
+  }
+
+  /**
+   * Steps 1 and 2, synchronously: the target, its method, the device and
+   * its capability. Throws what it refuses (the caller settles); what it
+   * returns settles itself.
+   */
+  private execute(s: Session, call: VerbCall, refs: readonly (number | null)[], t: Trace): Promise<VerbResult> {
     const h = this.h;
     this.checkSession(s);
     let input: PlainMap = NO_ATTRS;
@@ -301,7 +317,6 @@ export class Runner {
       input = call.attrs;
       checkAttrTree(input, `${spec.name}.modify`);
     }
-    const where = m.key;
 
     // Destroy of an object others hold: EBUSY, retry is pointless until they go (FAILED_PRECONDITION).
     if (m.access === 'destroy' && target && target.users > 0) {
@@ -312,9 +327,32 @@ export class Runner {
     if (target) d = h.devices.live(target.device);
     if (d) this.checkSupported(d, m);
     // WRs the session queued on its fast lane before this call reach the device first.
-    if (m.posts && target) await h.dataPath.flush(s);
+    if (m.posts && target) return this.flushThen(s, call, refs, t, spec, m, target, d, input);
+    return this.prepare(s, call, refs, t, spec, m, target, d, input);
+  }
 
-    // 3. Attributes, and their handles with their declared access.
+  /** A posting method: the session's fast lane flushed first, then the rest of the verb. */
+  private async flushThen(
+    s: Session, call: VerbCall, refs: readonly (number | null)[], t: Trace, spec: ObjectTypeSpec, m: Method, target: BrokerObject, d: DeviceEntry | null, input: PlainMap,
+  ): Promise<VerbResult> {
+    let rest: Promise<VerbResult>;
+    try {
+      await this.h.dataPath.flush(s);
+      rest = this.prepare(s, call, refs, t, spec, m, target, d, input);
+    } catch (e) {
+      this.settle(s, t, e);
+      throw e;
+    }
+    // The rest settles itself.
+    return await rest;
+  }
+
+  /** Step 3, synchronously: the attributes and their handles; then the verb's device part. Throws what it refuses. */
+  private prepare(
+    s: Session, call: VerbCall, refs: readonly (number | null)[], t: Trace, spec: ObjectTypeSpec, m: Method, target: BrokerObject | null, d: DeviceEntry | null, input: PlainMap,
+  ): Promise<VerbResult> {
+    const h = this.h;
+    const where = m.key;
     const held: Held[] = target ? [{ obj: target, access: m.access as Access }] : [];
     let memory: HandedMemory | null = null;
     let userHandle = '0';
@@ -329,63 +367,82 @@ export class Runner {
     if (call.verb === 'create') {
       const device = this.deviceOf(held, call.args.device, where);
       t.device = device;
-      d = h.devices.live(device);
+      const dc = h.devices.live(device);
       s.openDevice(device);
-      this.checkSupported(d, m);
-      return { object: await this.create(s, spec, d, v, held, userHandle, memory, t), attrs: NO_ATTRS };
+      this.checkSupported(dc, m);
+      return this.create(s, spec, dc, v, held, userHandle, memory, t);
     }
     for (const x of held) {
       if (x.obj.device !== d!.name) throw target ? mixedDevices(where, placed(held[0]!), placed(x)) : mixedDevices(where, placed(x), d!.name);
     }
-
-    // 4. Locks, 5. the handler, 6. commit or abort.
-    this.lockAll(held);
-    try {
-      if (m.access === 'destroy') {
-        const out = await h.lifecycle.removeObject(target!, 'destroy');
-        this.debug(s, call.verb, t);
-        return { object: null, attrs: out };
-      }
-      const obj: ObjectHandle = target ?? this.deviceHandle(d!);
-      const dev: DeviceContext = target ? target.dev : d!.probe;
-      const out = m.run ? await m.run({ dev, device: d!.name, attrs: v, obj, mem: h.memory.of(s) }) : NO_ATTRS;
-      this.debug(s, call.verb, t);
-      if (call.verb === 'invoke') return { object: null, attrs: out };
-      // Query and modify: the object's attributes as the device now has them.
-      if (m.run) target!.attrs = { ...target!.attrs, ...out };
-      if (call.verb === 'modify') h.registry.modified(target!);
-      return { object: target, attrs: NO_ATTRS };
-    } finally {
-      this.unlockAll(held);
-    }
+    return this.operate(s, call, t, m, target, d!, v, held);
   }
 
-  /** Create's steps 4 to 6: charge, lock, call the device, commit (or undo it all). */
+  /** Query, modify, destroy and invoke: 4. locks, 5. the handler, 6. commit or abort, 7. settle. */
+  private async operate(s: Session, call: VerbCall, t: Trace, m: Method, target: BrokerObject | null, d: DeviceEntry, v: Validated, held: Held[]): Promise<VerbResult> {
+    const h = this.h;
+    let r: VerbResult;
+    try {
+      this.lockAll(held);
+      try {
+        if (m.access === 'destroy') {
+          const out = await h.lifecycle.removeObject(target!, 'destroy');
+          this.debug(s, call.verb, t);
+          r = { object: null, attrs: out };
+        } else {
+          const obj: ObjectHandle = target ?? this.deviceHandle(d);
+          const dev: DeviceContext = target ? target.dev : d.probe;
+          const out = m.run ? await m.run({ dev, device: d.name, attrs: v, obj, mem: h.memory.of(s) }) : NO_ATTRS;
+          this.debug(s, call.verb, t);
+          if (call.verb === 'invoke') r = { object: null, attrs: out };
+          else {
+            // Query and modify: the object's attributes as the device now has them.
+            if (m.run) target!.attrs = { ...target!.attrs, ...out };
+            if (call.verb === 'modify') h.registry.modified(target!);
+            r = { object: target, attrs: NO_ATTRS };
+          }
+        }
+      } finally {
+        this.unlockAll(held);
+      }
+    } catch (e) {
+      this.settle(s, t, e);
+      throw e;
+    }
+    this.settle(s, t);
+    return r;
+  }
+
+  /** Create's steps 4 to 7: charge, lock, call the device, commit (or undo it all), settle. */
   private async create(
     s: Session, spec: ObjectTypeSpec, d: DeviceEntry, attrs: Validated, held: Held[], userHandle: string, memory: HandedMemory | null, t: Trace,
-  ): Promise<BrokerObject> {
+  ): Promise<VerbResult> {
     const h = this.h;
     const c = spec.create!;
-    const parentSet = parentAttrsOf(c.attrs);
-    // A QP whose send and receive CQ are one CQ holds it once (one parent, one user).
-    let parents: readonly BrokerObject[] = NO_PARENTS;
-    for (const x of held) {
-      if (parents.includes(x.obj) || !parentSet.has(attrNameOf(attrs, x.obj))) continue;
-      if (parents === NO_PARENTS) parents = [x.obj];
-      else (parents as BrokerObject[]).push(x.obj);
-    }
-    const bytes = c.charge?.(attrs) ?? 0;
-    h.accounting.charge(s.tenant, spec.name, bytes, spec.fds ?? 0);
+    let bytes = 0;
+    let charged = false;
     let committed = false;
     let locked = false;
+    let obj: BrokerObject;
     try {
+      const parentSet = parentAttrsOf(c.attrs);
+      // A QP whose send and receive CQ are one CQ holds it once (one parent, one user).
+      let parents: readonly BrokerObject[] = NO_PARENTS;
+      for (const x of held) {
+        if (parents.includes(x.obj) || !parentSet.has(attrNameOf(attrs, x.obj))) continue;
+        if (parents === NO_PARENTS) parents = [x.obj];
+        else (parents as BrokerObject[]).push(x.obj);
+      }
+      bytes = c.charge?.(attrs) ?? 0;
+      h.accounting.charge(s.tenant, spec.name, bytes, spec.fds ?? 0);
+      charged = true;
       this.lockAll(held);
       locked = true;
       const dev = h.devices.openedContext(d, s.tenant) ?? await h.devices.contextFor(d.name, s.tenant);
       const handle = h.registry.allocHandle();
       const res = await c.run({ dev, device: d.name, attrs, tag: handle, memory });
       // One shape for every object (memKey undefined without memory): no spread, no second hidden class.
-      const obj: BrokerObject = {
+      obj = {
         handle, spec, type: spec.name, device: d.name, dev, owner: s, userHandle, parents,
         created: Date.now(), ref: res.ref, attrs: res.attrs, bytes: res.bytes ?? 0, memKey: res.memory ? res.memory.lkey : undefined,
         users: 0, readers: 0, writer: false, dead: false,
@@ -410,13 +467,15 @@ export class Runner {
         t.accounted = false;
         throw new BrokerError('NO_SESSION', 'the session ended');
       }
-      return obj;
     } catch (e) {
-      if (!committed) h.accounting.uncharge(s.tenant, spec.name, bytes, spec.fds ?? 0);
-      throw e;
-    } finally {
+      if (charged && !committed) h.accounting.uncharge(s.tenant, spec.name, bytes, spec.fds ?? 0);
       if (locked) this.unlockAll(held);
+      this.settle(s, t, e);
+      throw e;
     }
+    if (locked) this.unlockAll(held);
+    this.settle(s, t);
+    return { object: obj, attrs: NO_ATTRS };
   }
 
   private debug(s: Session, verb: Verb, t: Trace): void {
