@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { batchSteps, fixture, type Fixture } from '../verbs.js';
 import { CoreDriver } from '../lib/drivers.js';
 import { nowUs } from '../lib/stats.js';
-import { coalescingDestination } from '../../src/daemon/logdest.js';
+import { coalescingDestination, fileSink } from '../../src/daemon/logdest.js';
 
 const group = process.argv[2] ?? 'pd';
 const size = Number(process.argv[3] ?? 256);
@@ -21,11 +21,13 @@ const level = process.argv[4] ?? 'info';
 type MD = { requestSerialize(m: unknown): Buffer };
 const def = packageDefinition()['rdmabroker.v1.ObjectService'] as unknown as Record<string, MD>;
 
-// BUFFERED: the daemon's destination for a log file (synchronous sonic-boom behind the per-turn coalescing of
-// src/daemon/logdest.ts); BUFFERED=async: the same over an asynchronous sonic-boom (the daemon's for a pipe);
-// SONIC: asynchronous sonic-boom alone; otherwise synchronous writes of each line.
+// BUFFERED: the daemon's destination for a log file (src/daemon/logdest.ts: the per-turn coalescing over the
+// synchronous file sink); BUFFERED=async: the coalescing over an asynchronous sonic-boom (the daemon's for a pipe);
+// SONIC: asynchronous sonic-boom alone; otherwise synchronous sonic-boom writes of each line.
 const sonic = (sync = false): ReturnType<typeof pino.destination> => pino.destination({ dest: '/dev/null', sync });
-const dest = process.env.BUFFERED ? coalescingDestination(sonic(process.env.BUFFERED !== 'async')) : process.env.SONIC ? sonic() : pino.destination({ dest: '/dev/null', sync: true });
+const dest = process.env.BUFFERED === 'async' ? coalescingDestination(sonic())
+  : process.env.BUFFERED ? coalescingDestination(fileSink(fs.openSync('/dev/null', 'w')))
+    : process.env.SONIC ? sonic() : pino.destination({ dest: '/dev/null', sync: true });
 const log = pino({ level }, dest);
 const broker = new Broker({ backend: createSimBackend(), log });
 await broker.start();
@@ -79,4 +81,3 @@ const cpu = process.cpuUsage(cpu0);
 const per = (t: number): string => (t / N / size).toFixed(2);
 process.stdout.write(`cpu per verb ${((cpu.user + cpu.system) / N / size).toFixed(2)} µs (system ${(cpu.system / N / size).toFixed(2)}) => ${(1e6 / ((cpu.user + cpu.system) / N / size)).toFixed(0)} verbs/s per core; `);
 process.stdout.write(`${group} x${size} log=${level}: per verb µs: decode ${per(tDec)}, handler (rpc+core+sim) ${per(tCall)}, encode ${per(tEnc)}, total ${per(tDec + tCall + tEnc)} => ${(1e6 / ((tDec + tCall + tEnc) / N / size)).toFixed(0)} verbs/s (one core)\n`);
-void fs;

@@ -4,7 +4,6 @@
  * children-first, exit 0. SIGHUP: reload --config (a broken file is reported
  * and the running config kept; sessions are never dropped by a reload).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
@@ -20,7 +19,7 @@ import { parseOptions, UsageError, USAGE, type DaemonOptions } from './options.j
 import { selectBackend } from './backend.js';
 import { FdChannelServer } from '../fdpass/server.js';
 import { LaneServer } from '../lane/server.js';
-import { coalescingDestination } from './logdest.js';
+import { coalescingDestination, fdSink, type LineSink } from './logdest.js';
 import { forbiddenRoot, makeDirs } from './paths.js';
 import { raiseNofileLimit } from '../sys/libc.js';
 import type { FdLimits } from '../core/accounting.js';
@@ -229,28 +228,18 @@ function fdLimits(log: Logger): FdLimits {
 }
 
 /**
- * Where the log goes: stdout, written once per event-loop turn (logdest.ts).
- * A regular file is written synchronously: the write lands in the page cache
- * and costs a few µs, while an asynchronous write hands each chunk to the
- * libuv thread pool (tens of µs of CPU per write, measured with bench/tools
- * unary-profile). A pipe, socket or terminal (journald, a log shipper) is
- * written asynchronously, as pino does by default, so a stalled reader never
- * blocks the event loop.
+ * Where the log goes: stdout, written once per event-loop turn (logdest.ts):
+ * a regular file synchronously (fileSink), a pipe, socket or terminal
+ * (journald, a log shipper) asynchronously, as pino does by default, so a
+ * stalled reader never blocks the event loop (fdSink).
  */
-function stdoutDestination(): ReturnType<typeof pino.destination> {
-  const fd = process.stdout.fd || 1;
-  let file = false;
-  try {
-    file = fs.fstatSync(fd).isFile();
-  } catch {
-    // Not a usable fd: let sonic-boom report it as it would.
-  }
-  return pino.destination({ dest: fd, sync: file });
+function stdoutSink(): LineSink {
+  return fdSink(process.stdout.fd || 1);
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // A person at a terminal reads text lines; journald, files and log shippers get JSON.
-  const out = stdoutDestination();
+  const out = stdoutSink();
   const format = resolveLogFormat(opts.logFormat, process.stdout.isTTY === true);
   const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, coalescingDestination(format === 'text' ? textDestination(out) : out));
   const d = await startDaemon(opts, log);
