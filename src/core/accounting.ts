@@ -67,9 +67,17 @@ export class Accounting {
 
   constructor(public policy: QuotaPolicy | undefined) {}
 
+  /** The tenant {@link of} answered last, and its usage: most calls in a row are one session's (a Batch's steps). */
+  private lastTenant: string | null = null;
+  private lastUsage: TenantUsage | null = null;
+
   of(tenant: string): TenantUsage {
+    // A tenant's usage is never dropped from the map, so the last answer stays right.
+    if (tenant === this.lastTenant) return this.lastUsage!;
     let u = this.usage.get(tenant);
     if (!u) this.usage.set(tenant, (u = newUsage()));
+    this.lastTenant = tenant;
+    this.lastUsage = u;
     return u;
   }
 

@@ -144,6 +144,53 @@ function q(v: string): string {
 }
 
 /**
+ * A record's body is `,"verb":…,"type":…(,"method":…),"handle":` then the
+ * handle then `(,"device":…),"result":…`. The two fixed parts repeat
+ * (a Batch of 256 PD verbs has two of each), so each is built once, by
+ * the same rules as {@link q}: keyed by verb, then by type (and method),
+ * and by result, then by device; bounded as {@link quoted}.
+ */
+const heads = new Map<string, Map<string, string>>();
+const tails = new Map<string, Map<string, string>>();
+let partsCached = 0;
+
+function bodyHead(verb: string, type: string, method: string): string {
+  let byType = heads.get(verb);
+  if (byType === undefined) {
+    byType = new Map();
+    if (partsCached < QUOTED_MAX) heads.set(verb, byType);
+  }
+  // The method's name cannot hold a NUL (names are checked as strings; a NUL key would only share a cache slot).
+  const key = method ? `${type}\0${method}` : type;
+  let r = byType.get(key);
+  if (r === undefined) {
+    r = `,"verb":${q(verb)},"type":${q(clip(type))}${method ? `,"method":${q(clip(method))}` : ''},"handle":`;
+    if (partsCached < QUOTED_MAX) {
+      byType.set(key, r);
+      partsCached++;
+    }
+  }
+  return r;
+}
+
+function bodyTail(device: string, result: string): string {
+  let byDevice = tails.get(result);
+  if (byDevice === undefined) {
+    byDevice = new Map();
+    if (partsCached < QUOTED_MAX) tails.set(result, byDevice);
+  }
+  let r = byDevice.get(device);
+  if (r === undefined) {
+    r = `${device ? `,"device":${q(clip(device))}` : ''},"result":${q(result)}`;
+    if (partsCached < QUOTED_MAX) {
+      byDevice.set(device, r);
+      partsCached++;
+    }
+  }
+  return r;
+}
+
+/**
  * Level, time and bindings: pino's epoch time (`,"time":` and Date.now())
  * is the same string for every record of one millisecond, so the start of
  * the line is made once per millisecond; any other time function is called
@@ -170,6 +217,27 @@ function fields(verb: string, type: string, handle: number, device: string, resu
 interface Sink {
   readonly logger: Logger;
   readonly direct: Direct | null;
+  /** The logger's level value when {@link enabled} was read (NaN: not yet). */
+  levelVal: number;
+  /** Whether the logger writes info records at {@link levelVal}. */
+  enabled: boolean;
+}
+
+/**
+ * Whether the sink's logger writes info records now. A session's logger is
+ * a pino child (its prototype chain a parent's), so every call on it is a
+ * megamorphic look-up, and isLevelEnabled makes several: the answer is
+ * kept for the level value it was read at, and read again whenever that
+ * changes (on this logger or, inherited, on a parent's). The levels and
+ * their comparison are fixed when a logger is made.
+ */
+function writesInfo(k: Sink): boolean {
+  const v = (k.logger as unknown as PinoInternals)[SYM.levelValSym];
+  if (v !== k.levelVal) {
+    k.enabled = k.logger.isLevelEnabled('info');
+    k.levelVal = v as number;
+  }
+  return k.enabled;
 }
 
 interface SessionSinks {
@@ -197,7 +265,7 @@ export class Audit {
 
   private sink(logger: Logger): Sink {
     const d = this.allowDirect ? directWriter(logger) : null;
-    return { logger, direct: d ? { ...d, ms: -1, start: '' } : null };
+    return { logger, direct: d ? { ...d, ms: -1, start: '' } : null, levelVal: NaN, enabled: false };
   }
 
   private sinks(s: Session): SessionSinks {
@@ -214,17 +282,15 @@ export class Audit {
   /** One verb's record: what it named and its result ("ok" or an error code). */
   verb(s: Session, verb: string, type: string, handle: number, device: string, result: string, method = ''): void {
     const l = this.sinks(s);
-    const main = l.main.logger.isLevelEnabled('info');
-    const extra = l.extra !== null && l.extra.logger.isLevelEnabled('info');
+    const main = writesInfo(l.main);
+    const extra = l.extra !== null && writesInfo(l.extra);
     if (!main && !extra) return;
     // While a tracer listens to pino's serialiser, records go through pino, so it sees them.
     const traced = TRACED[0]!.hasSubscribers || TRACED[1]!.hasSubscribers || TRACED[2]!.hasSubscribers;
     const dMain = main && !traced ? l.main.direct : null;
     const dExtra = extra && !traced ? l.extra!.direct : null;
     // type, device and method may be the client's own (unknown) names: logged as bounded prefixes.
-    const body = dMain || dExtra
-      ? `,"verb":${q(verb)},"type":${q(clip(type))}${method ? `,"method":${q(clip(method))}` : ''},"handle":${Number.isFinite(handle) ? handle : 'null'}${device ? `,"device":${q(clip(device))}` : ''},"result":${q(result)}`
-      : '';
+    const body = dMain || dExtra ? bodyHead(verb, type, method) + (Number.isFinite(handle) ? handle : 'null') + bodyTail(device, result) : '';
     if (main) {
       if (dMain) dMain.stream.write(lineStart(dMain) + body + dMain.tail);
       else l.main.logger.info(fields(verb, type, handle, device, result, method), 'audit');

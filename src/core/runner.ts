@@ -353,7 +353,8 @@ export class Runner {
   ): Promise<VerbResult> {
     const h = this.h;
     const where = m.key;
-    const held: Held[] = target ? [{ obj: target, access: m.access as Access }] : [];
+    // Without attribute specs nothing can add a handle: the shared empty list (most creates: PD, CQ).
+    const held: Held[] = target ? [{ obj: target, access: m.access as Access }] : m.attrs.length === 0 ? NO_HELD : [];
     let memory: HandedMemory | null = null;
     let userHandle = '0';
     if (call.verb === 'create') {
