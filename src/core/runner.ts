@@ -24,7 +24,7 @@
  * in their tables (deviceScoped, importable, create.charge, posts,
  * destroyOrder, fds, takesMemory).
  */
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
 import type { DeviceContext } from '../verbs/backend.js';
 import type { PlainMap } from '../wire/values.js';
 import type { RefValue } from '../wire/values.js';
@@ -156,6 +156,9 @@ export class Runner {
   /** Per method table entry: its {@link Method}. */
   private readonly invokable = new WeakMap<MethodSpec, Method>();
   private readonly resolver: Resolver;
+  /** The log's level value when {@link debugOn} last asked, and whether it logged debug then. */
+  private debugAt: unknown = undefined;
+  private debugWas = false;
 
   constructor(private readonly h: RunnerHost) {
     this.resolver = new Resolver(h.registry);
@@ -457,7 +460,7 @@ export class Runner {
         const m = res.memory;
         h.memory.add(s.id, { handle, device: d.name, addr: m.addr, length: m.length, lkey: m.lkey, access: m.access, mapped: m.mapped });
       }
-      if (h.log.isLevelEnabled('debug')) h.log.debug({ session: s.id, tenant: s.tenant, verb: 'create', type: spec.name, handle, device: d.name }, 'verb');
+      if (this.debugOn()) h.log.debug({ session: s.id, tenant: s.tenant, verb: 'create', type: spec.name, handle, device: d.name }, 'verb');
       if (s.state === 'closing' || s.state === 'closed') {
         // The session ended while the device call ran: its cleanup pass has
         // already gone by, so this object is released here.
@@ -479,8 +482,23 @@ export class Runner {
     return { object: obj, attrs: NO_ATTRS };
   }
 
+  /**
+   * Whether verbs are logged (debug), asked of pino only when the log's
+   * level value has changed since the last answer: a level set at run time
+   * on the log (or, inherited, on its parent) shows at once, and pino fixes
+   * the levels and their order when a logger is made.
+   */
+  private debugOn(): boolean {
+    const v = (this.h.log as unknown as Record<symbol, unknown>)[pino.symbols.levelValSym];
+    if (v !== this.debugAt) {
+      this.debugWas = this.h.log.isLevelEnabled('debug');
+      this.debugAt = v;
+    }
+    return this.debugWas;
+  }
+
   private debug(s: Session, verb: Verb, t: Trace): void {
-    if (this.h.log.isLevelEnabled('debug')) this.h.log.debug({ session: s.id, verb, type: t.type || this.deviceTypeName, method: t.method, handle: t.handle }, 'verb');
+    if (this.debugOn()) this.h.log.debug({ session: s.id, verb, type: t.type || this.deviceTypeName, method: t.method, handle: t.handle }, 'verb');
   }
 
   private deviceHandle(d: DeviceEntry): ObjectHandle {

@@ -6,11 +6,13 @@
  * the capability check), and an attempt on a handle the caller does not own
  * is audited whatever the verb (query used to leave no record).
  */
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Broker } from '../../../src/core/broker.js';
+import { Broker } from '../../../src/core/broker.js';
 import { BrokerError } from '../../../src/core/errors.js';
 import type { Session } from '../../../src/core/sessions.js';
 import type { OptionalOp } from '../../../src/verbs/backend.js';
+import { createSimBackend } from '../../../src/verbs/sim/index.js';
 import { HandleValue } from '../../../src/wire/values.js';
 import { startBroker } from './fixture.js';
 
@@ -83,5 +85,42 @@ describe('the method runner', () => {
     expect(broker.memory.of(s).size).toBe(0);
     await broker.destroy(s, pd.handle);
     await broker.shutdown();
+  });
+
+  it('logs verbs at debug from the moment the level is set at run time, on its log or on a parent, and stops when it is raised again', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const root = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const log = root.child({ part: 'broker' });
+    const broker = new Broker({ backend: createSimBackend(), log });
+    await broker.start();
+    const s = broker.openSession({ name: 'a', tenant: 'a', peer: 'test', leaseMs: 60_000, resumeGraceMs: 0 });
+    const cycle = async (): Promise<number> => {
+      lines.length = 0;
+      const pd = await broker.create(s, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+      await broker.query(s, pd.handle);
+      await broker.destroy(s, pd.handle);
+      return lines.filter((l) => l.msg === 'verb').length;
+    };
+    expect(await cycle()).toBe(0);
+    log.level = 'debug';
+    expect(await cycle()).toBe(3);
+    log.level = 'info';
+    expect(await cycle()).toBe(0);
+    // The child inherits its parent's level while it has none of its own.
+    const inheriting = new Broker({ backend: createSimBackend(), log: root.child({ part: 'other' }) });
+    await inheriting.start();
+    const t = inheriting.openSession({ name: 'b', tenant: 'b', peer: 'test', leaseMs: 60_000, resumeGraceMs: 0 });
+    lines.length = 0;
+    await inheriting.create(t, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+    expect(lines.filter((l) => l.msg === 'verb')).toHaveLength(0);
+    root.level = 'debug';
+    await inheriting.create(t, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+    expect(lines.filter((l) => l.msg === 'verb')).toHaveLength(1);
+    root.level = 'warn';
+    lines.length = 0;
+    await inheriting.create(t, { type: 'pd', device: 'sim0', attrs: {}, userHandle: '0' });
+    expect(lines).toHaveLength(0);
+    await broker.shutdown();
+    await inheriting.shutdown();
   });
 });
