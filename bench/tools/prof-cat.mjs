@@ -2,24 +2,44 @@
 // Summarises a .cpuprofile (node --cpu-prof) by component of the daemon: the
 // broker's own layers (core, wire codec, rpc, sim, libibverbs backend), the
 // log (pino, sonic-boom, src/daemon/logdest), grpc-js, protobufjs, Node's
-// HTTP/2 and streams, the garbage collector, and start-up (module loading,
-// proto descriptors), which a steady-state comparison should leave out.
+// HTTP/2 and streams, the garbage collector, and start-up, which a
+// steady-state comparison should leave out.
 // Self time only; percentages are of the busy (non-idle, non-start-up) time.
-// Usage: node bench/tools/prof-cat.mjs FILE.cpuprofile [PER]
+//
+// Start-up is every sample before the first one that serves a call (a frame
+// of grpc-js' server call path or of the core's runner), and later whatever
+// runs under module loading or proto/server set-up (a lazy import). Node's
+// own library code (node:buffer, node:fs, node:timers, node:events...)
+// counts for the component that called it (a Buffer.from under sonic-boom is
+// the log's, a setImmediate under the runner the core's); only what the event
+// loop itself runs (ticks, immediates, stream close events) stays "node
+// other". Native frames count for their JS caller.
+//
+// Usage: node bench/tools/prof-cat.mjs FILE.cpuprofile [PER] [COMPONENT]
 //   PER: divide each component's time by this many operations and print µs
-//   per operation too (calls or verbs the profiled run made).
+//   per operation too (the calls or verbs the profiled process served,
+//   warm-up included: everything after start-up is counted).
+//   COMPONENT: also list the stacks that make up that component (its name as
+//   printed, e.g. "node other"), heaviest first.
 import { loadProfile } from './prof-lib.mjs';
 
-const [file, perArg] = process.argv.slice(2);
+const [file, perArg, which] = process.argv.slice(2);
 if (!file) {
-  console.error('usage: prof-cat.mjs FILE.cpuprofile [OPERATIONS]');
+  console.error('usage: prof-cat.mjs FILE.cpuprofile [OPERATIONS] [COMPONENT]');
   process.exit(2);
 }
 const per = perArg ? Number(perArg) : 0;
-const { byId, parent, self } = loadProfile(file);
+const { byId, parent, samples, deltas } = loadProfile(file);
 
-const STARTUP = /node:internal\/(modules|bootstrap)|cjs-module-lexer|esm\//;
-/** The component of one frame, or null to look at its caller (a native or anonymous frame). */
+/** Module loading and process bootstrap, wherever it runs. */
+const STARTUP = /node:internal\/(modules|bootstrap|process\/pre_execution|main\/)|cjs-module-lexer|esm\//;
+/** Node's own modules that are a component of their own (the transport); other node: frames count for their caller. */
+const NODE_OWN = [
+  [/node:internal\/http2|node:http2/, 'node http2'],
+  [/node:internal\/streams|node:stream|node:net|stream_base/, 'node streams, net'],
+];
+
+/** The component of one frame; null: look at its caller (native or anonymous frame); 'node' a node: library frame. */
 function component(cf) {
   const u = cf.url;
   const f = cf.functionName;
@@ -33,38 +53,100 @@ function component(cf) {
   if (/\/(dist|src)\/verbs\/sim\//.test(u)) return 'sim device (src/verbs/sim)';
   if (/\/(dist|src)\/verbs\//.test(u)) return 'verbs backend (src/verbs)';
   if (/\/(dist|src)\/daemon\/log|\/pino\/|sonic-boom|thread-stream/.test(u)) return 'log (pino, logdest)';
+  if (/\/(dist|src)\/client\//.test(u)) return 'client library (src/client)';
   if (/\/(dist|src)\//.test(u) && !u.includes('node_modules')) return 'broker other';
   if (u.includes('@grpc/grpc-js')) return 'grpc-js';
   if (/protobufjs|@protobufjs|long\//.test(u)) return 'protobufjs';
-  if (/node:internal\/http2|node:http2/.test(u)) return 'node http2';
-  if (/node:internal\/streams|node:stream|node:net|stream_base/.test(u)) return 'node streams, net';
-  if (u.startsWith('node:')) return 'node other';
+  for (const [re, name] of NODE_OWN) if (re.test(u)) return name;
+  if (u.startsWith('node:')) return 'node';
   if (u === '') return null;
   return 'other';
 }
 
 /** Functions that only run while the process starts (loading protos, building the server): their callees are start-up too. */
 const STARTUP_FN = new Set(['loadSync', 'loadProtosWithOptionsSync', 'createPackageDefinition', 'packageDefinition', 'fromJSON', 'addReflection', 'createServer', 'ReflectionService']);
+/** A frame of a call being served: grpc-js' server call path, or the core running a verb. */
+const SERVES = (cf) => /@grpc\/grpc-js\/build\/src\/server(-interceptors)?\.js$/.test(cf.url) || /\/(dist|src)\/core\/runner\.[jt]s$/.test(cf.url);
+
+const startupNode = new Map();
 function inStartup(id) {
+  let r = startupNode.get(id);
+  if (r !== undefined) return r;
+  r = false;
   for (let cur = id, i = 0; cur !== undefined && i < 256; cur = parent.get(cur), i++) {
     const cf = byId.get(cur).callFrame;
-    if (STARTUP_FN.has(cf.functionName) || STARTUP.test(cf.url)) return true;
+    if (STARTUP_FN.has(cf.functionName) || STARTUP.test(cf.url)) {
+      r = true;
+      break;
+    }
   }
+  startupNode.set(id, r);
+  return r;
+}
+function serves(id) {
+  for (let cur = id, i = 0; cur !== undefined && i < 256; cur = parent.get(cur), i++) if (SERVES(byId.get(cur).callFrame)) return true;
   return false;
 }
 
-const cat = new Map();
-for (const [id, t] of self) {
-  let c = inStartup(id) ? 'startup' : null;
-  // Native frames (writeString, utf8Slice...) count for their nearest JS caller's component.
-  for (let cur = id, i = 0; cur !== undefined && c === null && i < 64; cur = parent.get(cur), i++) c = component(byId.get(cur).callFrame);
-  c ??= 'other';
-  cat.set(c, (cat.get(c) ?? 0) + t);
+const compNode = new Map();
+function componentOf(id) {
+  let c = compNode.get(id);
+  if (c !== undefined) return c;
+  c = null;
+  let sawNode = false;
+  for (let cur = id, i = 0; cur !== undefined && i < 128; cur = parent.get(cur), i++) {
+    const k = component(byId.get(cur).callFrame);
+    if (k === null) continue;
+    if (k === 'node') {
+      sawNode = true;
+      continue;
+    }
+    // A node: library frame called from the event loop itself (the root, a tick, an immediate) is node's.
+    if (k === 'other' && sawNode) break;
+    c = k;
+    break;
+  }
+  c ??= sawNode ? 'node other' : 'other';
+  compNode.set(id, c);
+  return c;
 }
+
+const cat = new Map();
+const stacks = new Map();
+let serving = false;
+let before = 0;
+for (let i = 0; i < samples.length; i++) {
+  const id = samples[i];
+  const t = deltas[i] ?? 0;
+  if (!serving && serves(id) && !inStartup(id)) serving = true;
+  let c;
+  if (!serving) {
+    c = 'startup';
+    before += t;
+  } else {
+    c = inStartup(id) ? 'startup' : componentOf(id);
+  }
+  cat.set(c, (cat.get(c) ?? 0) + t);
+  if (which && c === which) stacks.set(id, (stacks.get(id) ?? 0) + t);
+}
+const ms = (t) => (t / 1000).toFixed(0);
 const busy = [...cat].filter(([k]) => k !== 'idle' && k !== 'startup').reduce((a, [, t]) => a + t, 0);
-console.log(`busy ${(busy / 1000).toFixed(0)} ms (idle ${((cat.get('idle') ?? 0) / 1000).toFixed(0)} ms, start-up ${((cat.get('startup') ?? 0) / 1000).toFixed(0)} ms left out)`);
+console.log(`busy ${ms(busy)} ms (idle ${ms(cat.get('idle') ?? 0)} ms, start-up ${ms(cat.get('startup') ?? 0)} ms left out, ${ms(before)} ms of it before the first call)`);
 for (const [k, t] of [...cat].sort((a, b) => b[1] - a[1])) {
   if (k === 'idle' || k === 'startup') continue;
   const us = per ? `  ${(t / per).toFixed(2).padStart(8)} µs/op` : '';
-  console.log(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${k.padEnd(34)}${(t / 1000).toFixed(0).padStart(7)} ms${us}`);
+  console.log(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${k.padEnd(34)}${ms(t).padStart(7)} ms${us}`);
+}
+if (per) console.log(`${''.padStart(6)} ${'total'.padEnd(34)}${ms(busy).padStart(7)} ms  ${(busy / per).toFixed(2).padStart(8)} µs/op`);
+if (which) {
+  const short = (cf) => `${cf.functionName || '(anon)'} ${cf.url.replace(/.*\/(node_modules|dist|src)\//, '$1/').replace(/^node:internal\//, 'node:')}:${cf.lineNumber + 1}`;
+  const byStack = new Map();
+  for (const [id, t] of stacks) {
+    const chain = [];
+    for (let cur = id, i = 0; cur !== undefined && i < 6; cur = parent.get(cur), i++) chain.push(short(byId.get(cur).callFrame));
+    const k = chain.join(' < ');
+    byStack.set(k, (byStack.get(k) ?? 0) + t);
+  }
+  console.log(`\n${which}:`);
+  for (const [k, t] of [...byStack].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${(t / 1000).toFixed(1).padStart(7)} ms  ${k}`);
 }

@@ -1,6 +1,7 @@
 // What the .cpuprofile summarisers (prof-top, prof-incl, prof-cat) read from
-// a profile: its nodes by id, each node's caller, and each node's self time
-// (µs, summed over the samples that landed on it).
+// a profile: its nodes by id, each node's caller, each node's self time (µs,
+// summed over the samples that landed on it), and the samples in order with
+// their times (µs since the profile started) for tools that need when.
 import fs from 'node:fs';
 
 export function loadProfile(file) {
@@ -9,6 +10,14 @@ export function loadProfile(file) {
   const parent = new Map();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
   const self = new Map();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0));
-  return { byId, parent, self };
+  const samples = p.samples;
+  const at = new Array(samples.length);
+  let t = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const d = p.timeDeltas[i] ?? 0;
+    t += d;
+    at[i] = t;
+    self.set(samples[i], (self.get(samples[i]) ?? 0) + d);
+  }
+  return { byId, parent, self, samples, at, deltas: p.timeDeltas };
 }
