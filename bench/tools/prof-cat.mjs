@@ -15,7 +15,16 @@
 // loop itself runs (ticks, immediates, stream close events) stays "node
 // other". Native frames count for their JS caller.
 //
-// Usage: node bench/tools/prof-cat.mjs FILE.cpuprofile [PER] [COMPONENT]
+// A sample's time is wall time: on a loaded machine a thread preempted in
+// the middle of a call has the wait counted for whatever it was running.
+// A profile from bench/prof-daemon carries the thread's CPU time (cpuUs);
+// every figure is then scaled by CPU time / sampled busy time (printed), so
+// µs per operation are CPU, as batch-ab.js measures them.
+//
+// Usage: node bench/tools/prof-cat.mjs [--from=S] FILE.cpuprofile [PER] [COMPONENT]
+//   --from=S: leave out (as warm-up) the samples of the first S seconds after
+//   the first call (a fresh process runs its per-call code cold: V8 has not
+//   compiled it yet); PER must then count the operations after that point.
 //   PER: divide each component's time by this many operations and print µs
 //   per operation too (the calls or verbs the profiled process served,
 //   warm-up included: everything after start-up is counted).
@@ -23,13 +32,15 @@
 //   printed, e.g. "node other"), heaviest first.
 import { loadProfile } from './prof-lib.mjs';
 
-const [file, perArg, which] = process.argv.slice(2);
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const [file, perArg, which] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const fromUs = Number((flags.find((a) => a.startsWith('--from=')) ?? '--from=0').slice(7)) * 1e6;
 if (!file) {
   console.error('usage: prof-cat.mjs FILE.cpuprofile [OPERATIONS] [COMPONENT]');
   process.exit(2);
 }
 const per = perArg ? Number(perArg) : 0;
-const { byId, parent, samples, deltas } = loadProfile(file);
+const { byId, parent, samples, deltas, at, cpuUs } = loadProfile(file);
 
 /** Module loading and process bootstrap, wherever it runs. */
 const STARTUP = /node:internal\/(modules|bootstrap|process\/pre_execution|main\/)|cjs-module-lexer|esm\//;
@@ -113,27 +124,36 @@ function componentOf(id) {
 
 const cat = new Map();
 const stacks = new Map();
-let serving = false;
+let serving = -1;
 let before = 0;
 for (let i = 0; i < samples.length; i++) {
   const id = samples[i];
   const t = deltas[i] ?? 0;
-  if (!serving && serves(id) && !inStartup(id)) serving = true;
+  if (serving < 0 && serves(id) && !inStartup(id)) serving = at[i];
   let c;
-  if (!serving) {
+  if (serving < 0) {
     c = 'startup';
     before += t;
+  } else if (at[i] < serving + fromUs) {
+    c = componentOf(id) === 'idle' ? 'idle' : 'warm-up';
   } else {
     c = inStartup(id) ? 'startup' : componentOf(id);
   }
   cat.set(c, (cat.get(c) ?? 0) + t);
   if (which && c === which) stacks.set(id, (stacks.get(id) ?? 0) + t);
 }
+// Busy sampled time, start-up included, is what the thread's CPU time covers.
+const sampledBusy = [...cat].filter(([k]) => k !== 'idle').reduce((a, [, t]) => a + t, 0);
+const scale = cpuUs !== null && sampledBusy > 0 ? cpuUs / sampledBusy : 1;
+for (const [k, t] of cat) if (k !== 'idle') cat.set(k, t * scale);
+if (cpuUs !== null) console.log(`scaled to the thread's CPU time: ${(cpuUs / 1000).toFixed(0)} ms CPU over ${(sampledBusy / 1000).toFixed(0)} ms sampled busy (x${scale.toFixed(2)})`);
 const ms = (t) => (t / 1000).toFixed(0);
-const busy = [...cat].filter(([k]) => k !== 'idle' && k !== 'startup').reduce((a, [, t]) => a + t, 0);
-console.log(`busy ${ms(busy)} ms (idle ${ms(cat.get('idle') ?? 0)} ms, start-up ${ms(cat.get('startup') ?? 0)} ms left out, ${ms(before)} ms of it before the first call)`);
+const left = (k) => k === 'idle' || k === 'startup' || k === 'warm-up';
+const busy = [...cat].filter(([k]) => !left(k)).reduce((a, [, t]) => a + t, 0);
+const warm = cat.has('warm-up') ? `, warm-up ${ms(cat.get('warm-up'))} ms left out` : '';
+console.log(`busy ${ms(busy)} ms (idle ${ms(cat.get('idle') ?? 0)} ms, start-up ${ms(cat.get('startup') ?? 0)} ms left out, ${ms(before * scale)} ms of it before the first call${warm})`);
 for (const [k, t] of [...cat].sort((a, b) => b[1] - a[1])) {
-  if (k === 'idle' || k === 'startup') continue;
+  if (left(k)) continue;
   const us = per ? `  ${(t / per).toFixed(2).padStart(8)} µs/op` : '';
   console.log(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${k.padEnd(34)}${ms(t).padStart(7)} ms${us}`);
 }
@@ -145,7 +165,7 @@ if (which) {
     const chain = [];
     for (let cur = id, i = 0; cur !== undefined && i < 6; cur = parent.get(cur), i++) chain.push(short(byId.get(cur).callFrame));
     const k = chain.join(' < ');
-    byStack.set(k, (byStack.get(k) ?? 0) + t);
+    byStack.set(k, (byStack.get(k) ?? 0) + t * scale);
   }
   console.log(`\n${which}:`);
   for (const [k, t] of [...byStack].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${(t / 1000).toFixed(1).padStart(7)} ms  ${k}`);

@@ -1,7 +1,9 @@
 // What the .cpuprofile summarisers (prof-top, prof-incl, prof-cat) read from
 // a profile: its nodes by id, each node's caller, each node's self time (µs,
 // summed over the samples that landed on it), and the samples in order with
-// their times (µs since the profile started) for tools that need when.
+// their times (µs since the profile started) for tools that need when, and
+// the thread CPU time over the profile when the profiler recorded it
+// (bench/prof-daemon does: cpuUs).
 import fs from 'node:fs';
 
 export function loadProfile(file) {
@@ -19,5 +21,5 @@ export function loadProfile(file) {
     at[i] = t;
     self.set(samples[i], (self.get(samples[i]) ?? 0) + d);
   }
-  return { byId, parent, self, samples, at, deltas: p.timeDeltas };
+  return { byId, parent, self, samples, at, deltas: p.timeDeltas, cpuUs: typeof p.cpuUs === 'number' ? p.cpuUs : null };
 }
