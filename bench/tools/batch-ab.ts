@@ -5,8 +5,12 @@
  * them so a loaded machine stretches both alike. Prints, per Batch group,
  * the median over rounds of the daemon event loop's CPU per verb.
  *
- * Usage: node .cache/bench-build/bench/tools/batch-ab.js A_DIR B_DIR [ROUNDS] [CALLS] [GROUPS] [SIZE]
+ * Usage: [WARM=N] node .cache/bench-build/bench/tools/batch-ab.js A_DIR B_DIR [ROUNDS] [CALLS] [GROUPS] [SIZE]
  *   GROUPS: comma-separated keys of bench/verbs.ts BATCH_GROUPS (default pd,cq,qp,modify,write,mr4k)
+ *   WARM: Batch calls of each group each daemon serves before the rounds
+ *   (default 0: 3 per round). A fresh daemon runs its per-call path (grpc-js,
+ *   HTTP/2, the handler) cold for its first few thousand calls: with a few
+ *   hundred calls, the transport's share is about twice its steady state.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -55,6 +59,13 @@ async function start(name: string, dir: string): Promise<Side> {
 }
 
 const sides = [await start('A', aDir), await start('B', bDir)];
+const warm = Number(process.env.WARM ?? 0);
+for (const x of sides) {
+  for (const g of groups) {
+    const steps = batchSteps(g, size, x.f, x.gid);
+    for (let i = 0; i < warm; i++) await x.s.batch(steps);
+  }
+}
 const acc = new Map<string, Map<string, number[]>>();
 for (let r = 0; r < rounds; r++) {
   for (const g of groups) {
@@ -72,7 +83,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const median = (l: number[]): number => [...l].sort((p, q) => p - q)[Math.floor(l.length / 2)] ?? NaN;
-console.log(`daemon event-loop CPU per Batch verb (batch ${size}, ${calls} calls x ${rounds} rounds, median); load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`daemon event-loop CPU per Batch verb (batch ${size}, ${calls} calls x ${rounds} rounds${warm ? ` after ${warm} warm-up calls` : ''}, median); load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`A=${aDir} B=${bDir}`);
 console.log(`${'group'.padEnd(10)}${'A µs'.padStart(9)}${'B µs'.padStart(9)}${'B/A'.padStart(8)}${'B verbs/s/core'.padStart(16)}`);
 for (const [g, m] of acc) {
