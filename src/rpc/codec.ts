@@ -22,8 +22,8 @@ import type { BatchOutcome, BatchStep, CreateArgs } from '../core/broker.js';
 import { BrokerError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import type { BrokerObject } from '../core/registry.js';
-import { errorInfo } from '../core/status.js';
-import { CODECS, Reader, TWO32, u64String, Writer } from '../wire/codec.js';
+import { errorReport } from '../core/status.js';
+import { Reader, TWO32, u64String, Writer } from '../wire/codec.js';
 import { holdsMalformed, MALFORMED_MESSAGE, nextTag, readEntry, writeMap } from '../wire/plain-codec.js';
 import { RefValue, type PlainMap } from '../wire/values.js';
 
@@ -343,11 +343,52 @@ export function encodeBatchReply(out: BatchOutcome): Buffer {
   w.u32(24);
   w.u32(out.failed ? out.failed.index : 0);
   if (out.failed) {
-    // The rare path: the wire codec's ErrorInfo, as a nested message.
     w.u32(34);
-    w.bytes((CODECS['rdmabroker.v1.ErrorInfo'] as (typeof CODECS)[string]).encode(errorInfo(out.failed.error)));
+    const at = w.fork();
+    writeErrorInfo(w, out.failed.error);
+    w.join(at);
   }
   return w.finish();
+}
+
+/**
+ * An ErrorInfo's fields from core/status.ts' report of the error (its
+ * errorInfo, then the wire codec's writer: every field present, so written,
+ * in field order; wr_index -1 as a sign-extended varint).
+ */
+function writeErrorInfo(w: Writer, e: BrokerError): void {
+  const r = errorReport(e);
+  w.u32(8);
+  w.i32(r.status);
+  w.u32(18);
+  w.str(r.code);
+  w.u32(26);
+  w.str(r.message);
+  w.u32(32);
+  w.i32(r.errno);
+  w.u32(42);
+  w.str(r.call);
+  w.u32(48);
+  w.i32(r.wr_index);
+  // details: google.rpc.ErrorInfo (reason 1, domain 2, map<string, string> metadata 3).
+  const d = r.details;
+  w.u32(58);
+  const at = w.fork();
+  w.u32(10);
+  w.str(d.reason);
+  w.u32(18);
+  w.str(d.domain);
+  for (const k in d.metadata) {
+    if (!Object.hasOwn(d.metadata, k)) continue;
+    w.u32(26);
+    const en = w.fork();
+    w.u32(10);
+    w.str(k);
+    w.u32(18);
+    w.str(d.metadata[k] ?? '');
+    w.join(en);
+  }
+  w.join(at);
 }
 
 // ------------------------------------------------------------------ service

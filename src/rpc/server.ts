@@ -423,6 +423,10 @@ export function createServer(deps: ServerDeps): grpc.Server {
     // forever; this closes it within KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS.
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    // No channelz (nothing here serves or reads it): grpc-js then runs its plain
+    // per-call handler, without the per-call and per-message counters and
+    // timestamps kept for channelz.
+    'grpc.enable_channelz': 0,
   });
   const admin = adminHandlers(broker, tenants, (name, fn) => unary(log, name, fn));
   // Requests that do not decode reach the handlers as UndecodableRequest (INVALID_ARGUMENT), not INTERNAL.

@@ -293,7 +293,11 @@ describe('daemon ObjectService codec: replies', () => {
         const m = maps[(i * 9 + k) % maps.length]!;
         return k % 3 === 0 ? { verb: 'destroy', attrs: m } : k % 3 === 1 ? { verb: 'invoke', attrs: m } : { verb: 'modify', object: fakeObject(k, m) };
       });
-      const failed = i % 2 ? { index: results.length, error: new BrokerError(i % 4 === 1 ? 'INVALID_ATTR' : 'NO_SUCH_HANDLE', `step failed ü ${i}`) } : null;
+      // Errors with and without errno, call, WR index and attribute (the ErrorInfo's details metadata).
+      const error = i % 8 === 3
+        ? new BrokerError('INVALID_ATTR', `wr ${i} refused`, 22, 'ibv_post_send', i, `qp.post_send.wrs[${i}].sg_list`)
+        : i % 8 === 5 ? new BrokerError('QUOTA_EXCEEDED', 'too many', 0, '', 0) : new BrokerError(i % 4 === 1 ? 'INVALID_ATTR' : 'NO_SUCH_HANDLE', `step failed ü ${i}`);
+      const failed = i % 2 ? { index: results.length, error } : null;
       const out: BatchOutcome = { results, failed };
       const wire = results.map((r) => (r.verb === 'destroy' ? { destroyed: { attrs: toWireMap(r.attrs) } } : r.verb === 'invoke' ? { invoked: { attrs: toWireMap(r.attrs) } } : { object: { object: objectInfo(r.object) } }));
       const want = wireEncode('BatchReply', failed
