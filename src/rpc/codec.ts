@@ -391,6 +391,56 @@ function writeErrorInfo(w: Writer, e: BrokerError): void {
   w.join(at);
 }
 
+/** A page of InspectionService.ListObjects, as the registry lists it. */
+export interface ObjectPage {
+  readonly objects: readonly BrokerObject[];
+  readonly end: boolean;
+  readonly next: number;
+}
+
+/**
+ * ListObjectsResponse: each object's ObjectInfo (as {@link encodeObjectReply}
+ * writes it), then end and next_start_handle (always written, as protobufjs
+ * wrote them from convert.ts' objectInfo list).
+ */
+export function encodeObjectPage(page: ObjectPage): Buffer {
+  const w = new Writer(256 + 160 * page.objects.length);
+  for (const o of page.objects) {
+    w.u32(10);
+    const at = w.fork();
+    writeObjectInfo(w, o);
+    w.join(at);
+  }
+  w.u32(16);
+  w.u32(page.end ? 1 : 0);
+  w.u32(24);
+  w.u64(page.next);
+  return w.finish();
+}
+
+/** ObjectChange.Kind's numbers (broker.proto). */
+const CHANGE_KINDS: Readonly<Record<string, number>> = { KIND_UNSPECIFIED: 0, CREATED: 1, MODIFIED: 2, DESTROYED: 3, SYNCED: 4 };
+
+/** One message of InspectionService.WatchObjects: a change and its object (none for SYNCED). */
+export interface ObjectChangeOut {
+  readonly kind: 'CREATED' | 'MODIFIED' | 'DESTROYED' | 'SYNCED';
+  readonly object: BrokerObject | null;
+}
+
+/** ObjectChange { kind, object }: the bytes protobufjs wrote for convert.ts' objectInfo. */
+export function encodeObjectChange(c: ObjectChangeOut): Buffer {
+  const w = new Writer(c.object ? 256 : 8);
+  w.u32(8);
+  w.u32(CHANGE_KINDS[c.kind] ?? 0);
+  if (c.object) {
+    w.u32(18);
+    const at = w.fork();
+    writeObjectInfo(w, c.object);
+    w.join(at);
+  }
+  return w.finish();
+}
+
 // ------------------------------------------------------------------ service
 
 const DECODERS: Record<string, (b: Buffer) => unknown> = {
@@ -414,5 +464,21 @@ export function objectServiceDefinition(def: grpc.ServiceDefinition): grpc.Servi
     if (!decode) throw new Error(`ObjectService.${name}: no decoder`);
     out[name] = { ...m, requestDeserialize: decode, responseSerialize: (b: unknown) => b as Buffer };
   }
+  return out;
+}
+
+/**
+ * InspectionService's definition as the daemon serves it: ListObjects' and
+ * WatchObjects' replies are written by this module from the registry's
+ * objects (the handlers return an {@link ObjectPage} and write
+ * {@link ObjectChangeOut}s); the other methods keep proto-loader's.
+ */
+export function inspectionServiceDefinition(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...(def as Record<string, grpc.MethodDefinition<unknown, unknown>>) };
+  const list = out.ListObjects;
+  const watch = out.WatchObjects;
+  if (!list || !watch) throw new Error('InspectionService: no ListObjects or WatchObjects');
+  out.ListObjects = { ...list, responseSerialize: (p: unknown) => encodeObjectPage(p as ObjectPage) };
+  out.WatchObjects = { ...watch, responseSerialize: (c: unknown) => encodeObjectChange(c as ObjectChangeOut) };
   return out;
 }

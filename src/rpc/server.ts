@@ -11,8 +11,11 @@ import { BrokerError } from '../core/errors.js';
 import { FD_TOKEN_TTL_MS, noSuchSession, type Session } from '../core/sessions.js';
 import { api, SESSION_HEADER } from '../wire/proto.js';
 import { toWireMap } from '../wire/values.js';
-import { eventOut, objectInfo, sessionInfo, typeInfo } from './convert.js';
-import { encodeAttrsReply, encodeBatchReply, encodeObjectReply, objectServiceDefinition, type BatchIn, type CreateIn, type InvokeIn, type ModifyIn, type TargetIn } from './codec.js';
+import { eventOut, sessionInfo, typeInfo } from './convert.js';
+import {
+  encodeAttrsReply, encodeBatchReply, encodeObjectReply, inspectionServiceDefinition, objectServiceDefinition,
+  type BatchIn, type CreateIn, type InvokeIn, type ModifyIn, type ObjectChangeOut, type ObjectPage, type TargetIn,
+} from './codec.js';
 import { tolerantService, toServiceError, undecodable } from './status.js';
 import { checkName, LIMITS } from '../core/limits.js';
 import { MR_IO_MAX } from '../core/types/mr.js';
@@ -24,6 +27,7 @@ import type { DeviceEntry } from '../core/devices.js';
 import type { BrokerObject, ChangeKind, ListFilter } from '../core/registry.js';
 import { BoundedStream, MAX_STREAM_BACKLOG } from './streams.js';
 import type { ObjectFilter__Output } from '../wire/gen/rdmabroker/v1/ObjectFilter.js';
+import type { ListObjectsResponse } from '../wire/gen/rdmabroker/v1/ListObjectsResponse.js';
 import { HealthImplementation } from 'grpc-health-check';
 import { addReflection } from './reflection.js';
 import { TenantDirectory } from '../core/tenants.js';
@@ -338,8 +342,9 @@ export function createServer(deps: ServerDeps): grpc.Server {
     ListObjects: unary(log, 'InspectionService.ListObjects', (call) => {
       const who = callerOf(call);
       const r = call.request;
-      const page = broker.list(filterIn(r.filter, who), Number(r.start_handle || 0), r.max_results);
-      return { objects: page.objects.map(objectInfo), end: page.end, next_start_handle: String(page.next) };
+      // Written by codec.ts' encodeObjectPage (inspectionServiceDefinition), straight from the objects.
+      const page: ObjectPage = broker.list(filterIn(r.filter, who), Number(r.start_handle || 0), r.max_results);
+      return page as unknown as ListObjectsResponse;
     }),
     WatchObjects: (call) => {
       const who = callerOf(call);
@@ -351,7 +356,8 @@ export function createServer(deps: ServerDeps): grpc.Server {
         call.emit('error', toServiceError(e, log, 'InspectionService.WatchObjects'));
         return;
       }
-      const out = new BoundedStream<import('../wire/gen/rdmabroker/v1/ObjectChange.js').ObjectChange>(call, {
+      // Changes are written by codec.ts' encodeObjectChange (inspectionServiceDefinition), straight from the objects.
+      const out = new BoundedStream<ObjectChangeOut>(call, {
         log, what: 'InspectionService.WatchObjects', context: () => ({ tenant: who.tenant }),
         onOverflow: () => stop(),
         end: (e) => {
@@ -364,7 +370,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
       let held: [ChangeKind, BrokerObject][] | null = call.request.initial ? [] : null;
       const stop = broker.watch(filter, (kind, o) => {
         if (!held) {
-          out.write({ kind, object: objectInfo(o) });
+          out.write({ kind, object: o });
         } else if (held.length >= MAX_STREAM_BACKLOG) {
           out.overflow(held.length);
         } else {
@@ -392,13 +398,13 @@ export function createServer(deps: ServerDeps): grpc.Server {
         const gone = (): boolean => out.overflowed || call.cancelled || call.destroyed;
         for (const o of snapshot) {
           if (gone()) return;
-          if (!out.write({ kind: 'CREATED', object: objectInfo(o) })) await out.drained();
+          if (!out.write({ kind: 'CREATED', object: o })) await out.drained();
         }
         if (gone()) return;
         out.write({ kind: 'SYNCED', object: null });
         const later = held ?? [];
         held = null;
-        for (const [kind, o] of later) out.write({ kind, object: objectInfo(o) });
+        for (const [kind, o] of later) out.write({ kind, object: o });
       })().catch((e: unknown) => log.error({ err: e }, 'WatchObjects: initial listing failed'));
     },
     ListSessions: unary(log, 'InspectionService.ListSessions', (call) => {
@@ -433,7 +439,7 @@ export function createServer(deps: ServerDeps): grpc.Server {
   server.addService(tolerantService(pkg.DeviceService.service), guardService('DeviceService', devices, auth, log));
   server.addService(tolerantService(objectServiceDefinition(pkg.ObjectService.service)), guardService('ObjectService', objects, auth, log) as unknown as grpc.UntypedServiceImplementation);
   server.addService(tolerantService(pkg.SessionService.service), guardService('SessionService', sessions, auth, log));
-  server.addService(tolerantService(pkg.InspectionService.service), guardService('InspectionService', inspection, auth, log));
+  server.addService(tolerantService(inspectionServiceDefinition(pkg.InspectionService.service)), guardService('InspectionService', inspection, auth, log));
   server.addService(tolerantService(pkg.AdminService.service), guardService('AdminService', admin, auth, log));
   // Health and reflection answer anyone, so probes and grpcurl need no credentials.
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(SERVICE_NAMES.map((n) => [n, 'SERVING'])) });

@@ -16,7 +16,8 @@ import type { BatchOutcome, BatchStep } from '../../../src/core/broker.js';
 import type { BrokerObject } from '../../../src/core/registry.js';
 import { errorInfo } from '../../../src/core/status.js';
 import {
-  decodeBatch, decodeCreate, decodeDestroy, decodeInvoke, decodeModify, decodeQuery, encodeAttrsReply, encodeBatchReply, encodeObjectReply,
+  decodeBatch, decodeCreate, decodeDestroy, decodeInvoke, decodeModify, decodeQuery, encodeAttrsReply, encodeBatchReply, encodeObjectChange,
+  encodeObjectPage, encodeObjectReply, type ObjectChangeOut,
 } from '../../../src/rpc/codec.js';
 import { objectInfo } from '../../../src/rpc/convert.js';
 import { CODECS, MAX_NESTING } from '../../../src/wire/codec.js';
@@ -305,6 +306,23 @@ describe('daemon ObjectService codec: replies', () => {
         : { results: wire, failed: false, failed_index: 0 });
       expect(encodeBatchReply(out).toString('hex'), String(i)).toBe(want.toString('hex'));
     }
+  });
+
+  it('encodes ListObjects pages and WatchObjects changes to the bytes protobufjs wrote for objectInfo', () => {
+    // The reference: what the handlers gave proto-loader's serializer (protobufjs' fromObject, then encode).
+    for (let i = 0; i < 40; i++) {
+      const objects = Array.from({ length: i % 7 }, (_x, k) => fakeObject(i * 7 + k, maps[(i * 7 + k) % maps.length]!));
+      const page = { objects, end: i % 2 === 0, next: i % 5 === 0 ? 0 : 2 ** (i + 3) + i };
+      const want = ref('ListObjectsResponse').encode({ objects: objects.map(objectInfo), end: page.end, next_start_handle: String(page.next) });
+      expect(encodeObjectPage(page).toString('hex'), String(i)).toBe(want.toString('hex'));
+    }
+    const kinds: ObjectChangeOut['kind'][] = ['CREATED', 'MODIFIED', 'DESTROYED'];
+    maps.slice(0, 60).forEach((m, i) => {
+      const c: ObjectChangeOut = { kind: kinds[i % 3]!, object: fakeObject(i, m) };
+      const want = ref('ObjectChange').encode({ kind: c.kind, object: objectInfo(c.object!) });
+      expect(encodeObjectChange(c).toString('hex'), String(i)).toBe(want.toString('hex'));
+    });
+    expect(encodeObjectChange({ kind: 'SYNCED', object: null }).toString('hex')).toBe(ref('ObjectChange').encode({ kind: 'SYNCED', object: null }).toString('hex'));
   });
 
   it('a reply value the wire cannot carry is an error, as before (not an integer)', () => {
