@@ -21,7 +21,7 @@ import type { ErrorInfo__Output } from '../wire/gen/rdmabroker/v1/ErrorInfo.js';
 import type { ObjectRecord } from './client.js';
 import { checkHandle, checkInt, checkRef, shown, type AttrMap, type AttrValue, type ObjectLike } from './values.js';
 import { invalidArgument } from './errors.js';
-import type { BatchStepInput } from './objects.js';
+import type { BatchStepInput, Target } from './objects.js';
 import { targetOf, userHandleOf } from './objects.js';
 
 // ------------------------------------------------------------------ requests
@@ -155,20 +155,55 @@ function u64Field(w: Writer, tag: number, v: string): void {
   w.u64(Number.isSafeInteger(n) && n >= 0 && String(n) === v ? n : v);
 }
 
-/** A target (targetOf) as a request's handle (1) and handle_ref (10). */
-function writeTarget(w: Writer, t: { handle: string; handle_ref: number }): void {
-  u64Field(w, 8, t.handle);
-  w.u32(80);
-  w.u32(t.handle_ref >>> 0);
+/** The prefix of a refused argument's name: `steps[2].` for a Batch's step 2, nothing (-1) for a unary call. */
+function stepPrefix(step: number): string {
+  return step < 0 ? '' : `steps[${step}].`;
 }
 
-/** `at` prefixes the names of refused arguments (`steps[2].` in a Batch). */
-function writeCreate(w: Writer, type: string, device: string, attrs: AttrMap | undefined, userHandle: number | bigint | string | undefined, at = ''): void {
+/**
+ * A step's target as its request's handle (field 1); returns its handle_ref
+ * (objects.ts' targetOf, which names `what` of step `step` in a refusal). A
+ * handle given as a number (or an object's number) that targetOf takes goes
+ * out as that number, without targetOf's decimal string and its parse back;
+ * anything else through targetOf, as before.
+ */
+function writeTargetHandle(w: Writer, t: Target, step: number, what: string): number {
+  let h: unknown = null;
+  if (typeof t === 'number') h = t;
+  else if (typeof t === 'object' && t !== null && !(t instanceof RefValue) && 'handle' in t) h = (t as ObjectLike).handle;
+  if (typeof h === 'number' && Number.isSafeInteger(h) && h >= 0) {
+    w.u32(8);
+    w.u64(h);
+    return 0;
+  }
+  const x = targetOf(t, `${stepPrefix(step)}${what}`);
+  u64Field(w, 8, x.handle);
+  return x.handle_ref;
+}
+
+/** A step's handle_ref (field 10, after the request's other fields). */
+function writeRef(w: Writer, ref: number): void {
+  w.u32(80);
+  w.u32(ref >>> 0);
+}
+
+/** `step` names refused arguments by their Batch step (`steps[2].attrs`), -1 for a unary Create. */
+function writeCreate(w: Writer, type: string, device: string, attrs: AttrMap | undefined, userHandle: number | bigint | string | undefined, step = -1): void {
   strField(w, 10, type);
   strField(w, 18, device);
-  writeAttrs(w, 26, attrs, new Path(`${at}attrs`));
-  // After the attributes, as the session checked them before.
-  u64Field(w, 32, userHandleOf(userHandle, `${at}userHandle`));
+  if (attrs) writeAttrs(w, 26, attrs, new Path(`${stepPrefix(step)}attrs`));
+  // After the attributes, as the session checked them before. A user handle
+  // left out or given as a safe integer goes out as it is (userHandleOf's
+  // decimal string would be parsed back).
+  if (userHandle === undefined) {
+    w.u32(32);
+    w.u32(0);
+  } else if (typeof userHandle === 'number' && Number.isSafeInteger(userHandle) && userHandle >= 0) {
+    w.u32(32);
+    w.u64(userHandle);
+  } else {
+    u64Field(w, 32, userHandleOf(userHandle, `${stepPrefix(step)}userHandle`));
+  }
 }
 
 export function encodeCreate(type: string, device: string, attrs: AttrMap | undefined, userHandle: number | bigint | string | undefined): Buffer {
@@ -200,51 +235,49 @@ export function encodeInvoke(handle: string, method: string, attrs: AttrMap | un
   return w.finish();
 }
 
-/** A nested message field `tag` written by `body`. */
-function nested(w: Writer, tag: number, body: () => void): void {
-  w.u32(tag);
-  const at = w.fork();
-  body();
-  w.join(at);
-}
-
 /** A Batch's steps; a refused argument is named by its step (`steps[2].attrs.wrs[0].length`, `steps[0].query`). */
 export function encodeBatch(steps: readonly BatchStepInput[]): Buffer {
   if (!Array.isArray(steps)) throw invalidArgument('steps', `expected a list of steps, got ${shown(steps)}`);
   const w = new Writer(256 + 128 * steps.length);
+  // Each step is a BatchStep message holding one verb message: two nested
+  // length-delimited fields, opened (fork) and closed (join) around it.
   for (let i = 0; i < steps.length; i++) {
     const st = steps[i] as BatchStepInput;
-    const at = `steps[${i}].`;
     if (typeof st !== 'object' || st === null) throw invalidArgument(`steps[${i}]`, `expected a create, query, modify, destroy or invoke step, got ${shown(st)}`);
-    nested(w, 10, () => {
-      if ('create' in st) {
-        nested(w, 10, () => writeCreate(w, st.create, st.device ?? '', st.attrs, st.userHandle, at));
-      } else if ('query' in st) {
-        nested(w, 18, () => writeTarget(w, targetOf(st.query, `${at}query`)));
-      } else if ('modify' in st) {
-        nested(w, 26, () => {
-          const t = targetOf(st.modify, `${at}modify`);
-          u64Field(w, 8, t.handle);
-          writeAttrs(w, 18, st.attrs, new Path(`${at}attrs`));
-          w.u32(80);
-          w.u32(t.handle_ref >>> 0);
-        });
-      } else if ('destroy' in st) {
-        nested(w, 34, () => writeTarget(w, targetOf(st.destroy, `${at}destroy`)));
-      } else if ('invoke' in st) {
-        nested(w, 42, () => {
-          const t = targetOf(st.invoke, `${at}invoke`);
-          u64Field(w, 8, t.handle);
-          strField(w, 18, st.method);
-          writeAttrs(w, 26, st.attrs, new Path(`${at}attrs`));
-          strField(w, 34, st.device ?? '');
-          w.u32(80);
-          w.u32(t.handle_ref >>> 0);
-        });
-      } else {
-        throw invalidArgument(`steps[${i}]`, 'expected a create, query, modify, destroy or invoke step');
-      }
-    });
+    w.u32(10);
+    const at = w.fork();
+    let verb: number;
+    if ('create' in st) {
+      w.u32(10);
+      verb = w.fork();
+      writeCreate(w, st.create, st.device ?? '', st.attrs, st.userHandle, i);
+    } else if ('query' in st) {
+      w.u32(18);
+      verb = w.fork();
+      writeRef(w, writeTargetHandle(w, st.query, i, 'query'));
+    } else if ('modify' in st) {
+      w.u32(26);
+      verb = w.fork();
+      const ref = writeTargetHandle(w, st.modify, i, 'modify');
+      if (st.attrs) writeAttrs(w, 18, st.attrs, new Path(`steps[${i}].attrs`));
+      writeRef(w, ref);
+    } else if ('destroy' in st) {
+      w.u32(34);
+      verb = w.fork();
+      writeRef(w, writeTargetHandle(w, st.destroy, i, 'destroy'));
+    } else if ('invoke' in st) {
+      w.u32(42);
+      verb = w.fork();
+      const ref = writeTargetHandle(w, st.invoke, i, 'invoke');
+      strField(w, 18, st.method);
+      if (st.attrs) writeAttrs(w, 26, st.attrs, new Path(`steps[${i}].attrs`));
+      strField(w, 34, st.device ?? '');
+      writeRef(w, ref);
+    } else {
+      throw invalidArgument(`steps[${i}]`, 'expected a create, query, modify, destroy or invoke step');
+    }
+    w.join(verb);
+    w.join(at);
   }
   return w.finish();
 }
@@ -283,15 +316,15 @@ export function malformedReply(): TypeError {
   return new TypeError(MALFORMED_MESSAGE);
 }
 
-/** Reads the entries of a `map<string, Value>` field `tag` of the message up to r.end; other fields are skipped. */
-function readAttrsMessage(r: Reader, tag: number, out: AttrsOut): void {
+/** Reads the entries of a `map<string, Value>` field `tag` of the message up to r.end into `attrs` (other fields skipped); marks `mark` malformed when a value had no kind. */
+function readAttrsMessage(r: Reader, tag: number, attrs: PlainMap, mark: { malformed: boolean }): void {
   let bad = 0;
   while (r.pos < r.end) {
     const t = nextTag(r);
-    if (t === tag) bad += readEntry(r, out.attrs);
+    if (t === tag) bad += readEntry(r, attrs);
     else r.skip(t & 7, t >>> 3);
   }
-  if (bad && holdsMalformed(out.attrs)) out.malformed = true;
+  if (bad && holdsMalformed(attrs)) mark.malformed = true;
 }
 
 /** An ObjectInfo message (length prefix at r.pos) as client.ts' objectRecord makes it. */
@@ -361,33 +394,38 @@ export function decodeObjectReply(b: Buffer): ObjectOut {
 
 export function decodeAttrsReply(b: Buffer): AttrsOut {
   const out: AttrsOut = { attrs: {}, malformed: false };
-  readAttrsMessage(new Reader(b), 10, out);
+  readAttrsMessage(new Reader(b), 10, out.attrs, out);
   return out;
 }
 
 /** A StepResult message (length prefix at r.pos): the last member set wins; none set reads as no attributes. */
 function readStepResult(r: Reader, mark: { malformed: boolean }): StepOut {
   const outer = enter(r);
-  let res: StepOut = { kind: 'attrs', object: null, attrs: {} };
+  // The member read last, built once the message is read (no result object per member).
+  let isObject = false;
+  let object: ObjectRecord | null = null;
+  let attrs: PlainMap | null = null;
   while (r.pos < r.end) {
     const t = nextTag(r);
     if (t === 10) {
       const o = enter(r);
-      res = { kind: 'object', object: readObjectReplyBody(r, mark), attrs: {} };
+      isObject = true;
+      object = readObjectReplyBody(r, mark);
+      attrs = null;
       leave(r, o);
     } else if (t === 18 || t === 26) {
       const o = enter(r);
-      const a: AttrsOut = { attrs: {}, malformed: false };
-      readAttrsMessage(r, 10, a);
+      isObject = false;
+      object = null;
+      attrs = {};
+      readAttrsMessage(r, 10, attrs, mark);
       leave(r, o);
-      if (a.malformed) mark.malformed = true;
-      res = { kind: 'attrs', object: null, attrs: a.attrs };
     } else {
       r.skip(t & 7, t >>> 3);
     }
   }
   leave(r, outer);
-  return res;
+  return { kind: isObject ? 'object' : 'attrs', object, attrs: attrs ?? {} };
 }
 
 export function decodeBatchReply(b: Buffer): BatchOut {

@@ -124,9 +124,14 @@ describe('client ObjectService codec: requests', () => {
     for (let i = 0; i < 300; i++) {
       const steps: BatchStepInput[] = Array.from({ length: i % 7 }, (_x, k): BatchStepInput => {
         const m = good[(i * 7 + k) % good.length]!;
-        const t = [3, refOf(k), { ref: 2 }, { handle: 11, type: 'cq' }][Math.floor(r() * 4)] as never;
+        // Targets and user handles the fast paths write as numbers, and those they leave to targetOf /
+        // userHandleOf (refused there: not a safe non-negative integer, not a u64).
+        const targets = [3, 0, -0, refOf(k), { ref: 2 }, { handle: 11, type: 'cq' }, { handle: 5, ref: 1 }, 2 ** 53, 2 ** 60, -1, 1.5, Number.NaN, { handle: -4, type: 'pd' }, { handle: 0.5, type: 'pd' }, '7', null];
+        const t = targets[Math.floor(r() * targets.length)] as never;
+        const uhs = [9, 0, undefined, '12', 2n ** 64n - 1n, 2 ** 53 - 1, -1, 1.5, 2 ** 53, '-3', 2n ** 64n];
+        const uh = uhs[Math.floor(r() * uhs.length)];
         switch (Math.floor(r() * 5)) {
-          case 0: return { create: 'qp', attrs: m, ...(k % 2 ? { device: 'sim0', userHandle: 9 } : {}) };
+          case 0: return { create: 'qp', attrs: m, ...(k % 2 ? { device: 'sim0', userHandle: uh } : {}) };
           case 1: return { query: t };
           case 2: return { modify: t, attrs: m };
           case 3: return { destroy: t };
