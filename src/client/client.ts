@@ -166,6 +166,9 @@ export class Client {
     const options: grpc.ChannelOptions = {
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // No channelz (the library neither serves nor reads it): grpc-js keeps no
+      // per-call counters and timestamps for it. A caller's options may turn it on.
+      'grpc.enable_channelz': 0,
       ...o.channelOptions,
     };
     this.deviceService = new pkg.DeviceService(o.target, o.credentials, options);
@@ -180,7 +183,9 @@ export class Client {
   /** Metadata for a call: the connection's own, plus `extra` (a session token). */
   metadata(extra?: Record<string, string>): grpc.Metadata {
     const md = new grpc.Metadata();
-    for (const [k, v] of Object.entries({ ...this.baseMetadata, ...extra })) md.set(k, v);
+    // The connection's own, then `extra` (a later set of a key replaces its value, in its place).
+    for (const k in this.baseMetadata) if (Object.hasOwn(this.baseMetadata, k)) md.set(k, this.baseMetadata[k] as string);
+    if (extra) for (const k in extra) if (Object.hasOwn(extra, k)) md.set(k, extra[k] as string);
     return md;
   }
 
