@@ -16,10 +16,13 @@
 // other". Native frames count for their JS caller.
 //
 // A sample's time is wall time: on a loaded machine a thread preempted in
-// the middle of a call has the wait counted for whatever it was running.
-// A profile from bench/prof-daemon carries the thread's CPU time (cpuUs);
-// every figure is then scaled by CPU time / sampled busy time (printed), so
-// µs per operation are CPU, as batch-ab.js measures them.
+// the middle of a call has the wait counted for whatever it was running, and
+// one such sample can carry tens of milliseconds. So a sample counts for at
+// most twice the profile's median interval (the rest is printed as
+// "preempted" and left out), and a profile from bench/prof-daemon, which
+// carries the thread's CPU time (cpuUs), has every figure scaled by CPU time
+// / sampled busy time (printed): µs per operation are then CPU, as
+// batch-ab.js measures them.
 //
 // Usage: node bench/tools/prof-cat.mjs [--from=S] FILE.cpuprofile [PER] [COMPONENT]
 //   --from=S: leave out (as warm-up) the samples of the first S seconds after
@@ -122,13 +125,18 @@ function componentOf(id) {
   return c;
 }
 
+const sorted = [...deltas].sort((a, b) => a - b);
+const cap = 2 * (sorted[Math.floor(sorted.length / 2)] ?? 0) || Infinity;
+let preempted = 0;
 const cat = new Map();
 const stacks = new Map();
 let serving = -1;
 let before = 0;
 for (let i = 0; i < samples.length; i++) {
   const id = samples[i];
-  const t = deltas[i] ?? 0;
+  const d = deltas[i] ?? 0;
+  const t = Math.min(d, cap);
+  if (d > t && componentOf(id) !== 'idle') preempted += d - t;
   if (serving < 0 && serves(id) && !inStartup(id)) serving = at[i];
   let c;
   if (serving < 0) {
@@ -146,6 +154,7 @@ for (let i = 0; i < samples.length; i++) {
 const sampledBusy = [...cat].filter(([k]) => k !== 'idle').reduce((a, [, t]) => a + t, 0);
 const scale = cpuUs !== null && sampledBusy > 0 ? cpuUs / sampledBusy : 1;
 for (const [k, t] of cat) if (k !== 'idle') cat.set(k, t * scale);
+console.log(`samples: ${samples.length}, each counted for at most ${(cap / 1000).toFixed(2)} ms (twice the median interval): ${(preempted / 1000).toFixed(0)} ms of busy samples' wall time beyond that left out as preempted`);
 if (cpuUs !== null) console.log(`scaled to the thread's CPU time: ${(cpuUs / 1000).toFixed(0)} ms CPU over ${(sampledBusy / 1000).toFixed(0)} ms sampled busy (x${scale.toFixed(2)})`);
 const ms = (t) => (t / 1000).toFixed(0);
 const left = (k) => k === 'idle' || k === 'startup' || k === 'warm-up';
