@@ -2,7 +2,8 @@
 # The real-kernel suite, run inside the soft-RoCE VM by `npm run test:rxe`:
 # the kernel's answers to the differential catalog, recorded afresh and
 # checked against test/fixtures/rxe-answers.jsonl; test/rxe (conformance on
-# rxe0, the differential catalog through the backend and the broker, the
+# rxe0, the differential catalog through the backend and through the daemon
+# over gRPC (RDMA_BROKER_DIFF_RXE_GRPC=0 leaves the latter out), the
 # daemon end to end, cleanup against `rdma resource show`, device removal, the
 # Kubernetes pod flow through the device plugin and a kubelet stand-in),
 # then the fd-channel integration tests against a daemon serving rxe0
@@ -14,6 +15,9 @@
 # `npm run example:write -- --lane fast` against a daemon serving rxe0, which
 # must print `rdma-write ok`.
 set -e
+# The differential catalog through rdma-brokerd over gRPC on rxe0 too
+# (test/rxe/differential-ibverbs.test.ts: rxe-grpc, 18 to 19 min under TCG).
+export RDMA_BROKER_DIFF_RXE_GRPC="${RDMA_BROKER_DIFF_RXE_GRPC:-1}"
 # The guest's shell starts with 4096 open files; the daemon's per-tenant fd
 # quota is a share of its limit, and the fd-channel tests hold thousands of
 # MR memfds at once. A service gets its limit from its unit (LimitNOFILE).
