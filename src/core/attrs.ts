@@ -44,7 +44,8 @@ export type Validated = { [name: string]: unknown };
 export interface ResolveCtx {
   /**
    * Resolves a handle attribute to the caller's object, checking type; throws NO_SUCH_HANDLE / WRONG_TYPE.
-   * `path` names the attribute for an error (built only then).
+   * `path` names the attribute for an error (built only then; it may be
+   * kept and called later).
    */
   resolve(handle: number, spec: AttrSpec, path: () => string): unknown;
   /** In a Batch: the handle created by an earlier step; throws INVALID_ATTR otherwise. */
@@ -58,6 +59,40 @@ export interface ResolveCtx {
  */
 function pathOf(where: string, key: string | number | null): string {
   return key === null ? where : typeof key === 'number' ? `${where}[${key}]` : `${where}.${key}`;
+}
+
+/*
+ * The path of the value being validated, kept as the top-level `where` and
+ * the keys and indexes entered below it (a stack: validation is synchronous
+ * and one call runs at a time), so a nested map or list costs no string
+ * until an error names it.
+ */
+let pathBase = '';
+const pathKeys: (string | number | null)[] = [];
+let pathDepth = 0;
+
+/** The path of the map or list being validated. */
+function here(): string {
+  let p = pathBase;
+  for (let i = 0; i < pathDepth; i++) p = pathOf(p, pathKeys[i]!);
+  return p;
+}
+
+/**
+ * The path of a handle attribute at `key` under {@link here}, for
+ * {@link ResolveCtx}, which may keep it past the validation (a refusal of
+ * objects on two devices names their attributes): it holds its own copy of
+ * the position, a copy of the keys only below the top level.
+ */
+function handlePath(key: string | number | null): () => string {
+  const base = pathBase;
+  if (pathDepth === 0) return () => pathOf(base, key);
+  const keys = pathKeys.slice(0, pathDepth);
+  return () => {
+    let p = base;
+    for (const k of keys) p = pathOf(p, k);
+    return pathOf(p, key);
+  };
 }
 
 const U32_MAX = 0xffff_ffff;
@@ -101,124 +136,52 @@ export function normalizeGid(v: Plain, path: string): string {
   return text;
 }
 
+/** Kinds as small integers, so a value's kind is one switch over numbers. */
+const enum K { U32, U64, S64, Bool, Str, Bytes, Handle, Enum, Flags, Gid, Struct, List }
+
+const KIND_CODES: Readonly<Record<AttrKind, K>> = {
+  u32: K.U32, u64: K.U64, s64: K.S64, bool: K.Bool, str: K.Str, bytes: K.Bytes, handle: K.Handle,
+  enum: K.Enum, flags: K.Flags, gid: K.Gid, struct: K.Struct, list: K.List,
+};
+
 /**
- * Validates one value against its spec. The attribute is `key` under
- * `where` (see {@link pathOf}; null: `where` itself).
+ * One attribute's declaration compiled once (the tables are static data):
+ * its kind as a number, its bounds, its flag mask, the plan of its members
+ * or the check of its elements; so a value is checked without a lookup.
  */
-export function validateValue(spec: AttrSpec, v: Plain, where: string, key: string | number | null, ctx: ResolveCtx): unknown {
-  switch (spec.kind) {
-    case 'u32': {
-      const n = typeof v === 'bigint' && v <= BigInt(U32_MAX) && v >= 0n ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad(pathOf(where, key), 'an unsigned integer', v);
-      const min = spec.min ?? 0;
-      const max = spec.max ?? U32_MAX;
-      if (n < min || n > max) throw err.invalid(`attribute ${pathOf(where, key)}: ${n} is out of range [${min}, ${max}]`, pathOf(where, key));
-      return n;
-    }
-    case 'u64': {
-      const b = toBigInt(v);
-      if (b === null || b < 0n || b > U64_MAX) throw bad(pathOf(where, key), 'an unsigned 64-bit integer', v);
-      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${pathOf(where, key)}: ${b} is below ${spec.min}`, pathOf(where, key));
-      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${pathOf(where, key)}: ${b} is above ${spec.max}`, pathOf(where, key));
-      return b;
-    }
-    case 's64': {
-      const b = toBigInt(v);
-      if (b === null) throw bad(pathOf(where, key), 'a signed 64-bit integer', v);
-      return b;
-    }
-    case 'bool':
-      if (typeof v === 'boolean') return v;
-      if (v === 0 || v === 1) return v === 1;
-      throw bad(pathOf(where, key), 'a boolean', v);
-    case 'str':
-      if (typeof v !== 'string') throw bad(pathOf(where, key), 'a string', v);
-      return v;
-    case 'bytes':
-      if (!Buffer.isBuffer(v)) throw bad(pathOf(where, key), 'bytes', v);
-      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${pathOf(where, key)}: ${v.length} bytes exceeds ${spec.max}`, pathOf(where, key));
-      return v;
-    case 'handle': {
-      const path = (): string => pathOf(where, key);
-      if (v instanceof RefValue) return ctx.resolve(ctx.ref(v.step, path), spec, path);
-      if (!(v instanceof HandleValue)) throw bad(path(), 'a handle', v);
-      return ctx.resolve(v.handle, spec, path);
-    }
-    case 'enum': {
-      const names = spec.names ?? {};
-      if (typeof v === 'string') {
-        // Names are upper case in the tables: most values come so and need no copy.
-        if (Object.hasOwn(names, v)) return v;
-        const upper = v.toUpperCase();
-        if (Object.hasOwn(names, upper)) return upper;
-      } else if (typeof v === 'number') {
-        const hit = Object.entries(names).find(([, val]) => val === v);
-        if (hit) return hit[0];
-      }
-      throw err.invalid(`attribute ${pathOf(where, key)}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`, pathOf(where, key));
-    }
-    case 'flags': {
-      const names = spec.names ?? {};
-      const all = maskOf(names);
-      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
-        if ((v & ~all) !== 0 || v > U32_MAX) {
-          throw err.invalid(`attribute ${pathOf(where, key)}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`, pathOf(where, key));
-        }
-        return v;
-      }
-      if (Array.isArray(v)) {
-        let mask = 0;
-        for (const item of v) {
-          const name = typeof item === 'string' ? item.toUpperCase() : '';
-          const bit = Object.hasOwn(names, name) ? names[name] : undefined;
-          if (bit === undefined) throw err.invalid(`attribute ${pathOf(where, key)}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`, pathOf(where, key));
-          mask |= bit;
-        }
-        return mask >>> 0;
-      }
-      throw bad(pathOf(where, key), 'a flag mask or a list of flag names', v);
-    }
-    case 'gid': {
-      // The path is built only for the error.
-      const text = gidOf(v);
-      if (text === null) throw bad(pathOf(where, key), 'a GID (IPv6 notation or 16 bytes)', v);
-      return text;
-    }
-    case 'struct': {
-      if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof HandleValue) {
-        throw bad(pathOf(where, key), 'a map', v);
-      }
-      return validateMap(spec.members ?? [], v as PlainMap, pathOf(where, key), ctx);
-    }
-    case 'list': {
-      if (!Array.isArray(v)) throw bad(pathOf(where, key), 'a list', v);
-      if (spec.maxItems !== undefined && v.length > spec.maxItems) {
-        throw err.invalid(`attribute ${pathOf(where, key)}: ${v.length} items exceeds ${spec.maxItems}`, pathOf(where, key));
-      }
-      const elem = elementOf(spec);
-      const path = pathOf(where, key);
-      const out = new Array<unknown>(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = validateValue(elem, v[i]!, path, i, ctx);
-      return out;
-    }
-  }
+interface Check {
+  readonly spec: AttrSpec;
+  readonly kind: K;
+  readonly min: number;
+  readonly max: number;
+  /** enum / flags: the names; flags: the mask of all their bits; enum: names by value. */
+  readonly names: Readonly<Record<string, number>>;
+  readonly mask: number;
+  readonly byValue: ReadonlyMap<number, string> | null;
+  /** struct: its members' plan. */
+  readonly plan: Plan | null;
+  /** list: the check of each element. */
+  readonly elem: Check | null;
 }
 
 /**
- * Per spec table (they are static data): its input attributes, their
- * positions by name, and the positions of the mandatory ones.
+ * Per spec table: its input attributes, their positions by name, the
+ * positions of the mandatory ones, and each one's {@link Check}.
  */
-interface Inputs {
+interface Plan {
   readonly specs: readonly AttrSpec[];
   readonly pos: Map<string, number>;
   readonly mandatory: readonly number[];
+  checks: readonly Check[];
+  /** The declared input names, for the unknown-attribute message. */
+  readonly known: readonly string[];
 }
 
-const inputsByTable = new WeakMap<readonly AttrSpec[], Inputs>();
+const plans = new WeakMap<readonly AttrSpec[], Plan>();
 
-function inputsOf(table: readonly AttrSpec[]): Inputs {
-  let m = inputsByTable.get(table);
-  if (!m) {
+function planOf(table: readonly AttrSpec[]): Plan {
+  let p = plans.get(table);
+  if (!p) {
     const specs: AttrSpec[] = [];
     const pos = new Map<string, number>();
     const mandatory: number[] = [];
@@ -228,37 +191,186 @@ function inputsOf(table: readonly AttrSpec[]): Inputs {
       if (s.mandatory) mandatory.push(specs.length);
       specs.push(s);
     }
-    m = { specs, pos, mandatory };
-    inputsByTable.set(table, m);
+    const plan: Plan = { specs, pos, mandatory, checks: [], known: table.filter((s) => s.dir !== 'out').map((s) => s.name) };
+    // Entered before its checks are compiled: a table that (one day) nests itself ends the recursion here.
+    plans.set(table, plan);
+    plan.checks = specs.map(compile);
+    p = plan;
   }
-  return m;
+  return p;
 }
 
-/** Per flags table (static data): the mask of all its bits. */
-const masks = new WeakMap<Readonly<Record<string, number>>, number>();
-
-function maskOf(names: Readonly<Record<string, number>>): number {
-  let all = masks.get(names);
-  if (all === undefined) {
-    all = 0;
-    for (const val of Object.values(names)) all |= val;
-    masks.set(names, all);
+function compile(spec: AttrSpec): Check {
+  const kind = KIND_CODES[spec.kind];
+  const names = spec.names ?? {};
+  let mask = 0;
+  for (const val of Object.values(names)) mask |= val;
+  let byValue: Map<number, string> | null = null;
+  if (kind === K.Enum) {
+    // The first name of a value wins, as a search in declaration order would find it.
+    byValue = new Map();
+    for (const [n, val] of Object.entries(names)) if (!byValue.has(val)) byValue.set(val, n);
   }
-  return all;
+  const elemSpec: AttrSpec | null = kind !== K.List ? null : spec.members
+    ? { name: spec.name, id: spec.id, kind: 'struct', members: spec.members }
+    : { name: spec.name, id: spec.id, kind: spec.element ?? 'u64' };
+  return {
+    spec,
+    kind,
+    min: spec.min ?? 0,
+    max: spec.max ?? U32_MAX,
+    names,
+    mask,
+    byValue,
+    plan: kind === K.Struct ? planOf(spec.members ?? []) : null,
+    elem: elemSpec ? compile(elemSpec) : null,
+  };
 }
 
-/** Per list spec: the spec of its elements. */
-const elementSpecs = new WeakMap<AttrSpec, AttrSpec>();
-
-function elementOf(spec: AttrSpec): AttrSpec {
-  let e = elementSpecs.get(spec);
-  if (!e) {
-    e = spec.members
-      ? { name: spec.name, id: spec.id, kind: 'struct', members: spec.members }
-      : { name: spec.name, id: spec.id, kind: spec.element ?? 'u64' };
-    elementSpecs.set(spec, e);
+/** Checks one value; `key` names it under {@link here} (null: the path itself). */
+function check(c: Check, v: Plain, key: string | number | null, ctx: ResolveCtx): unknown {
+  const spec = c.spec;
+  switch (c.kind) {
+    case K.U32: {
+      const n = typeof v === 'bigint' && v <= BigInt(U32_MAX) && v >= 0n ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n)) throw bad(pathOf(here(), key), 'an unsigned integer', v);
+      if (n < c.min || n > c.max) throw err.invalid(`attribute ${pathOf(here(), key)}: ${n} is out of range [${c.min}, ${c.max}]`, pathOf(here(), key));
+      return n;
+    }
+    case K.U64: {
+      const b = toBigInt(v);
+      if (b === null || b < 0n || b > U64_MAX) throw bad(pathOf(here(), key), 'an unsigned 64-bit integer', v);
+      if (spec.min !== undefined && b < BigInt(spec.min)) throw err.invalid(`attribute ${pathOf(here(), key)}: ${b} is below ${spec.min}`, pathOf(here(), key));
+      if (spec.max !== undefined && b > BigInt(spec.max)) throw err.invalid(`attribute ${pathOf(here(), key)}: ${b} is above ${spec.max}`, pathOf(here(), key));
+      return b;
+    }
+    case K.S64: {
+      const b = toBigInt(v);
+      if (b === null) throw bad(pathOf(here(), key), 'a signed 64-bit integer', v);
+      return b;
+    }
+    case K.Bool:
+      if (typeof v === 'boolean') return v;
+      if (v === 0 || v === 1) return v === 1;
+      throw bad(pathOf(here(), key), 'a boolean', v);
+    case K.Str:
+      if (typeof v !== 'string') throw bad(pathOf(here(), key), 'a string', v);
+      return v;
+    case K.Bytes:
+      if (!Buffer.isBuffer(v)) throw bad(pathOf(here(), key), 'bytes', v);
+      if (spec.max !== undefined && v.length > spec.max) throw err.invalid(`attribute ${pathOf(here(), key)}: ${v.length} bytes exceeds ${spec.max}`, pathOf(here(), key));
+      return v;
+    case K.Handle: {
+      if (v instanceof RefValue) {
+        const path = handlePath(key);
+        return ctx.resolve(ctx.ref(v.step, path), spec, path);
+      }
+      if (!(v instanceof HandleValue)) throw bad(pathOf(here(), key), 'a handle', v);
+      return ctx.resolve(v.handle, spec, handlePath(key));
+    }
+    case K.Enum: {
+      const names = c.names;
+      if (typeof v === 'string') {
+        // Names are upper case in the tables: most values come so and need no copy.
+        if (Object.hasOwn(names, v)) return v;
+        const upper = v.toUpperCase();
+        if (Object.hasOwn(names, upper)) return upper;
+      } else if (typeof v === 'number') {
+        const hit = c.byValue!.get(v);
+        if (hit !== undefined) return hit;
+      }
+      throw err.invalid(`attribute ${pathOf(here(), key)}: expected one of ${Object.keys(names).join(', ')}, got ${describe(v)}`, pathOf(here(), key));
+    }
+    case K.Flags: {
+      const names = c.names;
+      const all = c.mask;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
+        if ((v & ~all) !== 0 || v > U32_MAX) {
+          throw err.invalid(`attribute ${pathOf(here(), key)}: unknown flag bits 0x${(v & ~all >>> 0).toString(16)} (known: ${Object.keys(names).join(', ')})`, pathOf(here(), key));
+        }
+        return v;
+      }
+      if (Array.isArray(v)) {
+        let mask = 0;
+        for (const item of v) {
+          const name = typeof item === 'string' ? item.toUpperCase() : '';
+          const bit = Object.hasOwn(names, name) ? names[name] : undefined;
+          if (bit === undefined) throw err.invalid(`attribute ${pathOf(here(), key)}: unknown flag ${describe(item)} (known: ${Object.keys(names).join(', ')})`, pathOf(here(), key));
+          mask |= bit;
+        }
+        return mask >>> 0;
+      }
+      throw bad(pathOf(here(), key), 'a flag mask or a list of flag names', v);
+    }
+    case K.Gid: {
+      const text = gidOf(v);
+      if (text === null) throw bad(pathOf(here(), key), 'a GID (IPv6 notation or 16 bytes)', v);
+      return text;
+    }
+    case K.Struct: {
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof HandleValue) {
+        throw bad(pathOf(here(), key), 'a map', v);
+      }
+      pathKeys[pathDepth++] = key;
+      const out = validateIn(c.plan!, v as PlainMap, ctx);
+      pathDepth--;
+      return out;
+    }
+    case K.List: {
+      if (!Array.isArray(v)) throw bad(pathOf(here(), key), 'a list', v);
+      if (spec.maxItems !== undefined && v.length > spec.maxItems) {
+        throw err.invalid(`attribute ${pathOf(here(), key)}: ${v.length} items exceeds ${spec.maxItems}`, pathOf(here(), key));
+      }
+      const elem = c.elem!;
+      pathKeys[pathDepth++] = key;
+      const out = new Array<unknown>(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = check(elem, v[i]!, i, ctx);
+      pathDepth--;
+      return out;
+    }
   }
-  return e;
+}
+
+/**
+ * The present attributes of the maps being validated, as a stack of
+ * (position, value) pairs: a nested map pushes above its parent's and pops
+ * when done, so validating a map allocates no array for them.
+ */
+const stackPos: number[] = [];
+const stackVal: (Plain | undefined)[] = [];
+let stackTop = 0;
+/** Whether a validation is running (the path and the stack are its own). */
+let active = false;
+
+/** Starts a validation from the top: the path starts at `where`. */
+function begin(where: string): void {
+  // The resolver never validates: a second validation inside one would share its path and stack.
+  if (active) throw new Error('attribute validation is not re-entrant');
+  active = true;
+  pathBase = where;
+}
+
+/** Ends it: after a failure the path and the stack are reset, and the stack keeps no client value past the call. */
+function end(): void {
+  active = false;
+  if (pathDepth !== 0 || stackTop !== 0) {
+    pathDepth = 0;
+    stackTop = 0;
+    stackVal.fill(undefined);
+  }
+}
+
+/**
+ * Validates one value against its spec. The attribute is `key` under
+ * `where` (null: `where` itself).
+ */
+export function validateValue(spec: AttrSpec, v: Plain, where: string, key: string | number | null, ctx: ResolveCtx): unknown {
+  begin(where);
+  try {
+    return check(compile(spec), v, key, ctx);
+  } finally {
+    end();
+  }
 }
 
 /**
@@ -270,42 +382,77 @@ function elementOf(spec: AttrSpec): AttrSpec {
  *
  * The walk goes over the input's keys (a verb sends a few of its
  * attributes), not over every declared attribute: only a map whose keys are
- * out of declaration order is sorted, and the mandatory ones are looked up
- * by name.
+ * out of declaration order is sorted, and the mandatory ones are found by
+ * merging their positions with the present ones'.
  */
 export function validateMap(specs: readonly AttrSpec[], input: PlainMap, where: string, ctx: ResolveCtx): Validated {
-  const t = inputsOf(specs);
-  // Positions of the present attributes, in input order; `sorted` while they ascend.
-  const present: number[] = [];
+  const plan = planOf(specs);
+  begin(where);
+  try {
+    return validateIn(plan, input, ctx);
+  } finally {
+    end();
+  }
+}
+
+function validateIn(t: Plan, input: PlainMap, ctx: ResolveCtx): Validated {
+  const start = stackTop;
+  let top = start;
+  // Positions and values of the present attributes, in input order; `sorted` while they ascend.
   let sorted = true;
   let last = -1;
   for (const key in input) {
     if (!Object.hasOwn(input, key)) continue;
     const i = t.pos.get(key);
     if (i === undefined) {
-      const known = specs.filter((s) => s.dir !== 'out').map((s) => s.name);
-      throw err.invalid(`unknown attribute ${where}.${quote(key)} (known: ${known.join(', ') || 'none'})`, `${where}.${key.slice(0, 64)}`);
+      throw err.invalid(`unknown attribute ${here()}.${quote(key)} (known: ${t.known.join(', ') || 'none'})`, `${here()}.${key.slice(0, 64)}`);
     }
-    if (input[key] === undefined) continue;
+    const v = input[key];
+    if (v === undefined) continue;
     if (i < last) sorted = false;
     last = i;
-    present.push(i);
+    stackPos[top] = i;
+    stackVal[top] = v;
+    top++;
   }
-  if (!sorted) present.sort((a, b) => a - b);
-  // The first mandatory attribute that is absent, by position (Infinity: none).
+  stackTop = top;
+  if (!sorted) sortRange(start, top);
+  // The first mandatory attribute that is absent, by position (Infinity: none): a merge of two ascending lists.
   let missing = Infinity;
-  for (const i of t.mandatory) {
-    if (input[t.specs[i]!.name] === undefined) {
-      missing = i;
+  let j = start;
+  for (const m of t.mandatory) {
+    while (j < top && stackPos[j]! < m) j++;
+    if (j === top || stackPos[j] !== m) {
+      missing = m;
       break;
     }
   }
   const out: Validated = {};
-  for (const i of present) {
+  for (let k = start; k < top; k++) {
+    const i = stackPos[k]!;
     if (i > missing) break;
     const spec = t.specs[i]!;
-    out[spec.name] = validateValue(spec, input[spec.name]!, where, spec.name, ctx);
+    const v = stackVal[k]!;
+    stackVal[k] = undefined;
+    out[spec.name] = check(t.checks[i]!, v, spec.name, ctx);
   }
-  if (missing !== Infinity) throw err.missing(`${where}.${t.specs[missing]!.name}`);
+  if (missing !== Infinity) throw err.missing(`${here()}.${t.specs[missing]!.name}`);
+  stackTop = start;
   return out;
+}
+
+/** Insertion sort of the stack's pairs in [from, to) by position (at most one pair per declared attribute). */
+function sortRange(from: number, to: number): void {
+  for (let a = from + 1; a < to; a++) {
+    const p = stackPos[a]!;
+    const v = stackVal[a]!;
+    let b = a - 1;
+    while (b >= from && stackPos[b]! > p) {
+      stackPos[b + 1] = stackPos[b]!;
+      stackVal[b + 1] = stackVal[b]!;
+      b--;
+    }
+    stackPos[b + 1] = p;
+    stackVal[b + 1] = v;
+  }
 }

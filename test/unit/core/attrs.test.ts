@@ -9,7 +9,7 @@ const ctx: ResolveCtx = {
   resolve: (h, spec, path) => {
     const o = objects.get(h);
     if (!o) throw new BrokerError('NO_SUCH_HANDLE', `no ${h}`);
-    if (spec.types && !spec.types.includes(o.type)) throw new BrokerError('WRONG_TYPE', `${path}`);
+    if (spec.types && !spec.types.includes(o.type)) throw new BrokerError('WRONG_TYPE', path());
     return o;
   },
   ref: (step) => {
@@ -120,6 +120,44 @@ describe('validateMap: which problem is reported, whatever the input order', () 
   it('an attribute set to undefined is absent', () => {
     expect(message({ a: undefined, b: 1, d: undefined })).toMatch(/t\.d/);
     expect(Object.keys(validateMap(table, { a: undefined, b: 1, d: 2 } as never, 't', ctx))).toEqual(['b', 'd']);
+  });
+});
+
+describe('validateMap: error paths below the top', () => {
+  const table: AttrSpec[] = [
+    attr('pd', 1, 'handle', { types: ['pd'] }),
+    attr('wrs', 2, 'list', {
+      members: [attr('x', 1, 'u32', { max: 9 }), attr('s', 2, 'struct', { members: [attr('h', 1, 'handle', { types: ['pd'] }), attr('y', 2, 'u32', { mandatory: true })] })],
+    }),
+  ];
+  const failure = (input: Record<string, unknown>): BrokerError => {
+    try {
+      validateMap(table, input as never, 'qp.post', ctx);
+    } catch (e) {
+      return e as BrokerError;
+    }
+    throw new Error('validated');
+  };
+
+  it('names the list index and the struct member of the bad value', () => {
+    expect(failure({ wrs: [{ x: 1 }, { x: 10 }] }).message).toBe('attribute qp.post.wrs[1].x: 10 is out of range [0, 9]');
+    expect(failure({ wrs: [{ s: { y: 1 } }, { s: {} }] }).message).toBe('missing mandatory attribute qp.post.wrs[1].s.y');
+    expect(failure({ wrs: [{ s: { y: 1, zz: 2 } }] }).message).toMatch(/^unknown attribute qp\.post\.wrs\[0\]\.s\."zz"/);
+    expect(failure({ wrs: [{ s: { h: new HandleValue(8), y: 1 } }] }).message).toBe('qp.post.wrs[0].s.h');
+    expect(failure({ wrs: [{ s: { h: 3, y: 1 } }] }).message).toBe('attribute qp.post.wrs[0].s.h: expected a handle, got number "3"');
+  });
+
+  it('gives each handle a path of its own, still right after the validation', () => {
+    const kept: (() => string)[] = [];
+    const keeping: ResolveCtx = { resolve: (h, spec, path) => (kept.push(path), ctx.resolve(h, spec, path)), ref: ctx.ref };
+    validateMap(table, { pd: new HandleValue(7), wrs: [{ x: 1 }, { s: { h: new HandleValue(7), y: 1 } }] }, 'qp.post', keeping);
+    expect(kept.map((p) => p())).toEqual(['qp.post.pd', 'qp.post.wrs[1].s.h']);
+  });
+
+  it('starts from the top again after a failure deep inside', () => {
+    failure({ wrs: [{ s: { y: 1 } }, { s: { y: 'no' } }] });
+    expect(failure({ pd: new HandleValue(8) }).message).toBe('qp.post.pd');
+    expect(validateMap(table, { wrs: [{ x: 2, s: { y: 3 } }] }, 't', ctx)).toEqual({ wrs: [{ x: 2, s: { y: 3 } }] });
   });
 });
 
