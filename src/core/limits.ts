@@ -73,7 +73,8 @@ export function checkAttrTree(m: PlainMap, where: string): void {
 
 /** A map or a list that needs its own walk: everything else is a leaf. */
 function isNode(x: Plain): x is PlainMap | Plain[] {
-  return x !== null && typeof x === 'object' && !(x instanceof HandleValue) && !(x instanceof RefValue) && !Buffer.isBuffer(x);
+  if (typeof x !== 'object' || x === null) return false;
+  return Array.isArray(x) || (!(x instanceof HandleValue) && !(x instanceof RefValue) && !Buffer.isBuffer(x));
 }
 
 function checkString(x: string, where: string): void {
@@ -83,17 +84,23 @@ function checkString(x: string, where: string): void {
 /**
  * One level: its entries' names and strings first, then the maps and lists
  * in it, the last first (the order of the explicit stack this walk once
- * kept, so the same input meets the same error first). Most trees are one
- * flat map: then nothing is allocated.
+ * kept, so the same input meets the same error first). Most levels hold at
+ * most one map or list (a verb's map its list of WRs, a WR its SGEs): then
+ * nothing is allocated; a second one starts the array.
  */
 function checkLevel(v: PlainMap | Plain[], depth: number, where: string): void {
   if (depth > LIMITS.attrDepth) throw err.invalid(`${where}: attribute values nest deeper than ${LIMITS.attrDepth} levels`);
-  let nodes: (PlainMap | Plain[])[] | null = null;
+  let first: PlainMap | Plain[] | null = null;
+  let more: (PlainMap | Plain[])[] | null = null;
   if (Array.isArray(v)) {
     if (v.length > LIMITS.attrItems) throw err.invalid(`${where}: a list of ${v.length} items is longer than ${LIMITS.attrItems}`);
-    for (const x of v) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
       if (typeof x === 'string') checkString(x, where);
-      else if (isNode(x)) (nodes ??= []).push(x);
+      else if (isNode(x)) {
+        if (first === null) first = x;
+        else (more ??= []).push(x);
+      }
     }
   } else {
     let n = 0;
@@ -104,11 +111,14 @@ function checkLevel(v: PlainMap | Plain[], depth: number, where: string): void {
       if (k.length * 3 > LIMITS.nameBytes && Buffer.byteLength(k) > LIMITS.nameBytes) throw tooLong(`${where}: an attribute name`, k, LIMITS.nameBytes);
       const x = v[k]!;
       if (typeof x === 'string') checkString(x, where);
-      else if (isNode(x)) (nodes ??= []).push(x);
+      else if (isNode(x)) {
+        if (first === null) first = x;
+        else (more ??= []).push(x);
+      }
     }
   }
-  if (nodes === null) return;
-  for (let i = nodes.length - 1; i >= 0; i--) checkLevel(nodes[i]!, depth + 1, where);
+  if (more !== null) for (let i = more.length - 1; i >= 0; i--) checkLevel(more[i]!, depth + 1, where);
+  if (first !== null) checkLevel(first, depth + 1, where);
 }
 
 const U64_MAX = (1n << 64n) - 1n;

@@ -80,8 +80,13 @@ export const sgeSpec = attr('sg_list', 3, 'list', {
   ],
 });
 
+/**
+ * The validated SGEs are already struct ibv_sge's fields (addr, length,
+ * lkey, all mandatory) in objects of their own, made for this call: they are
+ * the list, with no copy.
+ */
 export function toSges(v: ValueOf<typeof sgeSpec> | undefined): Sge[] {
-  return (v ?? []).map((s) => ({ addr: s.addr, length: s.length, lkey: s.lkey }));
+  return v ?? [];
 }
 
 /** Receive work requests: shared by qp.post_recv and srq.post_recv. */

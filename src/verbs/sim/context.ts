@@ -583,8 +583,12 @@ export class SimContext extends DummyOps implements DeviceContext {
     return qp;
   }
 
-  /** rxe_qp_chk_attr and the uverbs modify checks: values, before anything changes. */
-  private checkQpAttr(call: string, qp: SimQp, a: Partial<QpAttr>, mask: number): void {
+  /**
+   * rxe_qp_chk_attr and the uverbs modify checks: values, before anything
+   * changes. Returns the address vector's DGID in the full form (null
+   * without AV), so the change does not parse it again.
+   */
+  private checkQpAttr(call: string, qp: SimQp, a: Partial<QpAttr>, mask: number): string | null {
     const l = this.device.limits;
     if (mask & M.PORT && a.port_num !== 1) throw badAttr(call, `invalid port_num ${String(a.port_num)}`);
     // rxe (6.1) checks no pkey_index: any 16-bit index is taken (and the default pkey used).
@@ -599,7 +603,7 @@ export class SimContext extends DummyOps implements DeviceContext {
       // rxe (6.1) keeps whatever access bits it is given; only the remote ones matter to its responder.
       if (!u32ok(a.qp_access_flags)) throw badAttr(call, `qp_access_flags 0x${(a.qp_access_flags ?? 0).toString(16)}`);
     }
-    if (mask & M.AV) this.checkAh(call, a.ah_attr, mask & M.PORT ? a.port_num : undefined);
+    const dgid = mask & M.AV ? this.checkAh(call, a.ah_attr, mask & M.PORT ? a.port_num : undefined) : null;
     if (mask & M.ALT_PATH) throw badAttr(call, 'alternate paths are not supported on RoCE'); // _ib_modify_qp bans APM outside IB
     // rxe_qp_chk_attr compares path_mtu with the port's max_mtu (4096), not its active MTU, and lets 0 through.
     if (mask & M.PATH_MTU && (!Number.isInteger(a.path_mtu) || (a.path_mtu as number) < 0 || (a.path_mtu as number) > 5)) throw badAttr(call, `path_mtu ${String(a.path_mtu)} > the port's max_mtu 5`);
@@ -615,6 +619,7 @@ export class SimContext extends DummyOps implements DeviceContext {
     if (mask & M.RQ_PSN && !u32ok(a.rq_psn)) throw badAttr(call, 'invalid rq_psn');
     if (mask & M.SQ_PSN && !u32ok(a.sq_psn)) throw badAttr(call, 'invalid sq_psn');
     if (mask & M.PATH_MIG_STATE && (!u32ok(a.path_mig_state) || a.path_mig_state > 2)) throw badAttr(call, 'invalid path_mig_state');
+    return dgid;
   }
 
   /** rdma_check_ah_attr + the sgid lookup: port 1, a GRH (RoCE needs one), an existing sgid_index, a parseable dgid. */
@@ -625,7 +630,7 @@ export class SimContext extends DummyOps implements DeviceContext {
     if (!ah.grh) throw badAttr(call, 'RoCE address vectors need a GRH');
     // rdma_fill_sgid_attr: an index inside the table without a GID is ENODATA, one beyond the table EINVAL.
     if (!u32ok(ah.grh.sgid_index) || ah.grh.sgid_index >= GID_TBL_LEN) throw badAttr(call, `sgid_index ${ah.grh.sgid_index} >= ${GID_TBL_LEN}`);
-    if (ah.grh.sgid_index >= this.device.gidTable().length) throw new VerbsError(call, Errno.ENODATA, `${call}: no GID at sgid_index ${ah.grh.sgid_index}`);
+    if (ah.grh.sgid_index >= this.device.gidCount()) throw new VerbsError(call, Errno.ENODATA, `${call}: no GID at sgid_index ${ah.grh.sgid_index}`);
     const dgid = normalizeGid(ah.grh.dgid);
     if (!dgid) throw badAttr(call, `bad dgid ${JSON.stringify(ah.grh.dgid)}`);
     // ib_resolve_eth_dmac routes a unicast DGID through the port's netdev: none while the port is down (measured on rxe0).
@@ -648,7 +653,7 @@ export class SimContext extends DummyOps implements DeviceContext {
     if (!modifyQpIsOk(cur, next, qp.qp_type, mask)) {
       throw new VerbsError(call, EINVAL, `${call}: ${cur} -> ${next} with mask 0x${mask.toString(16)} is not a legal ${qp.qp_type} transition`);
     }
-    this.checkQpAttr(call, qp, a, mask);
+    const dgid = this.checkQpAttr(call, qp, a, mask);
     // SQD -> anything but ERR waits for the drain (rxe __qp_chk_state); our drain is instant, so sq_draining is 0.
 
     // Apply: attributes first, then the state change and its side effects.
@@ -660,7 +665,8 @@ export class SimContext extends DummyOps implements DeviceContext {
     if (mask & M.QKEY) t.qkey = a.qkey as number;
     if (mask & M.AV) {
       const av = a.ah_attr as AhAttr;
-      t.ah_attr = { ...av, grh: av.grh ? { ...av.grh, dgid: normalizeGid(av.grh.dgid) as string } : null };
+      // checkAh required the GRH and parsed its DGID.
+      t.ah_attr = { ...av, grh: av.grh ? { ...av.grh, dgid: dgid as string } : null };
     }
     if (mask & M.PATH_MTU) t.path_mtu = a.path_mtu as QpAttr['path_mtu'];
     if (mask & M.TIMEOUT) t.timeout = a.timeout as number;
@@ -700,8 +706,8 @@ export class SimContext extends DummyOps implements DeviceContext {
   async destroyQp(ref: QpRef): Promise<void> {
     const qp = this.own(ref, SimQp, 'ibv_destroy_qp');
     // rxe_qp_chk_destroy: IBA o10-2.2.3, not while attached to a multicast group.
-    if (qp.mcast.size > 0 && !this.forced) throw new VerbsError('ibv_destroy_qp', EBUSY, 'ibv_destroy_qp: the QP is attached to multicast groups');
-    for (const g of qp.mcast) this.detachGroup(qp, g);
+    if (qp.mcast !== null && qp.mcast.size > 0 && !this.forced) throw new VerbsError('ibv_destroy_qp', EBUSY, 'ibv_destroy_qp: the QP is attached to multicast groups');
+    if (qp.mcast !== null) for (const g of qp.mcast) this.detachGroup(qp, g);
     resetQp(qp);
     this.device.qps.delete(qp.qp_num);
     qp.pd.usecnt--;
@@ -804,7 +810,7 @@ export class SimContext extends DummyOps implements DeviceContext {
   }
 
   private detachGroup(qp: SimQp, gid: string): void {
-    qp.mcast.delete(gid);
+    qp.mcast?.delete(gid);
     const g = this.device.mcast.get(gid);
     if (g) {
       g.delete(qp);
@@ -820,7 +826,7 @@ export class SimContext extends DummyOps implements DeviceContext {
     const g = normalizeGid(gid);
     // ib_attach_mcast: a multicast GID, a UD QP.
     if (!g || !isMulticastGid(g) || qp.qp_type !== 'UD' || !u32ok(lid) || lid > 0xffff) throw new VerbsError(call, EINVAL);
-    if (qp.mcast.has(g)) return; // uverbs ignores a repeated attach
+    if (qp.mcast?.has(g)) return; // uverbs ignores a repeated attach
     const l = this.device.limits;
     const group = this.device.mcast.get(g);
     if (!group && this.device.mcast.size >= l.max_mcast_grp) throw new VerbsError(call, ENOMEM, `${call}: too many multicast groups`);
@@ -829,7 +835,7 @@ export class SimContext extends DummyOps implements DeviceContext {
     if (group) group.add(qp);
     else this.device.mcast.set(g, new Set([qp]));
     this.device.totalMcastAttach++;
-    qp.mcast.add(g);
+    (qp.mcast ??= new Set()).add(g);
   }
 
   override async detachMcast(ref: QpRef, gid: string, _lid: number): Promise<void> {
@@ -837,7 +843,7 @@ export class SimContext extends DummyOps implements DeviceContext {
     this.live(call);
     const qp = this.own(ref, SimQp, call);
     const g = normalizeGid(gid);
-    if (!g || !qp.mcast.has(g)) throw new VerbsError(call, EINVAL, `${call}: the QP is not attached to ${gid}`);
+    if (!g || !qp.mcast?.has(g)) throw new VerbsError(call, EINVAL, `${call}: the QP is not attached to ${gid}`);
     this.detachGroup(qp, g);
   }
 

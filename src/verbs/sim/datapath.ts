@@ -264,7 +264,7 @@ function clearWait(qp: SimQp): void {
   if (!w) return;
   if (w.timer) clearTimeout(w.timer);
   if (w.on) {
-    w.on.rnrWaiters.delete(qp);
+    w.on.rnrWaiters?.delete(qp);
     w.on.srq?.rnrWaiters.delete(qp);
   }
   qp.wait = null;
@@ -333,7 +333,7 @@ export function flushQp(qp: SimQp): void {
  */
 export function wakeWaiters(d: SimQp): void {
   // Every modify and destroy comes here: most find both sets empty and allocate nothing.
-  wakeSet(d, d.rnrWaiters, true);
+  if (d.rnrWaiters !== null) wakeSet(d, d.rnrWaiters, true);
   if (d.srq) wakeSet(d, d.srq.rnrWaiters, false);
 }
 
@@ -391,7 +391,7 @@ function park(qp: SimQp, kind: 'rnr' | 'retry' | 'rd_atomic', ms: number | null,
   const timer = ms === null ? null : setTimeout(() => onTimer(qp), Math.max(1, ms));
   timer?.unref();
   qp.wait = { kind, timer, on };
-  if (on) (on.srq ? on.srq.rnrWaiters : on.rnrWaiters).add(qp);
+  if (on) (on.srq ? on.srq.rnrWaiters : (on.rnrWaiters ??= new Set())).add(qp);
   return false;
 }
 

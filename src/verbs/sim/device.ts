@@ -72,6 +72,11 @@ export class SimDevice {
     return [{ index: 0, gid: this.gid, type: 'RoCE v2', netdev: this.netdev }];
   }
 
+  /** How many entries {@link gidTable} has, without building it (every address vector checks its sgid_index). */
+  gidCount(): number {
+    return 1;
+  }
+
   /** Next free QPN (24 bits, from 16 like rxe); O(1) unless the space is nearly full. */
   allocQpn(): number {
     for (;;) {

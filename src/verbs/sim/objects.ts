@@ -37,7 +37,8 @@ export class Fifo<T> {
     return v;
   }
   clear(): void {
-    this.items = [];
+    // An empty queue (most, on a reset or destroy) keeps its array.
+    if (this.items.length !== 0) this.items = [];
     this.head = 0;
   }
   /** Removes and returns everything, oldest first. */
@@ -169,9 +170,10 @@ export class SimQp extends SimObject implements QpRef {
   state: QpState = 'RESET';
   readonly sq = new Fifo<SendWr>();
   readonly rq = new Fifo<RecvWr>();
-  readonly mcast = new Set<string>();
-  /** QPs stalled on an RNR NAK from this QP. */
-  readonly rnrWaiters = new Set<SimQp>();
+  /** Multicast groups attached (UD): made on the first attach, as most QPs never join one. */
+  mcast: Set<string> | null = null;
+  /** QPs stalled on an RNR NAK from this QP: made when the first one parks. */
+  rnrWaiters: Set<SimQp> | null = null;
   wait: SqWait | null = null;
   /** RNR retries left for the WR at the head of the SQ (null: a fresh WR); rxe's comp.rnr_retry. */
   rnrLeft: number | null = null;
