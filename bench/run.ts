@@ -17,7 +17,7 @@ import { EchoClient } from './lib/echo.js';
 import { CoreDriver, GrpcDriver, SimDriver } from './lib/drivers.js';
 import { ROOT, startDaemon, startEcho, type Child } from './lib/procs.js';
 import type { LoopBudget, Summary } from './lib/stats.js';
-import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, mrSyscallFloor, runBatch, runBatchParallel, runCpuGroups, runCpuGroupsFloor, runDriver, runFloor } from './verbs.js';
+import { BATCH_GROUPS, VERB_ROWS, captureSizes, fixture, mrSyscallFloor, runBatch, runBatchParallel, runCpuGroups, warmBatch, runCpuGroupsFloor, runDriver, runFloor } from './verbs.js';
 import { SESSION_HEADER } from '../src/wire/proto.js';
 import { report, type Results } from './report.js';
 import { runCleanup, runHeap, runScaling, runSessions1k } from './load.js';
@@ -200,8 +200,10 @@ async function main(): Promise<void> {
       if (want('batch')) {
         log('MR system-call floor (memfd_create, ftruncate, mmap, munmap) in this process');
         results.mrFloor = { length: 4096, ...mrSyscallFloor(4096, 500) };
-        log('Batch (16, 256)');
         const f = await fixture(g);
+        log(`warming up the daemon's Batch path: every group at 256 steps for ${budget.warmMs} ms`);
+        await warmBatch(s, f, gid, 256, budget.warmMs);
+        log('Batch (16, 256)');
         results.batch = await runBatch(s, f, gid, [16, 256], budget.batch, 'sim0', { server: () => daemon.cpuUs() });
         log('Batch 256 with 2 calls in flight');
         const par = [];
