@@ -9,13 +9,13 @@
  *
  * Usage: node .cache/bench-build/bench/tools/unary-ab.js A_DIR B_DIR [ROUNDS] [CALLS] [WARM]
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Conn, type Sess } from '../lib/client.js';
+import { startAbDaemon } from '../lib/ab.js';
+import type { Conn, Sess } from '../lib/client.js';
 import { GrpcDriver } from '../lib/drivers.js';
-import { Child, sleep } from '../lib/procs.js';
+import type { Child } from '../lib/procs.js';
 import { fixture, type Fixture } from '../verbs.js';
 
 const [aDir, bDir, roundsArg, callsArg, warmArg] = process.argv.slice(2);
@@ -45,21 +45,7 @@ const KINDS: Record<string, (x: Side) => Promise<unknown>> = {
 };
 
 async function start(name: string, dir: string): Promise<Side> {
-  const socket = path.join(tmp, `${name}.sock`);
-  // The daemon logs at info (an audit record per mutating verb) to a file, as in npm run bench.
-  const log = fs.openSync(path.join(tmp, `${name}.log`), 'w');
-  const proc = spawn(process.execPath, [path.join(path.resolve(dir), 'bin/rdma-brokerd.js'), '--device', 'sim', '--socket', socket, '--log-level', 'info'], { stdio: ['ignore', log, 'pipe'] });
-  fs.closeSync(log);
-  const daemon = new Child(proc, socket);
-  const end = Date.now() + 60_000;
-  while (!fs.existsSync(socket)) {
-    if (proc.exitCode !== null || Date.now() > end) throw new Error(`daemon ${name} did not start: ${daemon.lastStderr}`);
-    await sleep(20);
-  }
-  const conn = new Conn(socket);
-  await conn.ready();
-  const s = await conn.openSession(`ab-${name}`);
-  const gid = await new Promise<string>((resolve, reject) => conn.devices.Query({ device: 'sim0' }, (e, r) => (e || !r ? reject(e) : resolve(r.ports[0]?.gids[0]?.gid ?? ''))));
+  const { daemon, conn, s, gid } = await startAbDaemon(name, dir, tmp);
   const d = new GrpcDriver(s, gid);
   const f = await fixture(d);
   const x = { name, daemon, conn, s, d, f };
